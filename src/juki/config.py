@@ -1,0 +1,42 @@
+"""Runtime settings, read from the environment once.
+
+Everything the operator may change lives here so the rest of the code takes a `Settings` value
+instead of reading the environment itself (tests build their own `Settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from juki.domain.codes import CheckDigitMode
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings.
+
+    data_dir: where the embedded PostgreSQL cluster and outputs live (JUKI_DATA_DIR).
+    database_url: an external PostgreSQL (JUKI_DATABASE_URL); None = start the embedded cluster.
+    pg_binaries: "auto" (system binaries when found, else the pgserver wheel's), "system" or "wheel"
+        (JUKI_PG_BINARIES) — "wheel" proves a machine without PostgreSQL is covered.
+    juminhyo_check_digit: the 住民票コード check-digit policy (DOMAIN.md §2), default warn.
+    """
+
+    data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
+    database_url: str | None = None
+    database_name: str = "juki"
+    pg_binaries: str = "auto"
+    juminhyo_check_digit: CheckDigitMode = CheckDigitMode.WARN
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            data_dir=Path(env.get("JUKI_DATA_DIR", ".juki-data")).resolve(),
+            database_url=env.get("JUKI_DATABASE_URL") or None,
+            database_name=env.get("JUKI_DATABASE_NAME", "juki"),
+            pg_binaries=env.get("JUKI_PG_BINARIES", "auto"),
+            juminhyo_check_digit=CheckDigitMode(env.get("JUKI_JUMINHYO_CHECK_DIGIT", "warn")),
+        )

@@ -1,0 +1,46 @@
+"""Shared fixtures: one embedded PostgreSQL cluster per test session, a migrated template
+database, and a fresh database cloned from it for every test that needs one (fast: a file copy)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from juki.config import Settings
+from juki.store.db import Database
+from juki.store.embedded import EmbeddedCluster, find_binaries
+from juki.store.migrate import migrate
+
+TEMPLATE = "juki_template"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    data_dir = tmp_path_factory.mktemp("pgcluster")
+    mode = os.environ.get("JUKI_PG_BINARIES", "auto")
+    cluster = EmbeddedCluster(data_dir, find_binaries(mode))
+    cluster.start()
+    with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    with psycopg.connect(cluster.conninfo(TEMPLATE), autocommit=True) as conn:
+        migrate(conn)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def db(cluster: EmbeddedCluster, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database of its own, reached like production code reaches it."""
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    settings = Settings(data_dir=tmp_path, database_url=cluster.conninfo(name), database_name=name)
+    yield Database(settings=settings, cluster=cluster, _admin_conninfo=cluster.conninfo(name))
+    with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
