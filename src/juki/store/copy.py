@@ -35,8 +35,31 @@ def copy_field(value: Any) -> str:
     return str(value)
 
 
+_FORMAT: dict[type, Any] = {
+    type(None): lambda _v: "\x00",  # placeholder for \\N, swapped in after the escape scan
+    bool: lambda v: "t" if v else "f",
+    int: str,
+    date: date.isoformat,
+    datetime: datetime.isoformat,
+}
+
+
 def copy_line(values: Sequence[Any]) -> str:
-    return "\t".join([copy_field(v) for v in values]) + "\n"
+    """One row in COPY text format.
+
+    Fast path for the bulk loader: join first, then scan the joined line once for the characters
+    that need escaping; only a line that has any (rare in names and addresses) takes the exact
+    per-field path.
+    """
+    parts = [v if type(v) is str else _FORMAT.get(type(v), copy_field)(v) for v in values]
+    line = "\t".join(parts)
+    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != len(parts) - 1:
+        return "\t".join([copy_field(v) for v in values]) + "\n"
+    if "\x00" in line:
+        if line.count("\x00") != sum(1 for v in values if v is None):  # a NUL inside a text value
+            return "\t".join([copy_field(v) for v in values]) + "\n"
+        line = line.replace("\x00", "\\N")
+    return line + "\n"
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import TupleRow
 
 from juki.config import Settings
 from juki.store.embedded import EmbeddedCluster, find_binaries
@@ -62,8 +63,10 @@ class Database:
         params["user"] = role.value
         return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
 
-    def connect(self, role: DbRole = DbRole.ADMIN, *, autocommit: bool = False) -> psycopg.Connection[object]:
-        conn: psycopg.Connection[object] = psycopg.connect(
+    def connect(
+        self, role: DbRole = DbRole.ADMIN, *, autocommit: bool = False
+    ) -> psycopg.Connection[TupleRow]:
+        conn: psycopg.Connection[TupleRow] = psycopg.connect(
             self.conninfo(role), autocommit=autocommit, application_name=f"juki:{role.value}"
         )
         return conn

@@ -162,10 +162,11 @@ class EmbeddedCluster:
 
     # -- process helpers ---------------------------------------------------------------------
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
+        user: int | None = None
+        group: int | None = None
         if self._as_root:
             account = _service_account()
-            kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+            user, group = account.pw_uid, account.pw_gid
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
         result = subprocess.run(
@@ -175,7 +176,9 @@ class EmbeddedCluster:
             check=False,
             env=env,
             cwd="/",
-            **kwargs,  # type: ignore[arg-type]
+            user=user,
+            group=group,
+            extra_groups=[] if user is not None else None,
         )
         if check and result.returncode != 0:
             raise EmbeddedError(

@@ -12,6 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -52,15 +53,15 @@ def head() -> int:
     return available()[-1].version
 
 
-def applied_versions(conn: psycopg.Connection[object]) -> dict[int, str]:
+def applied_versions(conn: psycopg.Connection[Any]) -> dict[int, str]:
     exists = conn.execute("SELECT to_regclass('public.juki_schema_migrations')").fetchone()
     if not exists or exists[0] is None:
         return {}
     rows = conn.execute("SELECT version, checksum FROM public.juki_schema_migrations").fetchall()
-    return {int(v): str(c) for v, c in rows}  # type: ignore[call-overload]
+    return {int(v): str(c) for v, c in rows}
 
 
-def migrate(conn: psycopg.Connection[object], target: int | None = None) -> list[Migration]:
+def migrate(conn: psycopg.Connection[Any], target: int | None = None) -> list[Migration]:
     """Bring the database to ``target`` (default: newest). Returns the migrations applied now.
 
     ``conn`` must be an administrator connection in autocommit mode.

@@ -1,0 +1,457 @@
+"""Dates as the resident register records them (DOMAIN §5).
+
+A 生年月日 or 異動年月日 is not a ``datetime.date``: MIC 標準仕様書 1.1.8 requires non-calendar dates
+(2月29日 in a non-leap year, 2月30日, as a 戸籍 may record them) and 不詳 forms (year only, year and
+month, 上旬/中旬/下旬, 頃, 推定, wholly unknown). :class:`JukiDate` keeps the parts, a qualifier, the text
+as received, and derives a sortable integer key.
+
+Representation choices (the project's, documented once here):
+
+* Missing parts are unknown. A year-only date is ``(1985, None, None)``; "1985年不詳" and "1985" mean the
+  same thing and have the same canonical form "1985". :attr:`DateQualifier.UNKNOWN` is used only for a
+  *wholly* unknown date (all parts None), whose canonical form is "不詳".
+* A day without a month, or a month without a year, is not representable (no source needs it).
+* 上旬/中旬/下旬 need a known year and month and no day; 頃 and 推定 may qualify any known precision.
+* ``text`` is provenance, not value: it does not take part in equality or hashing, so "S60.3.4" and
+  "1985-03-04" are the same date.
+* Ranges ("昭和60年～61年") are not parsed: such a text should be recorded by the municipality with a
+  qualifier (頃/推定) on the earlier bound.
+
+The era table :data:`ERAS` is the single place that knows the 和暦; a new era is one more row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from functools import lru_cache
+from typing import Final
+
+__all__ = [
+    "ERAS",
+    "DateParseError",
+    "DateQualifier",
+    "Era",
+    "JukiDate",
+    "era_of",
+    "format_seireki",
+    "format_wareki",
+    "parse_date",
+]
+
+
+class DateQualifier(StrEnum):
+    """How precise a recorded date is (the values are the Japanese words used in text forms)."""
+
+    NONE = ""
+    EARLY = "上旬"
+    MIDDLE = "中旬"
+    LATE = "下旬"
+    CIRCA = "頃"
+    ESTIMATED = "推定"
+    UNKNOWN = "不詳"
+
+
+class DateParseError(ValueError):
+    """A date text that cannot be read; ``code`` is a stable error code, the message is for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_TEN_DAY_QUALIFIERS: Final = frozenset({DateQualifier.EARLY, DateQualifier.MIDDLE, DateQualifier.LATE})
+#: Representative day of a 旬 for sorting and for choosing the era of a partial date.
+_TEN_DAY_SORT_DAY: Final = {DateQualifier.EARLY: 5, DateQualifier.MIDDLE: 15, DateQualifier.LATE: 25}
+
+
+# ---------------------------------------------------------------------------------------------
+# The era table — the only place that knows the 和暦
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Era:
+    """One 元号.
+
+    ``start`` is the first day the era is used with Gregorian dates (明治: 1873-01-01, when Japan adopted
+    the Gregorian calendar; earlier 明治 dates are lunisolar and not supported). ``first_year`` is the
+    Gregorian year of 元年, which differs from ``start.year`` only for 明治 (1868).
+    ``input_includes_successor_start``: the successor's first day is also accepted written in this era —
+    DOMAIN §5 names 明治45年7月30日 and 大正15年12月25日, which appear in records.
+    """
+
+    name: str
+    abbreviation: str
+    start: date
+    first_year: int
+    input_includes_successor_start: bool = False
+
+
+ERAS: Final[tuple[Era, ...]] = (
+    Era("明治", "M", date(1873, 1, 1), 1868, input_includes_successor_start=True),
+    Era("大正", "T", date(1912, 7, 30), 1912, input_includes_successor_start=True),
+    Era("昭和", "S", date(1926, 12, 25), 1926),
+    Era("平成", "H", date(1989, 1, 8), 1989),
+    Era("令和", "R", date(2019, 5, 1), 2019),
+)
+
+_ERA_BY_TOKEN: Final[dict[str, int]] = {
+    **{e.name: i for i, e in enumerate(ERAS)},
+    **{e.abbreviation: i for i, e in enumerate(ERAS)},
+}
+
+_YMD = tuple[int, int, int]
+
+
+def _ymd(d: date) -> _YMD:
+    return (d.year, d.month, d.day)
+
+
+def _era_input_bounds(index: int) -> tuple[_YMD, _YMD | None]:
+    """Inclusive (first, last) day a date may be written in ERAS[index]; last is None for the current era.
+
+    Tuples rather than ``date`` because non-calendar days (2月30日) must compare too.
+    """
+    era = ERAS[index]
+    if index + 1 == len(ERAS):
+        return _ymd(era.start), None
+    successor = ERAS[index + 1].start
+    if era.input_includes_successor_start:
+        return _ymd(era.start), _ymd(successor)
+    return _ymd(era.start), _ymd(date.fromordinal(successor.toordinal() - 1))
+
+
+def era_of(year: int, month: int = 1, day: int = 1) -> Era | None:
+    """The era in force on (year, month, day) — the latest era started on or before it; None before 明治."""
+    key = (year, month, day)
+    for era in reversed(ERAS):
+        if key >= _ymd(era.start):
+            return era
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The value object
+# ---------------------------------------------------------------------------------------------
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+@dataclass(frozen=True)
+class JukiDate:
+    """A recorded date: parts (any may be unknown), a qualifier, and the text as received.
+
+    Construction validates the invariants listed in the module docstring and raises
+    :class:`DateParseError` (so a ``JukiDate`` in hand is always storable).
+    """
+
+    year: int | None
+    month: int | None
+    day: int | None
+    qualifier: DateQualifier = DateQualifier.NONE
+    text: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        y, m, d, q = self.year, self.month, self.day, self.qualifier
+        if y is None:
+            if m is not None or d is not None:
+                raise DateParseError("E_DATE_FORMAT", "年が不詳の場合、月日は指定できません")
+            if q is not DateQualifier.UNKNOWN:
+                raise DateParseError("E_DATE_FORMAT", "年月日がすべて不詳の日付は「不詳」として記録します")
+            return
+        if q is DateQualifier.UNKNOWN:
+            raise DateParseError("E_DATE_FORMAT", "年が分かっている日付に「不詳」の修飾は付けられません")
+        if not 1 <= y <= 9999:
+            raise DateParseError("E_DATE_RANGE", f"年が範囲外です（1～9999）: {y}")
+        if m is None:
+            if d is not None:
+                raise DateParseError("E_DATE_FORMAT", "月が不詳の場合、日は指定できません")
+        elif not 1 <= m <= 12:
+            raise DateParseError("E_DATE_RANGE", f"月が範囲外です（1～12）: {m}")
+        if d is not None and not 1 <= d <= 31:
+            raise DateParseError("E_DATE_RANGE", f"日が範囲外です（1～31）: {d}")
+        if q in _TEN_DAY_QUALIFIERS and (m is None or d is not None):
+            raise DateParseError("E_DATE_FORMAT", f"「{q.value}」は年月が分かり日が不詳の場合にだけ使えます")
+
+    # -- derived views ---------------------------------------------------------------------------
+
+    @property
+    def is_unknown(self) -> bool:
+        """Wholly unknown (不詳)."""
+        return self.year is None
+
+    @property
+    def is_complete(self) -> bool:
+        """Year, month and day are all known (the day may still be non-calendar, e.g. 2月30日)."""
+        return self.day is not None
+
+    @property
+    def is_calendar_date(self) -> bool:
+        """All parts known and a real Gregorian date. A 頃/推定 qualifier does not change this."""
+        y, m, d = self.year, self.month, self.day
+        return y is not None and m is not None and d is not None and d <= _days_in_month(y, m)
+
+    def to_date(self) -> date | None:
+        """The ``datetime.date`` when :attr:`is_calendar_date`, else None."""
+        if (
+            self.year is not None
+            and self.month is not None
+            and self.day is not None
+            and self.is_calendar_date
+        ):
+            return date(self.year, self.month, self.day)
+        return None
+
+    @property
+    def sort_key(self) -> int:
+        """YYYYMMDD as an integer, for ordering and range search.
+
+        Unknown month → 00 and unknown day → 00, so a partial date sorts before every full date it could
+        be; 上旬/中旬/下旬 → day 05/15/25; a wholly unknown date → 0 (before everything). Non-calendar days
+        keep their number (2月30日 → …0230), which still orders correctly.
+        """
+        if self.year is None:
+            return 0
+        day = self.day if self.day is not None else _TEN_DAY_SORT_DAY.get(self.qualifier, 0)
+        return self.year * 10000 + (self.month or 0) * 100 + day
+
+    def canonical(self) -> str:
+        """The storage form: "1985-03-04", "1985-03", "1985", with " 上旬"/" 頃"/… appended; "不詳"."""
+        if self.year is None:
+            return DateQualifier.UNKNOWN.value
+        if self.month is None:
+            core = f"{self.year:04d}"
+        elif self.day is None:
+            core = f"{self.year:04d}-{self.month:02d}"
+        else:
+            core = f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+        return f"{core} {self.qualifier.value}" if self.qualifier else core
+
+    def __str__(self) -> str:
+        return self.canonical()
+
+    @classmethod
+    def parse_canonical(cls, s: str) -> JukiDate:
+        """Exact inverse of :meth:`canonical`; anything else raises :class:`DateParseError`.
+
+        Bulk load reads stored dates through here, so the common full-date form skips the regex.
+        """
+        if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii():
+            y, mo, d = s[:4], s[5:7], s[8:]
+            if y.isdigit() and mo.isdigit() and d.isdigit():
+                return cls(int(y), int(mo), int(d), DateQualifier.NONE, s)
+        if s == DateQualifier.UNKNOWN.value:
+            return cls(None, None, None, DateQualifier.UNKNOWN, s)
+        m = _CANONICAL_RE.fullmatch(s)
+        if m is None:
+            raise DateParseError("E_DATE_FORMAT", f"日付の保存形式ではありません: {s!r}")
+        y, mo, d, q = m.groups()
+        qualifier = DateQualifier(q) if q else DateQualifier.NONE
+        if qualifier is DateQualifier.UNKNOWN:
+            raise DateParseError("E_DATE_FORMAT", f"日付の保存形式ではありません: {s!r}")
+        return cls(int(y), int(mo) if mo else None, int(d) if d else None, qualifier, s)
+
+    @classmethod
+    def from_date(cls, d: date) -> JukiDate:
+        """A calendar date, with its ISO form as text."""
+        return cls(d.year, d.month, d.day, DateQualifier.NONE, d.isoformat())
+
+
+_CANONICAL_RE: Final = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?: (上旬|中旬|下旬|頃|推定))?", re.ASCII
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------
+
+_QUALIFIER_SUFFIXES: Final[tuple[tuple[str, DateQualifier], ...]] = (
+    ("上旬", DateQualifier.EARLY),
+    ("初旬", DateQualifier.EARLY),
+    ("中旬", DateQualifier.MIDDLE),
+    ("下旬", DateQualifier.LATE),
+    ("頃", DateQualifier.CIRCA),
+    ("ころ", DateQualifier.CIRCA),
+    ("推定", DateQualifier.ESTIMATED),
+)
+_UNKNOWN_WORDS: Final = ("不詳", "不明")
+_WHOLLY_UNKNOWN_CORES: Final = frozenset({"", "年月日", "生年月日"})
+_ERA_TOKENS: Final = "|".join(sorted(_ERA_BY_TOKEN, key=len, reverse=True))
+
+# 年月日 style; a label without a number ("1985年3月日") is only allowed before 不詳.
+_KANJI_RE: Final = re.compile(
+    rf"(?:(?P<era>{_ERA_TOKENS})(?P<eyear>元|\d{{1,4}})|(?P<year>\d{{4}}))年"
+    r"(?:(?P<month>\d{1,2})?月)?(?:(?P<day>\d{1,2})?日)?",
+    re.ASCII,
+)
+# Numeric style: 1985-03-04, 1985/3/4, 1985.3.4, S60.3.4, 昭和60.3.4, 19850304.
+_NUMERIC_RE: Final = re.compile(
+    rf"(?:(?P<era>{_ERA_TOKENS})(?P<eyear>元|\d{{1,4}})|(?P<year>\d{{4}}))"
+    r"(?:(?P<sep>[-/.])(?P<month>\d{1,2})(?:(?P=sep)(?P<day>\d{1,2}))?)?",
+    re.ASCII,
+)
+_COMPACT_RE: Final = re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII)
+
+
+def _format_error(text: str) -> DateParseError:
+    return DateParseError(
+        "E_DATE_FORMAT",
+        f"日付として読み取れません: {text!r}（例: 1985-03-04、昭和60年3月4日、S60.3.4、1985年3月上旬、不詳）",
+    )
+
+
+def _check_era_range(era_index: int, y: int, m: int | None, d: int | None, text: str) -> None:
+    """Reject a 和暦 date lying wholly outside its era's input range (partial dates: any overlap is fine)."""
+    first, last = _era_input_bounds(era_index)
+    earliest = (y, m or 1, d or 1)
+    latest = (y, m or 12, d or 31)
+    if latest < first or (last is not None and earliest > last):
+        era = ERAS[era_index]
+        raise DateParseError("E_DATE_ERA_RANGE", f"{era.name}の期間外の日付です: {text!r}")
+
+
+def _slow_parse(text: str) -> JukiDate:
+    # NFKC folds full-width digits and letters, and the square era signs (㍼ → 昭和); dates carry no
+    # kanji names, so unlike names and addresses they may be normalised wholesale.
+    s = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    if not s:
+        raise DateParseError("E_DATE_FORMAT", "日付が指定されていません（不明な場合は「不詳」と記録します）")
+    qualifier = DateQualifier.NONE
+    if s.startswith("推定"):
+        qualifier, s = DateQualifier.ESTIMATED, s[2:]
+    for suffix, q in _QUALIFIER_SUFFIXES:
+        if s.endswith(suffix):
+            if qualifier is not DateQualifier.NONE:
+                raise _format_error(text)
+            qualifier, s = q, s[: -len(suffix)]
+            break
+    unknown = False
+    for word in _UNKNOWN_WORDS:
+        if s.endswith(word):
+            unknown, s = True, s[: -len(word)]
+            break
+    if unknown and qualifier is not DateQualifier.NONE:
+        raise _format_error(text)
+    if unknown and s in _WHOLLY_UNKNOWN_CORES:
+        return JukiDate(None, None, None, DateQualifier.UNKNOWN, text)
+
+    m = _KANJI_RE.fullmatch(s)
+    if m is not None:
+        month_label = "月" in s
+        day_label = "日" in s
+        if not unknown and (
+            (month_label and m["month"] is None)
+            or (day_label and m["day"] is None)
+            or (day_label and not month_label)
+        ):
+            raise _format_error(text)
+    else:
+        m = _NUMERIC_RE.fullmatch(s)
+        if m is None:
+            c = _COMPACT_RE.fullmatch(s)
+            if c is None:
+                raise _format_error(text)
+            return _build(None, int(c[1]), int(c[2]), int(c[3]), qualifier, unknown, text)
+    month = int(m["month"]) if m["month"] else None
+    day = int(m["day"]) if m["day"] else None
+    if m["era"]:
+        era_index = _ERA_BY_TOKEN[m["era"]]
+        eyear = 1 if m["eyear"] == "元" else int(m["eyear"])
+        if eyear < 1:
+            raise DateParseError("E_DATE_RANGE", f"和暦の年は元年（1年）以上です: {text!r}")
+        year = ERAS[era_index].first_year + eyear - 1
+        return _build(era_index, year, month, day, qualifier, unknown, text)
+    return _build(None, int(m["year"]), month, day, qualifier, unknown, text)
+
+
+def _build(
+    era_index: int | None,
+    year: int,
+    month: int | None,
+    day: int | None,
+    qualifier: DateQualifier,
+    unknown: bool,
+    text: str,
+) -> JukiDate:
+    if unknown and day is not None:
+        # "1985年3月4日不詳": nothing is unknown, so the 不詳 is a mistake rather than information.
+        raise _format_error(text)
+    result = JukiDate(year, month, day, qualifier, text)
+    if era_index is not None:
+        _check_era_range(era_index, year, month, day, text)
+    return result
+
+
+def parse_date(text: str) -> JukiDate:
+    """Read a date as a municipality or an operator writes it; ``text`` of the result is the input.
+
+    Accepted: canonical forms ("1985-03-04", "1985-03 上旬", "不詳"), ISO, "1985/3/4", "19850304",
+    "1985年3月4日", 和暦 ("昭和60年3月4日", "平成元年1月8日", "S60.3.4", full-width digits), qualifiers
+    上旬/中旬/下旬/頃/推定 and 不詳 forms ("1985年不詳", "昭和60年3月日不詳"). Raises
+    :class:`DateParseError` (E_DATE_FORMAT, E_DATE_RANGE, E_DATE_ERA_RANGE).
+
+    Bulk load calls this millions of times with ISO text: that shape takes a fast path, and results are
+    memoised (the values are immutable, and birth and change dates repeat heavily).
+    """
+    return _parse_date(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_date(text: str) -> JukiDate:
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        y, mo, d = text[:4], text[5:7], text[8:]
+        if y.isdigit() and mo.isdigit() and d.isdigit():
+            return JukiDate(int(y), int(mo), int(d), DateQualifier.NONE, text)
+    return _slow_parse(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Display
+# ---------------------------------------------------------------------------------------------
+
+
+def _tail(d: JukiDate, year_text: str) -> str:
+    """Month/day/qualifier part shared by both display styles."""
+    parts = [year_text, "年"]
+    if d.month is not None:
+        parts.append(f"{d.month}月")
+        if d.day is not None:
+            parts.append(f"{d.day}日")
+    if d.qualifier:
+        parts.append(d.qualifier.value)
+    elif d.day is None:
+        parts.append(DateQualifier.UNKNOWN.value)
+    return "".join(parts)
+
+
+def format_seireki(d: JukiDate) -> str:
+    """西暦 display ("1985年3月4日", "1985年3月上旬", "1985年不詳", "不詳") — used for foreign residents."""
+    if d.year is None:
+        return DateQualifier.UNKNOWN.value
+    return _tail(d, str(d.year))
+
+
+def format_wareki(d: JukiDate) -> str:
+    """和暦 display ("昭和60年3月4日", "平成元年1月8日", "昭和60年3月上旬", "昭和60年不詳", "不詳").
+
+    A partial date is placed in the era in force on its earliest possible day (a 旬 uses its
+    representative day), so 1989 alone is 昭和64年. Dates before 1873 fall back to 西暦.
+    """
+    if d.year is None:
+        return DateQualifier.UNKNOWN.value
+    day = d.day if d.day is not None else _TEN_DAY_SORT_DAY.get(d.qualifier, 1)
+    era = era_of(d.year, d.month or 1, day)
+    if era is None:
+        return format_seireki(d)
+    n = d.year - era.first_year + 1
+    return era.name + _tail(d, "元" if n == 1 else str(n))

@@ -1,0 +1,94 @@
+"""Values the server derives from notified items: 外字 counts, search keys, sort keys, retention.
+
+One place for both the update ledger and the bulk loader, so a record loaded in bulk and the same
+record arriving as a notification get identical derived columns. Pure functions plus `KeyCache`,
+a bounded memo the bulk loader uses because names and addresses repeat a lot across 10M persons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from juki.domain.address import address_key
+from juki.domain.dates import JukiDate
+from juki.domain.gaiji import count_gaiji, gaiji_chars
+from juki.domain.kana import seion_family_given, seion_key
+
+#: R-02/R-03: history, 消除者 and dead persons' records are kept 150 years.
+RETENTION_YEARS = 150
+
+
+@dataclass(frozen=True)
+class NameKeys:
+    """Search keys of a kana name (DOMAIN §6): whole, family part, given part."""
+
+    seion: str
+    family: str
+    given: str
+
+
+def name_keys(name_kana: str) -> NameKeys:
+    family, given = seion_family_given(name_kana)
+    return NameKeys(seion_key(name_kana), family, given)
+
+
+def gaiji_pattern(*texts: str) -> str:
+    """外字パターン (D2-17), project interpretation: the distinct 外字 code points, "U+XXXX" joined."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for ch in gaiji_chars(text):
+            seen.setdefault(" ".join(f"U+{ord(c):04X}" for c in ch), None)
+    return " ".join(seen)
+
+
+def retain_until(ended: JukiDate | None, fallback: date) -> date:
+    """The first day a record ended on ``ended`` may be purged (150 years; R-02, R-03).
+
+    An incomplete end date counts from its latest possible day's year end — never earlier than the
+    law allows — and an unknown one from ``fallback`` (the day the end was notified).
+    """
+    base = ended.to_date() if ended is not None else None
+    if base is None and ended is not None and ended.year is not None:
+        base = date(ended.year, 12, 31)
+    if base is None:
+        base = fallback
+    try:
+        return base.replace(year=base.year + RETENTION_YEARS)
+    except ValueError:  # 29 February
+        return date(base.year + RETENTION_YEARS, 3, 1)
+
+
+class KeyCache:
+    """Bounded memo of pure key functions for bulk work; cleared when full so memory stays flat."""
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self._limit = limit
+        self._names: dict[str, NameKeys] = {}
+        self._addresses: dict[str, str] = {}
+        self._gaiji: dict[str, int] = {}
+        self._dates: dict[str, JukiDate] = {}
+
+    def _get(self, table: dict[str, object], key: str, fn: Callable[[str], object]) -> object:
+        try:
+            return table[key]
+        except KeyError:
+            if len(table) >= self._limit:
+                table.clear()
+            value = table[key] = fn(key)
+            return value
+
+    def name(self, kana: str) -> NameKeys:
+        return self._get(self._names, kana, name_keys)  # type: ignore[arg-type, return-value]
+
+    def address(self, text: str) -> str:
+        return self._get(self._addresses, text, address_key)  # type: ignore[arg-type, return-value]
+
+    def gaiji(self, text: str) -> int:
+        if not text:
+            return 0
+        return self._get(self._gaiji, text, count_gaiji)  # type: ignore[arg-type, return-value]
+
+    def date(self, canonical: str) -> JukiDate:
+        return self._get(self._dates, canonical, JukiDate.parse_canonical)  # type: ignore[arg-type, return-value]

@@ -1,0 +1,260 @@
+"""Stable rejection codes and the exception that carries one (docs/error-codes-draft.md).
+
+Every notification a municipality sends ends as accepted, duplicate or rejected *with a stable code*
+(ARCHITECTURE §3–4: nothing is silently dropped). The code is what machines and tests rely on; the
+Japanese message is what an operator reads; the English message serves logs and foreign maintainers.
+Keeping all of them in one catalog means a code cannot be raised without a message, and the catalog
+can be compared with the draft document by a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["CATALOG", "ErrorSpec", "Rejection"]
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """One stable code with its operator message (Japanese) and its English counterpart."""
+
+    code: str
+    message_ja: str
+    message_en: str
+
+
+_SPECS: Final[tuple[ErrorSpec, ...]] = (
+    # --- parse / item format -------------------------------------------------------------------
+    ErrorSpec("E_ENCODING", "文字コードがUTF-8ではありません", "the line is not valid UTF-8"),
+    ErrorSpec("E_JSON", "JSONとして解釈できません", "the line is not valid JSON"),
+    ErrorSpec(
+        "E_LINE_TOO_LONG",
+        "1件の通知が大きすぎます（64KiBまで）",
+        "the notification line is larger than 64 KiB",
+    ),
+    ErrorSpec(
+        "E_NOT_OBJECT", "通知がJSONオブジェクトではありません", "the notification is not a JSON object"
+    ),
+    ErrorSpec("E_FIELD_MISSING", "必須の項目がありません", "a required top-level field is missing"),
+    ErrorSpec("E_FIELD_UNKNOWN", "未定義の項目があります", "an unknown top-level field is present"),
+    ErrorSpec(
+        "E_FIELD_TYPE",
+        "項目の型が正しくありません",
+        "a top-level field has the wrong JSON type",
+    ),
+    ErrorSpec(
+        "E_FILE_KIND",
+        "ファイル種別が正しくありません（pref または fuhyo、かつ送信先と一致すること）",
+        "file is not pref/fuhyo or does not match the endpoint",
+    ),
+    ErrorSpec(
+        "E_NOTIFICATION_ID",
+        "通知IDは1〜64文字の半角英数記号で指定してください",
+        "notification_id must be 1-64 visible ASCII characters",
+    ),
+    ErrorSpec("E_REASON_UNKNOWN", "異動事由が定義されていません", "unknown change reason"),
+    ErrorSpec(
+        "E_REASON_NOT_FOR_FILE",
+        "この異動事由はこのファイルには通知できません",
+        "the change reason does not apply to this file",
+    ),
+    ErrorSpec(
+        "E_LG_CODE_INVALID",
+        "地方公共団体コードの形式または検査数字が正しくありません",
+        "local-government code has a bad format or check digit",
+    ),
+    ErrorSpec(
+        "E_LG_CODE_NOT_IN_PREF",
+        "神奈川県内の住民基本台帳事務を行う市町村（行政区）のコードではありません",
+        "not a Kanagawa municipality (or ward) that keeps a resident register",
+    ),
+    ErrorSpec(
+        "E_JUMINHYO_CODE_FORMAT",
+        "住民票コードは半角数字11桁で指定してください",
+        "juminhyo code must be 11 ASCII digits",
+    ),
+    ErrorSpec(
+        "E_JUMINHYO_CODE_CHECK_DIGIT",
+        "住民票コードの検査用数字が一致しません",
+        "juminhyo code check digit does not match",
+    ),
+    ErrorSpec(
+        "W_JUMINHYO_CODE_CHECK_DIGIT",
+        "住民票コードの検査用数字が一致しません（警告として受け付けました）",
+        "juminhyo code check digit does not match (accepted with a warning)",
+    ),
+    ErrorSpec(
+        "E_MY_NUMBER_INVALID",
+        "個人番号の形式または検査用数字が正しくありません",
+        "individual number has a bad format or check digit",
+    ),
+    ErrorSpec("E_DATE_FORMAT", "日付の形式が正しくありません", "date has an unrecognised format"),
+    ErrorSpec("E_DATE_RANGE", "日付が範囲外です", "date is out of range"),
+    ErrorSpec("E_DATE_ERA_RANGE", "元号の期間外の和暦日付です", "date lies outside its era"),
+    ErrorSpec("E_SEX_INVALID", "性別は 1（男）または 2（女）で指定してください", "sex must be '1' or '2'"),
+    ErrorSpec("E_KANA_INVALID", "ふりがなにかな以外の文字が含まれています", "kana item contains non-kana"),
+    ErrorSpec("E_ITEM_MISSING", "必須の記録項目がありません", "a required record item is missing"),
+    ErrorSpec(
+        "E_ITEM_NOT_NOTIFIABLE",
+        "法令上市町村から通知されない項目が含まれています",
+        "the record holds an item municipalities do not notify",
+    ),
+    ErrorSpec("E_ITEM_TYPE", "記録項目は文字列で指定してください", "record items must be strings"),
+    ErrorSpec(
+        "E_TEXT_INVALID",
+        "文字列が空、長すぎる、または制御文字を含んでいます",
+        "text is empty where required, too long, or contains control characters",
+    ),
+    ErrorSpec(
+        "E_AZA_CODE_FORMAT",
+        "大字・字コードは半角数字7桁（または空）で指定してください",
+        "aza code must be 7 ASCII digits or empty",
+    ),
+    ErrorSpec(
+        "E_RECORD_REQUIRED",
+        "この異動事由には記録（record）が必要です",
+        "this change reason needs a record",
+    ),
+    # --- logical checks (S-39, F1-1 (d), F2-1, DOMAIN §4) ------------------------------------------
+    ErrorSpec(
+        "E_ENTRY_PERSON_PRESENT",
+        "現存する者に対して記載（転入等）の通知がありました",
+        "an entry reason was notified for a person who is currently present",
+    ),
+    ErrorSpec(
+        "E_PERSON_NOT_FOUND",
+        "該当する住民票コードの者が存在しません",
+        "no person with this juminhyo code",
+    ),
+    ErrorSpec(
+        "E_ALREADY_ENDED",
+        "既に消除されている者に対する通知です",
+        "the person has already been removed",
+    ),
+    ErrorSpec(
+        "E_DECEASED",
+        "死亡により消除された者に対する通知です（異動の取消し（増）を除く）",
+        "the person is deceased; only cancel_increase is accepted",
+    ),
+    ErrorSpec(
+        "E_RELOCATION_NON_ADDRESS",
+        "転居を異動事由として住所以外の項目を更新しようとしました",
+        "a relocation tries to change items other than the address",
+    ),
+    ErrorSpec(
+        "E_ITEMS_NOT_CHANGEABLE",
+        "この異動事由では変更できない項目が変更されています",
+        "the change reason changes items it may not change",
+    ),
+    ErrorSpec(
+        "E_MY_NUMBER_CHANGE_REASON",
+        "個人番号の変更は個人番号に係る異動事由でのみ行えます",
+        "the individual number changes without an individual-number reason",
+    ),
+    ErrorSpec(
+        "E_MY_NUMBER_UNCHANGED",
+        "個人番号に係る異動事由ですが個人番号が変わっていません",
+        "an individual-number reason that does not change the number",
+    ),
+    ErrorSpec(
+        "E_MY_NUMBER_IN_USE",
+        "この個人番号は既に他の者に付番されています",
+        "the individual number already belongs to another person",
+    ),
+    ErrorSpec(
+        "E_NEW_CODE_MISSING",
+        "新住民票コードは住民票コードの変更に係る異動事由にのみ、必ず指定してください",
+        "new_juminhyo_code must be given exactly for juminhyo-code change reasons",
+    ),
+    ErrorSpec(
+        "E_JUMINHYO_CODE_SAME",
+        "新住民票コードが現在の住民票コードと同じです",
+        "the new juminhyo code equals the old one",
+    ),
+    ErrorSpec(
+        "E_JUMINHYO_CODE_IN_USE",
+        "新住民票コードは既に使用されています（住民票コードは再使用できません）",
+        "the new juminhyo code already exists (codes are never reused)",
+    ),
+    ErrorSpec(
+        "E_JUMINHYO_CODE_SUPERSEDED",
+        "この住民票コードは変更済みです。新しい住民票コードで通知してください",
+        "this juminhyo code was replaced by a new one; notify under the new code",
+    ),
+    ErrorSpec(
+        "E_OTHER_MUNICIPALITY",
+        "他の市町村に記録されている者、または他の市町村への記載です",
+        "the person is registered in (or the record assigns them to) another municipality",
+    ),
+    ErrorSpec(
+        "E_RELOCATION_OTHER_CITY",
+        "転居は同一市（指定都市の区の間を含む）の中でのみ行えます",
+        "a relocation may not cross into another city",
+    ),
+    ErrorSpec(
+        "E_CHANGE_DATE_FUTURE",
+        "異動年月日が通知を受けた日より後です",
+        "the change date is after the date received",
+    ),
+    ErrorSpec(
+        "E_CHANGE_DATE_BEFORE_BIRTH",
+        "異動年月日が生年月日より前です",
+        "the change date is before the date of birth",
+    ),
+    ErrorSpec(
+        "E_BIRTH_DATE_MISMATCH",
+        "出生の異動年月日が生年月日と一致しません",
+        "a birth's change date differs from the date of birth",
+    ),
+    ErrorSpec(
+        "E_FORMER_SURNAME_STATE",
+        "旧氏の状態と異動事由が一致しません（記載済みへの記載、未記載の変更・削除、漢字とふりがなの不一致）",
+        "former-surname reason does not fit the current state, or kanji and kana disagree",
+    ),
+    ErrorSpec(
+        "E_NO_CHANGE", "修正の異動事由ですが変更がありません", "a correction reason that changes nothing"
+    ),
+    ErrorSpec(
+        "E_ABROAD_STATE",
+        "国外転出者の状態と異動事由または住所の形が一致しません",
+        "the reason or the address shape does not fit the person's abroad/domestic state",
+    ),
+    # --- ledger ---------------------------------------------------------------------------------------
+    ErrorSpec(
+        "E_DUPLICATE_CONFLICT",
+        "同じ通知IDで内容の異なる通知が既に受け付けられています",
+        "the notification id was already accepted with different content",
+    ),
+)
+
+#: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.
+CATALOG: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})
+
+
+class Rejection(Exception):
+    """A notification (or request) refused with a stable code.
+
+    Raised by the pure domain rules and turned into a per-item result by the services. The constructor
+    takes only the code and an optional detail so that messages always come from :data:`CATALOG`; an
+    unknown code is a programming error and raises ``KeyError`` at once rather than reaching a client.
+    """
+
+    code: str
+    message: str
+    message_en: str
+    detail: str | None
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        spec = CATALOG[code]
+        self.code = code
+        self.detail = detail
+        self.message = f"{spec.message_ja}（{detail}）" if detail else spec.message_ja
+        self.message_en = f"{spec.message_en} ({detail})" if detail else spec.message_en
+        super().__init__(f"{code}: {self.message}")
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The JSON form used in per-item results: stable code, Japanese message, detail."""
+        return {"code": self.code, "message": self.message, "detail": self.detail}
