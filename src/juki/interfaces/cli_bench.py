@@ -1,0 +1,55 @@
+"""`juki bench load|update`: benchmarks with a same-run raw PostgreSQL baseline (JSON output)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from juki.config import Settings
+from juki.interfaces.common import console, emit_json, open_database
+
+app = typer.Typer(help="ベンチマーク（JSON出力、同一実行内の PostgreSQL 基準値との比）", no_args_is_help=True)
+
+
+def _db(database: str):  # type: ignore[no-untyped-def]
+    settings = replace(Settings.from_env(), database_name=database)
+    return open_database(settings)
+
+
+def _progress(stage: str, done: int) -> None:
+    if done and done % 500_000 < 10_000:
+        console.print(f"[dim]{stage}: {done:,}[/dim]")
+
+
+@app.command("load")
+def load_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database (dropped and recreated)")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """人口の一括ロード速度（人/秒）を、同じCSVの素の COPY と比較する。"""
+    from juki.services.bench import bench_load
+
+    db = _db(database)
+    result = bench_load(db, db.settings.data_dir / "bench", persons, seed, _progress)
+    emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("update")
+def update_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    notifications: Annotated[int, typer.Option(min=100)] = 20_000,
+    batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """更新サービスの処理速度（通知/秒）を、同じ行の素の INSERT と比較する。"""
+    from juki.services.bench import bench_update
+
+    db = _db(database)
+    result = bench_update(db, db.settings.data_dir / "bench", persons, seed, notifications, batch, _progress)
+    emit_json(result) if as_json else console.print_json(data=result)

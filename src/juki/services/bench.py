@@ -1,0 +1,247 @@
+"""Benchmarks (`juki bench load|update`): our path against a raw PostgreSQL baseline, same run.
+
+Every benchmark prints one JSON object with at least `persons`, `seconds`, `rate_per_s`,
+`baseline_rate_per_s` and `ratio` (ours / baseline), plus the machine it ran on. Benchmarks use
+their own database (default `juki_bench`) so they never touch operational data.
+
+- load: persons/s of `load_population` (parse, validate, derive keys, COPY into the indexed schema,
+  rebuild indexes, ANALYZE) vs. a plain `COPY … FROM STDIN (FORMAT csv)` of the very same CSV files
+  into index-free tables of text columns.
+- update: notifications/s through the full update ledger (checks, history, inbox, outbox, commit per
+  batch) on the loaded database vs. a bare INSERT of the same notification rows into a plain table,
+  in batches of the same size, committed the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+import psycopg
+from psycopg.types.json import Jsonb
+
+from juki.domain.records import (
+    FUHYO_CSV_COLUMNS,
+    FUHYO_HISTORY_CSV_COLUMNS,
+    PREF_CSV_COLUMNS,
+    PREF_HISTORY_CSV_COLUMNS,
+    FileKind,
+)
+from juki.services.intake import NotificationApplier, Summary
+from juki.services.load import LoadReport, load_population
+from juki.store.db import Database, DbRole
+
+_BASELINE_TABLES: dict[str, tuple[str, ...]] = {
+    "pref_current": PREF_CSV_COLUMNS,
+    "pref_history": PREF_HISTORY_CSV_COLUMNS,
+    "fuhyo_current": FUHYO_CSV_COLUMNS,
+    "fuhyo_history": FUHYO_HISTORY_CSV_COLUMNS,
+}
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def peak_rss_mib() -> dict[str, float]:
+    """Peak resident memory of this process and of its (waited-for) child processes, MiB."""
+    scale = 1024  # ru_maxrss is in KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
+    return {"self": round(own, 1), "children_max": round(children, 1)}
+
+
+@dataclass
+class PopulationFiles:
+    directory: Path
+    persons: int
+    seed: int
+
+
+def ensure_population(
+    base: Path, persons: int, seed: int, progress: Callable[[int], None] | None
+) -> PopulationFiles:
+    """Synthesise the population CSVs once per (persons, seed); later runs reuse them."""
+    from juki.services.synth import write_population
+
+    directory = base / f"population-{persons}-{seed}"
+    marker = directory / ".complete"
+    if not marker.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        write_population(directory, persons, seed, progress=progress)
+        marker.write_text("ok\n")
+    return PopulationFiles(directory, persons, seed)
+
+
+def reset_database(db: Database) -> None:
+    """Drop and recreate the benchmark database (embedded or external admin connection)."""
+    from juki.store.migrate import migrate
+
+    name = db.settings.database_name
+    admin = psycopg.conninfo.conninfo_to_dict(db.admin_conninfo)
+    admin["dbname"] = "postgres"
+    with psycopg.connect(psycopg.conninfo.make_conninfo(**admin), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with db.connect(autocommit=True) as conn:
+        migrate(conn)
+
+
+def baseline_copy(db: Database, files: PopulationFiles) -> float:
+    """Seconds for a plain COPY of the same CSV files into index-free text tables."""
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
+        conn.execute("CREATE SCHEMA bench_baseline")
+        for table, columns in _BASELINE_TABLES.items():
+            cols = ", ".join(f"{c} text" for c in columns)
+            conn.execute(f"CREATE TABLE bench_baseline.{table} ({cols})")
+    started = time.monotonic()
+    with db.connect() as conn:
+        for table in _BASELINE_TABLES:
+            path = files.directory / f"{table}.csv"
+            if not path.exists():
+                continue
+            with (
+                conn.cursor() as cur,
+                cur.copy(f"COPY bench_baseline.{table} FROM STDIN (FORMAT csv, HEADER true)") as copy,
+                open(path, "rb") as handle,
+            ):
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+        conn.commit()
+    seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_baseline CASCADE")
+    return seconds
+
+
+def bench_load(
+    db: Database, work_dir: Path, persons: int, seed: int, progress: Callable[[str, int], None] | None = None
+) -> dict[str, Any]:
+    files = ensure_population(work_dir, persons, seed, (lambda n: progress("synth", n)) if progress else None)
+    reset_database(db)
+    baseline_seconds = baseline_copy(db, files)
+    reset_database(db)  # the baseline's pages must not help or hurt ours
+    started = time.monotonic()
+    reports = load_population(
+        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        files.directory,
+        rejects_dir=work_dir / "rejects",
+        check_mode=db.settings.juminhyo_check_digit,
+        progress=(lambda d: progress("load", d.get(FileKind.PREF, 0))) if progress else None,
+    )
+    seconds = time.monotonic() - started
+    by_file: dict[str, LoadReport] = {r.file: r for r in reports}
+    rate = persons / seconds
+    baseline_rate = persons / baseline_seconds
+    return {
+        "benchmark": "load",
+        "persons": persons,
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "files": {name: r.__dict__ for name, r in by_file.items()},
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"seconds_for_10m": 900, "ratio": 0.5},
+        "machine": machine(),
+    }
+
+
+def bench_update(
+    db: Database,
+    work_dir: Path,
+    persons: int,
+    seed: int,
+    notifications: int,
+    batch: int = 500,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    from juki.services.synth import generate_changes
+
+    with db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM pref.identity_current").fetchone()
+    loaded = int(row[0]) if row else 0
+    if loaded < persons:
+        bench_load(db, work_dir, persons, seed, progress)
+    with db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM pref.notification_inbox").fetchone()
+    stream = 1000 + (int(row[0]) if row else 0) // max(notifications, 1)  # fresh ids every run
+    lines = [
+        (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
+        for i, c in enumerate(generate_changes(persons, seed, notifications, stream=stream))
+    ]
+    # Baseline: a bare INSERT of the same rows, same batch size, one commit per batch.
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS public.bench_plain_notifications")
+        conn.execute("CREATE TABLE public.bench_plain_notifications (line_no int, payload jsonb)")
+    started = time.monotonic()
+    with db.connect() as conn:
+        for start in range(0, len(lines), batch):
+            chunk = lines[start : start + batch]
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO public.bench_plain_notifications VALUES (%s, %s)",
+                    [(n, Jsonb(orjson.loads(raw))) for n, raw in chunk],
+                )
+            conn.commit()
+    baseline_seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP TABLE public.bench_plain_notifications")
+    # Ours: the full service.
+    summary = Summary()
+    latencies: list[float] = []
+    started = time.monotonic()
+    with db.connect(DbRole.PREF) as pref_conn, db.connect(DbRole.FUHYO) as fuhyo_conn:
+        applier = NotificationApplier(
+            {FileKind.PREF: pref_conn, FileKind.FUHYO: fuhyo_conn},
+            check_digit_mode=db.settings.juminhyo_check_digit,
+            batch_size=batch,
+        )
+        for start in range(0, len(lines), batch):
+            t0 = time.monotonic()
+            for result in applier.apply(lines[start : start + batch], source="bench"):
+                summary.add(result)
+            latencies.append(time.monotonic() - t0)
+            if progress:
+                progress("update", start + batch)
+    seconds = time.monotonic() - started
+    latencies.sort()
+    rate = len(lines) / seconds
+    baseline_rate = len(lines) / baseline_seconds
+    return {
+        "benchmark": "update",
+        "persons": loaded if loaded >= persons else persons,
+        "notifications": len(lines),
+        "accepted": summary.accepted,
+        "duplicate": summary.duplicate,
+        "rejected": summary.rejected,
+        "batch_size": batch,
+        "seconds": round(seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "batch_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        "batch_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1)
+        if latencies
+        else None,
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"rate_per_s": 2000},
+        "machine": machine(),
+    }

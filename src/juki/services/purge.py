@@ -1,0 +1,32 @@
+"""Retention purge (R-04, R-06, F1-9, F2-9): one job applies every rule and reports what it removed.
+
+- File 1 history versions and ended records (消除者 and dead persons) whose 150-year period has passed
+  (R-02, R-03; `retain_until` is set when a version is superseded or a record ends).
+- The temporary 個人番号 area of File 2 (R-05, R-06): rows past their expiry. The database also purges
+  these after every insert, so expiry never depends on this job running.
+
+File 2's own history has no stated period (A-03): it is kept, like File 1's, and not purged here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from juki.store.db import Database, DbRole
+
+
+def purge(db: Database) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    with db.connect(DbRole.PREF) as conn:
+        cur = conn.execute("DELETE FROM pref.identity_history WHERE retain_until < current_date")
+        report["pref_history_purged"] = cur.rowcount
+        cur = conn.execute(
+            "DELETE FROM pref.identity_current WHERE status = 'ended' AND retain_until < current_date"
+        )
+        report["pref_ended_purged"] = cur.rowcount
+        conn.commit()
+    with db.connect(DbRole.FUHYO) as conn:
+        row = conn.execute("SELECT fuhyo_tmp.purge_expired()").fetchone()
+        report["fuhyo_tmp_my_numbers_purged"] = int(row[0]) if row else 0
+        conn.commit()
+    return report
