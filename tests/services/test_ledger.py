@@ -380,7 +380,13 @@ def test_every_line_gets_an_inbox_row(db: Database, file: str) -> None:
 
 def test_oversized_line_is_refused_before_parsing(db: Database) -> None:
     """A huge line (e.g. a corrupted file) is one rejected item; the next line still applies."""
-    good = notification("pref", "birth", juminhyo(80), record=pref_record(80, birth_date="2026-09-01"), change_date="2026-09-01")
+    good = notification(
+        "pref",
+        "birth",
+        juminhyo(80),
+        record=pref_record(80, birth_date="2026-09-01"),
+        change_date="2026-09-01",
+    )
     results = apply(db, b'{"x": "' + b"a" * 70_000 + b'"}', good)
     assert [r.status for r in results] == ["rejected", "accepted"]
     assert results[0].error_code == "E_LINE_TOO_LONG"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import mul
 from typing import Final
 
 __all__ = [
@@ -60,7 +61,12 @@ def is_ascii_digits(s: str, length: int) -> bool:
 
 
 def _weighted_sum(digits: str, weights: tuple[int, ...]) -> int:
-    return sum((ord(c) - 48) * w for c, w in zip(digits, weights, strict=True))
+    # map() over the ASCII bytes runs in C: this is called twice per person in a 10M bulk load.
+    # Each byte is its digit + 48, so subtract 48 × Σweights once instead of per digit.
+    if len(digits) != len(weights):
+        raise ValueError("digits and weights differ in length")
+    total: int = sum(map(mul, digits.encode("ascii"), weights))
+    return total - 48 * sum(weights)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from juki.domain.records import (
     RecordStatus,
 )
 from juki.services.rows import HISTORY_EXTRA, PREF_COLUMNS, FileSpec, Meta, spec_for
-from juki.store.copy import copy_line, deferred_indexes
+from juki.store.copy import RowFormatter, deferred_indexes
 
 Progress = Callable[[int], None]
 _PREF_ENDED_ON = PREF_COLUMNS.index("ended_on")
@@ -148,7 +148,9 @@ class _Converter:
             municipality = values[ix["fuhyo_municipality_code"]]
             if municipality not in self.municipalities:
                 raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
-            end_kind = EndKind.REMOVED.value if status == FuhyoStatus.ENDED else None
+            end_kind = None
+            if status == FuhyoStatus.ENDED:  # File 2 has no end-kind item: the last reason tells
+                end_kind = EndKind.DEATH.value if reason == ChangeReason.DEATH else EndKind.REMOVED.value
         if end_kind is not None and end_kind not in self.end_kinds:
             raise _RowError("E_LOAD_STATUS", end_kind)
         if (end_kind is None) == (status in ("ended",)):
@@ -221,6 +223,8 @@ def load_file(
         assert seq_row is not None
         next_seq = int(seq_row[0]) + 1 if seq_row[1] else int(seq_row[0])
         copy_opts = "(FREEZE)" if fast else ""
+        current_fmt = RowFormatter.for_table(conn, spec.schema, spec.current_table, spec.columns)
+        history_fmt = RowFormatter.for_table(conn, spec.schema, spec.history_table, history_cols)
         if fast:
             conn.execute(f"TRUNCATE {spec.current}, {spec.history}")
         with (
@@ -262,9 +266,9 @@ def load_file(
                             older[_PREF_RETENTION_FLAG] = True
                             older[_PREF_RETAIN_UNTIL] = retain_until(None, newer[notified_at])
                         older.extend((newer[updated_at], newer[seq_at], None))  # HISTORY_EXTRA
-                        spool.write(copy_line(older))
+                        spool.write(history_fmt.line(older))
                     report.history_rows += len(built)
-                    buffer.append(copy_line(row))
+                    buffer.append(current_fmt.line(row))
                     report.persons += 1
                     if len(buffer) >= 2000:
                         copy.write("".join(buffer))

@@ -35,31 +35,49 @@ def copy_field(value: Any) -> str:
     return str(value)
 
 
-_FORMAT: dict[type, Any] = {
-    type(None): lambda _v: "\x00",  # placeholder for \\N, swapped in after the escape scan
-    bool: lambda v: "t" if v else "f",
-    int: str,
-    date: date.isoformat,
-    datetime: datetime.isoformat,
-}
-
-
 def copy_line(values: Sequence[Any]) -> str:
-    """One row in COPY text format.
+    """One row in COPY text format (exact, per field)."""
+    return "\t".join([copy_field(v) for v in values]) + "\n"
 
-    Fast path for the bulk loader: join first, then scan the joined line once for the characters
-    that need escaping; only a line that has any (rare in names and addresses) takes the exact
-    per-field path.
+
+class RowFormatter:
+    """Fast COPY text for rows of one table, for the bulk loader.
+
+    Every value is rendered with ``str`` in one C-level ``map`` — PostgreSQL reads Python's forms of
+    numbers, booleans ("True"), dates and timestamps — and only the nullable columns (learnt from the
+    catalog) are checked for None. The joined line is scanned once for characters that need escaping;
+    a line that has any (rare in names and addresses) is rebuilt on the exact per-field path.
     """
-    parts = [v if type(v) is str else _FORMAT.get(type(v), copy_field)(v) for v in values]
-    line = "\t".join(parts)
-    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != len(parts) - 1:
-        return "\t".join([copy_field(v) for v in values]) + "\n"
-    if "\x00" in line:
-        if line.count("\x00") != sum(1 for v in values if v is None):  # a NUL inside a text value
-            return "\t".join([copy_field(v) for v in values]) + "\n"
-        line = line.replace("\x00", "\\N")
-    return line + "\n"
+
+    def __init__(self, nullable_positions: Sequence[int], width: int) -> None:
+        self._nullable = tuple(nullable_positions)
+        self._tabs = width - 1
+
+    @classmethod
+    def for_table(
+        cls, conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[str]
+    ) -> RowFormatter:
+        rows = conn.execute(
+            """SELECT column_name FROM information_schema.columns
+                WHERE table_schema = %s AND table_name = %s AND is_nullable = 'YES'""",
+            (schema, table),
+        ).fetchall()
+        nullable = {str(r[0]) for r in rows}
+        return cls([i for i, name in enumerate(columns) if name in nullable], len(columns))
+
+    def line(self, values: list[Any]) -> str:
+        out = values
+        nulls = 0
+        for i in self._nullable:
+            if values[i] is None:
+                if not nulls:
+                    out = list(values)
+                out[i] = "\\N"
+                nulls += 1
+        line = "\t".join(map(str, out))
+        if "\n" in line or "\r" in line or line.count("\\") != nulls or line.count("\t") != self._tabs:
+            return copy_line(values)
+        return line + "\n"
 
 
 @contextmanager
