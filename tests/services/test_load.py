@@ -155,3 +155,12 @@ def test_wrong_header_is_a_clear_error(db: Database, tmp_path: Path) -> None:
     (tmp_path / "pref_current.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     with pytest.raises(LoadError, match="header"):
         load(db, tmp_path, tmp_path / "rejects")
+
+
+def test_inline_conversion_loads_the_same_as_worker_processes(db: Database, population: Path, tmp_path: Path) -> None:
+    """workers=0 converts in the loading process; the result must not depend on it."""
+    from juki.services.load import load_file
+
+    report = load_file(db.conninfo(DbRole.PREF), FileKind.PREF, population, rejects_dir=tmp_path, workers=0)
+    assert report.persons == 3000 and report.rejected == 0
+    assert q(db, "SELECT count(*) FROM pref.identity_history") == [(report.history_rows,)]

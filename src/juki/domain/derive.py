@@ -80,10 +80,16 @@ class KeyCache:
             return value
 
     def name(self, kana: str) -> NameKeys:
-        return self._get(self._names, kana, name_keys)  # type: ignore[arg-type, return-value]
+        found = self._names.get(kana)  # the hit path inline: this runs for every loaded row
+        if found is None:
+            found = self._get(self._names, kana, name_keys)  # type: ignore[arg-type, assignment]
+        return found  # type: ignore[return-value]
 
     def address(self, text: str) -> str:
-        return self._get(self._addresses, text, address_key)  # type: ignore[arg-type, return-value]
+        found = self._addresses.get(text)
+        if found is None:
+            found = self._get(self._addresses, text, address_key)  # type: ignore[arg-type, assignment]
+        return found  # type: ignore[return-value]
 
     def gaiji(self, text: str) -> int:
         if not text:
@@ -91,4 +97,7 @@ class KeyCache:
         return self._get(self._gaiji, text, count_gaiji)  # type: ignore[arg-type, return-value]
 
     def date(self, canonical: str) -> JukiDate:
-        return self._get(self._dates, canonical, JukiDate.parse_canonical)  # type: ignore[arg-type, return-value]
+        found = self._dates.get(canonical)
+        if found is None:
+            found = self._get(self._dates, canonical, JukiDate.parse_canonical)  # type: ignore[arg-type, assignment]
+        return found  # type: ignore[return-value]

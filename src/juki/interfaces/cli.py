@@ -12,6 +12,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from juki.config import Settings
 from juki.interfaces import cli_bench, cli_data
@@ -101,7 +102,7 @@ def main() -> None:
     except Exception as exc:  # a clear one-line error, never a stack trace, for operators
         if "--debug" in sys.argv or not isinstance(exc, RuntimeError | OSError):
             raise
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise SystemExit(1) from None
 
 

@@ -9,17 +9,24 @@ import typer
 
 from juki.config import Settings
 from juki.interfaces.common import console, emit_json, open_database
+from juki.store.db import Database
 
 app = typer.Typer(help="ベンチマーク（JSON出力、同一実行内の PostgreSQL 基準値との比）", no_args_is_help=True)
 
 
-def _db(database: str):  # type: ignore[no-untyped-def]
+def _db(database: str) -> Database:
     settings = replace(Settings.from_env(), database_name=database)
     return open_database(settings)
 
 
+_last: dict[str, int] = {}
+
+
 def _progress(stage: str, done: int) -> None:
-    if done and done % 500_000 < 10_000:
+    """Long benchmarks show progress on stderr (stdout stays one JSON object)."""
+    step = done // 250_000
+    if step > _last.get(stage, 0):
+        _last[stage] = step
         console.print(f"[dim]{stage}: {done:,}[/dim]")
 
 

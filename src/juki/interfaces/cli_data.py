@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from juki.config import Settings
@@ -105,10 +105,7 @@ def apply_file(
 
 def _print_result(result: ItemResult) -> None:
     if result.status == "rejected":
-        console.print(
-            f"行 {result.line_no}: [red]rejected[/red] {result.error_code} {result.message}"
-            + (f" ({result.detail})" if result.detail else "")
-        )
+        console.print(f"行 {result.line_no}: [red]rejected[/red] {result.error_code} {escape(result.message or '')}")
     else:
         colour = "green" if result.status == "accepted" else "yellow"
         extra = f" 更新順番号={result.update_seq}" if result.update_seq else ""
@@ -209,9 +206,12 @@ def register(app: typer.Typer) -> None:
         expected = synth_changes(stream_path, persons, 1, changes, stream=1, invalid_share=0.05)
         console.print(f"3. 異動通知 {changes} 件（うち意図的な不正 約5%）を適用します: {stream_path}")
         shown = 0
+        outcomes: dict[str, int] = {}
 
         def show(result: ItemResult) -> None:
             nonlocal shown
+            key = result.error_code or result.status
+            outcomes[key] = outcomes.get(key, 0) + 1
             if result.status == "rejected" and shown < 12:
                 _print_result(result)
                 shown += 1
@@ -219,8 +219,9 @@ def register(app: typer.Typer) -> None:
         summary, _ = apply_file(db, stream_path, only=None, batch=200, on_result=show)
         console.print(
             f"   受理 {summary.accepted} 件 / 重複 {summary.duplicate} 件 / エラー {summary.rejected} 件"
-            f"（期待: {expected}）"
         )
+        verdict = "一致" if outcomes == expected else f"不一致（期待 {expected}）"
+        console.print(f"   結果の内訳 {outcomes} — 生成時の期待値と{verdict}")
         if summary.duplicate and not summary.accepted:
             console.print("   （2回目の実行: 同じ通知IDはすべて重複として扱われ、二重適用されません）")
         with db.connect() as conn:
@@ -230,4 +231,3 @@ def register(app: typer.Typer) -> None:
         if db.cluster and not keep_running:
             db.cluster.stop()
             console.print("5. データベースを停止しました（もう一度 `make run` すると冪等性を確認できます）")
-        console.print(f"今日の業務日: {date.today().isoformat()}")

@@ -77,13 +77,27 @@ def ensure_population(
     """Synthesise the population CSVs once per (persons, seed); later runs reuse them."""
     from juki.services.synth import write_population
 
-    directory = base / f"population-{persons}-{seed}"
+    directory = base / f"population-{persons}-{seed}-{_synth_fingerprint()}"
     marker = directory / ".complete"
     if not marker.exists():
         directory.mkdir(parents=True, exist_ok=True)
         write_population(directory, persons, seed, progress=progress)
         marker.write_text("ok\n")
     return PopulationFiles(directory, persons, seed)
+
+
+def _synth_fingerprint() -> str:
+    """A digest of the generator's source: a cached population is reused only by the same generator
+    (the update benchmark regenerates persons and must see exactly what was loaded)."""
+    import hashlib
+    from importlib import resources
+
+    digest = hashlib.sha256()
+    package = resources.files("juki.services.synth")
+    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def reset_database(db: Database) -> None:

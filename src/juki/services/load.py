@@ -16,9 +16,12 @@ rows. Bad rows are not loaded; each goes to a rejects file with its line number 
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
@@ -50,7 +53,7 @@ _PREF_ENDED_ON = PREF_COLUMNS.index("ended_on")
 _PREF_RETAIN_UNTIL = PREF_COLUMNS.index("retain_until")
 _PREF_RETENTION_FLAG = PREF_COLUMNS.index("retention_flag")
 LOADER_ID = "bulk-load"
-_PROGRESS_EVERY = 5_000
+_CHUNK_PERSONS = 2_000
 
 
 class LoadError(RuntimeError):
@@ -190,6 +193,116 @@ def _reader(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[st
         yield from enumerate(rows, start=2)
 
 
+@dataclass
+class _Chunk:
+    """Persons to convert: (line number, current values, [(line number, history values)]) each."""
+
+    persons: list[tuple[int, list[str], list[tuple[int, list[str]]]]]
+    seq_base: int  # 更新順番号 of the chunk's first version; every version takes one (rejects leave gaps)
+
+
+@dataclass
+class _Converted:
+    current: str
+    history: str
+    rejects: list[tuple[int, str, str]]
+    persons: int
+    history_rows: int
+    warnings: int
+
+
+class _ChunkConverter:
+    """Converts chunks of persons to COPY text; lives in a worker process (or inline)."""
+
+    def __init__(
+        self,
+        kind: FileKind,
+        check_mode: CheckDigitMode,
+        current_nullable: list[int],
+        history_nullable: list[int],
+    ) -> None:
+        spec = spec_for(kind)
+        self.kind = kind
+        self.conv = _Converter(kind, check_mode)
+        self.current_fmt = RowFormatter(current_nullable, len(spec.columns))
+        self.history_fmt = RowFormatter(history_nullable, len(spec.columns) + len(HISTORY_EXTRA))
+        self.updated_at, self.seq_at, self.notified_at = (
+            spec.columns.index(c) for c in ("updated_at", "update_seq", "notified_on")
+        )
+
+    def __call__(self, chunk: _Chunk) -> _Converted:
+        conv, pref = self.conv, self.kind is FileKind.PREF
+        current: list[str] = []
+        history: list[str] = []
+        rejects: list[tuple[int, str, str]] = []
+        history_rows = 0
+        warnings_before = conv.warnings
+        seq = chunk.seq_base
+        for line_no, values, versions in chunk.persons:
+            base = seq
+            seq += len(versions) + 1
+            try:
+                built = [
+                    conv.convert(hvalues, base + number - 1, number)
+                    for number, (_, hvalues) in enumerate(versions, start=1)
+                ]
+                row = conv.convert(values, base + len(versions), len(versions) + 1)
+            except _RowError as exc:
+                rejects.append((line_no, exc.code, exc.detail))
+                continue
+            for older, newer in zip(built, [*built[1:], row][: len(built)], strict=True):
+                if pref:  # R-02: a superseded version is kept 150 years
+                    older[_PREF_RETENTION_FLAG] = True
+                    older[_PREF_RETAIN_UNTIL] = retain_until(None, newer[self.notified_at])
+                older.extend((newer[self.updated_at], newer[self.seq_at], None))  # HISTORY_EXTRA
+                history.append(self.history_fmt.line(older))
+            history_rows += len(built)
+            current.append(self.current_fmt.line(row))
+        return _Converted(
+            "".join(current),
+            "".join(history),
+            rejects,
+            len(current),
+            history_rows,
+            conv.warnings - warnings_before,
+        )
+
+
+_worker: _ChunkConverter | None = None
+
+
+def _init_worker(
+    kind: str, check_mode: str, current_nullable: list[int], history_nullable: list[int]
+) -> None:
+    global _worker
+    _worker = _ChunkConverter(FileKind(kind), CheckDigitMode(check_mode), current_nullable, history_nullable)
+
+
+def _convert_in_worker(chunk: _Chunk) -> _Converted:
+    assert _worker is not None
+    return _worker(chunk)
+
+
+def _persons(
+    current_csv: Path, history_csv: Path, columns: tuple[str, ...], report: LoadReport
+) -> Iterator[tuple[int, list[str], list[tuple[int, list[str]]]]]:
+    """Each current row with its history rows (grouped by person, in the same order)."""
+    history_iter = _reader(history_csv, (*columns, "version")) if history_csv.exists() else iter(())
+    pending = next(history_iter, None)
+    for line_no, values in _reader(current_csv, columns):
+        code = values[0] if values else ""
+        versions: list[tuple[int, list[str]]] = []
+        while pending is not None and pending[1] and pending[1][0] == code:
+            versions.append(pending)
+            pending = next(history_iter, None)
+        yield line_no, values, versions
+    if pending is not None:
+        raise LoadError(
+            f"{history_csv.name} line {pending[0]}: history for {pending[1][:1]} is not grouped "
+            "with its person in the order of the current file"
+        )
+
+
 def load_file(
     conninfo: str,
     kind: FileKind,
@@ -198,19 +311,21 @@ def load_file(
     rejects_dir: Path,
     check_mode: CheckDigitMode = CheckDigitMode.WARN,
     progress: Progress | None = None,
+    workers: int = 0,
 ) -> LoadReport:
-    """Load one file's CSVs over a connection acting as that file's role."""
+    """Load one file's CSVs over a connection acting as that file's role.
+
+    ``workers`` > 0 converts rows in that many processes while this one reads the CSV and streams
+    COPY in order (in-flight chunks are bounded, so memory stays flat); 0 converts inline.
+    """
     started = time.monotonic()
     spec = spec_for(kind)
     current_csv, history_csv = (src_dir / name for name in csv_names(kind))
     if not current_csv.exists():
         raise LoadError(f"{current_csv} がありません")
-    conv = _Converter(kind, check_mode)
+    columns = PREF_CSV_COLUMNS if kind is FileKind.PREF else FUHYO_CSV_COLUMNS
     report = LoadReport(file=kind.value)
     history_cols = (*spec.columns, *HISTORY_EXTRA)
-    updated_at, seq_at, notified_at = (
-        spec.columns.index(c) for c in ("updated_at", "update_seq", "notified_on")
-    )
     rejects_dir.mkdir(parents=True, exist_ok=True)
     rejects_path = rejects_dir / f"{kind.value}.rejects.csv"
 
@@ -223,72 +338,74 @@ def load_file(
         assert seq_row is not None
         next_seq = int(seq_row[0]) + 1 if seq_row[1] else int(seq_row[0])
         copy_opts = "(FREEZE)" if fast else ""
-        current_fmt = RowFormatter.for_table(conn, spec.schema, spec.current_table, spec.columns)
-        history_fmt = RowFormatter.for_table(conn, spec.schema, spec.history_table, history_cols)
+        nullable = (
+            RowFormatter.for_table(conn, spec.schema, spec.current_table, spec.columns).nullable,
+            RowFormatter.for_table(conn, spec.schema, spec.history_table, history_cols).nullable,
+        )
         if fast:
             conn.execute(f"TRUNCATE {spec.current}, {spec.history}")
+        pool = (
+            ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(kind.value, check_mode.value, *nullable),
+            )
+            if workers > 0
+            else None
+        )
+        inline = _ChunkConverter(kind, check_mode, *nullable) if pool is None else None
         with (
             _index_scope(conn, spec, fast),
             tempfile.TemporaryFile("w+", encoding="utf-8", dir=rejects_dir) as spool,
             open(rejects_path, "w", encoding="utf-8", newline="") as rejects_file,
+            conn.cursor() as cur,
         ):
             rejects = csv.writer(rejects_file)
             rejects.writerow(["file", "line", "code", "detail"])
-            history_iter = (
-                _reader(history_csv, (*conv.columns, "version")) if history_csv.exists() else iter(())
-            )
-            pending = next(history_iter, None)
             copy_started = time.monotonic()
-            with (
-                conn.cursor() as cur,
-                cur.copy(f"COPY {spec.current} ({', '.join(spec.columns)}) FROM STDIN {copy_opts}") as copy,
-            ):
-                buffer: list[str] = []
-                for line_no, values in _reader(current_csv, conv.columns):
-                    code = values[0] if values else ""
-                    versions: list[tuple[int, list[str]]] = []
-                    while pending is not None and pending[1] and pending[1][0] == code:
-                        versions.append(pending)
-                        pending = next(history_iter, None)
-                    try:
-                        built: list[list[Any]] = []
-                        for number, (_, hvalues) in enumerate(versions, start=1):
-                            built.append(conv.convert(hvalues, next_seq + number - 1, number))
-                        row = conv.convert(values, next_seq + len(versions), len(versions) + 1)
-                    except _RowError as exc:
-                        report.rejected += 1
-                        report.reject_codes[exc.code] = report.reject_codes.get(exc.code, 0) + 1
-                        rejects.writerow([current_csv.name, line_no, exc.code, exc.detail])
-                        continue
-                    next_seq += len(versions) + 1
-                    for older, newer in zip(built, [*built[1:], row][: len(built)], strict=True):
-                        if kind is FileKind.PREF:  # R-02: a superseded version is kept 150 years
-                            older[_PREF_RETENTION_FLAG] = True
-                            older[_PREF_RETAIN_UNTIL] = retain_until(None, newer[notified_at])
-                        older.extend((newer[updated_at], newer[seq_at], None))  # HISTORY_EXTRA
-                        spool.write(history_fmt.line(older))
-                    report.history_rows += len(built)
-                    buffer.append(current_fmt.line(row))
-                    report.persons += 1
-                    if len(buffer) >= 2000:
-                        copy.write("".join(buffer))
-                        buffer.clear()
-                    if progress and report.persons % _PROGRESS_EVERY == 0:
+            in_flight: deque[Future[_Converted]] = deque()
+
+            def drain(copy: Any, keep: int) -> None:
+                while len(in_flight) > keep:
+                    done = in_flight.popleft().result()
+                    copy.write(done.current)
+                    spool.write(done.history)
+                    for line_no, code, detail in done.rejects:
+                        report.reject_codes[code] = report.reject_codes.get(code, 0) + 1
+                        rejects.writerow([current_csv.name, line_no, code, detail])
+                    report.rejected += len(done.rejects)
+                    report.persons += done.persons
+                    report.history_rows += done.history_rows
+                    report.warnings += done.warnings
+                    if progress:
                         progress(report.persons)
-                if buffer:
-                    copy.write("".join(buffer))
-            if pending is not None:
-                raise LoadError(
-                    f"{history_csv.name} line {pending[0]}: history for {pending[1][:1]} is not grouped "
-                    "with its person in the order of the current file"
-                )
+
+            try:
+                with cur.copy(
+                    f"COPY {spec.current} ({', '.join(spec.columns)}) FROM STDIN {copy_opts}"
+                ) as copy:
+                    batch: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
+                    for person in _persons(current_csv, history_csv, columns, report):
+                        batch.append(person)
+                        if len(batch) == _CHUNK_PERSONS:
+                            chunk = _Chunk(batch, next_seq)
+                            next_seq += sum(len(v) + 1 for _, _, v in batch)
+                            in_flight.append(_submit(pool, inline, chunk))
+                            drain(copy, keep=3 * max(workers, 1))
+                            batch = []
+                    if batch:
+                        chunk = _Chunk(batch, next_seq)
+                        next_seq += sum(len(v) + 1 for _, _, v in batch)
+                        in_flight.append(_submit(pool, inline, chunk))
+                    drain(copy, keep=0)
+            finally:
+                if pool is not None:
+                    pool.shutdown(cancel_futures=True)
             spool.seek(0)
-            with (
-                conn.cursor() as cur,
-                cur.copy(f"COPY {spec.history} ({', '.join(history_cols)}) FROM STDIN {copy_opts}") as copy,
-            ):
-                while chunk := spool.read(1 << 20):
-                    copy.write(chunk)
+            with cur.copy(f"COPY {spec.history} ({', '.join(history_cols)}) FROM STDIN {copy_opts}") as copy:
+                while data := spool.read(1 << 20):
+                    copy.write(data)
             report.copy_seconds = time.monotonic() - copy_started
             index_started = time.monotonic()
         report.index_seconds = time.monotonic() - index_started
@@ -299,12 +416,22 @@ def load_file(
         conn.execute(f"ANALYZE {spec.history}")
     if progress:
         progress(report.persons)
-    report.warnings = conv.warnings
     report.rejects_path = str(rejects_path) if report.rejected else None
     if not report.rejected:
         rejects_path.unlink(missing_ok=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _submit(
+    pool: ProcessPoolExecutor | None, inline: _ChunkConverter | None, chunk: _Chunk
+) -> Future[_Converted]:
+    if pool is not None:
+        return pool.submit(_convert_in_worker, chunk)
+    assert inline is not None
+    future: Future[_Converted] = Future()
+    future.set_result(inline(chunk))
+    return future
 
 
 class _index_scope:
@@ -339,6 +466,7 @@ def _load_worker(
     check_mode: str,
     counter: Any,
     results: Any,
+    workers: int,
 ) -> None:
     """Child-process entry: load one file, report progress through a shared counter."""
 
@@ -353,6 +481,7 @@ def _load_worker(
             rejects_dir=Path(rejects_dir),
             check_mode=CheckDigitMode(check_mode),
             progress=progress,
+            workers=workers,
         )
         results.put((kind, report, None))
     except Exception as exc:  # reported to the parent, which raises it with the file's name
@@ -366,8 +495,10 @@ def load_population(
     rejects_dir: Path,
     check_mode: CheckDigitMode = CheckDigitMode.WARN,
     progress: Callable[[dict[FileKind, int]], None] | None = None,
+    workers_per_file: int = 2,
 ) -> list[LoadReport]:
-    """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend)."""
+    """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend),
+    each converting rows in ``workers_per_file`` worker processes (0: inline)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -384,6 +515,7 @@ def load_population(
                 check_mode.value,
                 counters[kind],
                 results,
+                workers_per_file,
             ),
             name=f"juki-load-{kind.value}",
         )

@@ -108,7 +108,7 @@ FUHYO_COLUMNS: tuple[str, ...] = (
 HISTORY_EXTRA: tuple[str, ...] = ("superseded_at", "superseded_by_seq", "superseded_by_inbox")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per row in bulk loads, and a frozen init is slow
 class Meta:
     """What the server, not the municipality, decides about a new version of a record."""
 

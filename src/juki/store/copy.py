@@ -53,6 +53,10 @@ class RowFormatter:
         self._nullable = tuple(nullable_positions)
         self._tabs = width - 1
 
+    @property
+    def nullable(self) -> list[int]:
+        return list(self._nullable)
+
     @classmethod
     def for_table(
         cls, conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[str]
