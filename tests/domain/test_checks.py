@@ -1,7 +1,7 @@
 """Logical checks on update (S-39; F1-1 (d); F2-1; DOMAIN §4) and the resulting transitions.
 
 The seed's three exact examples are the tests named *_seed_*; every other logical error code of
-docs/error-codes-draft.md has at least one test, and every reason class has a positive case in both
+docs/error-codes.md has at least one test, and every reason class has a positive case in both
 files. Records are built through parse_notification so they carry the same normalised types as the
 ledger's PersonState.
 """

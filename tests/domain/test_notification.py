@@ -1,6 +1,6 @@
 """Parsing one municipal notification (F1-1, F2-1, S-38, S-40) and the error catalog.
 
-Every parse-level error code of docs/error-codes-draft.md has a test here; the logical checks are in
+Every parse-level error code of docs/error-codes.md has a test here; the logical checks are in
 test_checks.py. Test records use codes with computed check digits, never invented numbers.
 """
 
@@ -20,7 +20,7 @@ from juki.domain.notification import MAX_ADDRESS_LENGTH, MAX_NAME_LENGTH, Notifi
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FUHYO_NOTIFIED_ITEMS, PREF_NOTIFIED_ITEMS, FileKind
 
-DRAFT = Path(__file__).resolve().parents[2] / "docs" / "error-codes-draft.md"
+DRAFT = Path(__file__).resolve().parents[2] / "docs" / "error-codes.md"
 
 
 def jcode(first10: str) -> str:
@@ -521,3 +521,10 @@ def test_first_problem_in_fixed_order_is_reported() -> None:
         assert rejected(obj).code == expected
         obj[field] = good
     assert rejected(obj).code == "E_SEX_INVALID"
+
+
+def test_operator_documentation_lists_every_error_code() -> None:
+    """docs/notifications.md is what operators and municipalities read: it must name every code."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
+    missing = [code for code in CATALOG if f"`{code}`" not in text]
+    assert not missing, missing

@@ -157,7 +157,9 @@ def test_wrong_header_is_a_clear_error(db: Database, tmp_path: Path) -> None:
         load(db, tmp_path, tmp_path / "rejects")
 
 
-def test_inline_conversion_loads_the_same_as_worker_processes(db: Database, population: Path, tmp_path: Path) -> None:
+def test_inline_conversion_loads_the_same_as_worker_processes(
+    db: Database, population: Path, tmp_path: Path
+) -> None:
     """workers=0 converts in the loading process; the result must not depend on it."""
     from juki.services.load import load_file
 

@@ -1,4 +1,4 @@
-"""Stable rejection codes and the exception that carries one (docs/error-codes-draft.md).
+"""Stable rejection codes and the exception that carries one (docs/error-codes.md).
 
 Every notification a municipality sends ends as accepted, duplicate or rejected *with a stable code*
 (ARCHITECTURE §3–4: nothing is silently dropped). The code is what machines and tests rely on; the

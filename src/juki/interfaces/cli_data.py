@@ -105,7 +105,9 @@ def apply_file(
 
 def _print_result(result: ItemResult) -> None:
     if result.status == "rejected":
-        console.print(f"行 {result.line_no}: [red]rejected[/red] {result.error_code} {escape(result.message or '')}")
+        console.print(
+            f"行 {result.line_no}: [red]rejected[/red] {result.error_code} {escape(result.message or '')}"
+        )
     else:
         colour = "green" if result.status == "accepted" else "yellow"
         extra = f" 更新順番号={result.update_seq}" if result.update_seq else ""

@@ -6,7 +6,7 @@ the earlier notifications of the same stream*. Persons are regenerated on demand
 :func:`~juki.services.synth.population.make_person`; only the persons a stream touches are kept (in a
 dict), so memory grows with the number of changes, not with the population.
 
-Senders follow docs/error-codes-draft.md: a municipality touches only its own residents, a 記載
+Senders follow docs/error-codes.md: a municipality touches only its own residents, a 記載
 registers in the sender's municipality, a 転居 between wards of one designated city is sent by the new
 ward, and File 2 notifications come from the 附票管理市町村 (``fuhyo_municipality_code``).
 
