@@ -222,10 +222,17 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"   受理 {summary.accepted} 件 / 重複 {summary.duplicate} 件 / エラー {summary.rejected} 件"
         )
-        verdict = "一致" if outcomes == expected else f"不一致（期待 {expected}）"
-        console.print(f"   結果の内訳 {outcomes} — 生成時の期待値と{verdict}")
-        if summary.duplicate and not summary.accepted:
-            console.print("   （2回目の実行: 同じ通知IDはすべて重複として扱われ、二重適用されません）")
+        rerun = {k: v for k, v in expected.items() if k not in ("accepted", "duplicate")}
+        rerun["duplicate"] = expected.get("accepted", 0) + expected.get("duplicate", 0)
+        if outcomes == expected:
+            console.print(f"   結果の内訳 {outcomes} — 生成時の期待値と一致")
+        elif outcomes == rerun:
+            console.print(
+                "   再実行: 受理済みの通知はすべて「重複」として扱われ、二重には適用されていません"
+                f"（内訳 {outcomes}）"
+            )
+        else:
+            console.print(f"   [red]結果の内訳 {outcomes} — 期待値 {expected} と不一致[/red]")
         with db.connect() as conn:
             after = file_counts(conn)
         console.print("4. 現在の件数:")
