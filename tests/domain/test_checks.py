@@ -17,62 +17,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from juki.domain.checks import PersonState, Transition, check_notification, is_present, transition
-from juki.domain.codes import juminhyo_check_digit, my_number_check_digit
 from juki.domain.errors import Rejection
 from juki.domain.notification import Notification, parse_notification
 from juki.domain.records import EndKind, FileKind, FuhyoStatus, RecordStatus
-
-
-def jcode(first10: str) -> str:
-    return first10 + juminhyo_check_digit(first10)
-
-
-def mynum(first11: str) -> str:
-    return first11 + my_number_check_digit(first11)
-
+from tests.factories import (
+    CHIYODA,
+    KAMAKURA,
+    KANAGAWA_KU,
+    KAWASAKI_KU,
+    TSURUMI,
+    jcode,
+    mynum,
+    pref_record,
+)
+from tests.factories import fuhyo_record as base_fuhyo_record
 
 CODE = jcode("1234567890")
 NEW_CODE = jcode("2234567890")
 OTHER_CODE = jcode("3234567890")
-MY_NUMBER = mynum("12345678901")
 OTHER_MY_NUMBER = mynum("98765432109")
-TSURUMI = "141011"  # 横浜市鶴見区
-KANAGAWA_KU = "141020"  # 横浜市神奈川区 (same designated city as 鶴見区)
-KAWASAKI_KU = "141313"  # 川崎市川崎区 (another designated city)
-KAMAKURA = "142042"  # 鎌倉市
-CHIYODA = "131016"  # 東京都千代田区
 RECEIVED = date(2026, 11, 2)
 
 
-def pref_record(**over: str) -> dict[str, str]:
-    rec = {
-        "name_kanji": "山田　太郎",
-        "name_kana": "ヤマダ　タロウ",
-        "birth_date": "1985-03-04",
-        "sex": "1",
-        "address": "神奈川県横浜市鶴見区鶴見中央一丁目1番1号",
-        "municipality_code": TSURUMI,
-        "aza_code": "0001001",
-        "my_number": MY_NUMBER,
-        "former_surname_kanji": "",
-        "former_surname_kana": "",
-    }
-    rec.update(over)
-    return rec
-
-
 def fuhyo_record(**over: str) -> dict[str, str]:
-    rec = {
-        "name_kanji": "山田　花子",
-        "name_kana": "ヤマダ　ハナコ",
-        "birth_date": "1985-03-04",
-        "sex": "2",
-        "address_municipality_code": CHIYODA,
-        "address": "東京都千代田区千代田1番1号",
-        "last_address": "",
-    }
-    rec.update(over)
-    return rec
+    """A 附票 whose person lives outside Kanagawa (the 附票 follows the 本籍, not the address)."""
+    return base_fuhyo_record(
+        **{"address_municipality_code": CHIYODA, "address": "東京都千代田区千代田1番1号", **over}
+    )
 
 
 ABROAD = {

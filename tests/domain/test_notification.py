@@ -13,64 +13,26 @@ from typing import Any
 
 import pytest
 
-from juki.domain.codes import CheckDigitMode, juminhyo_check_digit, my_number_check_digit
+from juki.domain.codes import CheckDigitMode
 from juki.domain.dates import JukiDate
 from juki.domain.errors import CATALOG, ErrorSpec, Rejection
 from juki.domain.notification import MAX_ADDRESS_LENGTH, MAX_NAME_LENGTH, Notification, parse_notification
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FUHYO_NOTIFIED_ITEMS, PREF_NOTIFIED_ITEMS, FileKind
+from tests.factories import CHIYODA, MY_NUMBER, TSURUMI, YOKOHAMA, jcode, pref_record
+from tests.factories import fuhyo_record as base_fuhyo_record
 
 DRAFT = Path(__file__).resolve().parents[2] / "docs" / "error-codes.md"
-
-
-def jcode(first10: str) -> str:
-    """A 住民票コード satisfying the mod11 hypothesis."""
-    return first10 + juminhyo_check_digit(first10)
-
-
-def mynum(first11: str) -> str:
-    """A valid 個人番号."""
-    return first11 + my_number_check_digit(first11)
 
 
 CODE = jcode("1234567890")
 NEW_CODE = jcode("2234567890")
 BAD_CHECK_CODE = CODE[:10] + str((int(CODE[10]) + 1) % 10)
-MY_NUMBER = mynum("12345678901")
-TSURUMI = "141011"  # 横浜市鶴見区 (a ward: keeps the resident register)
-YOKOHAMA = "141003"  # 横浜市 itself (a designated city: never a 市町村コード)
-CHIYODA = "131016"  # 東京都千代田区 (valid, other prefecture)
-
-
-def pref_record(**over: str) -> dict[str, str]:
-    rec = {
-        "name_kanji": "山田　太郎",
-        "name_kana": "ヤマダ　タロウ",
-        "birth_date": "1985-03-04",
-        "sex": "1",
-        "address": "神奈川県横浜市鶴見区鶴見中央一丁目1番1号",
-        "municipality_code": TSURUMI,
-        "aza_code": "0001001",
-        "my_number": MY_NUMBER,
-        "former_surname_kanji": "",
-        "former_surname_kana": "",
-    }
-    rec.update(over)
-    return rec
 
 
 def fuhyo_record(**over: str) -> dict[str, str]:
-    rec = {
-        "name_kanji": "山田　花子",
-        "name_kana": "やまだ　はなこ",
-        "birth_date": "昭和60年3月4日",
-        "sex": "2",
-        "address_municipality_code": TSURUMI,
-        "address": "神奈川県横浜市鶴見区鶴見中央一丁目1番1号",
-        "last_address": "",
-    }
-    rec.update(over)
-    return rec
+    """A 附票 sent with a hiragana reading and a 和暦 date, as municipalities may send them."""
+    return base_fuhyo_record(**{"name_kana": "やまだ　はなこ", "birth_date": "昭和60年3月4日", **over})
 
 
 def notif(

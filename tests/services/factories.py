@@ -5,53 +5,46 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from juki.domain.codes import juminhyo_check_digit, my_number_check_digit
+from tests.factories import KAMAKURA, KANAGAWA_KU, TSURUMI, jcode, mynum
+from tests.factories import fuhyo_record as base_fuhyo_record
+from tests.factories import pref_record as base_pref_record
 
-TSURUMI = "141011"  # 横浜市鶴見区
-KANAGAWA_KU = "141020"  # 横浜市神奈川区
-KAMAKURA = "142042"  # 鎌倉市
+__all__ = [
+    "KAMAKURA",
+    "KANAGAWA_KU",
+    "TSURUMI",
+    "fuhyo_record",
+    "juminhyo",
+    "my_number",
+    "notification",
+    "pref_record",
+]
+
 _seq = itertools.count(1)
 
 
 def juminhyo(n: int) -> str:
-    body = f"{n:010d}"
-    return body + juminhyo_check_digit(body)
+    return jcode(f"{n:010d}")
 
 
 def my_number(n: int) -> str:
-    body = f"{n:011d}"
-    return body + my_number_check_digit(body)
+    return mynum(f"{n:011d}")
 
 
 def pref_record(n: int, municipality: str = TSURUMI, **over: str) -> dict[str, str]:
-    record = {
-        "name_kanji": "山田　太郎",
-        "name_kana": "ヤマダ　タロウ",
+    """Person n's File 1 record (its own 個人番号), born 1980 in 鶴見区 unless overridden."""
+    base = {
         "birth_date": "1980-04-01",
-        "sex": "1",
         "address": "神奈川県横浜市鶴見区豊岡町1番1号",
         "municipality_code": municipality,
-        "aza_code": "0001001",
         "my_number": my_number(500 + n),
-        "former_surname_kanji": "",
-        "former_surname_kana": "",
     }
-    record.update(over)
-    return record
+    return base_pref_record(**{**base, **over})
 
 
 def fuhyo_record(**over: str) -> dict[str, str]:
-    record = {
-        "name_kanji": "山田　太郎",
-        "name_kana": "ヤマダ　タロウ",
-        "birth_date": "1980-04-01",
-        "sex": "1",
-        "address_municipality_code": TSURUMI,
-        "address": "神奈川県横浜市鶴見区豊岡町1番1号",
-        "last_address": "",
-    }
-    record.update(over)
-    return record
+    base = {"name_kanji": "山田　太郎", "name_kana": "ヤマダ　タロウ", "birth_date": "1980-04-01", "sex": "1"}
+    return base_fuhyo_record(**{**base, "address": "神奈川県横浜市鶴見区豊岡町1番1号", **over})
 
 
 def notification(

@@ -13,7 +13,7 @@ from datetime import date
 
 from juki.domain.address import address_key
 from juki.domain.dates import JukiDate
-from juki.domain.gaiji import count_gaiji, gaiji_chars
+from juki.domain.gaiji import count_gaiji
 from juki.domain.kana import seion_family_given, seion_key
 
 #: R-02/R-03: history, 消除者 and dead persons' records are kept 150 years.
@@ -32,15 +32,6 @@ class NameKeys:
 def name_keys(name_kana: str) -> NameKeys:
     family, given = seion_family_given(name_kana)
     return NameKeys(seion_key(name_kana), family, given)
-
-
-def gaiji_pattern(*texts: str) -> str:
-    """外字パターン (D2-17), project interpretation: the distinct 外字 code points, "U+XXXX" joined."""
-    seen: dict[str, None] = {}
-    for text in texts:
-        for ch in gaiji_chars(text):
-            seen.setdefault(" ".join(f"U+{ord(c):04X}" for c in ch), None)
-    return " ".join(seen)
 
 
 def retain_until(ended: JukiDate | None, fallback: date) -> date:

@@ -50,7 +50,13 @@ from juki.domain.reasons import (
     parse_reason,
     rule_for,
 )
-from juki.domain.records import NOTIFICATION_TOP_LEVEL_KEYS, FileKind, Sex, notified_items
+from juki.domain.records import (
+    NOTIFICATION_TOP_LEVEL_KEYS,
+    REQUIRED_TOP_LEVEL_KEYS,
+    FileKind,
+    Sex,
+    notified_items,
+)
 
 __all__ = [
     "ITEM_LABELS",
@@ -65,15 +71,6 @@ __all__ = [
     "required_items",
 ]
 
-#: Top-level fields every notification carries, in the order they are reported when missing.
-REQUIRED_TOP_LEVEL_KEYS: Final[tuple[str, ...]] = (
-    "file",
-    "municipality_code",
-    "notification_id",
-    "reason",
-    "change_date",
-    "juminhyo_code",
-)
 
 MAX_NOTIFICATION_ID_LENGTH: Final = 64
 #: Sane upper bounds in code points. Generous — IVS sequences and long foreign names count — but they

@@ -127,17 +127,17 @@ FUHYO_HISTORY_CSV_COLUMNS: tuple[str, ...] = (*FUHYO_CSV_COLUMNS, "version")
 #   "new_juminhyo_code": "…",                 # only for 住民票コード change reasons
 #   "record": { <NOTIFIED_ITEMS> }            # full record after the change; may be omitted for
 # }                                           # reasons that end a record (消除)
+#: Top-level fields every notification carries, in the order they are reported when missing.
+REQUIRED_TOP_LEVEL_KEYS: tuple[str, ...] = (
+    "file",
+    "municipality_code",
+    "notification_id",
+    "reason",
+    "change_date",
+    "juminhyo_code",
+)
 NOTIFICATION_TOP_LEVEL_KEYS: frozenset[str] = frozenset(
-    {
-        "file",
-        "municipality_code",
-        "notification_id",
-        "reason",
-        "change_date",
-        "juminhyo_code",
-        "new_juminhyo_code",
-        "record",
-    }
+    (*REQUIRED_TOP_LEVEL_KEYS, "new_juminhyo_code", "record")
 )
 
 

@@ -32,6 +32,7 @@ from psycopg.types.json import Jsonb
 
 from juki.domain.checks import check_notification, transition
 from juki.domain.codes import CheckDigitMode
+from juki.domain.derive import retain_until
 from juki.domain.errors import Rejection
 from juki.domain.notification import Notification, parse_notification
 from juki.domain.reasons import rule_for
@@ -345,8 +346,6 @@ class UpdateLedger:
         snap["superseded_by_seq"] = 0
         snap["superseded_by_inbox"] = inbox_id
         if self.spec.kind is FileKind.PREF:
-            from juki.domain.derive import retain_until
-
             snap["retention_flag"] = True
             snap["retain_until"] = retain_until(None, business_date(now))
         plan.history.append(snap)

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from juki.domain.address import address_key
 from juki.domain.checks import PersonState
 from juki.domain.dates import JukiDate
-from juki.domain.derive import KeyCache, gaiji_pattern, retain_until
+from juki.domain.derive import KeyCache, name_keys, retain_until
+from juki.domain.gaiji import count_gaiji, gaiji_pattern
 from juki.domain.reasons import ChangeReason, applies_to, rule_for
 from juki.domain.records import (
     FUHYO_NOTIFIED_ITEMS,
@@ -139,8 +141,6 @@ def _birth(items: Mapping[str, object], cache: KeyCache | None) -> JukiDate:
 def _gaiji(text: str, cache: KeyCache | None) -> int:
     if cache:
         return cache.gaiji(text)
-    from juki.domain.gaiji import count_gaiji
-
     return count_gaiji(text) if text else 0
 
 
@@ -149,7 +149,7 @@ def pref_values(items: Mapping[str, object], meta: Meta, cache: KeyCache | None 
     birth = _birth(items, cache)
     name_kanji = str(items["name_kanji"])
     name_kana = str(items["name_kana"])
-    names = cache.name(name_kana) if cache else _name_keys(name_kana)
+    names = cache.name(name_kana) if cache else name_keys(name_kana)
     address = str(items["address"])
     former = str(items.get("former_surname_kanji") or "")
     name_gaiji = _gaiji(name_kanji, cache)
@@ -195,7 +195,7 @@ def pref_values(items: Mapping[str, object], meta: Meta, cache: KeyCache | None 
         meta.version,
         names.family,
         names.given,
-        cache.address(address) if cache else _address_key(address),
+        cache.address(address) if cache else address_key(address),
         birth.sort_key,
     ]
 
@@ -204,7 +204,7 @@ def fuhyo_values(items: Mapping[str, object], meta: Meta, cache: KeyCache | None
     """A full File 2 row, positionally in FUHYO_COLUMNS order."""
     birth = _birth(items, cache)
     name_kana = str(items["name_kana"])
-    names = cache.name(name_kana) if cache else _name_keys(name_kana)
+    names = cache.name(name_kana) if cache else name_keys(name_kana)
     name_kanji = str(items["name_kanji"])
     address = str(items["address"])
     last_address = str(items.get("last_address") or "")
@@ -241,7 +241,7 @@ def fuhyo_values(items: Mapping[str, object], meta: Meta, cache: KeyCache | None
         names.seion,
         names.family,
         names.given,
-        cache.address(address) if cache else _address_key(address),
+        cache.address(address) if cache else address_key(address),
         birth.sort_key,
     ]
 
@@ -262,18 +262,6 @@ def build_pref_row(items: Mapping[str, object], meta: Meta, cache: KeyCache | No
 def build_fuhyo_row(items: Mapping[str, object], meta: Meta, cache: KeyCache | None = None) -> Row:
     """A full File 2 row (column → value) from the notified items and the server's metadata."""
     return dict(zip(FUHYO_COLUMNS, fuhyo_values(items, meta, cache), strict=True))
-
-
-def _name_keys(kana: str) -> Any:
-    from juki.domain.derive import name_keys
-
-    return name_keys(kana)
-
-
-def _address_key(text: str) -> str:
-    from juki.domain.address import address_key
-
-    return address_key(text)
 
 
 def _retain(change_date: str, meta: Meta, cache: KeyCache | None) -> date:
