@@ -390,3 +390,30 @@ def test_oversized_line_is_refused_before_parsing(db: Database) -> None:
     results = apply(db, b'{"x": "' + b"a" * 70_000 + b'"}', good)
     assert [r.status for r in results] == ["rejected", "accepted"]
     assert results[0].error_code == "E_LINE_TOO_LONG"
+
+
+def test_S40_notification_must_come_from_the_authenticated_municipality(db: Database) -> None:
+    """S-40/S-42: on the mTLS channel the client certificate names the municipality; a notification
+    claiming another sender is rejected (and recorded), one from the named municipality applies."""
+    own = notification(
+        "pref",
+        "birth",
+        juminhyo(90),
+        record=pref_record(90, birth_date="2026-09-01"),
+        change_date="2026-09-01",
+    )
+    forged = notification(
+        "pref",
+        "birth",
+        juminhyo(91),
+        municipality=KAMAKURA,
+        record=pref_record(91, KAMAKURA, birth_date="2026-09-01"),
+        change_date="2026-09-01",
+    )
+    lines = [orjson.dumps(own), orjson.dumps(forged)]
+    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
+        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo})
+        results = list(applier.apply(iter_lines([b"\n".join(lines)]), source="cs:141011", sender=TSURUMI))
+    assert [r.status for r in results] == ["accepted", "rejected"]
+    assert results[1].error_code == "E_SENDER_MISMATCH"
+    assert one(db, "SELECT count(*) FROM pref.notification_inbox WHERE error_code = 'E_SENDER_MISMATCH'") == 1

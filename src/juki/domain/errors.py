@@ -46,6 +46,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "a top-level field has the wrong JSON type",
     ),
     ErrorSpec(
+        "E_SENDER_MISMATCH",
+        "通知の市町村コードが、送信元の市町村（クライアント証明書）と一致しません",
+        "the notification's municipality is not the one named by the client certificate",
+    ),
+    ErrorSpec(
         "E_FILE_KIND",
         "ファイル種別が正しくありません（pref または fuhyo、かつ送信先と一致すること）",
         "file is not pref/fuhyo or does not match the endpoint",

@@ -101,7 +101,9 @@ class NotificationApplier:
         self.batch_size = batch_size
         self.only = only
 
-    def apply(self, lines: Iterable[tuple[int, bytes]], *, source: str) -> Iterator[ItemResult]:
+    def apply(
+        self, lines: Iterable[tuple[int, bytes]], *, source: str, sender: str | None = None
+    ) -> Iterator[ItemResult]:
         pending: dict[FileKind, list[Incoming]] = {kind: [] for kind in self.ledgers}
         default = self.only or FileKind.PREF
         for line_no, raw in lines:
@@ -109,8 +111,8 @@ class NotificationApplier:
             kind = self.only or route(item, default)
             pending[kind].append(item)
             if len(pending[kind]) >= self.batch_size:
-                yield from self.ledgers[kind].apply(pending[kind], source=source)
+                yield from self.ledgers[kind].apply(pending[kind], source=source, sender=sender)
                 pending[kind] = []
         for kind, items in pending.items():
             if items:
-                yield from self.ledgers[kind].apply(items, source=source)
+                yield from self.ledgers[kind].apply(items, source=source, sender=sender)

@@ -131,10 +131,20 @@ class UpdateLedger:
 
     # -- public ----------------------------------------------------------------------------------
     def apply(
-        self, items: Sequence[Incoming], *, source: str, now: datetime | None = None
+        self,
+        items: Sequence[Incoming],
+        *,
+        source: str,
+        sender: str | None = None,
+        now: datetime | None = None,
     ) -> list[ItemResult]:
-        """Apply one batch; returns one result per item, in order, after the batch has committed."""
-        parsed = [self._parse(item) for item in items]
+        """Apply one batch; returns one result per item, in order, after the batch has committed.
+
+        ``sender`` is the municipality the channel authenticated (the 地方公共団体コード in the client
+        certificate, S-40/S-42): a notification claiming another sender is rejected, and recorded.
+        None means a channel without a municipal identity (an operator's `juki apply`).
+        """
+        parsed = [self._parse(item, sender) for item in items]
         for attempt in range(_RETRIES):
             try:
                 with self.conn.transaction():
@@ -147,13 +157,15 @@ class UpdateLedger:
         raise AssertionError("unreachable")
 
     # -- parsing ---------------------------------------------------------------------------------
-    def _parse(self, item: Incoming) -> _Parsed:
+    def _parse(self, item: Incoming, sender: str | None) -> _Parsed:
         if item.error is not None:
             return _Parsed(item, None, item.error, None)
         try:
             notification = parse_notification(
                 item.obj, expected_file=self.spec.kind, check_digit_mode=self.check_digit_mode
             )
+            if sender is not None and notification.municipality_code != sender:
+                raise Rejection("E_SENDER_MISMATCH", f"{notification.municipality_code} ≠ {sender}")
         except Rejection as rejection:
             return _Parsed(item, None, rejection, None)
         return _Parsed(item, notification, None, _hash(item.obj))
