@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from juki.config import Settings
-from juki.interfaces import cli_bench, cli_data
+from juki.interfaces import cli_bench, cli_data, cli_pki
 from juki.interfaces.common import console, emit_json, open_database
 from juki.store.db import Database
 from juki.store.migrate import head, migrate
@@ -28,6 +28,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="組み込み PostgreSQL の操作 (start / stop / status)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(cli_bench.app, name="bench")
+app.add_typer(cli_pki.app, name="pki")
 cli_data.register(app)
 
 
