@@ -97,6 +97,30 @@ def purge_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     emit_json(report) if as_json else console.print(report)
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
+    cert_name: Annotated[str, typer.Option(help="this server's certificate in the PKI")] = "pref-server",
+) -> None:
+    """市町村CSからの異動通知を相互TLSで受け付けるサーバを起動する（証明書は `juki pki` で発行）。"""
+    import uvicorn
+
+    from juki.interfaces.intake_api import create_intake_app
+    from juki.interfaces.tls_server import server_config
+    from juki.services.pki import Pki, server_context
+
+    db = open_database()
+    pki = Pki(db.settings.data_dir / "pki")
+    context = server_context(
+        pki.cert_path(cert_name), pki.key_path(cert_name), pki.ca_cert_path, pki.crl_path
+    )
+    console.print(f"intake listening on https://{host}:{port} (client certificates required)")
+    uvicorn.Server(
+        server_config(create_intake_app(db), context, host=host, port=port, log_level="info")
+    ).run()
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,144 @@
+"""The municipal intake over mutual TLS (issue 3 item 2; S-38, S-40, S-42, S-43)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from juki.interfaces.intake_api import create_intake_app
+from juki.interfaces.tls_server import PINNED_UVICORN, RunningServer, serve_in_thread
+from juki.services.pki import PeerRole, Pki, client_context, server_context
+from juki.store.db import Database
+from tests.services.factories import KAMAKURA, TSURUMI, juminhyo, notification, pref_record
+
+
+@dataclass
+class Net:
+    pki: Pki
+    server: RunningServer
+
+    def client(self, name: str | None) -> httpx.Client:
+        if name is None:  # no client certificate at all
+            context = ssl.create_default_context(cafile=str(self.pki.ca_cert_path))
+        else:
+            context = client_context(self.pki.cert_path(name), self.pki.key_path(name), self.pki.ca_cert_path)
+        return httpx.Client(base_url=self.server.url, verify=context, timeout=10)
+
+
+@pytest.fixture
+def net(db: Database, tmp_path: Path) -> Iterator[Net]:
+    pki = Pki(tmp_path / "pki")
+    pki.init()
+    pki.issue(PeerRole.PREF_SERVER, "pref-server")
+    pki.issue(PeerRole.MUNICIPAL_CS, "cs-tsurumi", lg_code=TSURUMI)
+    pki.issue(PeerRole.MUNICIPAL_CS, "cs-kamakura", lg_code=KAMAKURA)
+    pki.issue(PeerRole.MUNICIPAL_CS, "cs-revoked", lg_code=TSURUMI)
+    pki.issue(PeerRole.TERMINAL, "terminal-1")
+    pki.revoke("cs-revoked")
+    pki.publish_crl()
+    context = server_context(
+        pki.cert_path("pref-server"), pki.key_path("pref-server"), pki.ca_cert_path, pki.crl_path
+    )
+    with serve_in_thread(create_intake_app(db), context) as server:
+        yield Net(pki, server)
+
+
+def body(*items: Any) -> bytes:
+    return b"\n".join(item if isinstance(item, bytes) else orjson.dumps(item) for item in items)
+
+
+def post(client: httpx.Client, data: bytes, file: str = "pref") -> httpx.Response:
+    return client.post(
+        f"/cs/v1/{file}/notifications", content=data, headers={"content-type": "application/x-ndjson"}
+    )
+
+
+def count(db: Database, sql: str) -> int:
+    with db.connect() as conn:
+        row = conn.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_uvicorn_is_the_pinned_version() -> None:
+    """The peer-certificate protocol subclass relies on uvicorn internals (self.app per connection)."""
+    import uvicorn
+
+    assert uvicorn.__version__ == PINNED_UVICORN
+
+
+def test_S43_municipal_batch_is_applied_with_per_item_results(net: Net, db: Database) -> None:
+    """S-43/F1-1: a batch from 鶴見区's CS over mTLS: per-item results, committed before the answer."""
+    good = notification(
+        "pref", "birth", juminhyo(1), record=pref_record(1, birth_date="2026-09-01"), change_date="2026-09-01"
+    )
+    with net.client("cs-tsurumi") as client:
+        response = post(client, body(good, b"{broken", good))
+    assert response.status_code == 200, response.text
+    payload = response.json()
+    assert [r["status"] for r in payload["results"]] == ["accepted", "rejected", "duplicate"]
+    assert payload["results"][1]["error"]["code"] == "E_JSON"
+    assert payload["summary"] == {"accepted": 1, "duplicate": 1, "rejected": 1}
+    assert count(db, "SELECT count(*) FROM pref.identity_current") == 1
+    assert count(db, "SELECT count(*) FROM pref.notification_inbox WHERE source = 'cs:141011'") == 3
+
+
+def test_S40_a_municipality_cannot_send_for_another(net: Net, db: Database) -> None:
+    """S-40: 鎌倉市's certificate cannot submit a notification in 鶴見区's name (recorded, not applied)."""
+    forged = notification(
+        "pref", "birth", juminhyo(2), record=pref_record(2, birth_date="2026-09-01"), change_date="2026-09-01"
+    )
+    with net.client("cs-kamakura") as client:
+        response = post(client, body(forged))
+    assert response.status_code == 200
+    assert response.json()["results"][0]["error"]["code"] == "E_SENDER_MISMATCH"
+    assert count(db, "SELECT count(*) FROM pref.identity_current") == 0
+
+
+def test_S42_unauthenticated_revoked_and_wrong_role_clients_get_nothing(net: Net, db: Database) -> None:
+    """S-42: no certificate or a revoked one fails the TLS handshake; a terminal certificate is
+    authenticated but has the wrong role: 403 with a JSON error. Nothing is stored in any case."""
+    good = notification(
+        "pref", "birth", juminhyo(3), record=pref_record(3, birth_date="2026-09-01"), change_date="2026-09-01"
+    )
+    for name in (None, "cs-revoked"):
+        with (
+            net.client(name) as client,
+            pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)),
+        ):
+            post(client, body(good))
+    with net.client("terminal-1") as client:
+        response = post(client, body(good))
+    assert response.status_code == 403
+    assert response.json()["code"] == "E_PEER_ROLE"
+    assert count(db, "SELECT count(*) FROM pref.notification_inbox") == 0
+
+
+def test_malformed_batches_get_clear_errors(net: Net) -> None:
+    with net.client("cs-tsurumi") as client:
+        empty = post(client, b"\n\n")
+        wrong_type = client.post(
+            "/cs/v1/pref/notifications", content=b"{}", headers={"content-type": "application/xml"}
+        )
+        bad_file = post(client, b"{}", file="other")
+        huge = post(client, b"x" * (17 * 1024 * 1024))
+    assert (empty.status_code, empty.json()["code"]) == (400, "E_BATCH_EMPTY")
+    assert (wrong_type.status_code, wrong_type.json()["code"]) == (415, "E_CONTENT_TYPE")
+    assert bad_file.status_code == 422
+    assert (huge.status_code, huge.json()["code"]) == (413, "E_BATCH_TOO_LARGE")
+
+
+def test_openapi_describes_the_intake(net: Net) -> None:
+    """The OpenAPI description is generated from the code it describes."""
+    with net.client("cs-tsurumi") as client:
+        spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/cs/v1/{file}/notifications"]["post"]
+    assert "application/x-ndjson" in operation["requestBody"]["content"]
+    assert {"200", "403", "413"} <= set(operation["responses"])
