@@ -1,0 +1,20 @@
+"""The `juki` command: the interfaces' CLI plus the peer simulators' commands.
+
+Lives above every layer so that the CLI (interfaces) never imports the simulators (peers).
+"""
+
+from __future__ import annotations
+
+from juki.interfaces.cli import app
+from juki.interfaces.cli import main as _main
+from juki.peers.cli_sim import app as sim_app
+
+app.add_typer(sim_app, name="sim")
+
+
+def main() -> None:
+    _main()
+
+
+if __name__ == "__main__":
+    main()
