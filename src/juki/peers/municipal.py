@@ -48,30 +48,66 @@ class SendReport:
         }
 
 
-def _batches(changes: Iterable[SynthChange], size: int) -> Iterator[tuple[str, str, list[tuple[bytes, str]]]]:
-    """(sender, file, [(line, expected)]) groups of consecutive changes, in stream order."""
+def _route(change: SynthChange, sender: str, file: str) -> tuple[str, str, set[str]]:
+    """(sender, file, persons touched) of one change; odd lines keep the previous sender and file."""
+    persons: set[str] = set()
+    if change.notification is not None:
+        claimed = change.notification.get("municipality_code")
+        # A notification naming no real municipality (a deliberately invalid one) travels with
+        # the certificate of the sender before it; the server judges what it claims.
+        if isinstance(claimed, str) and kanagawa().is_resident_register_municipality(claimed):
+            sender = claimed
+        if change.notification.get("file") in ("pref", "fuhyo"):
+            file = str(change.notification["file"])
+        for key in ("juminhyo_code", "new_juminhyo_code"):
+            value = change.notification.get(key)
+            if isinstance(value, str):
+                persons.add(f"{file}:{value}")  # the two files keep their own order
+    return sender or _FIRST_MUNICIPALITY, file, persons
+
+
+def _batches(
+    changes: Iterable[SynthChange], size: int, window: int = 20_000
+) -> Iterator[tuple[str, str, list[tuple[bytes, str]]]]:
+    """(sender, file, [(line, expected)]) batches, as municipal systems would send them.
+
+    Each municipality sends its own notifications in batches. The only order that matters is each
+    person's, within one file: a change goes in a later *wave* than the previous change of the same
+    person sent by another municipality (a 転出 from A, then the 転入 at B), in the same wave when the
+    same municipality sent it. Waves are sent in order, each as one batch per municipality and file.
+    The stream is taken in windows so memory stays bounded.
+    """
+    buffer: list[tuple[int, tuple[str, str], bytes, str]] = []
+    last: dict[str, tuple[int, tuple[str, str]]] = {}
     sender, file = "", "pref"
-    batch: list[tuple[bytes, str]] = []
     for change in changes:
-        this_sender, this_file = sender, file
-        if change.notification is not None:
-            claimed = change.notification.get("municipality_code")
-            # A notification naming no real municipality (a deliberately invalid one) travels with
-            # the certificate of the sender before it; the server judges what it claims.
-            if isinstance(claimed, str) and kanagawa().is_resident_register_municipality(claimed):
-                this_sender = claimed
-            if change.notification.get("file") in ("pref", "fuhyo"):
-                this_file = str(change.notification["file"])
-        if not this_sender:
-            this_sender = _FIRST_MUNICIPALITY
-        if batch and ((this_sender, this_file) != (sender, file) or len(batch) >= size):
-            yield sender, file, batch
-            batch = []
-        sender, file = this_sender, this_file
+        sender, file, persons = _route(change, sender, file)
+        key = (sender, file)
+        wave = 0
+        for person in persons:
+            if person in last:
+                previous_wave, previous_key = last[person]
+                wave = max(wave, previous_wave if previous_key == key else previous_wave + 1)
+        for person in persons:
+            last[person] = (wave, key)
         line = change.raw_line if change.raw_line is not None else orjson.dumps(change.notification)
-        batch.append((line, change.expect))
-    if batch:
-        yield sender, file, batch
+        buffer.append((wave, key, line, change.expect))
+        if len(buffer) >= window:
+            yield from _flush(buffer, size)
+            buffer, last = [], {}
+    yield from _flush(buffer, size)
+
+
+def _flush(
+    buffer: list[tuple[int, tuple[str, str], bytes, str]], size: int
+) -> Iterator[tuple[str, str, list[tuple[bytes, str]]]]:
+    waves: dict[int, dict[tuple[str, str], list[tuple[bytes, str]]]] = {}
+    for wave, key, line, expect in buffer:
+        waves.setdefault(wave, {}).setdefault(key, []).append((line, expect))
+    for wave in sorted(waves):
+        for (sender, file), items in waves[wave].items():
+            for start in range(0, len(items), size):
+                yield sender, file, items[start : start + size]
 
 
 class MunicipalCsSimulator:

@@ -1,0 +1,448 @@
+"""Simulators of the 全国サーバ and the 附票全国サーバ (J-LIS side), each a real mTLS HTTP server.
+
+They are *another organisation's* systems: each keeps its own copy in its own PostgreSQL database (given
+by a conninfo; the simulator creates its schema itself, juki's migrations know nothing of it) and
+trusts nothing but the certificate of its caller:
+
+* ``POST /jlis/v1/notices`` — a notice from the prefectural server (the outbox payload), with the header
+  ``Idempotency-Key``. Deduplicated by key: a redelivery is answered ``duplicate`` and changes nothing
+  (the same key with another content is 422 ``E_IDEMPOTENCY_MISMATCH``). The person's copy is replaced
+  only when the notice's ``update_seq`` (更新順番号) is newer than the one held, so a redelivered or
+  reordered old notice never regresses it (``stale``). 200 ``{"status": "applied"|"duplicate"|"stale"}``.
+* ``POST /jlis/v1/query`` — the copy of one person by 住民票コード, or by 個人番号 (全国サーバ only);
+  404 ``E_NOT_FOUND`` when unknown. (The 4情報 query comes with the J-LIS query service.)
+
+Only the matching prefectural server is served (S-42): the 全国サーバ answers a certificate of role
+``pref_server``, the 附票全国サーバ one of role ``fuhyo_server``; any other role gets 403 ``E_PEER_ROLE``
+before anything is read or stored. A client without a certificate, or with a revoked one (the server
+context loads the CRL), never gets past the TLS handshake. The 附票全国サーバ refuses a notice carrying
+a 個人番号 (File 2 never holds one). Every error is JSON ``{"code", "message"}``, never a stack trace.
+
+``fail_mode`` lets tests make the server answer 503 for the next N notices (or always), so the relay's
+retry, backoff and dead-letter paths run against the real server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import re
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+import psycopg
+import uvicorn
+from fastapi import Body, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import sql
+from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel
+
+from juki.interfaces.tls_server import server_config
+from juki.peers.tls import peer_cert_der, run_server_in_thread, stop_server
+from juki.services.pki import PeerIdentity, PeerRole, authorize_peer
+
+log = logging.getLogger(__name__)
+
+_JUMINHYO = re.compile(r"[0-9]{11}")
+_MY_NUMBER = re.compile(r"[0-9]{12}")
+_MAX_KEY = 200
+
+
+class NationalKind(StrEnum):
+    """Which J-LIS server a simulator plays."""
+
+    NATIONAL = "national"  # 全国サーバ: File 1 notices from the 都道府県サーバ
+    FUHYO_NATIONAL = "fuhyo_national"  # 附票全国サーバ: File 2 notices from the 附票都道府県サーバ
+
+
+@dataclass(frozen=True)
+class _Spec:
+    label: str
+    file: str  # the "file" every notice must name
+    client_role: PeerRole  # the only role served
+    my_number: bool  # holds (and can be queried by) 個人番号
+
+
+_SPECS = {
+    NationalKind.NATIONAL: _Spec("全国サーバ", "pref", PeerRole.PREF_SERVER, True),
+    NationalKind.FUHYO_NATIONAL: _Spec("附票全国サーバ", "fuhyo", PeerRole.FUHYO_SERVER, False),
+}
+
+
+class ApiError(Exception):
+    """An answer other than 200: HTTP status, stable code, Japanese message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+class FailMode:
+    """Test knob: answer the next ``n`` notices (or every one) with ``status`` instead of handling them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._remaining = 0
+        self._always = False
+        self._status = 503
+        self.injected = 0  # how many requests were failed on purpose
+
+    def fail_next(self, n: int, status: int = 503) -> None:
+        with self._lock:
+            self._remaining, self._always, self._status = n, False, status
+
+    def fail_always(self, status: int = 503) -> None:
+        with self._lock:
+            self._remaining, self._always, self._status = 0, True, status
+
+    def clear(self) -> None:
+        with self._lock:
+            self._remaining, self._always = 0, False
+
+    def take(self) -> int | None:
+        """The status to fail this request with, or None to handle it normally."""
+        with self._lock:
+            if self._always:
+                self.injected += 1
+                return self._status
+            if self._remaining > 0:
+                self._remaining -= 1
+                self.injected += 1
+                return self._status
+            return None
+
+
+class _Pool:
+    """A few autocommit connections reused across the server's worker threads."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._idle: queue.LifoQueue[psycopg.Connection[TupleRow]] = queue.LifoQueue()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = psycopg.connect(self._conninfo, autocommit=True, application_name="juki-sim:jlis")
+        try:
+            yield conn
+        finally:
+            if conn.closed or conn.broken:
+                conn.close()
+            else:
+                self._idle.put(conn)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+class QueryRequest(BaseModel):
+    """Exactly one key: 住民票コード, or 個人番号 (全国サーバ only)."""
+
+    juminhyo_code: str | None = None
+    my_number: str | None = None
+
+
+class QueryAnswer(BaseModel):
+    juminhyo_code: str
+    update_seq: int
+    record: dict[str, Any]
+
+
+class NoticeAnswer(BaseModel):
+    status: str  # applied / duplicate / stale
+    update_seq: int  # the 更新順番号 the copy holds now
+
+
+@dataclass
+class RunningServer:
+    """A simulator serving in a background thread."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        stop_server(self.server, self.thread)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _authenticated(request: Request) -> PeerIdentity:
+    """The caller's identity when its certificate names the role this simulator serves; 403 otherwise.
+
+    A dependency of every endpoint, so it runs before the body is used: a wrong role learns nothing and
+    stores nothing. (Module level: FastAPI resolves the string annotations against module globals.)
+    """
+    simulator: NationalSimulator = request.app.state.simulator
+    try:
+        return authorize_peer(peer_cert_der(request.scope), {simulator.spec.client_role})
+    except PermissionError as exc:
+        raise ApiError(403, "E_PEER_ROLE", str(exc)) from None
+
+
+AuthenticatedPeer = Annotated[PeerIdentity, Depends(_authenticated)]
+
+
+class NationalSimulator:
+    """One J-LIS server: its database copy, its FastAPI app, its failure knob."""
+
+    def __init__(self, kind: NationalKind | str, conninfo: str) -> None:
+        self.kind = NationalKind(kind)
+        self.spec = _SPECS[self.kind]
+        self.schema = self.kind.value
+        self.fail_mode = FailMode()
+        self._pool = _Pool(conninfo)
+        self.setup()
+        self.app = self._build_app()
+
+    # -- storage ---------------------------------------------------------------------------------
+    def _q(self, text: str) -> sql.Composed:
+        return sql.SQL(text).format(s=sql.Identifier(self.schema))
+
+    def setup(self) -> None:
+        """Create the simulator's own tables (idempotent): its copy, the keys seen, every request."""
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(self._q("CREATE SCHEMA IF NOT EXISTS {s}"))
+            conn.execute(
+                self._q(
+                    """CREATE TABLE IF NOT EXISTS {s}.person (
+                         juminhyo_code text PRIMARY KEY,
+                         update_seq    bigint NOT NULL,
+                         my_number     text,
+                         record        jsonb NOT NULL,
+                         updated_at    timestamptz NOT NULL DEFAULT now())"""
+                )
+            )
+            conn.execute(
+                self._q(
+                    "CREATE INDEX IF NOT EXISTS person_my_number ON {s}.person (my_number)"
+                    " WHERE my_number IS NOT NULL"
+                )
+            )
+            conn.execute(
+                self._q(
+                    """CREATE TABLE IF NOT EXISTS {s}.received_notice (
+                         idempotency_key text PRIMARY KEY,
+                         juminhyo_code   text NOT NULL,
+                         update_seq      bigint NOT NULL,
+                         payload_sha256  bytea NOT NULL,
+                         outcome         text NOT NULL,
+                         peer            text NOT NULL,
+                         received_at     timestamptz NOT NULL DEFAULT now())"""
+                )
+            )
+            conn.execute(
+                self._q(
+                    """CREATE TABLE IF NOT EXISTS {s}.request_log (
+                         id              bigserial PRIMARY KEY,
+                         idempotency_key text NOT NULL,
+                         outcome         text NOT NULL,
+                         peer            text NOT NULL,
+                         at              timestamptz NOT NULL DEFAULT clock_timestamp())"""
+                )
+            )
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def copy(self) -> dict[str, dict[str, Any]]:
+        """The simulator's copy: 住民票コード → {"update_seq", "record"}."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                self._q("SELECT juminhyo_code, update_seq, record FROM {s}.person")
+            ).fetchall()
+        return {code: {"update_seq": seq, "record": record} for code, seq, record in rows}
+
+    def request_log(self) -> list[tuple[str, str]]:
+        """Every notice handled (past authentication and the fail switch), in order: (key, outcome)."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(self._q("SELECT idempotency_key, outcome FROM {s}.request_log ORDER BY id"))
+            return [(str(k), str(o)) for k, o in rows.fetchall()]
+
+    def received_keys(self) -> list[str]:
+        return [key for key, _ in self.request_log()]
+
+    # -- handling --------------------------------------------------------------------------------
+    def _check_notice(self, key: str | None, notice: dict[str, Any]) -> tuple[str, str, int]:
+        if not key or len(key) > _MAX_KEY:
+            raise ApiError(400, "E_IDEMPOTENCY_KEY", "Idempotency-Key ヘッダーがない、または長すぎます")
+        if notice.get("file") != self.spec.file:
+            raise ApiError(
+                400, "E_WRONG_FILE", f"{self.spec.label}は file={self.spec.file} の通知だけを受け付けます"
+            )
+        code = notice.get("juminhyo_code")
+        if not isinstance(code, str) or not _JUMINHYO.fullmatch(code):
+            raise ApiError(400, "E_BAD_NOTICE", "住民票コードが不正です")
+        seq = notice.get("update_seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            raise ApiError(400, "E_BAD_NOTICE", "更新順番号（update_seq）が不正です")
+        if not self.spec.my_number and notice.get("my_number") is not None:
+            raise ApiError(
+                400, "E_MY_NUMBER_NOT_ALLOWED", "附票全国サーバへの通知に個人番号を含めることはできません"
+            )
+        return key, code, seq
+
+    def receive_notice(self, key: str | None, notice: dict[str, Any], peer: PeerIdentity) -> NoticeAnswer:
+        key, code, seq = self._check_notice(key, notice)
+        digest = hashlib.sha256(orjson.dumps(notice, option=orjson.OPT_SORT_KEYS)).digest()
+        my_number = notice.get("my_number") if self.spec.my_number else None
+        with self._pool.connection() as conn, conn.transaction():
+            # The key row first: a concurrent request with the same key waits here for ours to commit,
+            # then sees the conflict and answers duplicate.
+            fresh = conn.execute(
+                self._q(
+                    """INSERT INTO {s}.received_notice
+                         (idempotency_key, juminhyo_code, update_seq, payload_sha256, outcome, peer)
+                       VALUES (%s, %s, %s, %s, 'pending', %s)
+                       ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1"""
+                ),
+                (key, code, seq, digest, peer.name),
+            ).fetchone()
+            if fresh is None:
+                row = conn.execute(
+                    self._q("SELECT payload_sha256 FROM {s}.received_notice WHERE idempotency_key = %s"),
+                    (key,),
+                ).fetchone()
+                outcome = "duplicate" if row is not None and bytes(row[0]) == digest else "mismatch"
+            else:
+                applied = conn.execute(
+                    self._q(
+                        """INSERT INTO {s}.person AS p (juminhyo_code, update_seq, my_number, record)
+                           VALUES (%s, %s, %s, %s)
+                           ON CONFLICT (juminhyo_code) DO UPDATE
+                             SET update_seq = EXCLUDED.update_seq, my_number = EXCLUDED.my_number,
+                                 record = EXCLUDED.record, updated_at = now()
+                             WHERE p.update_seq < EXCLUDED.update_seq
+                           RETURNING 1"""
+                    ),
+                    (code, seq, my_number, Jsonb(notice)),
+                ).fetchone()
+                outcome = "applied" if applied is not None else "stale"
+                conn.execute(
+                    self._q("UPDATE {s}.received_notice SET outcome = %s WHERE idempotency_key = %s"),
+                    (outcome, key),
+                )
+            conn.execute(
+                self._q("INSERT INTO {s}.request_log (idempotency_key, outcome, peer) VALUES (%s, %s, %s)"),
+                (key, outcome, peer.name),
+            )
+            held = conn.execute(
+                self._q("SELECT update_seq FROM {s}.person WHERE juminhyo_code = %s"), (code,)
+            ).fetchone()
+        if outcome == "mismatch":
+            raise ApiError(
+                422, "E_IDEMPOTENCY_MISMATCH", f"Idempotency-Key {key} は別の内容の通知で使われています"
+            )
+        return NoticeAnswer(status=outcome, update_seq=int(held[0]) if held else seq)
+
+    def query(self, request: QueryRequest) -> QueryAnswer:
+        if (request.juminhyo_code is None) == (request.my_number is None):
+            raise ApiError(400, "E_QUERY_KEY", "住民票コードまたは個人番号のどちらか一つを指定してください")
+        if request.my_number is not None:
+            if not self.spec.my_number:
+                raise ApiError(400, "E_QUERY_KEY", "附票全国サーバは個人番号では照会できません")
+            if not _MY_NUMBER.fullmatch(request.my_number):
+                raise ApiError(400, "E_QUERY_KEY", "個人番号が不正です")
+            where, value = "my_number", request.my_number
+        else:
+            assert request.juminhyo_code is not None
+            if not _JUMINHYO.fullmatch(request.juminhyo_code):
+                raise ApiError(400, "E_QUERY_KEY", "住民票コードが不正です")
+            where, value = "juminhyo_code", request.juminhyo_code
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                sql.SQL("SELECT juminhyo_code, update_seq, record FROM {s}.person WHERE {c} = %s").format(
+                    s=sql.Identifier(self.schema), c=sql.Identifier(where)
+                ),
+                (value,),
+            ).fetchone()
+        if row is None:
+            raise ApiError(404, "E_NOT_FOUND", f"{self.spec.label}に該当する本人確認情報はありません")
+        return QueryAnswer(juminhyo_code=row[0], update_seq=row[1], record=row[2])
+
+    def injected_failure(self) -> None:
+        """Raise the failure ``fail_mode`` asks for, if any (after authentication, before any work)."""
+        status = self.fail_mode.take()
+        if status is not None:
+            raise ApiError(status, "E_UNAVAILABLE", f"{self.spec.label}は一時的に利用できません（試験用）")
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def _build_app(self) -> FastAPI:
+        app = FastAPI(
+            title=f"{self.spec.label} simulator (juki)",
+            version="1",
+            docs_url=None,
+            redoc_url=None,
+        )
+        app.state.simulator = self
+
+        @app.exception_handler(ApiError)
+        async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
+            return _error(exc.status, exc.code, exc.message)
+
+        @app.exception_handler(RequestValidationError)
+        async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+            return _error(400, "E_BAD_REQUEST", f"要求の形式が不正です: {len(exc.errors())} 件の誤り")
+
+        @app.exception_handler(Exception)
+        async def internal(_request: Request, exc: Exception) -> JSONResponse:
+            log.exception("simulator error")
+            return _error(500, "E_INTERNAL", "内部エラーが発生しました")
+
+        @app.post("/jlis/v1/notices", response_model=NoticeAnswer)
+        def notices(
+            peer: AuthenticatedPeer,
+            notice: Annotated[dict[str, Any], Body()],
+            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        ) -> NoticeAnswer:
+            self.injected_failure()
+            return self.receive_notice(idempotency_key, notice, peer)
+
+        @app.post("/jlis/v1/query", response_model=QueryAnswer)
+        def query(peer: AuthenticatedPeer, request: QueryRequest) -> QueryAnswer:
+            self.injected_failure()
+            return self.query(request)
+
+        return app
+
+    def serve_in_thread(
+        self, ssl_context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 0
+    ) -> RunningServer:
+        """Serve the app over mTLS in a background thread (``ssl_context`` from ``pki.server_context``)."""
+        server, thread, bound = run_server_in_thread(self.app, ssl_context, host, port)
+        return RunningServer(server=server, thread=thread, host=host, port=bound)
+
+    def serve_forever(self, ssl_context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 8444) -> None:
+        """Serve in the foreground until interrupted (for a `juki sim national` command)."""
+        uvicorn.Server(server_config(self.app, ssl_context, host=host, port=port, log_level="info")).run()

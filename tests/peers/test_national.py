@@ -1,0 +1,325 @@
+"""The 全国サーバ / 附票全国サーバ simulators over real mTLS, and the uvicorn peer-certificate mechanism.
+
+The helpers here (a PKI with every certificate the tests need, a database of the simulator's own)
+are also used by tests/services/test_relay.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from juki.peers.national import NationalKind, NationalSimulator, RunningServer
+from juki.peers.tls import PINNED_UVICORN, peer_cert_der, run_server_in_thread, stop_server
+from juki.services.pki import IssuedCert, PeerRole, Pki, client_context, server_context
+from juki.store.embedded import EmbeddedCluster
+from tests.services.factories import TSURUMI, juminhyo, my_number
+
+_sim_dbs = itertools.count()
+
+
+@dataclass
+class Certs:
+    """A CA and one certificate per party of the tests."""
+
+    pki: Pki
+    national: IssuedCert  # 全国サーバ (server)
+    fuhyo_national: IssuedCert  # 附票全国サーバ (server)
+    pref_server: IssuedCert  # 都道府県サーバ (client of the 全国サーバ)
+    fuhyo_server: IssuedCert  # 附票都道府県サーバ (client of the 附票全国サーバ)
+    municipal: IssuedCert  # a 市町村CS: a valid certificate of the wrong role
+    revoked: IssuedCert  # a pref_server certificate, revoked and in the CRL
+
+    def server_ctx(self, cert: IssuedCert) -> ssl.SSLContext:
+        return server_context(cert.cert_path, cert.key_path, self.pki.ca_cert_path, self.pki.crl_path)
+
+    def client_ctx(self, cert: IssuedCert) -> ssl.SSLContext:
+        return client_context(cert.cert_path, cert.key_path, self.pki.ca_cert_path, self.pki.crl_path)
+
+    def anonymous_ctx(self) -> ssl.SSLContext:
+        """Trusts the CA, presents no certificate."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(cafile=self.pki.ca_cert_path)
+        return ctx
+
+
+def make_pki(directory: Path) -> Certs:
+    pki = Pki(directory)
+    pki.init()
+    certs = Certs(
+        pki=pki,
+        national=pki.issue(PeerRole.NATIONAL, "national"),
+        fuhyo_national=pki.issue(PeerRole.FUHYO_NATIONAL, "fuhyo-national"),
+        pref_server=pki.issue(PeerRole.PREF_SERVER, "pref-server"),
+        fuhyo_server=pki.issue(PeerRole.FUHYO_SERVER, "fuhyo-server"),
+        municipal=pki.issue(PeerRole.MUNICIPAL_CS, "cs-tsurumi", lg_code=TSURUMI),
+        revoked=pki.issue(PeerRole.PREF_SERVER, "pref-server-old"),
+    )
+    pki.revoke("pref-server-old", "superseded")
+    pki.publish_crl()
+    return certs
+
+
+@contextmanager
+def sim_database(cluster: EmbeddedCluster) -> Iterator[str]:
+    """A database of the simulator's own in the session's cluster (not migrated by juki); its conninfo."""
+    name = f"jlis{os.getpid()}_{next(_sim_dbs)}"
+    with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield cluster.conninfo(name)
+    finally:
+        with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def running_simulator(
+    cluster: EmbeddedCluster, kind: NationalKind, ctx: ssl.SSLContext
+) -> Iterator[tuple[NationalSimulator, RunningServer]]:
+    with sim_database(cluster) as conninfo:
+        sim = NationalSimulator(kind, conninfo)
+        try:
+            with sim.serve_in_thread(ctx) as running:
+                yield sim, running
+        finally:
+            sim.close()
+
+
+def client(ctx: ssl.SSLContext, running: RunningServer) -> httpx.Client:
+    return httpx.Client(base_url=running.url, verify=ctx, timeout=5.0, trust_env=False)
+
+
+# ------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def national(cluster: EmbeddedCluster, certs: Certs) -> Iterator[tuple[NationalSimulator, RunningServer]]:
+    with running_simulator(cluster, NationalKind.NATIONAL, certs.server_ctx(certs.national)) as pair:
+        yield pair
+
+
+@pytest.fixture
+def fuhyo_national(
+    cluster: EmbeddedCluster, certs: Certs
+) -> Iterator[tuple[NationalSimulator, RunningServer]]:
+    with running_simulator(
+        cluster, NationalKind.FUHYO_NATIONAL, certs.server_ctx(certs.fuhyo_national)
+    ) as pair:
+        yield pair
+
+
+def notice(n: int, seq: int, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "file": "pref",
+        "juminhyo_code": juminhyo(n),
+        "name_kanji": "山田　太郎",
+        "name_kana": "ヤマダ　タロウ",
+        "birth_date": "1980-04-01",
+        "sex": "1",
+        "address": f"神奈川県横浜市鶴見区豊岡町{seq}番1号",
+        "my_number": my_number(500 + n),
+        "change_reason": "relocation",
+        "change_date": "2026-10-01",
+        "municipality_code": TSURUMI,
+        "status": "present",
+        "end_kind": None,
+        "old_juminhyo_code": None,
+        "update_seq": seq,
+    }
+    return {**base, **over}
+
+
+# ------------------------------------------------------------------------- the uvicorn mechanism
+
+
+def test_uvicorn_is_the_pinned_version_for_the_peer_certificate_protocol() -> None:
+    """PeerCertH11Protocol (juki.interfaces.tls_server) relies on uvicorn internals
+    (H11Protocol.connection_made, self.app). If this fails, uvicorn changed: re-read
+    uvicorn/protocols/http/h11_impl.py, run the end-to-end test below, then move the pin."""
+    assert uvicorn.__version__ == PINNED_UVICORN
+
+
+def test_S42_peer_certificate_reaches_the_asgi_scope(certs: Certs) -> None:
+    """The DER the app sees is exactly the certificate the client presented (end to end over TLS)."""
+    seen: list[bytes | None] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        der = peer_cert_der(scope)
+        seen.append(der)
+        body = hashlib.sha256(der or b"").hexdigest().encode()
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    server, thread, port = run_server_in_thread(app, certs.server_ctx(certs.national))
+    try:
+        assert port > 0
+        expected = ssl.PEM_cert_to_DER_cert(certs.pref_server.cert_path.read_text())
+        with httpx.Client(verify=certs.client_ctx(certs.pref_server), timeout=5.0, trust_env=False) as http:
+            for _ in range(2):  # two requests on one kept-alive connection: both carry it
+                response = http.get(f"https://127.0.0.1:{port}/")
+                assert response.status_code == 200
+                assert response.text == hashlib.sha256(expected).hexdigest()
+        assert seen == [expected, expected]
+    finally:
+        stop_server(server, thread)
+    assert not thread.is_alive()
+
+
+# --------------------------------------------------------------------------------- the simulator
+
+
+def test_notice_is_applied_deduplicated_and_never_regressed(
+    national: tuple[NationalSimulator, RunningServer], certs: Certs
+) -> None:
+    sim, running = national
+    with client(certs.client_ctx(certs.pref_server), running) as http:
+
+        def post(key: str, body: dict[str, Any]) -> httpx.Response:
+            return http.post("/jlis/v1/notices", json=body, headers={"Idempotency-Key": key})
+
+        first = post("pref:2", notice(1, 2))
+        assert first.status_code == 200 and first.json() == {"status": "applied", "update_seq": 2}
+        again = post("pref:2", notice(1, 2))
+        assert again.json() == {"status": "duplicate", "update_seq": 2}
+        older = post("pref:1", notice(1, 1))  # arrives late: must not regress the copy
+        assert older.json() == {"status": "stale", "update_seq": 2}
+        reused = post("pref:2", notice(1, 2, address="神奈川県鎌倉市"))
+        assert reused.status_code == 422 and reused.json()["code"] == "E_IDEMPOTENCY_MISMATCH"
+        missing = http.post("/jlis/v1/notices", json=notice(1, 3))
+        assert missing.status_code == 400 and missing.json()["code"] == "E_IDEMPOTENCY_KEY"
+        bad = post("pref:9", notice(1, 9, update_seq="9"))
+        assert bad.status_code == 400 and bad.json()["code"] == "E_BAD_NOTICE"
+        wrong_file = post("pref:10", notice(1, 10, file="fuhyo"))
+        assert wrong_file.status_code == 400 and wrong_file.json()["code"] == "E_WRONG_FILE"
+        not_json = http.post("/jlis/v1/notices", content=b"[1,", headers={"Idempotency-Key": "x"})
+        assert not_json.status_code == 400 and not_json.json()["code"] == "E_BAD_REQUEST"
+    copy = sim.copy()
+    assert list(copy) == [juminhyo(1)]
+    assert copy[juminhyo(1)]["update_seq"] == 2
+    assert copy[juminhyo(1)]["record"]["address"] == "神奈川県横浜市鶴見区豊岡町2番1号"
+    assert sim.request_log() == [
+        ("pref:2", "applied"),
+        ("pref:2", "duplicate"),
+        ("pref:1", "stale"),
+        ("pref:2", "mismatch"),
+    ]
+
+
+def test_query_by_juminhyo_code_and_my_number(
+    national: tuple[NationalSimulator, RunningServer], certs: Certs
+) -> None:
+    _sim, running = national
+    with client(certs.client_ctx(certs.pref_server), running) as http:
+        http.post("/jlis/v1/notices", json=notice(2, 5), headers={"Idempotency-Key": "pref:5"})
+        by_code = http.post("/jlis/v1/query", json={"juminhyo_code": juminhyo(2)})
+        assert by_code.status_code == 200
+        assert by_code.json()["update_seq"] == 5 and by_code.json()["record"]["my_number"] == my_number(502)
+        by_number = http.post("/jlis/v1/query", json={"my_number": my_number(502)})
+        assert by_number.json()["juminhyo_code"] == juminhyo(2)
+        unknown = http.post("/jlis/v1/query", json={"juminhyo_code": juminhyo(3)})
+        assert unknown.status_code == 404 and unknown.json()["code"] == "E_NOT_FOUND"
+        both = http.post("/jlis/v1/query", json={"juminhyo_code": juminhyo(2), "my_number": my_number(502)})
+        assert both.status_code == 400 and both.json()["code"] == "E_QUERY_KEY"
+
+
+def test_fuhyo_national_never_takes_a_my_number(
+    fuhyo_national: tuple[NationalSimulator, RunningServer], certs: Certs
+) -> None:
+    sim, running = fuhyo_national
+    fuhyo_notice = {"file": "fuhyo", "juminhyo_code": juminhyo(4), "address": "神奈川県", "update_seq": 1}
+    with client(certs.client_ctx(certs.fuhyo_server), running) as http:
+        refused = http.post(
+            "/jlis/v1/notices",
+            json={**fuhyo_notice, "my_number": my_number(504)},
+            headers={"Idempotency-Key": "fuhyo:1"},
+        )
+        assert refused.status_code == 400 and refused.json()["code"] == "E_MY_NUMBER_NOT_ALLOWED"
+        ok = http.post("/jlis/v1/notices", json=fuhyo_notice, headers={"Idempotency-Key": "fuhyo:1"})
+        assert ok.json()["status"] == "applied"
+        by_number = http.post("/jlis/v1/query", json={"my_number": my_number(504)})
+        assert by_number.status_code == 400 and by_number.json()["code"] == "E_QUERY_KEY"
+        by_code = http.post("/jlis/v1/query", json={"juminhyo_code": juminhyo(4)})
+        assert by_code.json()["record"] == fuhyo_notice
+    assert list(sim.copy()) == [juminhyo(4)]
+
+
+def test_fail_mode_answers_503_then_recovers(
+    national: tuple[NationalSimulator, RunningServer], certs: Certs
+) -> None:
+    sim, running = national
+    sim.fail_mode.fail_next(2)
+    with client(certs.client_ctx(certs.pref_server), running) as http:
+        codes = [
+            http.post(
+                "/jlis/v1/notices", json=notice(5, 1), headers={"Idempotency-Key": "pref:1"}
+            ).status_code
+            for _ in range(3)
+        ]
+    assert codes == [503, 503, 200]
+    assert sim.fail_mode.injected == 2
+    assert sim.request_log() == [("pref:1", "applied")]
+
+
+# ------------------------------------------------------------------------- S-42 authentication
+
+
+@pytest.mark.parametrize("who", ["municipal", "fuhyo_server"])
+def test_S42_wrong_role_gets_403_and_nothing_is_stored(
+    national: tuple[NationalSimulator, RunningServer], certs: Certs, who: str
+) -> None:
+    """S-42: a valid certificate of another role (a 市町村CS, the 附票 server) is not the 都道府県サーバ."""
+    sim, running = national
+    with client(certs.client_ctx(getattr(certs, who)), running) as http:
+        response = http.post("/jlis/v1/notices", json=notice(6, 1), headers={"Idempotency-Key": "pref:1"})
+        assert response.status_code == 403
+        assert response.json()["code"] == "E_PEER_ROLE" and response.json()["message"]
+        query = http.post("/jlis/v1/query", json={"juminhyo_code": juminhyo(6)})
+        assert query.status_code == 403 and query.json()["code"] == "E_PEER_ROLE"
+    assert sim.copy() == {} and sim.request_log() == []
+
+
+def test_S42_fuhyo_national_serves_only_the_fuhyo_server(
+    fuhyo_national: tuple[NationalSimulator, RunningServer], certs: Certs
+) -> None:
+    sim, running = fuhyo_national
+    with client(certs.client_ctx(certs.pref_server), running) as http:
+        response = http.post(
+            "/jlis/v1/notices",
+            json={"file": "fuhyo", "juminhyo_code": juminhyo(7), "update_seq": 1},
+            headers={"Idempotency-Key": "fuhyo:1"},
+        )
+    assert response.status_code == 403 and response.json()["code"] == "E_PEER_ROLE"
+    assert sim.copy() == {}
+
+
+@pytest.mark.parametrize("who", ["anonymous", "revoked"])
+def test_S42_no_certificate_or_revoked_certificate_is_refused_at_tls(
+    national: tuple[NationalSimulator, RunningServer], certs: Certs, who: str
+) -> None:
+    """S-42: no client certificate, or a revoked one (CRL loaded), never reaches the application."""
+    sim, running = national
+    ctx = certs.anonymous_ctx() if who == "anonymous" else certs.client_ctx(certs.revoked)
+    with client(ctx, running) as http, pytest.raises(httpx.TransportError):
+        http.post("/jlis/v1/notices", json=notice(8, 1), headers={"Idempotency-Key": "pref:1"})
+    assert sim.copy() == {} and sim.request_log() == []
