@@ -8,8 +8,10 @@ from __future__ import annotations
 from juki.interfaces.cli import app
 from juki.interfaces.cli import main as _main
 from juki.peers.cli_sim import app as sim_app
+from juki.peers.demo import demo
 
 app.add_typer(sim_app, name="sim")
+app.command("demo")(demo)
 
 
 def main() -> None:

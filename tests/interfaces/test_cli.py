@@ -19,7 +19,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
-from juki.interfaces.cli import app, main
+from juki.entry import app, main  # the full `juki` command, simulators included
 from juki.interfaces.common import EXIT_REJECTED
 from juki.store.db import Database
 from tests.services.factories import fuhyo_record, juminhyo, notification, pref_record
@@ -382,7 +382,20 @@ def _all_commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tupl
 def test_help_for_juki_and_bench(juki: Run) -> None:
     top = juki("--help")
     assert top.exit_code == 0, explain(top)
-    for name in ("apply", "synth", "load", "purge", "migrate", "demo", "db", "bench"):
+    for name in (
+        "apply",
+        "synth",
+        "load",
+        "purge",
+        "migrate",
+        "demo",
+        "db",
+        "bench",
+        "serve",
+        "sim",
+        "relay",
+        "pki",
+    ):
         assert name in top.stdout
     bench = juki("bench", "--help")
     assert bench.exit_code == 0, explain(bench)

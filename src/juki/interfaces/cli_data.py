@@ -10,7 +10,6 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from juki.config import Settings
 from juki.domain.records import FileKind
 from juki.interfaces.common import EXIT_REJECTED, console, emit_json, open_database
 from juki.services.intake import NotificationApplier, Summary, iter_lines
@@ -176,67 +175,3 @@ def register(app: typer.Typer) -> None:
         )
         if summary.rejected:
             raise typer.Exit(EXIT_REJECTED)
-
-    @app.command("demo")
-    def demo_cmd(
-        persons: Annotated[int, typer.Option(min=100)] = 20_000,
-        changes: Annotated[int, typer.Option(min=1)] = 400,
-        keep_running: Annotated[bool, typer.Option(help="leave the database running afterwards")] = False,
-    ) -> None:
-        """組み込みDBを起動し、小さな合成人口をロードし、異動通知のデモストリームを適用する。"""
-        settings = Settings.from_env()
-        console.rule("juki demo")
-        db = open_database(settings)
-        where = f"embedded ({db.cluster.binaries.source} binaries)" if db.cluster else "external"
-        console.print(f"1. データベース起動・マイグレーション済み: {where}")
-        from juki.services.stats import file_counts
-
-        with db.connect() as conn:
-            counts = file_counts(conn)
-        demo_dir = settings.data_dir / "demo"
-        if counts["pref_present"] + counts["pref_ended"] == 0:
-            console.print(f"2. 合成人口 {persons:,} 人を生成してロードします")
-            synth_population(demo_dir / "population", persons, seed=1)
-            for report in load_dir(db, demo_dir / "population", rejects_dir=settings.data_dir / "rejects"):
-                console.print(
-                    f"   {report.file}: {report.persons:,} 人, 履歴 {report.history_rows:,} 行, "
-                    f"{report.seconds:.1f} 秒 ({report.mode})"
-                )
-        else:
-            console.print("2. 人口はロード済みです（再ロードしません）")
-        stream_path = demo_dir / "changes.jsonl"
-        expected = synth_changes(stream_path, persons, 1, changes, stream=1, invalid_share=0.05)
-        console.print(f"3. 異動通知 {changes} 件（うち意図的な不正 約5%）を適用します: {stream_path}")
-        shown = 0
-        outcomes: dict[str, int] = {}
-
-        def show(result: ItemResult) -> None:
-            nonlocal shown
-            key = result.error_code or result.status
-            outcomes[key] = outcomes.get(key, 0) + 1
-            if result.status == "rejected" and shown < 12:
-                _print_result(result)
-                shown += 1
-
-        summary, _ = apply_file(db, stream_path, only=None, batch=200, on_result=show)
-        console.print(
-            f"   受理 {summary.accepted} 件 / 重複 {summary.duplicate} 件 / エラー {summary.rejected} 件"
-        )
-        rerun = {k: v for k, v in expected.items() if k not in ("accepted", "duplicate")}
-        rerun["duplicate"] = expected.get("accepted", 0) + expected.get("duplicate", 0)
-        if outcomes == expected:
-            console.print(f"   結果の内訳 {outcomes} — 生成時の期待値と一致")
-        elif outcomes == rerun:
-            console.print(
-                "   再実行: 受理済みの通知はすべて「重複」として扱われ、二重には適用されていません"
-                f"（内訳 {outcomes}）"
-            )
-        else:
-            console.print(f"   [red]結果の内訳 {outcomes} — 期待値 {expected} と不一致[/red]")
-        with db.connect() as conn:
-            after = file_counts(conn)
-        console.print("4. 現在の件数:")
-        console.print_json(orjson.dumps(after).decode())
-        if db.cluster and not keep_running:
-            db.cluster.stop()
-            console.print("5. データベースを停止しました（もう一度 `make run` すると冪等性を確認できます）")
