@@ -37,3 +37,27 @@ def municipal_cmd(
     emit_json(report.as_dict()) if as_json else console.print(report.as_dict())
     if report.mismatches:
         raise typer.Exit(1)
+
+
+@app.command("national")
+def national_cmd(
+    kind: Annotated[str, typer.Argument(help="national (全国サーバ) or fuhyo_national (附票全国サーバ)")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8444,
+    database: Annotated[str, typer.Option(help="the simulator's own database")] = "",
+) -> None:
+    """全国サーバ／附票全国サーバのシミュレータを相互TLSで起動する（自分の写しを別DBに保持）。"""
+    from juki.interfaces.common import open_database
+    from juki.peers.national import NationalSimulator
+    from juki.peers.network import ensure_pki, sibling_database
+    from juki.services.pki import server_context
+
+    if kind not in ("national", "fuhyo_national"):
+        raise typer.BadParameter("national または fuhyo_national")
+    db = open_database()
+    pki = ensure_pki(db.settings.data_dir / "pki")
+    cert = "national" if kind == "national" else "fuhyo-national"
+    simulator = NationalSimulator(kind, sibling_database(db, database or f"juki_sim_{kind}"))
+    context = server_context(pki.cert_path(cert), pki.key_path(cert), pki.ca_cert_path, pki.crl_path)
+    console.print(f"{kind} simulator on https://{host}:{port} (client certificates required)")
+    simulator.serve_forever(context, host=host, port=port)
