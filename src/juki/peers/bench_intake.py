@@ -1,0 +1,143 @@
+"""`juki bench intake`: notifications/s end to end, against in-process apply in the same run.
+
+End to end = the 市町村CS simulator sends a fresh synthetic stream over mTLS (each municipality with
+its own certificate) → the intake commits it → the relays deliver every accepted change over mTLS
+to the national simulators; the clock stops when the last notice has been delivered. The baseline
+applies another fresh stream of the same size with `NotificationApplier` in-process (same ledger,
+no network), so the ratio shows what the network path costs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from juki.domain.records import FileKind
+from juki.peers.municipal import MunicipalCsSimulator
+from juki.peers.network import local_network
+from juki.services.bench import bench_load, machine, peak_rss_mib
+from juki.services.intake import NotificationApplier, Summary
+from juki.services.relay import status
+from juki.services.synth import generate_changes
+from juki.store.db import Database, DbRole
+
+
+def _pending(db: Database) -> int:
+    state = status(db)
+    return sum(int(state[f].get("pending", 0)) for f in ("pref", "fuhyo"))
+
+
+def _set_aside_backlog(db: Database) -> int:
+    """Notices left pending by earlier benchmark runs (the update benchmark has no relay) are marked
+    dead with a reason, so this run measures only its own notices. Benchmark database only."""
+    total = 0
+    for schema in ("pref", "fuhyo"):
+        with db.connect() as conn:
+            cur = conn.execute(
+                f"UPDATE {schema}.outbox SET status = 'dead', "
+                "last_error = 'set aside by juki bench intake: left by an earlier benchmark run' "
+                "WHERE status = 'pending'"
+            )
+            total += cur.rowcount
+            conn.commit()
+    return total
+
+
+def bench_intake(
+    db: Database, work_dir: Path, persons: int, seed: int, notifications: int, batch: int = 500
+) -> dict[str, Any]:
+    with db.connect() as conn:
+        row = conn.execute(
+            # Synthetic notification ids are "<municipality>-<stream>-<seq>": continue after the
+            # highest stream already received, so both streams of this run are fresh.
+            """SELECT (SELECT count(*) FROM pref.identity_current),
+                      (SELECT coalesce(max(split_part(notification_id, '-', 2)::int), 0)
+                         FROM pref.notification_inbox WHERE notification_id ~ '^[0-9]{6}-[0-9]+-[0-9]+$')"""
+        ).fetchone()
+    loaded, last_stream = (int(row[0]), int(row[1])) if row else (0, 0)
+    if loaded < persons:
+        bench_load(db, work_dir, persons, seed)
+        loaded = persons
+    stream = max(last_stream, 3000) + 1
+    set_aside = _set_aside_backlog(db)
+    # Baseline: in-process apply of a fresh stream of the same size.
+    lines = [
+        (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
+        for i, c in enumerate(generate_changes(persons, seed, notifications, stream=stream))
+    ]
+    started = time.monotonic()
+    baseline = Summary()
+    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
+        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo}, batch_size=batch)
+        for result in applier.apply(lines, source="bench-inprocess"):
+            baseline.add(result)
+    baseline_seconds = time.monotonic() - started
+    # Ours: over the network, delivered to the national simulators.
+    changes = list(generate_changes(persons, seed, notifications, stream=stream + 1))
+    with local_network(db, work_dir / "pki", sim_prefix="juki_bench_sim") as net:
+        stop = threading.Event()
+        relays = [net.relay(kind) for kind in FileKind]
+        threads = [threading.Thread(target=r.run_forever, args=(stop,), daemon=True) for r in relays]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        simulator = MunicipalCsSimulator(net.pki, net.intake.url)
+        try:
+            sent = simulator.send(changes, batch_size=batch)
+        finally:
+            simulator.close()
+        sent_seconds = time.monotonic() - started
+        deadline = time.monotonic() + 600
+        while _pending(db) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        seconds = time.monotonic() - started
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        for relay in relays:
+            relay.close()
+    rate = notifications / seconds
+    baseline_rate = notifications / baseline_seconds
+    return {
+        "benchmark": "intake",
+        "persons": loaded,
+        "notifications": notifications,
+        "batches": sent.batches,
+        "outcomes": sent.outcomes,
+        "baseline_outcomes": baseline.__dict__,
+        "seconds": round(seconds, 2),
+        "intake_seconds": round(sent_seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "undelivered": _pending(db),
+        "backlog_set_aside": set_aside,
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"rate_per_s": 1000, "ratio": 0.5},
+        "machine": machine(),
+    }
+
+
+def intake_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    notifications: Annotated[int, typer.Option(min=100)] = 5_000,
+    batch: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """市町村CS→相互TLS→受付→全国サーバ送達までの通知/秒を、同一実行内のインプロセス適用と比較する。"""
+    from dataclasses import replace
+
+    from juki.config import Settings
+    from juki.interfaces.common import console, emit_json, open_database
+
+    db = open_database(replace(Settings.from_env(), database_name=database))
+    result = bench_intake(db, db.settings.data_dir / "bench", persons, seed, notifications, batch)
+    emit_json(result) if as_json else console.print_json(data=result)
