@@ -60,3 +60,19 @@ def update_cmd(
     db = _db(database)
     result = bench_update(db, db.settings.data_dir / "bench", persons, seed, notifications, batch, _progress)
     emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("reconcile")
+def reconcile_cmd(
+    persons: Annotated[int, typer.Option(min=1000, help="present persons of 横浜市 (its wards)")] = 3_700_000,
+    database: Annotated[
+        str, typer.Option(help="benchmark database (dropped and recreated)")
+    ] = "juki_bench_reconcile",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """整合性確認（F1-7）の速度: 横浜市規模の全件アップロードを1回で照合し、同じCSVの素の COPY と比較する。"""
+    from juki.services.bench import bench_reconcile
+
+    db = _db(database)
+    result = bench_reconcile(db, db.settings.data_dir / "bench", persons, _progress)
+    emit_json(result) if as_json else console.print_json(data=result)

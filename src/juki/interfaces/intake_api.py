@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from juki.domain.records import FileKind
+from juki.interfaces.reconcile_api import register_reconciliation
 from juki.services.intake import NotificationApplier, Summary, iter_lines
 from juki.services.pki import PeerIdentity, PeerRole, peer_identity
 from juki.store.db import Database, DbRole
@@ -131,6 +132,7 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
         results, summary = await _apply(db, file, lines, peer)
         return {"results": results, "summary": summary.__dict__}
 
+    register_reconciliation(app, db)  # F1-7, F2-7: POST/GET /cs/v1/{file}/reconciliation
     return app
 
 

@@ -259,3 +259,216 @@ def bench_update(
         "target": {"rate_per_s": 2000},
         "machine": machine(),
     }
+
+
+# ------------------------------------------------------------------------ reconcile (F1-7, S-53)
+
+#: The municipality of the reconciliation benchmark: 横浜市, a designated city (its 18 wards).
+RECONCILE_CITY = "141003"
+
+
+def _reconcile_population(db: Database, persons: int, others: int, ended: int) -> None:
+    """N present persons of 横浜市 (spread over its wards), ``others`` of 鎌倉市 and ``ended`` ended
+    persons of 横浜市, inserted by PostgreSQL itself (generate_series) with the indexes deferred."""
+    from juki.domain.lgcodes import kanagawa
+    from juki.services.reconcile import municipality_scope
+    from juki.store.copy import deferred_indexes
+
+    wards = list(municipality_scope(RECONCILE_CITY))
+    ward_names = [kanagawa().name_of(code) for code in wards]
+    families = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林"]
+    families_kana = [
+        "ヤマダ",
+        "サトウ",
+        "スズキ",
+        "タカハシ",
+        "タナカ",
+        "イトウ",
+        "ワタナベ",
+        "ヤマモト",
+        "ナカムラ",
+        "コバヤシ",
+    ]
+    given = ["太郎", "花子", "一郎", "美咲", "健太", "陽菜", "大翔", "結衣", "蓮", "葵"]
+    given_kana = [
+        "タロウ",
+        "ハナコ",
+        "イチロウ",
+        "ミサキ",
+        "ケンタ",
+        "ヒナ",
+        "ヒロト",
+        "ユイ",
+        "レン",
+        "アオイ",
+    ]
+    with db.connect() as conn:
+        with deferred_indexes(conn, "pref", "identity_current"):
+            conn.execute(
+                """INSERT INTO pref.identity_current (juminhyo_code, name_kanji, name_kana, birth_date, sex,
+                     address, my_number, change_reason, change_date, seion_kana, municipality_code, aza_code,
+                     operator_id, terminal_id, notified_on, update_seq, status, end_kind, deleted_flag)
+                   SELECT lpad(i::text, 11, '0'),
+                          (%(fam)s::text[])[1 + i %% 10] || '　' || (%(giv)s::text[])[1 + (i / 10) %% 10],
+                          (%(famk)s::text[])[1 + i %% 10] || '　' || (%(givk)s::text[])[1 + (i / 10) %% 10],
+                          to_char(date '1930-01-01' + (i * 7919) %% 33000, 'YYYY-MM-DD'),
+                          (1 + i %% 2)::text,
+                          '神奈川県' || (%(wname)s::text[])[1 + i %% %(nw)s] || '本町' || (1 + i %% 9)
+                            || '丁目' || (1 + i %% 40) || '番' || (1 + i %% 25) || '号',
+                          lpad((100000000000 + i)::text, 12, '0'),
+                          'birth', '2000-01-01',
+                          (%(famk)s::text[])[1 + i %% 10] || (%(givk)s::text[])[1 + (i / 10) %% 10],
+                          CASE WHEN i > %(n)s AND i <= %(n)s + %(others)s THEN '142042'
+                               ELSE (%(wcode)s::text[])[1 + i %% %(nw)s] END,
+                          lpad((1 + i %% 50)::text, 7, '0'),
+                          'bench', 'bench', date '2000-01-01', i,
+                          CASE WHEN i > %(n)s + %(others)s THEN 'ended' ELSE 'present' END,
+                          CASE WHEN i > %(n)s + %(others)s THEN 'removed' END,
+                          i > %(n)s + %(others)s
+                     FROM generate_series(1, %(n)s + %(others)s + %(ended)s) AS i""",
+                {
+                    "fam": families,
+                    "giv": given,
+                    "famk": families_kana,
+                    "givk": given_kana,
+                    "wname": ward_names,
+                    "wcode": wards,
+                    "nw": len(wards),
+                    "n": persons,
+                    "others": others,
+                    "ended": ended,
+                },
+            )
+        conn.commit()
+    with db.connect(autocommit=True) as conn:
+        conn.execute("ANALYZE pref.identity_current")
+
+
+def _reconcile_upload(db: Database, path: Path, persons: int, changed_every: int, dropped_every: int) -> int:
+    """Export the municipality's upload from the file with deliberate differences: every
+    ``changed_every``-th person's address differs, every ``dropped_every``-th is left out, and some
+    persons unknown to the server are added. Returns how many were added."""
+    from juki.services.reconcile import municipality_scope, upload_columns
+
+    added = max(1, persons // 50_000)
+    wards = ",".join(municipality_scope(RECONCILE_CITY))  # validated 6-digit codes
+    cols = ",".join(upload_columns(FileKind.PREF))
+    query = f"""COPY (
+        SELECT juminhyo_code, name_kanji, name_kana, birth_date, sex,
+               CASE WHEN juminhyo_code::bigint % {changed_every} = 0 THEN address || '－２'
+                    ELSE address END AS address,
+               municipality_code, aza_code, coalesce(my_number, '') AS my_number,
+               former_surname_kanji, former_surname_kana
+          FROM pref.identity_current
+         WHERE status = 'present' AND municipality_code = ANY('{{{wards}}}'::text[])
+           AND juminhyo_code::bigint % {dropped_every} <> 0
+        UNION ALL
+        SELECT lpad((90000000000 + g)::text, 11, '0'), '新規　花子', 'シンキ　ハナコ', '2020-01-01', '2',
+               '神奈川県横浜市鶴見区本町1丁目1番1号', '141011', '0000001', '', '', ''
+          FROM generate_series(1, {added}) AS g
+    ) TO STDOUT (FORMAT csv, HEADER true)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        db.connect() as conn,
+        conn.cursor() as cur,
+        open(path, "wb") as out,
+        cur.copy(query) as copy,
+    ):
+        for data in copy:
+            out.write(data)
+    with open(path, "rb") as handle:
+        header = handle.readline().decode().strip()
+    if header != cols:
+        raise RuntimeError(f"benchmark upload header {header!r} != {cols!r}")
+    return added
+
+
+def bench_reconcile(
+    db: Database, work_dir: Path, persons: int, progress: Callable[[str, int], None] | None = None
+) -> dict[str, Any]:
+    """`juki bench reconcile`: 横浜市 with ``persons`` present persons compared in one run (F1-7).
+
+    The database (dropped and recreated) gets the persons straight from generate_series, plus 鎌倉市
+    persons (a tenth) and ended 横浜市 persons that must not count. The upload is exported from them
+    with known differences. Baseline: a plain COPY of the same upload CSV into an index-free text
+    table, in the same run. Ours: the whole service as the municipal CS would call it — stream, COPY
+    into the TEMP table, unique index, FULL OUTER JOIN, differences kept — on the pref role.
+    """
+    from juki.services.reconcile import iter_file, reconcile, upload_columns
+
+    changed_every, dropped_every = 10_007, 20_011
+    others, ended = persons // 10, max(1, persons // 1000)
+    reset_database(db)
+    started = time.monotonic()
+    _reconcile_population(db, persons, others, ended)
+    path = work_dir / f"reconcile-{persons}.csv"
+    added = _reconcile_upload(db, path, persons, changed_every, dropped_every)
+    setup_seconds = time.monotonic() - started
+    if progress:
+        progress("setup", persons)
+    # Baseline: a plain COPY of the same CSV into an index-free table of text columns.
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
+        conn.execute("CREATE SCHEMA bench_baseline")
+        conn.execute(
+            "CREATE TABLE bench_baseline.reconcile_upload ("
+            + ", ".join(f"{c} text" for c in upload_columns(FileKind.PREF))
+            + ")"
+        )
+    started = time.monotonic()
+    with db.connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY bench_baseline.reconcile_upload FROM STDIN (FORMAT csv, HEADER true)") as copy,
+        ):
+            for chunk in iter_file(path):
+                copy.write(chunk)
+        conn.commit()
+    baseline_seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_baseline CASCADE")
+    # Ours.
+    phases: dict[str, float] = {}
+    started = time.monotonic()
+    with db.connect(DbRole.PREF) as conn:
+        info = reconcile(
+            conn,
+            FileKind.PREF,
+            RECONCILE_CITY,
+            iter_file(path),
+            requested_by="bench",
+            progress=(lambda n: progress("reconcile-kb", n // 1000)) if progress else None,
+            timings=phases,
+        )
+    seconds = time.monotonic() - started
+    expected = {
+        "missing_on_server": added,
+        "missing_on_municipal": persons // dropped_every,
+        "different": persons // changed_every - persons // (changed_every * dropped_every),
+    }
+    counts = info.counts or {}
+    rate = persons / seconds
+    baseline_rate = persons / baseline_seconds
+    return {
+        "benchmark": "reconcile",
+        "persons": persons,
+        "municipality_code": RECONCILE_CITY,
+        "wards": len(info.scope_codes),
+        "other_persons_in_file": others + ended,
+        "upload_rows": info.uploaded_rows,
+        "upload_mib": round(path.stat().st_size / 2**20, 1),
+        "run_id": info.run_id,
+        "counts": counts,
+        "expected": expected,
+        "correct": all(counts.get(k) == v for k, v in expected.items()),
+        "seconds": round(seconds, 2),
+        "phases_seconds": phases,
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "setup_seconds": round(setup_seconds, 2),
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"seconds_for_3_7m": 120},
+        "machine": machine(),
+    }
