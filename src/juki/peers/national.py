@@ -9,8 +9,22 @@ trusts nothing but the certificate of its caller:
   (the same key with another content is 422 ``E_IDEMPOTENCY_MISMATCH``). The person's copy is replaced
   only when the notice's ``update_seq`` (更新順番号) is newer than the one held, so a redelivered or
   reordered old notice never regresses it (``stale``). 200 ``{"status": "applied"|"duplicate"|"stale"}``.
-* ``POST /jlis/v1/query`` — the copy of one person by 住民票コード, or by 個人番号 (全国サーバ only);
-  404 ``E_NOT_FOUND`` when unknown. (The 4情報 query comes with the J-LIS query service.)
+* ``POST /jlis/v1/query`` — ``{"by": "juminhyo_code" | "my_number" | "basic4", …}`` (``by`` may be left
+  out when the key says it). By 住民票コード, or by 個人番号 (全国サーバ only): the copy of one person,
+  404 ``E_NOT_FOUND`` when unknown. By 4情報 (``basic4``): ``name_kana`` / ``family_kana`` /
+  ``given_kana`` (清音化 rules, ``name_match`` exact or prefix), ``birth_date`` (a year or a month
+  searches the period), ``sex``, ``address`` (a normalised prefix; the prefecture and the city may be
+  left out); at least a name and a birth date or an address, else 400 ``E_QUERY_CONDITIONS`` (the rule
+  of :func:`juki.services.jlis.basic4_keys`); ``{"count", "matches": […]}`` of living persons
+  (``include_ended`` for all), or 422 ``E_TOO_MANY`` over ``max_matches``. The 附票全国サーバ never
+  answers with a 個人番号.
+
+J-LIS holds every prefecture's residents: besides the copies the notices build, :meth:`seed_other_prefectures`
+adds a synthetic population of persons living in other prefectures (Tokyo, Osaka, Hokkaido, Aichi,
+Fukuoka; real 全国地方公共団体コード, synthetic towns), whose 住民票コード and 個人番号 come from the
+synth bijections at indices from :data:`OTHER_PREF_INDEX_BASE`, a range no Kanagawa population or
+change stream of the same seed uses — so they never collide with Kanagawa's persons. Every copy carries
+search keys (清音化かな, birth-date sort key, sex, address key) computed with the domain's functions.
 
 Only the matching prefectural server is served (S-42): the 全国サーバ answers a certificate of role
 ``pref_server``, the 附票全国サーバ one of role ``fuhyo_server``; any other role gets 403 ``E_PEER_ROLE``
@@ -34,7 +48,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
 import orjson
 import psycopg
@@ -47,15 +61,127 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
+from juki.domain.address import address_key, strip_municipality
+from juki.domain.codes import lg_code_check_digit
+from juki.domain.dates import DateParseError, parse_date
+from juki.domain.derive import name_keys
+from juki.domain.records import PREF_CSV_COLUMNS
 from juki.interfaces.tls_server import server_config
 from juki.peers.tls import peer_cert_der, run_server_in_thread, stop_server
+from juki.services.jlis import DEFAULT_MAX_MATCHES, Basic4, QueryConditionsError, basic4_keys, basic4_where
 from juki.services.pki import PeerIdentity, PeerRole, authorize_peer
+from juki.services.synth import make_person
+from juki.services.synth.draw import Draw
 
 log = logging.getLogger(__name__)
 
 _JUMINHYO = re.compile(r"[0-9]{11}")
 _MY_NUMBER = re.compile(r"[0-9]{12}")
 _MAX_KEY = 200
+
+#: First synth person index of the other prefectures' population. The 住民票コード bijection covers
+#: 0 .. 10**10 - 1; Kanagawa populations and change streams use indices below 9e9 and the change
+#: generator's "unknown person" range 9.0e9 .. 9.1e9, so 9.5e9 .. 10**10 is free for J-LIS's persons.
+OTHER_PREF_INDEX_BASE: Final = 9_500_000_000
+_OTHER_PREF_INDEX_SPAN: Final = 500_000_000
+
+# Municipalities of other prefectures (public 全国地方公共団体コード without the check digit) and how
+# addresses there begin. Town names are synthetic.
+_OTHER_MUNICIPALITIES: Final[tuple[tuple[str, str], ...]] = (
+    ("13101", "東京都千代田区"),
+    ("13104", "東京都新宿区"),
+    ("13112", "東京都世田谷区"),
+    ("13113", "東京都渋谷区"),
+    ("27127", "大阪府大阪市北区"),
+    ("27128", "大阪府大阪市中央区"),
+    ("01101", "北海道札幌市中央区"),
+    ("23106", "愛知県名古屋市中区"),
+    ("40132", "福岡県福岡市博多区"),
+)
+_OTHER_TOWNS: Final = ("桜町", "緑が丘", "本町", "若葉台", "旭町", "栄町", "港町", "東町", "西原", "南台")
+_KANJI: Final = "〇一二三四五六七八九"
+_PREF_COLUMN: Final = {name: i for i, name in enumerate(PREF_CSV_COLUMNS)}
+_BASIC4_FIELDS: Final = ("name_kana", "family_kana", "given_kana", "birth_date", "sex", "address")
+
+
+def other_prefecture_person(seed: int, number: int) -> dict[str, Any]:
+    """Person ``number`` (0, 1, …) of the other prefectures' synthetic population ``seed``, as a File 1
+    notice-shaped record (the 附票全国サーバ keeps it without the 個人番号). Deterministic."""
+    if not 0 <= number < _OTHER_PREF_INDEX_SPAN:
+        raise ValueError(f"person number out of range: {number}")
+    index = OTHER_PREF_INDEX_BASE + number
+    row = make_person(seed, index).pref_current
+    d = Draw(f"other-prefectures/{seed}/{number}")
+    code5, prefix = d.pick(_OTHER_MUNICIPALITIES)
+    town = d.pick(_OTHER_TOWNS)
+    chome, ban, go = 1 + d.below(5), 1 + d.below(30), 1 + d.below(20)
+    chome_text = _KANJI[chome] if d.below(2) else str(chome)
+    return {
+        "file": "pref",
+        "juminhyo_code": row[_PREF_COLUMN["juminhyo_code"]],
+        "name_kanji": row[_PREF_COLUMN["name_kanji"]],
+        "name_kana": row[_PREF_COLUMN["name_kana"]],
+        "birth_date": row[_PREF_COLUMN["birth_date"]],
+        "sex": row[_PREF_COLUMN["sex"]],
+        "address": f"{prefix}{town}{chome_text}丁目{ban}番{go}号",
+        "my_number": row[_PREF_COLUMN["my_number"]],
+        "change_reason": row[_PREF_COLUMN["change_reason"]],
+        "change_date": row[_PREF_COLUMN["change_date"]],
+        "municipality_code": code5 + lg_code_check_digit(code5),
+        "status": "present",
+        "end_kind": None,
+        "old_juminhyo_code": None,
+        "update_seq": 0,
+    }
+
+
+def _as_fuhyo(person: dict[str, Any]) -> dict[str, Any]:
+    """The 附票全国サーバ's copy of an other-prefecture person: File 2 items, never a 個人番号."""
+    return {
+        "file": "fuhyo",
+        "juminhyo_code": person["juminhyo_code"],
+        "name_kanji": person["name_kanji"],
+        "name_kana": person["name_kana"],
+        "birth_date": person["birth_date"],
+        "sex": person["sex"],
+        "address_municipality_code": person["municipality_code"],
+        "address": person["address"],
+        "last_address": "",
+        "change_date": person["change_date"],
+        "old_juminhyo_code": "",
+        "fuhyo_municipality_code": person["municipality_code"],
+        "status": "domestic",
+        "notification_kind": "記載",
+        "update_seq": 0,
+    }
+
+
+def search_keys_of(record: dict[str, Any]) -> tuple[str, str, str, int, str, str, str]:
+    """(seion_kana, seion_family, seion_given, birth_key, sex, address_key, address_tail) of a copy.
+
+    Tolerant: a notice lacking an item gets an empty key (it is then found by its codes only).
+    """
+    kana = record.get("name_kana")
+    names = name_keys(kana) if isinstance(kana, str) else None
+    birth_key = 0
+    birth = record.get("birth_date")
+    if isinstance(birth, str) and birth:
+        try:
+            birth_key = parse_date(birth).sort_key
+        except DateParseError:
+            birth_key = 0
+    sex = record.get("sex")
+    address = record.get("address")
+    key = address_key(address) if isinstance(address, str) else ""
+    return (
+        names.seion if names else "",
+        names.family if names else "",
+        names.given if names else "",
+        birth_key,
+        sex if isinstance(sex, str) else "",
+        key,
+        strip_municipality(key) if key else "",
+    )
 
 
 class NationalKind(StrEnum):
@@ -158,16 +284,32 @@ class _Pool:
 
 
 class QueryRequest(BaseModel):
-    """Exactly one key: 住民票コード, or 個人番号 (全国サーバ only)."""
+    """``by`` and its key: 住民票コード, 個人番号 (全国サーバ only) or a 4情報 combination."""
 
+    by: Literal["juminhyo_code", "my_number", "basic4"] | None = None
     juminhyo_code: str | None = None
     my_number: str | None = None
+    name_kana: str | None = None
+    family_kana: str | None = None
+    given_kana: str | None = None
+    name_match: str | None = None
+    birth_date: str | None = None
+    sex: str | None = None
+    address: str | None = None
+    include_ended: bool = False
 
 
 class QueryAnswer(BaseModel):
     juminhyo_code: str
     update_seq: int
     record: dict[str, Any]
+
+
+class QueryMatches(BaseModel):
+    """The answer of a 4情報 query: every match (never more than the server's cap)."""
+
+    count: int
+    matches: list[QueryAnswer]
 
 
 class NoticeAnswer(BaseModel):
@@ -222,6 +364,7 @@ class NationalSimulator:
         self.spec = _SPECS[self.kind]
         self.schema = self.kind.value
         self.fail_mode = FailMode()
+        self.max_matches = DEFAULT_MAX_MATCHES  # over this many 4情報 matches: 422 E_TOO_MANY
         self._pool = _Pool(conninfo)
         self.setup()
         self.app = self._build_app()
@@ -250,6 +393,28 @@ class NationalSimulator:
                     " WHERE my_number IS NOT NULL"
                 )
             )
+            # Search keys for the 4情報 query, and where the copy came from (notice / synthetic).
+            conn.execute(
+                self._q(
+                    """ALTER TABLE {s}.person
+                         ADD COLUMN IF NOT EXISTS seion_kana   text COLLATE "C" NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS seion_family text COLLATE "C" NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS seion_given  text COLLATE "C" NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS birth_key    integer NOT NULL DEFAULT 0,
+                         ADD COLUMN IF NOT EXISTS sex          text NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS address_key  text COLLATE "C" NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS address_tail text COLLATE "C" NOT NULL DEFAULT '',
+                         ADD COLUMN IF NOT EXISTS origin       text NOT NULL DEFAULT 'notice'"""
+                )
+            )
+            for column in ("seion_kana", "seion_given", "birth_key", "address_key", "address_tail"):
+                conn.execute(
+                    sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {s}.person ({c})").format(
+                        i=sql.Identifier(f"person_{column}"),
+                        s=sql.Identifier(self.schema),
+                        c=sql.Identifier(column),
+                    )
+                )
             conn.execute(
                 self._q(
                     """CREATE TABLE IF NOT EXISTS {s}.received_notice (
@@ -283,6 +448,37 @@ class NationalSimulator:
                 self._q("SELECT juminhyo_code, update_seq, record FROM {s}.person")
             ).fetchall()
         return {code: {"update_seq": seq, "record": record} for code, seq, record in rows}
+
+    def seed_other_prefectures(self, count: int, seed: int = 1) -> int:
+        """Add persons 0 .. count-1 of the other prefectures' population ``seed`` (idempotent).
+
+        Use the seed of the Kanagawa population so the codes cannot collide with it (see
+        :data:`OTHER_PREF_INDEX_BASE`). Returns how many synthetic persons the copy holds now.
+        """
+        if not 0 <= count <= _OTHER_PREF_INDEX_SPAN:
+            raise ValueError(f"count out of range: {count}")
+        insert = self._q(
+            """INSERT INTO {s}.person (juminhyo_code, update_seq, my_number, record, seion_kana,
+                   seion_family, seion_given, birth_key, sex, address_key, address_tail, origin)
+               VALUES (%s, 0, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'synthetic')
+               ON CONFLICT (juminhyo_code) DO NOTHING"""
+        )
+        batch: list[tuple[Any, ...]] = []
+        with self._pool.connection() as conn:
+            for number in range(count):
+                person = other_prefecture_person(seed, number)
+                if not self.spec.my_number:
+                    person = _as_fuhyo(person)
+                my_number = person.get("my_number") if self.spec.my_number else None
+                batch.append((person["juminhyo_code"], my_number, Jsonb(person), *search_keys_of(person)))
+                if len(batch) >= 1000 or number == count - 1:
+                    with conn.transaction(), conn.cursor() as cur:
+                        cur.executemany(insert, batch)
+                    batch.clear()
+            row = conn.execute(
+                self._q("SELECT count(*) FROM {s}.person WHERE origin = 'synthetic'")
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def request_log(self) -> list[tuple[str, str]]:
         """Every notice handled (past authentication and the fail switch), in order: (key, outcome)."""
@@ -338,15 +534,21 @@ class NationalSimulator:
             else:
                 applied = conn.execute(
                     self._q(
-                        """INSERT INTO {s}.person AS p (juminhyo_code, update_seq, my_number, record)
-                           VALUES (%s, %s, %s, %s)
+                        """INSERT INTO {s}.person AS p (juminhyo_code, update_seq, my_number, record,
+                               seion_kana, seion_family, seion_given, birth_key, sex, address_key,
+                               address_tail, origin)
+                           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'notice')
                            ON CONFLICT (juminhyo_code) DO UPDATE
                              SET update_seq = EXCLUDED.update_seq, my_number = EXCLUDED.my_number,
-                                 record = EXCLUDED.record, updated_at = now()
+                                 record = EXCLUDED.record, updated_at = now(),
+                                 seion_kana = EXCLUDED.seion_kana, seion_family = EXCLUDED.seion_family,
+                                 seion_given = EXCLUDED.seion_given, birth_key = EXCLUDED.birth_key,
+                                 sex = EXCLUDED.sex, address_key = EXCLUDED.address_key,
+                                 address_tail = EXCLUDED.address_tail, origin = 'notice'
                              WHERE p.update_seq < EXCLUDED.update_seq
                            RETURNING 1"""
                     ),
-                    (code, seq, my_number, Jsonb(notice)),
+                    (code, seq, my_number, Jsonb(notice), *search_keys_of(notice)),
                 ).fetchone()
                 outcome = "applied" if applied is not None else "stale"
                 conn.execute(
@@ -366,8 +568,25 @@ class NationalSimulator:
             )
         return NoticeAnswer(status=outcome, update_seq=int(held[0]) if held else seq)
 
-    def query(self, request: QueryRequest) -> QueryAnswer:
-        if (request.juminhyo_code is None) == (request.my_number is None):
+    def _answer(self, code: str, seq: int, record: dict[str, Any]) -> QueryAnswer:
+        if not self.spec.my_number and "my_number" in record:  # never, whatever the copy holds
+            record = {k: v for k, v in record.items() if k != "my_number"}
+        return QueryAnswer(juminhyo_code=code, update_seq=seq, record=record)
+
+    def query(self, request: QueryRequest) -> QueryAnswer | QueryMatches:
+        has_basic4 = any(getattr(request, name) is not None for name in _BASIC4_FIELDS)
+        by = request.by
+        if by is None and request.juminhyo_code is None and request.my_number is None and has_basic4:
+            by = "basic4"
+        if by == "basic4":
+            if request.juminhyo_code is not None or request.my_number is not None:
+                raise ApiError(400, "E_QUERY_KEY", "4情報による照会に住民票コード・個人番号は指定できません")
+            return self.query_basic4(request)
+        if has_basic4:
+            raise ApiError(400, "E_QUERY_KEY", "住民票コード・個人番号による照会に4情報は指定できません")
+        if (request.juminhyo_code is None) == (request.my_number is None) or (
+            by is not None and getattr(request, by) is None
+        ):
             raise ApiError(400, "E_QUERY_KEY", "住民票コードまたは個人番号のどちらか一つを指定してください")
         if request.my_number is not None:
             if not self.spec.my_number:
@@ -389,7 +608,34 @@ class NationalSimulator:
             ).fetchone()
         if row is None:
             raise ApiError(404, "E_NOT_FOUND", f"{self.spec.label}に該当する本人確認情報はありません")
-        return QueryAnswer(juminhyo_code=row[0], update_seq=row[1], record=row[2])
+        return self._answer(row[0], row[1], row[2])
+
+    def query_basic4(self, request: QueryRequest) -> QueryMatches:
+        """The persons matching a 4情報 combination (minimum conditions, cap)."""
+        try:
+            keys = basic4_keys(Basic4.from_json(request.model_dump()))
+            where, params = basic4_where(keys, address_tail_column="address_tail")
+        except QueryConditionsError as exc:
+            raise ApiError(400, exc.code, exc.message) from None
+        living = (
+            sql.SQL("TRUE")
+            if request.include_ended
+            else sql.SQL("record->>'status' IS DISTINCT FROM 'ended'")
+        )
+        query = sql.SQL(
+            "SELECT juminhyo_code, update_seq, record FROM {s}.person WHERE {w} AND {l}"
+            " ORDER BY juminhyo_code LIMIT %s"
+        ).format(s=sql.Identifier(self.schema), w=where, l=living)
+        with self._pool.connection() as conn:
+            rows = conn.execute(query, [*params, self.max_matches + 1]).fetchall()
+        if len(rows) > self.max_matches:
+            raise ApiError(
+                422,
+                "E_TOO_MANY",
+                f"該当が {self.max_matches} 件を超えました。検索条件を絞り込んでください",
+            )
+        matches = [self._answer(code, seq, record) for code, seq, record in rows]
+        return QueryMatches(count=len(matches), matches=matches)
 
     def injected_failure(self) -> None:
         """Raise the failure ``fail_mode`` asks for, if any (after authentication, before any work)."""
@@ -429,8 +675,8 @@ class NationalSimulator:
             self.injected_failure()
             return self.receive_notice(idempotency_key, notice, peer)
 
-        @app.post("/jlis/v1/query", response_model=QueryAnswer)
-        def query(peer: AuthenticatedPeer, request: QueryRequest) -> QueryAnswer:
+        @app.post("/jlis/v1/query", response_model=QueryAnswer | QueryMatches)
+        def query(peer: AuthenticatedPeer, request: QueryRequest) -> QueryAnswer | QueryMatches:
             self.injected_failure()
             return self.query(request)
 

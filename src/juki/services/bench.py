@@ -311,7 +311,7 @@ def _reconcile_population(db: Database, persons: int, others: int, ended: int) -
                    SELECT lpad(i::text, 11, '0'),
                           (%(fam)s::text[])[1 + i %% 10] || '　' || (%(giv)s::text[])[1 + (i / 10) %% 10],
                           (%(famk)s::text[])[1 + i %% 10] || '　' || (%(givk)s::text[])[1 + (i / 10) %% 10],
-                          to_char(date '1930-01-01' + (i * 7919) %% 33000, 'YYYY-MM-DD'),
+                          to_char(date '1930-01-01' + ((i::bigint * 7919) %% 33000)::int, 'YYYY-MM-DD'),
                           (1 + i %% 2)::text,
                           '神奈川県' || (%(wname)s::text[])[1 + i %% %(nw)s] || '本町' || (1 + i %% 9)
                             || '丁目' || (1 + i %% 40) || '番' || (1 + i %% 25) || '号',

@@ -27,7 +27,7 @@ import json
 import os
 import re
 import ssl
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -569,3 +569,47 @@ def client_context(cert: Path, key: Path, ca: Path, crl: Path | None = None) -> 
         ctx.load_verify_locations(cafile=crl)
         ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     return ctx
+
+
+class ServerRoleRefused(PermissionError):
+    """The server's certificate does not name the role this client must talk to (E_SERVER_ROLE)."""
+
+    code = "E_SERVER_ROLE"
+
+
+class ServerRoleCheck:
+    """httpx trace hook: after the TLS handshake, refuse a server whose certificate names another role.
+
+    Runs before the request is written, so a wrong party never receives a byte of it (S-42). Use it on
+    any request: ``client.post(…, extensions={"trace": ServerRoleCheck(PeerRole.NATIONAL, "全国サーバ")})``;
+    it closes the connection and raises :class:`ServerRoleRefused`.
+    """
+
+    def __init__(self, expected: PeerRole, label: str) -> None:
+        self.expected = expected
+        self.label = label
+
+    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event != "connection.start_tls.complete":
+            return
+        stream = info.get("return_value")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        # httpcore hands out the socket's low-level SSL object (``_ssl._SSLSocket``) or an ``SSLObject``;
+        # both take the DER flag positionally.
+        getpeercert = getattr(ssl_object, "getpeercert", None)
+        der = getpeercert(True) if callable(getpeercert) else None
+        problem: str | None = None
+        if not der:
+            problem = "サーバの証明書を確認できません"
+        else:
+            try:
+                role = peer_identity(der).role
+            except ValueError as exc:
+                problem = str(exc)
+            else:
+                if role is not self.expected:
+                    problem = f"接続先の証明書の役割が {role.value} です（{self.label}ではありません）"
+        if problem is not None:
+            if stream is not None:
+                stream.close()
+            raise ServerRoleRefused(problem)

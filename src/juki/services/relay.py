@@ -47,6 +47,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from juki.domain.records import FileKind
+from juki.services.pki import PeerRole, ServerRoleCheck, ServerRoleRefused
 from juki.store.db import Database, DbRole
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,13 @@ class Peer:
 
     base_url: str
     ssl_context: ssl.SSLContext
+
+
+#: The role the server's certificate must name for each file's notices.
+_SERVER_ROLE: dict[FileKind, PeerRole] = {
+    FileKind.PREF: PeerRole.NATIONAL,
+    FileKind.FUHYO: PeerRole.FUHYO_NATIONAL,
+}
 
 
 def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -313,9 +321,14 @@ class OutboxRelay:
                 NOTICES_PATH,
                 content=orjson.dumps(item.payload),
                 headers={"Idempotency-Key": item.idempotency_key},
+                # S-42: after the handshake and before a byte of the notice is written, the server's
+                # certificate must name the expected national server; anyone else gets nothing.
+                extensions={"trace": ServerRoleCheck(_SERVER_ROLE[self.file], self.outbox.peer_label)},
             )
         except httpx.HTTPError as exc:  # connect/TLS failure, timeout, connection cut, bad encoding
             return _Outcome("retry", f"{type(exc).__name__}: {exc}")
+        except ServerRoleRefused as exc:  # a server with the wrong role: keep the notice, say why
+            return _Outcome("retry", f"{exc.code}: {exc}")
         status = response.status_code
         if 200 <= status < 300:
             answer = None
