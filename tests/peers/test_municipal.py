@@ -48,3 +48,46 @@ def test_simulated_municipalities_send_a_stream_and_every_answer_is_the_expected
             "SELECT count(DISTINCT source) FROM pref.notification_inbox WHERE source LIKE 'cs:%'"
         ).fetchone()
     assert row is not None and row[0] > 5  # many municipalities, each under its own certificate
+
+
+def test_F1_7_municipal_reconciliation_upload_over_mtls(db: Database, tmp_path: Path) -> None:
+    """F1-7/F2-7/S-53: a municipal CS uploads its complete set; an unchanged file matches exactly,
+    a change the municipality never notified shows up as a field difference."""
+    persons, seed = 1500, 9
+    write_population(tmp_path / "pop", persons, seed)
+    load_population(
+        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        tmp_path / "pop",
+        rejects_dir=tmp_path / "rejects",
+        workers_per_file=0,
+    )
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT municipality_code, count(*) FROM pref.identity_current WHERE status = 'present' "
+            "GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        municipality, present = str(row[0]), int(row[1])
+    pki = Pki(tmp_path / "pki")
+    pki.init()
+    pki.issue(PeerRole.PREF_SERVER, "pref-server")
+    context = server_context(
+        pki.cert_path("pref-server"), pki.key_path("pref-server"), pki.ca_cert_path, pki.crl_path
+    )
+    with serve_in_thread(create_intake_app(db), context) as server:
+        simulator = MunicipalCsSimulator(pki, server.url)
+        try:
+            same = simulator.reconcile(municipality, FileKind.PREF, persons, seed)
+            with db.connect(DbRole.PREF) as conn:
+                conn.execute(
+                    "UPDATE pref.identity_current SET address = address || '（相違）' WHERE juminhyo_code = "
+                    "(SELECT min(juminhyo_code) FROM pref.identity_current WHERE municipality_code = %s "
+                    "AND status = 'present')",
+                    (municipality,),
+                )
+                conn.commit()
+            changed = simulator.reconcile(municipality, FileKind.PREF, persons, seed)
+        finally:
+            simulator.close()
+    assert same["counts"]["identical"] == present and same["counts"]["differences"] == 0
+    assert changed["counts"]["different"] == 1 and changed["counts"]["fields"] == {"address": 1}

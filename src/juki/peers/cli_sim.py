@@ -45,6 +45,9 @@ def national_cmd(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8444,
     database: Annotated[str, typer.Option(help="the simulator's own database")] = "",
+    other_prefectures: Annotated[
+        int, typer.Option(min=0, help="synthetic residents of other prefectures")
+    ] = 10_000,
 ) -> None:
     """全国サーバ／附票全国サーバのシミュレータを相互TLSで起動する（自分の写しを別DBに保持）。"""
     from juki.interfaces.common import open_database
@@ -58,6 +61,9 @@ def national_cmd(
     pki = ensure_pki(db.settings.data_dir / "pki")
     cert = "national" if kind == "national" else "fuhyo-national"
     simulator = NationalSimulator(kind, sibling_database(db, database or f"juki_sim_{kind}"))
+    if other_prefectures:
+        held = simulator.seed_other_prefectures(other_prefectures)
+        console.print(f"holds {held:,} synthetic residents of other prefectures")
     context = server_context(pki.cert_path(cert), pki.key_path(cert), pki.ca_cert_path, pki.crl_path)
     console.print(f"{kind} simulator on https://{host}:{port} (client certificates required)")
     simulator.serve_forever(context, host=host, port=port)

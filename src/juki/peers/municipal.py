@@ -10,6 +10,8 @@ synthetic stream says the server must give.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +20,9 @@ import httpx
 import orjson
 
 from juki.domain.lgcodes import kanagawa
+from juki.domain.records import FUHYO_CSV_COLUMNS, PREF_CSV_COLUMNS, FileKind, notified_items
 from juki.services.pki import PeerRole, Pki, client_context
-from juki.services.synth import SynthChange
+from juki.services.synth import SynthChange, iter_population
 
 DEFAULT_BATCH = 200
 _FIRST_MUNICIPALITY = "141011"  # sends the odd line that precedes every valid one
@@ -137,6 +140,39 @@ class MunicipalCsSimulator:
         for client in self._clients.values():
             client.close()
         self._clients.clear()
+
+    def reconcile(self, lg_code: str, file: FileKind, persons: int, seed: int) -> dict[str, Any]:
+        """Upload this municipality's complete set for ``file`` (from its own records: the synthetic
+        population of (persons, seed), present persons only) and return the server's result (F1-7, F2-7).
+
+        The upload is streamed: rows are generated and sent as they come, never held whole."""
+        columns = PREF_CSV_COLUMNS if file is FileKind.PREF else FUHYO_CSV_COLUMNS
+        wanted = ("juminhyo_code", *notified_items(file))
+        index = [columns.index(name) for name in wanted]
+        where = columns.index("municipality_code" if file is FileKind.PREF else "fuhyo_municipality_code")
+        status = columns.index("status")
+
+        def rows() -> Iterator[bytes]:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(wanted)
+            for person in iter_population(persons, seed):
+                row = person.pref_current if file is FileKind.PREF else person.fuhyo_current
+                if row is None or row[where] != lg_code or row[status] == "ended":
+                    continue
+                writer.writerow([row[i] for i in index])
+                if buffer.tell() > 1 << 16:
+                    yield buffer.getvalue().encode("utf-8")
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue().encode("utf-8")
+
+        response = self.client(lg_code).post(
+            f"/cs/v1/{file.value}/reconciliation", content=rows(), headers={"content-type": "text/csv"}
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
 
     def send(self, changes: Iterable[SynthChange], *, batch_size: int = DEFAULT_BATCH) -> SendReport:
         report = SendReport()
