@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from juki.domain.records import FileKind
 from juki.interfaces.intake_api import create_intake_app
 from juki.interfaces.tls_server import serve_in_thread
-from juki.peers.municipal import MunicipalCsSimulator
+from juki.peers.municipal import MunicipalCsSimulator, _batches, _route, _waves
 from juki.services.load import load_population
 from juki.services.pki import PeerRole, Pki, server_context
 from juki.services.synth import generate_changes, write_population
@@ -91,3 +93,25 @@ def test_F1_7_municipal_reconciliation_upload_over_mtls(db: Database, tmp_path: 
             simulator.close()
     assert same["counts"]["identical"] == present and same["counts"]["differences"] == 0
     assert changed["counts"]["different"] == 1 and changed["counts"]["fields"] == {"address": 1}
+
+
+def test_waves_split_into_independent_groups_that_may_be_sent_at_once() -> None:
+    """The concurrent sender's unit: within a wave no person (of one file) is in two groups, so the
+    groups may be sent at the same time; flattened, the waves are exactly the sequential batches."""
+    changes = list(generate_changes(3000, 7, 2000))
+    waves = list(_waves(changes, 40))
+    assert [b for wave in waves for group in wave for b in group] == list(_batches(changes, 40))
+    assert len(waves) > 1
+    owner: dict[bytes, str] = {}
+    for change in changes:  # each line's persons, the same way the simulator routes them
+        _, _, persons = _route(change, "", "pref")
+        if change.notification is not None:
+            owner[change.raw_line or orjson.dumps(change.notification)] = ",".join(sorted(persons))
+    for wave in waves:
+        seen: dict[str, int] = {}
+        for index, group in enumerate(wave):
+            assert len({(sender, file) for sender, file, _ in group}) == 1
+            for _, _, items in group:
+                for line, _ in items:
+                    for person in filter(None, owner.get(line, "").split(",")):
+                        assert seen.setdefault(person, index) == index, person

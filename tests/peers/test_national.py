@@ -226,6 +226,80 @@ def test_notice_is_applied_deduplicated_and_never_regressed(
     ]
 
 
+def test_batch_of_notices_answers_each_item_like_the_single_endpoint(
+    national: tuple[NationalSimulator, RunningServer], certs: Certs
+) -> None:
+    """`POST /jlis/v1/notices:batch`: items are handled in order, each answered applied / duplicate /
+    stale, or error with the status and code the single endpoint would have given; fail_mode counts
+    notices (items), not requests."""
+    sim, running = national
+    with client(certs.client_ctx(certs.pref_server), running) as http:
+
+        def batch(*items: tuple[str | None, dict[str, Any]]) -> httpx.Response:
+            body = [{"idempotency_key": key, "notice": body} for key, body in items]
+            return http.post("/jlis/v1/notices:batch", json=body)
+
+        first = batch(("pref:2", notice(1, 2)), ("pref:3", notice(2, 3)), ("pref:2", notice(1, 2)))
+        assert first.status_code == 200
+        assert first.json() == {
+            "results": [
+                {"idempotency_key": "pref:2", "status": "applied", "update_seq": 2},
+                {"idempotency_key": "pref:3", "status": "applied", "update_seq": 3},
+                {"idempotency_key": "pref:2", "status": "duplicate", "update_seq": 2},
+            ]
+        }
+        sim.fail_mode.fail_next(1)
+        second = batch(
+            ("pref:4", notice(3, 4)),  # failed on purpose: 503
+            ("pref:1", notice(1, 1)),  # late: stale
+            ("pref:2", notice(1, 2, address="神奈川県鎌倉市")),  # the key with another content
+            (None, notice(4, 5)),
+            ("pref:6", notice(4, 6, file="fuhyo")),
+        ).json()["results"]
+        assert [(r["status"], r.get("http_status"), r.get("code")) for r in second] == [
+            ("error", 503, "E_UNAVAILABLE"),
+            ("stale", None, None),
+            ("error", 422, "E_IDEMPOTENCY_MISMATCH"),
+            ("error", 400, "E_IDEMPOTENCY_KEY"),
+            ("error", 400, "E_WRONG_FILE"),
+        ]
+        assert second[1]["update_seq"] == 2
+        # Distinct keys and persons: stored set-based, with the same answers.
+        third = batch(
+            ("pref:2", notice(1, 2)),
+            ("pref:8", notice(2, 1)),
+            ("pref:3", notice(7, 3)),
+            ("pref:7", notice(6, 7)),
+        ).json()["results"]
+        assert [(r["status"], r.get("update_seq"), r.get("code")) for r in third] == [
+            ("duplicate", 2, None),
+            ("stale", 3, None),
+            ("error", None, "E_IDEMPOTENCY_MISMATCH"),
+            ("applied", 7, None),
+        ]
+        empty = http.post("/jlis/v1/notices:batch", json=[])
+        assert empty.status_code == 400 and empty.json()["code"] == "E_BATCH_EMPTY"
+        not_a_list = http.post("/jlis/v1/notices:batch", json=notice(5, 1))
+        assert not_a_list.status_code == 400 and not_a_list.json()["code"] == "E_BAD_REQUEST"
+    assert sim.fail_mode.injected == 1
+    assert {code: v["update_seq"] for code, v in sim.copy().items()} == {
+        juminhyo(1): 2,
+        juminhyo(2): 3,
+        juminhyo(6): 7,
+    }
+    assert sim.request_log() == [
+        ("pref:2", "applied"),
+        ("pref:3", "applied"),
+        ("pref:2", "duplicate"),
+        ("pref:1", "stale"),
+        ("pref:2", "mismatch"),
+        ("pref:2", "duplicate"),
+        ("pref:8", "stale"),
+        ("pref:3", "mismatch"),
+        ("pref:7", "applied"),
+    ]
+
+
 def test_query_by_juminhyo_code_and_my_number(
     national: tuple[NationalSimulator, RunningServer], certs: Certs
 ) -> None:
@@ -296,6 +370,10 @@ def test_S42_wrong_role_gets_403_and_nothing_is_stored(
         assert response.json()["code"] == "E_PEER_ROLE" and response.json()["message"]
         query = http.post("/jlis/v1/query", json={"juminhyo_code": juminhyo(6)})
         assert query.status_code == 403 and query.json()["code"] == "E_PEER_ROLE"
+        batch = http.post(
+            "/jlis/v1/notices:batch", json=[{"idempotency_key": "pref:1", "notice": notice(6, 1)}]
+        )
+        assert batch.status_code == 403 and batch.json()["code"] == "E_PEER_ROLE"
     assert sim.copy() == {} and sim.request_log() == []
 
 

@@ -210,6 +210,31 @@ def test_per_person_order_a_later_change_waits_for_the_earlier_one(
     assert copy_of(sim) == current(db, "pref.identity_current")
 
 
+def test_a_batch_goes_in_one_request_and_a_peer_without_the_batch_endpoint_gets_one_per_request(
+    db: Database, certs: Certs, national: Sim
+) -> None:
+    """The claimed rows go in one `notices:batch` request; against a peer that has only the single
+    endpoint (404 for the batch), the relay falls back to one notice per request and loses nothing."""
+    apply(db, birth(1), birth(2), birth(3))
+    sim, server = national
+    with make_relay(db, certs, "pref", server) as relay:
+        requests: list[str] = []
+        relay.client.event_hooks["request"].append(lambda request: requests.append(request.url.path))
+        report = relay.run_once()
+        assert (report.claimed, report.sent, report.answers["applied"]) == (3, 3, 3)
+        assert requests == ["/jlis/v1/notices:batch"]
+        apply(db, move(1, 7), move(2, 7))
+        sim.app.router.routes[:] = [
+            r for r in sim.app.router.routes if getattr(r, "path", "") != "/jlis/v1/notices:batch"
+        ]
+        requests.clear()
+        report = relay.run_once()
+        assert (report.sent, report.retried, report.dead) == (2, 0, 0)
+        assert requests == ["/jlis/v1/notices:batch", "/jlis/v1/notices", "/jlis/v1/notices"]
+    assert [key for key, _ in sim.request_log()] == ["pref:1", "pref:2", "pref:3", "pref:4", "pref:5"]
+    assert copy_of(sim) == current(db, "pref.identity_current")
+
+
 def test_backoff_grows_within_the_cap_then_dead_letter_then_redrive(
     db: Database, certs: Certs, national: Sim
 ) -> None:

@@ -6,6 +6,10 @@ stream's order, grouping consecutive notifications of one sender and file into a
 lines (a Shift_JIS line, broken JSON) travel with the certificate of the sender before them, as a
 municipal system with a fault would send them. It compares every answer with the answer the
 synthetic stream says the server must give.
+
+Batches of one *wave* belong to different municipalities (or files) and share no person, so up to
+``concurrency`` municipalities post at the same time; a municipality's batches of a file go in order,
+and waves one after the other, so each person's changes arrive in the stream's order.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +30,7 @@ from juki.services.pki import PeerRole, Pki, client_context
 from juki.services.synth import SynthChange, iter_population
 
 DEFAULT_BATCH = 200
+DEFAULT_CONCURRENCY = 4  # municipalities posting at the same time (independent batches of one wave)
 _FIRST_MUNICIPALITY = "141011"  # sends the odd line that precedes every valid one
 
 
@@ -69,10 +75,11 @@ def _route(change: SynthChange, sender: str, file: str) -> tuple[str, str, set[s
     return sender or _FIRST_MUNICIPALITY, file, persons
 
 
-def _batches(
-    changes: Iterable[SynthChange], size: int, window: int = 20_000
-) -> Iterator[tuple[str, str, list[tuple[bytes, str]]]]:
-    """(sender, file, [(line, expected)]) batches, as municipal systems would send them.
+Batch = tuple[str, str, list[tuple[bytes, str]]]
+
+
+def _batches(changes: Iterable[SynthChange], size: int, window: int = 20_000) -> Iterator[Batch]:
+    """(sender, file, [(line, expected)]) batches, as municipal systems would send them, one after another.
 
     Each municipality sends its own notifications in batches. The only order that matters is each
     person's, within one file: a change goes in a later *wave* than the previous change of the same
@@ -80,6 +87,15 @@ def _batches(
     same municipality sent it. Waves are sent in order, each as one batch per municipality and file.
     The stream is taken in windows so memory stays bounded.
     """
+    for wave in _waves(changes, size, window):
+        for group in wave:
+            yield from group
+
+
+def _waves(changes: Iterable[SynthChange], size: int, window: int = 20_000) -> Iterator[list[list[Batch]]]:
+    """The waves of :func:`_batches`: each a list of groups, one per (sender, file), each group the
+    batches of that sender and file in their order. Groups of one wave are independent of each other
+    (no person is in two of them), so they may be sent at the same time; a group's batches may not."""
     buffer: list[tuple[int, tuple[str, str], bytes, str]] = []
     last: dict[str, tuple[int, tuple[str, str]]] = {}
     sender, file = "", "pref"
@@ -101,16 +117,15 @@ def _batches(
     yield from _flush(buffer, size)
 
 
-def _flush(
-    buffer: list[tuple[int, tuple[str, str], bytes, str]], size: int
-) -> Iterator[tuple[str, str, list[tuple[bytes, str]]]]:
+def _flush(buffer: list[tuple[int, tuple[str, str], bytes, str]], size: int) -> Iterator[list[list[Batch]]]:
     waves: dict[int, dict[tuple[str, str], list[tuple[bytes, str]]]] = {}
     for wave, key, line, expect in buffer:
         waves.setdefault(wave, {}).setdefault(key, []).append((line, expect))
     for wave in sorted(waves):
-        for (sender, file), items in waves[wave].items():
-            for start in range(0, len(items), size):
-                yield sender, file, items[start : start + size]
+        yield [
+            [(sender, file, items[start : start + size]) for start in range(0, len(items), size)]
+            for (sender, file), items in waves[wave].items()
+        ]
 
 
 class MunicipalCsSimulator:
@@ -174,21 +189,52 @@ class MunicipalCsSimulator:
         result: dict[str, Any] = response.json()
         return result
 
-    def send(self, changes: Iterable[SynthChange], *, batch_size: int = DEFAULT_BATCH) -> SendReport:
+    def _post_batch(self, batch: Batch) -> list[dict[str, Any]]:
+        sender, file, items = batch
+        response = self.client(sender).post(
+            f"/cs/v1/{file}/notifications",
+            content=b"\n".join(line for line, _ in items),
+            headers={"content-type": "application/x-ndjson"},
+        )
+        response.raise_for_status()
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+    def _post_group(self, group: list[Batch]) -> list[list[dict[str, Any]]]:
+        return [self._post_batch(batch) for batch in group]
+
+    def send(
+        self,
+        changes: Iterable[SynthChange],
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> SendReport:
+        """Send the stream; up to ``concurrency`` municipalities post at the same time within a wave
+        (each municipality's batches of a file in order, one wave after the other)."""
         report = SendReport()
-        for sender, file, batch in _batches(changes, batch_size):
-            response = self.client(sender).post(
-                f"/cs/v1/{file}/notifications",
-                content=b"\n".join(line for line, _ in batch),
-                headers={"content-type": "application/x-ndjson"},
-            )
-            response.raise_for_status()
-            results = response.json()["results"]
-            report.batches += 1
-            for (_, expected), result in zip(batch, results, strict=True):
-                outcome = result["error"]["code"] if result["status"] == "rejected" else result["status"]
-                report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
-                report.sent += 1
-                if outcome != expected:
-                    report.mismatches.append({"sender": sender, "expected": expected, "result": result})
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="cs-sim") as pool:
+            for wave in _waves(changes, batch_size):
+                for group in wave:
+                    self.client(group[0][0])  # enrol (issue certificates) here, not in the workers
+                answers = (
+                    list(pool.map(self._post_group, wave))
+                    if concurrency > 1 and len(wave) > 1
+                    else [self._post_group(group) for group in wave]
+                )
+                for group, group_answers in zip(wave, answers, strict=True):
+                    for (sender, _, batch), results in zip(group, group_answers, strict=True):
+                        report.batches += 1
+                        for (_, expected), result in zip(batch, results, strict=True):
+                            outcome = (
+                                result["error"]["code"]
+                                if result["status"] == "rejected"
+                                else result["status"]
+                            )
+                            report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+                            report.sent += 1
+                            if outcome != expected:
+                                report.mismatches.append(
+                                    {"sender": sender, "expected": expected, "result": result}
+                                )
         return report

@@ -9,6 +9,11 @@ trusts nothing but the certificate of its caller:
   (the same key with another content is 422 ``E_IDEMPOTENCY_MISMATCH``). The person's copy is replaced
   only when the notice's ``update_seq`` (更新順番号) is newer than the one held, so a redelivered or
   reordered old notice never regresses it (``stale``). 200 ``{"status": "applied"|"duplicate"|"stale"}``.
+* ``POST /jlis/v1/notices:batch`` — several notices in one request: a JSON list of
+  ``{"idempotency_key", "notice"}`` (at most :data:`MAX_BATCH_ITEMS`), handled in the order given, each
+  answered as the single endpoint would have: ``{"idempotency_key", "status": "applied"|"duplicate"|
+  "stale", "update_seq"}`` or ``{"idempotency_key", "status": "error", "http_status", "code",
+  "message"}``. Same role check (403 for the whole request). The outbox relay uses it.
 * ``POST /jlis/v1/query`` — ``{"by": "juminhyo_code" | "my_number" | "basic4", …}`` (``by`` may be left
   out when the key says it). By 住民票コード, or by 個人番号 (全国サーバ only): the copy of one person,
   404 ``E_NOT_FOUND`` when unknown. By 4情報 (``basic4``): ``name_kana`` / ``family_kana`` /
@@ -33,7 +38,8 @@ context loads the CRL), never gets past the TLS handshake. The 附票全国サ�
 a 個人番号 (File 2 never holds one). Every error is JSON ``{"code", "message"}``, never a stack trace.
 
 ``fail_mode`` lets tests make the server answer 503 for the next N notices (or always), so the relay's
-retry, backoff and dead-letter paths run against the real server.
+retry, backoff and dead-letter paths run against the real server; in a batch it fails items (notices),
+each answered ``error`` with that status.
 """
 
 from __future__ import annotations
@@ -317,6 +323,33 @@ class NoticeAnswer(BaseModel):
     update_seq: int  # the 更新順番号 the copy holds now
 
 
+#: Most notices one ``POST /jlis/v1/notices:batch`` may carry.
+MAX_BATCH_ITEMS: Final = 1000
+
+
+class BatchItem(BaseModel):
+    """One notice of a batch: what the single endpoint takes as header and body."""
+
+    idempotency_key: str | None = None
+    notice: dict[str, Any]
+
+
+class BatchItemAnswer(BaseModel):
+    """One item's answer: applied / duplicate / stale (with ``update_seq``), or ``error`` with the HTTP
+    status and code the single endpoint would have answered."""
+
+    idempotency_key: str | None = None
+    status: str
+    update_seq: int | None = None
+    http_status: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchItemAnswer]  # one per item, in the order sent
+
+
 @dataclass
 class RunningServer:
     """A simulator serving in a background thread."""
@@ -511,33 +544,129 @@ class NationalSimulator:
 
     def receive_notice(self, key: str | None, notice: dict[str, Any], peer: PeerIdentity) -> NoticeAnswer:
         key, code, seq = self._check_notice(key, notice)
-        digest = hashlib.sha256(orjson.dumps(notice, option=orjson.OPT_SORT_KEYS)).digest()
-        my_number = notice.get("my_number") if self.spec.my_number else None
         with self._pool.connection() as conn, conn.transaction():
-            # The key row first: a concurrent request with the same key waits here for ours to commit,
-            # then sees the conflict and answers duplicate.
-            fresh = conn.execute(
+            outcome, held = self._store_notice(conn, key, code, seq, notice, peer)
+        if outcome == "mismatch":
+            raise ApiError(
+                422, "E_IDEMPOTENCY_MISMATCH", f"Idempotency-Key {key} は別の内容の通知で使われています"
+            )
+        return NoticeAnswer(status=outcome, update_seq=held)
+
+    def receive_batch(self, items: list[BatchItem], peer: PeerIdentity) -> BatchAnswer:
+        """Several notices in one request, handled in the order given, each answered on its own.
+
+        Each item gets what a single ``POST /jlis/v1/notices`` would have answered: applied / duplicate /
+        stale, or ``error`` with the HTTP status and code the single endpoint would have used (the
+        ``fail_mode`` knob counts notices, so it fails items, not the whole request). The valid items
+        are stored in one transaction."""
+        if not items:
+            raise ApiError(400, "E_BATCH_EMPTY", "通知が1件も含まれていません")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise ApiError(413, "E_BATCH_TOO_MANY", f"一括通知は {MAX_BATCH_ITEMS} 件までです")
+        answers: list[BatchItemAnswer | None] = [None] * len(items)
+        valid: list[tuple[int, str, str, int, dict[str, Any]]] = []
+        for index, item in enumerate(items):
+            try:
+                self.injected_failure()
+                key, code, seq = self._check_notice(item.idempotency_key, item.notice)
+            except ApiError as exc:
+                answers[index] = BatchItemAnswer(
+                    idempotency_key=item.idempotency_key,
+                    status="error",
+                    http_status=exc.status,
+                    code=exc.code,
+                    message=exc.message,
+                )
+                continue
+            valid.append((index, key, code, seq, item.notice))
+        if valid:
+            with self._pool.connection() as conn, conn.transaction():
+                stored = self._store_many(
+                    conn, [(key, code, seq, notice) for _, key, code, seq, notice in valid], peer
+                )
+                for (index, key, _, _, _), (outcome, held) in zip(valid, stored, strict=True):
+                    if outcome == "mismatch":
+                        answers[index] = BatchItemAnswer(
+                            idempotency_key=key,
+                            status="error",
+                            http_status=422,
+                            code="E_IDEMPOTENCY_MISMATCH",
+                            message=f"Idempotency-Key {key} は別の内容の通知で使われています",
+                        )
+                    else:
+                        answers[index] = BatchItemAnswer(idempotency_key=key, status=outcome, update_seq=held)
+        return BatchAnswer(results=[a for a in answers if a is not None])
+
+    def _store_many(
+        self,
+        conn: psycopg.Connection[TupleRow],
+        items: list[tuple[str, str, int, dict[str, Any]]],
+        peer: PeerIdentity,
+    ) -> list[tuple[str, int]]:
+        """:meth:`_store_notice` for several checked notices, set-based (a few statements in all).
+
+        The same outcomes as storing them one by one in order, which is what happens when a key or a
+        person occurs twice in the batch (then an earlier item decides a later one's outcome)."""
+        keys = [key for key, _, _, _ in items]
+        codes = [code for _, code, _, _ in items]
+        if len(set(keys)) < len(keys) or len(set(codes)) < len(codes):
+            return [
+                self._store_notice(conn, key, code, seq, notice, peer) for key, code, seq, notice in items
+            ]
+        seqs = [seq for _, _, seq, _ in items]
+        digests = [hashlib.sha256(orjson.dumps(n, option=orjson.OPT_SORT_KEYS)).digest() for *_, n in items]
+        fresh = {
+            str(row[0])
+            for row in conn.execute(
                 self._q(
                     """INSERT INTO {s}.received_notice
                          (idempotency_key, juminhyo_code, update_seq, payload_sha256, outcome, peer)
-                       VALUES (%s, %s, %s, %s, 'pending', %s)
-                       ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1"""
+                       SELECT k, c, q, d, 'pending', %s
+                         FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bytea[]) AS u(k, c, q, d)
+                       ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key"""
                 ),
-                (key, code, seq, digest, peer.name),
-            ).fetchone()
-            if fresh is None:
-                row = conn.execute(
-                    self._q("SELECT payload_sha256 FROM {s}.received_notice WHERE idempotency_key = %s"),
-                    (key,),
-                ).fetchone()
-                outcome = "duplicate" if row is not None and bytes(row[0]) == digest else "mismatch"
-            else:
-                applied = conn.execute(
+                (peer.name, keys, codes, seqs, digests),
+            ).fetchall()
+        }
+        outcomes: dict[str, str] = {}
+        seen = [key for key in keys if key not in fresh]
+        if seen:
+            held_digest = {
+                str(k): bytes(d)
+                for k, d in conn.execute(
+                    self._q(
+                        "SELECT idempotency_key, payload_sha256 FROM {s}.received_notice"
+                        " WHERE idempotency_key = ANY(%s)"
+                    ),
+                    (seen,),
+                ).fetchall()
+            }
+            for key, digest in zip(keys, digests, strict=True):
+                if key not in fresh:
+                    outcomes[key] = "duplicate" if held_digest.get(key) == digest else "mismatch"
+        new = [item for item in items if item[0] in fresh]
+        if new:
+            rows = [
+                (
+                    code,
+                    seq,
+                    notice.get("my_number") if self.spec.my_number else None,
+                    Jsonb(notice),
+                    *search_keys_of(notice),
+                )
+                for _, code, seq, notice in new
+            ]
+            columns = list(zip(*rows, strict=True))
+            applied = {
+                str(row[0])
+                for row in conn.execute(
                     self._q(
                         """INSERT INTO {s}.person AS p (juminhyo_code, update_seq, my_number, record,
                                seion_kana, seion_family, seion_given, birth_key, sex, address_key,
                                address_tail, origin)
-                           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'notice')
+                           SELECT *, 'notice' FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::jsonb[],
+                               %s::text[], %s::text[], %s::text[], %s::integer[], %s::text[], %s::text[],
+                               %s::text[])
                            ON CONFLICT (juminhyo_code) DO UPDATE
                              SET update_seq = EXCLUDED.update_seq, my_number = EXCLUDED.my_number,
                                  record = EXCLUDED.record, updated_at = now(),
@@ -546,27 +675,116 @@ class NationalSimulator:
                                  sex = EXCLUDED.sex, address_key = EXCLUDED.address_key,
                                  address_tail = EXCLUDED.address_tail, origin = 'notice'
                              WHERE p.update_seq < EXCLUDED.update_seq
-                           RETURNING 1"""
+                           RETURNING juminhyo_code"""
                     ),
-                    (code, seq, my_number, Jsonb(notice), *search_keys_of(notice)),
-                ).fetchone()
-                outcome = "applied" if applied is not None else "stale"
-                conn.execute(
-                    self._q("UPDATE {s}.received_notice SET outcome = %s WHERE idempotency_key = %s"),
-                    (outcome, key),
-                )
+                    [list(column) for column in columns],
+                ).fetchall()
+            }
+            for key, code, _, _ in new:
+                outcomes[key] = "applied" if code in applied else "stale"
             conn.execute(
-                self._q("INSERT INTO {s}.request_log (idempotency_key, outcome, peer) VALUES (%s, %s, %s)"),
-                (key, outcome, peer.name),
+                self._q(
+                    """UPDATE {s}.received_notice r SET outcome = u.o
+                         FROM unnest(%s::text[], %s::text[]) AS u(k, o) WHERE r.idempotency_key = u.k"""
+                ),
+                ([key for key, *_ in new], [outcomes[key] for key, *_ in new]),
             )
-            held = conn.execute(
+        answers = [outcomes[key] for key in keys]
+        conn.execute(
+            self._q(
+                """INSERT INTO {s}.request_log (idempotency_key, outcome, peer)
+                   SELECT k, o, %s FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(k, o, n)
+                   ORDER BY n"""
+            ),
+            (peer.name, keys, answers),
+        )
+        held: dict[str, int] = {}
+        others = [code for key, code, _, _ in items if outcomes[key] != "applied"]
+        if others:
+            held = {
+                str(c): int(q)
+                for c, q in conn.execute(
+                    self._q("SELECT juminhyo_code, update_seq FROM {s}.person WHERE juminhyo_code = ANY(%s)"),
+                    (others,),
+                ).fetchall()
+            }
+        return [
+            (outcome, seq if outcome == "applied" else held.get(code, seq))
+            for outcome, (_, code, seq, _) in zip(answers, items, strict=True)
+        ]
+
+    def _store_notice(
+        self,
+        conn: psycopg.Connection[TupleRow],
+        key: str,
+        code: str,
+        seq: int,
+        notice: dict[str, Any],
+        peer: PeerIdentity,
+    ) -> tuple[str, int]:
+        """Record one checked notice inside the caller's transaction: (outcome, 更新順番号 held now)."""
+        digest = hashlib.sha256(orjson.dumps(notice, option=orjson.OPT_SORT_KEYS)).digest()
+        my_number = notice.get("my_number") if self.spec.my_number else None
+        # The key row first: a concurrent request with the same key waits here for ours to commit,
+        # then sees the conflict and answers duplicate.
+        fresh = conn.execute(
+            self._q(
+                """INSERT INTO {s}.received_notice
+                     (idempotency_key, juminhyo_code, update_seq, payload_sha256, outcome, peer)
+                   VALUES (%s, %s, %s, %s, 'pending', %s)
+                   ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1"""
+            ),
+            (key, code, seq, digest, peer.name),
+        ).fetchone()
+        held: int | None
+        if fresh is None:
+            row = conn.execute(
+                self._q("SELECT payload_sha256 FROM {s}.received_notice WHERE idempotency_key = %s"),
+                (key,),
+            ).fetchone()
+            outcome = "duplicate" if row is not None and bytes(row[0]) == digest else "mismatch"
+            current = conn.execute(
                 self._q("SELECT update_seq FROM {s}.person WHERE juminhyo_code = %s"), (code,)
             ).fetchone()
-        if outcome == "mismatch":
-            raise ApiError(
-                422, "E_IDEMPOTENCY_MISMATCH", f"Idempotency-Key {key} は別の内容の通知で使われています"
+            held = int(current[0]) if current else None
+        else:
+            # The upsert answers the 更新順番号 the copy holds afterwards (ours when applied); a stale
+            # notice leaves the row untouched, so the ON CONFLICT branch returns nothing: read it then.
+            applied = conn.execute(
+                self._q(
+                    """INSERT INTO {s}.person AS p (juminhyo_code, update_seq, my_number, record,
+                           seion_kana, seion_family, seion_given, birth_key, sex, address_key,
+                           address_tail, origin)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'notice')
+                       ON CONFLICT (juminhyo_code) DO UPDATE
+                         SET update_seq = EXCLUDED.update_seq, my_number = EXCLUDED.my_number,
+                             record = EXCLUDED.record, updated_at = now(),
+                             seion_kana = EXCLUDED.seion_kana, seion_family = EXCLUDED.seion_family,
+                             seion_given = EXCLUDED.seion_given, birth_key = EXCLUDED.birth_key,
+                             sex = EXCLUDED.sex, address_key = EXCLUDED.address_key,
+                             address_tail = EXCLUDED.address_tail, origin = 'notice'
+                         WHERE p.update_seq < EXCLUDED.update_seq
+                       RETURNING 1"""
+                ),
+                (code, seq, my_number, Jsonb(notice), *search_keys_of(notice)),
+            ).fetchone()
+            if applied is not None:
+                outcome, held = "applied", seq
+            else:
+                outcome = "stale"
+                current = conn.execute(
+                    self._q("SELECT update_seq FROM {s}.person WHERE juminhyo_code = %s"), (code,)
+                ).fetchone()
+                held = int(current[0]) if current else None
+            conn.execute(
+                self._q("UPDATE {s}.received_notice SET outcome = %s WHERE idempotency_key = %s"),
+                (outcome, key),
             )
-        return NoticeAnswer(status=outcome, update_seq=int(held[0]) if held else seq)
+        conn.execute(
+            self._q("INSERT INTO {s}.request_log (idempotency_key, outcome, peer) VALUES (%s, %s, %s)"),
+            (key, outcome, peer.name),
+        )
+        return outcome, held if held is not None else seq
 
     def _answer(self, code: str, seq: int, record: dict[str, Any]) -> QueryAnswer:
         if not self.spec.my_number and "my_number" in record:  # never, whatever the copy holds
@@ -674,6 +892,10 @@ class NationalSimulator:
         ) -> NoticeAnswer:
             self.injected_failure()
             return self.receive_notice(idempotency_key, notice, peer)
+
+        @app.post("/jlis/v1/notices:batch", response_model=BatchAnswer, response_model_exclude_none=True)
+        def notices_batch(peer: AuthenticatedPeer, items: Annotated[list[BatchItem], Body()]) -> BatchAnswer:
+            return self.receive_batch(items, peer)
 
         @app.post("/jlis/v1/query", response_model=QueryAnswer | QueryMatches)
         def query(peer: AuthenticatedPeer, request: QueryRequest) -> QueryAnswer | QueryMatches:

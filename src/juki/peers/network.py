@@ -105,12 +105,14 @@ def local_network(db: Database, pki_dir: Path, *, sim_prefix: str = "juki_sim") 
     fuhyo_national = NationalSimulator("fuhyo_national", sibling_database(db, f"{sim_prefix}_fuhyo_national"))
     national_server = national.serve_in_thread(_server_context(pki, "national"))
     fuhyo_server = fuhyo_national.serve_in_thread(_server_context(pki, "fuhyo-national"))
+    app = create_intake_app(db)
     try:
-        with serve_in_thread(create_intake_app(db), _server_context(pki, "pref-server")) as intake:
+        with serve_in_thread(app, _server_context(pki, "pref-server")) as intake:
             yield LocalNetwork(
                 db, pki, intake, national, fuhyo_national, national_server.url, fuhyo_server.url
             )
     finally:
+        app.state.pool.close()
         national_server.stop()
         fuhyo_server.stop()
         national.close()

@@ -3,6 +3,13 @@
 The update ledger writes one outbox row per accepted change in the same transaction as the change
 (``pref.outbox`` → 全国サーバ, ``fuhyo.outbox`` → 附票全国サーバ). This module sends them:
 
+* **In batches.** The claimed rows go in one request to ``NOTICES_BATCH_PATH`` (a JSON list of
+  ``{idempotency_key, notice}`` in id order) and each item's answer is recorded as if it had been sent
+  alone (applied/duplicate/stale → sent; an item's error status → retry or dead as below). A request
+  that fails as a whole (no answer, 5xx) counts as one failed attempt of its first row — the rest keep
+  their place untried, as when the peer is found down sending one by one; a request refused as a whole
+  (403) refuses every row. A peer without the batch endpoint (404/405) gets one notice per request to
+  ``NOTICES_PATH`` with ``Idempotency-Key: <key>`` from then on.
 * **As the file's role.** A pref relay connects as ``juki_pref``, a fuhyo relay as ``juki_fuhyo``; the
   fuhyo role cannot even read ``pref.outbox`` (notices to the 全国サーバ carry the 個人番号, S-35..S-37).
 * **Idempotent.** The row's payload goes with ``Idempotency-Key: <idempotency_key>`` ("pref:<更新順番号>"),
@@ -55,6 +62,7 @@ log = logging.getLogger(__name__)
 #: 4xx answers that mean "try again later", not "this notice is refused".
 RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 NOTICES_PATH = "/jlis/v1/notices"
+NOTICES_BATCH_PATH = "/jlis/v1/notices:batch"
 _worker_numbers = itertools.count(1)
 
 
@@ -81,7 +89,7 @@ _OUTBOX = {
 class RelayPolicy:
     """How a relay worker behaves; the defaults suit production, tests shorten the times."""
 
-    batch_size: int = 50
+    batch_size: int = 200  # notices per claim, sent in one request (NOTICES_BATCH_PATH)
     lease_seconds: float = 120.0
     timeout_seconds: float = 10.0
     max_attempts: int = 10
@@ -193,6 +201,7 @@ class OutboxRelay:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{next(_worker_numbers)}"
         self.rng = rng or random.Random()
         self._conn: psycopg.Connection[TupleRow] | None = None
+        self._batch_endpoint = True  # until the peer answers 404/405 to a batch
         # trust_env=False: an HTTP(S)_PROXY in the environment must never reroute notices.
         self.client = httpx.Client(
             base_url=peer.base_url,
@@ -226,7 +235,12 @@ class OutboxRelay:
 
     # -- claiming and recording (each one short statement, autocommit) ---------------------------
     def claim(self, skip: Sequence[int] = ()) -> list[_Claimed]:
-        """Lease up to batch_size due rows, at most one per person (its earliest pending row)."""
+        """Lease up to batch_size due rows, at most one per person (its earliest pending row).
+
+        The person check is a scalar subquery (the person's lowest pending id, from the partial index
+        ``outbox_pending_person``), not NOT EXISTS: right after a burst of inserts, before autovacuum
+        has analysed the table, the planner took the anti-join for one row and scanned the whole
+        pending index for every candidate (9.5 s for 5,000 pending rows instead of 30 ms)."""
         rows = self.conn.execute(
             self._q(
                 """WITH due AS (
@@ -234,9 +248,8 @@ class OutboxRelay:
                       WHERE o.status = 'pending' AND o.next_attempt_at <= now()
                         AND (o.claimed_until IS NULL OR o.claimed_until < now())
                         AND o.id <> ALL(%(skip)s)
-                        AND NOT EXISTS (SELECT 1 FROM {t} e
-                                         WHERE e.juminhyo_code = o.juminhyo_code
-                                           AND e.status = 'pending' AND e.id < o.id)
+                        AND o.id = (SELECT min(e.id) FROM {t} e
+                                     WHERE e.juminhyo_code = o.juminhyo_code AND e.status = 'pending')
                       ORDER BY o.next_attempt_at, o.id
                       LIMIT %(n)s
                       FOR UPDATE OF o SKIP LOCKED)
@@ -251,20 +264,25 @@ class OutboxRelay:
                 "me": self.worker_id,
                 "lease": self.policy.lease_seconds,
             },
+            # Planned afresh each time: a prepared (generic) plan made while the table held few
+            # pending rows would be kept after a burst of inserts.
+            prepare=False,
         ).fetchall()
         claimed = [_Claimed(int(r[0]), str(r[1]), str(r[2]), r[3], int(r[4])) for r in rows]
         claimed.sort(key=lambda c: c.id)
         return claimed
 
-    def _mark_sent(self, item: _Claimed) -> None:
+    def _mark_sent(self, items: Sequence[_Claimed]) -> None:
         # Recorded even if our lease ran out meanwhile: the peer has it, and that is what "sent" means.
+        if not items:
+            return
         self.conn.execute(
             self._q(
                 """UPDATE {t} SET status = 'sent', sent_at = now(), attempts = attempts + 1,
                           last_error = NULL, claimed_by = NULL, claimed_until = NULL
-                    WHERE id = %s AND status = 'pending'"""
+                    WHERE id = ANY(%s) AND status = 'pending'"""
             ),
-            (item.id,),
+            ([item.id for item in items],),
         )
 
     def _mark_failed(self, item: _Claimed, error: str, *, permanent: bool) -> str:
@@ -314,13 +332,15 @@ class OutboxRelay:
         return len(ids)
 
     # -- delivery --------------------------------------------------------------------------------
-    def deliver(self, item: _Claimed) -> _Outcome:
-        """POST one notice; classify the answer. Never raises for network or HTTP errors."""
+    def _post(
+        self, path: str, content: bytes, headers: dict[str, str] | None = None
+    ) -> httpx.Response | _Outcome:
+        """POST to the peer; an _Outcome("retry") when the request failed before an answer."""
         try:
-            response = self.client.post(
-                NOTICES_PATH,
-                content=orjson.dumps(item.payload),
-                headers={"Idempotency-Key": item.idempotency_key},
+            return self.client.post(
+                path,
+                content=content,
+                headers=headers,
                 # S-42: after the handshake and before a byte of the notice is written, the server's
                 # certificate must name the expected national server; anyone else gets nothing.
                 extensions={"trace": ServerRoleCheck(_SERVER_ROLE[self.file], self.outbox.peer_label)},
@@ -329,6 +349,22 @@ class OutboxRelay:
             return _Outcome("retry", f"{type(exc).__name__}: {exc}")
         except ServerRoleRefused as exc:  # a server with the wrong role: keep the notice, say why
             return _Outcome("retry", f"{exc.code}: {exc}")
+
+    @staticmethod
+    def _classify(status: int, detail: str, answer: str | None = None) -> _Outcome:
+        if 200 <= status < 300:
+            return _Outcome("sent", detail, answer)
+        if status >= 500 or status in RETRYABLE_4XX:
+            return _Outcome("retry", detail)
+        return _Outcome("dead", detail)
+
+    def deliver(self, item: _Claimed) -> _Outcome:
+        """POST one notice; classify the answer. Never raises for network or HTTP errors."""
+        response = self._post(
+            NOTICES_PATH, orjson.dumps(item.payload), {"Idempotency-Key": item.idempotency_key}
+        )
+        if isinstance(response, _Outcome):
+            return response
         status = response.status_code
         if 200 <= status < 300:
             answer = None
@@ -338,10 +374,77 @@ class OutboxRelay:
             except ValueError:
                 pass
             return _Outcome("sent", f"HTTP {status}", answer)
-        detail = f"HTTP {status}: {response.text[:500]}"
-        if status >= 500 or status in RETRYABLE_4XX:
-            return _Outcome("retry", detail)
-        return _Outcome("dead", detail)
+        return self._classify(status, f"HTTP {status}: {response.text[:500]}")
+
+    def deliver_batch(self, items: Sequence[_Claimed]) -> list[_Outcome] | _Outcome | None:
+        """POST the notices in one request (``NOTICES_BATCH_PATH``, in id order); classify each answer.
+
+        Returns one outcome per item; or one outcome for the whole request when it failed as a whole
+        (no answer, a refusal of the sender, a 5xx); or None when the peer has no batch endpoint.
+        Never raises for network or HTTP errors."""
+        body = orjson.dumps(
+            [{"idempotency_key": item.idempotency_key, "notice": item.payload} for item in items]
+        )
+        response = self._post(NOTICES_BATCH_PATH, body)
+        if isinstance(response, _Outcome):
+            return response
+        status = response.status_code
+        if status in (404, 405):
+            return None
+        if not 200 <= status < 300:
+            return self._classify(status, f"HTTP {status}: {response.text[:500]}")
+        try:
+            answers = response.json().get("results")
+        except (ValueError, AttributeError):
+            answers = None
+        if not isinstance(answers, list) or len(answers) != len(items):
+            return _Outcome("retry", f"HTTP {status}: malformed batch answer")
+        out: list[_Outcome] = []
+        for item, answer in zip(items, answers, strict=True):
+            if not isinstance(answer, dict) or answer.get("idempotency_key") != item.idempotency_key:
+                return _Outcome("retry", f"HTTP {status}: batch answer out of order")
+            if answer.get("status") == "error":
+                code = answer.get("http_status")
+                item_status = code if isinstance(code, int) else 500
+                detail = orjson.dumps({"code": answer.get("code"), "message": answer.get("message")})
+                out.append(self._classify(item_status, f"HTTP {item_status}: {detail.decode()[:500]}"))
+            else:
+                out.append(_Outcome("sent", f"HTTP {status}", str(answer.get("status"))))
+        return out
+
+    def _deliver(self, batch: Sequence[_Claimed], failures: int) -> list[tuple[_Claimed, _Outcome]]:
+        """Deliver a claimed batch; the (item, outcome) of each row tried, in order (the rest untried).
+
+        In one request when the peer has the batch endpoint. A request that failed as a whole and may
+        be retried counts as one failed attempt of its first row (as if the rows had been sent one by
+        one and the peer was found down at the first), the others keep their place untried; a request
+        refused as a whole refuses every row. Without the batch endpoint, one request per row, stopping
+        at ``breaker_failures`` failures in a row or before one more send could outlast the lease."""
+        if self._batch_endpoint:
+            answer = self.deliver_batch(batch)
+            if isinstance(answer, list):
+                return list(zip(batch, answer, strict=True))
+            if isinstance(answer, _Outcome):
+                if answer.kind == "retry":
+                    return [(batch[0], answer)]
+                return [(item, answer) for item in batch]
+            log.info("%s has no batch endpoint: sending one notice per request", self.outbox.peer_label)
+            self._batch_endpoint = False
+        out: list[tuple[_Claimed, _Outcome]] = []
+        started = time.monotonic()
+        # Stop starting sends once one more could outlast the lease (margin for the bookkeeping).
+        # The first row of a batch is always tried (lease > timeout), so every batch makes progress.
+        spare = self.policy.lease_seconds - self.policy.timeout_seconds
+        budget = spare - min(1.0, spare / 2)
+        for index, item in enumerate(batch):
+            if failures >= self.policy.breaker_failures:
+                break
+            if index > 0 and time.monotonic() - started > budget:
+                break
+            outcome = self.deliver(item)
+            failures = failures + 1 if outcome.kind == "retry" else 0
+            out.append((item, outcome))
+        return out
 
     def run_once(self) -> RelayReport:
         """Deliver every row that is due now (and those it unblocks), then return what happened.
@@ -352,30 +455,22 @@ class OutboxRelay:
         failed_ids: list[int] = []
         consecutive_failures = 0
         while True:
+            if consecutive_failures >= self.policy.breaker_failures:
+                log.warning(
+                    "%s: %d failures in a row, pausing this pass",
+                    self.outbox.peer_label,
+                    consecutive_failures,
+                )
+                return report
             batch = self.claim(failed_ids)
             if not batch:
                 return report
             report.claimed += len(batch)
-            started = time.monotonic()
-            # Stop starting sends once one more could outlast the lease (margin for the bookkeeping).
-            # The first row of a batch is always tried (lease > timeout), so every batch makes progress.
-            spare = self.policy.lease_seconds - self.policy.timeout_seconds
-            budget = spare - min(1.0, spare / 2)
-            for index, item in enumerate(batch):
-                if consecutive_failures >= self.policy.breaker_failures:
-                    report.released += self._release(batch[index:])
-                    log.warning(
-                        "%s: %d failures in a row, pausing this pass",
-                        self.outbox.peer_label,
-                        consecutive_failures,
-                    )
-                    return report
-                if index > 0 and time.monotonic() - started > budget:
-                    report.released += self._release(batch[index:])
-                    break
-                outcome = self.deliver(item)
+            tried = self._deliver(batch, consecutive_failures)
+            report.released += self._release(batch[len(tried) :])
+            self._mark_sent([item for item, outcome in tried if outcome.kind == "sent"])
+            for item, outcome in tried:
                 if outcome.kind == "sent":
-                    self._mark_sent(item)
                     report.sent += 1
                     if outcome.answer:
                         report.answers[outcome.answer] += 1
