@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +63,63 @@ def server_config(
     )
 
 
+Scope = MutableMapping[str, Any]
+
+
+def peer_cert_der(scope: Scope) -> bytes | None:
+    """The verified peer certificate (DER) of a request, or None (no TLS, no certificate, no extension).
+
+    A missing extension (an app served some other way) reads as "no certificate": callers fail closed.
+    """
+    tls = scope.get("extensions", {}).get("tls")
+    if not isinstance(tls, dict):
+        return None
+    der = tls.get("peer_cert_der")
+    return der if isinstance(der, bytes) and der else None
+
+
+def run_server_in_thread(
+    app: Any,
+    ssl_context: ssl.SSLContext,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    timeout: float = 10.0,
+    log_level: str = "warning",
+) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """Serve ``app`` over TLS with ``ssl_context`` in a daemon thread; return (server, thread, port).
+
+    Returns once the server is listening (``port=0``: the port the kernel chose). Stop it with
+    :func:`stop_server`. Raises RuntimeError when it did not start within ``timeout`` seconds.
+    """
+    config = server_config(app, ssl_context, host=host, port=port, log_level=log_level)
+    config.timeout_graceful_shutdown = 2  # a stuck connection must not hold a teardown for long
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{host}:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the TLS server on {host}:{port} did not start")
+        time.sleep(0.01)
+    bound_port = int(server.servers[0].sockets[0].getsockname()[1])
+    return server, thread, bound_port
+
+
+def stop_server(server: uvicorn.Server, thread: threading.Thread, *, timeout: float = 5.0) -> None:
+    """Ask the server to exit and wait (bounded) for its thread."""
+    server.should_exit = True
+    thread.join(timeout)
+    if thread.is_alive():
+        server.force_exit = True
+        thread.join(timeout)
+
+
 @dataclass
 class RunningServer:
+    """A server running in a background thread."""
+
     server: uvicorn.Server
     thread: threading.Thread
     host: str
@@ -73,32 +127,23 @@ class RunningServer:
 
     @property
     def url(self) -> str:
-        return f"https://localhost:{self.port}"
+        return f"https://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        stop_server(self.server, self.thread)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @contextlib.contextmanager
 def serve_in_thread(
     app: Any, context: ssl.SSLContext, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 10.0
 ) -> Iterator[RunningServer]:
-    """Run an mTLS server in a background thread (tests, simulators); stop it on exit.
-
-    ``port=0`` binds an ephemeral port, read back before the server starts.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = int(sock.getsockname()[1])
-    server = uvicorn.Server(server_config(app, context))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="juki-mtls")
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the mTLS server did not start")
-        time.sleep(0.02)
-    try:
-        yield RunningServer(server, thread, host, bound_port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
+    """Run an mTLS server in a background thread (tests, simulators); stop it on exit."""
+    server, thread, bound = run_server_in_thread(app, context, host, port, timeout=timeout)
+    with RunningServer(server, thread, host, bound) as running:
+        yield running

@@ -73,7 +73,7 @@ from juki.domain.dates import DateParseError, parse_date
 from juki.domain.derive import name_keys
 from juki.domain.records import PREF_CSV_COLUMNS
 from juki.interfaces.tls_server import server_config
-from juki.peers.tls import peer_cert_der, run_server_in_thread, stop_server
+from juki.peers.tls import RunningServer, peer_cert_der, run_server_in_thread
 from juki.services.jlis import DEFAULT_MAX_MATCHES, Basic4, QueryConditionsError, basic4_keys, basic4_where
 from juki.services.pki import PeerIdentity, PeerRole, authorize_peer
 from juki.services.synth import make_person
@@ -348,29 +348,6 @@ class BatchItemAnswer(BaseModel):
 
 class BatchAnswer(BaseModel):
     results: list[BatchItemAnswer]  # one per item, in the order sent
-
-
-@dataclass
-class RunningServer:
-    """A simulator serving in a background thread."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
-
-    def stop(self) -> None:
-        stop_server(self.server, self.thread)
-
-    def __enter__(self) -> RunningServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _authenticated(request: Request) -> PeerIdentity:
