@@ -174,7 +174,12 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/x-ndjson": {"schema": {"type": "string", "format": "binary"}}},
+                "content": {
+                    "application/x-ndjson": {
+                        # At least one non-blank line: an empty batch is answered 400 E_BATCH_EMPTY.
+                        "schema": {"type": "string", "minLength": 1, "pattern": "\\S"}
+                    }
+                },
             }
         },
     )
