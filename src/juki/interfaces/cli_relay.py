@@ -63,6 +63,9 @@ def run_cmd(
         str, typer.Option(help="附票都道府県サーバのクライアント証明書名")
     ] = "fuhyo-server",
     workers: Annotated[int, typer.Option(min=1, max=32, help="ファイルごとの送信ワーカー数")] = 1,
+    idle_seconds: Annotated[
+        float, typer.Option(min=0.01, max=60.0, help="送るものがないときの待ち時間（秒）")
+    ] = 1.0,
     batch_size: Annotated[int, typer.Option(min=1, max=1000, help="一度に確保する行数")] = 50,
     max_attempts: Annotated[int, typer.Option(min=1, help="この回数失敗したら送信不能（dead）にする")] = 10,
     backoff_base: Annotated[float, typer.Option(min=0.0, help="再送間隔の基準（秒）")] = 1.0,
@@ -109,7 +112,7 @@ def run_cmd(
 
     def work(kind: FileKind) -> None:
         with relay.OutboxRelay(db, kind, peers[kind], policy) as worker:
-            done = worker.run_once() if once else worker.run_forever(stop)
+            done = worker.run_once() if once else worker.run_forever(stop, idle_seconds=idle_seconds)
         with lock:
             reports[kind].add(done)
 

@@ -20,6 +20,7 @@ import typer
 from juki.domain.records import FileKind
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
+from juki.peers.processes import process_network
 from juki.services.bench import bench_load, machine, peak_rss_mib
 from juki.services.intake import NotificationApplier, Summary
 from juki.services.relay import status
@@ -49,7 +50,14 @@ def _set_aside_backlog(db: Database) -> int:
 
 
 def bench_intake(
-    db: Database, work_dir: Path, persons: int, seed: int, notifications: int, batch: int = 500
+    db: Database,
+    work_dir: Path,
+    persons: int,
+    seed: int,
+    notifications: int,
+    batch: int = 500,
+    *,
+    processes: bool = False,
 ) -> dict[str, Any]:
     with db.connect() as conn:
         row = conn.execute(
@@ -79,6 +87,31 @@ def bench_intake(
     baseline_seconds = time.monotonic() - started
     # Ours: over the network, delivered to the national simulators.
     changes = list(generate_changes(persons, seed, notifications, stream=stream + 1))
+    if processes:
+        with process_network(db, work_dir / "logs") as pnet:
+            started = time.monotonic()
+            simulator = MunicipalCsSimulator(pnet.pki, pnet.intake_url)
+            try:
+                sent = simulator.send(changes, batch_size=batch)
+            finally:
+                simulator.close()
+            sent_seconds = time.monotonic() - started
+            deadline = time.monotonic() + 600
+            while _pending(db) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seconds = time.monotonic() - started
+        return _result(
+            loaded,
+            notifications,
+            sent,
+            baseline,
+            seconds,
+            sent_seconds,
+            baseline_seconds,
+            set_aside,
+            db,
+            "processes",
+        )
     with local_network(db, work_dir / "pki", sim_prefix="juki_bench_sim") as net:
         stop = threading.Event()
         relays = [net.relay(kind) for kind in FileKind]
@@ -105,9 +138,36 @@ def bench_intake(
             thread.join(30)
         for relay in relays:
             relay.close()
+    return _result(
+        loaded,
+        notifications,
+        sent,
+        baseline,
+        seconds,
+        sent_seconds,
+        baseline_seconds,
+        set_aside,
+        db,
+        "threads",
+    )
+
+
+def _result(
+    loaded: int,
+    notifications: int,
+    sent: Any,
+    baseline: Summary,
+    seconds: float,
+    sent_seconds: float,
+    baseline_seconds: float,
+    set_aside: int,
+    db: Database,
+    mode: str,
+) -> dict[str, Any]:
     rate = notifications / seconds
     baseline_rate = notifications / baseline_seconds
     return {
+        "mode": mode,
         "benchmark": "intake",
         "persons": loaded,
         "notifications": notifications,
@@ -134,6 +194,9 @@ def intake_cmd(
     batch: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
     seed: Annotated[int, typer.Option()] = 1,
     database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    processes: Annotated[
+        bool, typer.Option("--processes/--threads", help="peers as separate processes, or threads (default)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """市町村CS→相互TLS→受付→全国サーバ送達までの通知/秒を、同一実行内のインプロセス適用と比較する。"""
@@ -143,5 +206,7 @@ def intake_cmd(
     from juki.interfaces.common import console, emit_json, open_database
 
     db = open_database(replace(Settings.from_env(), database_name=database))
-    result = bench_intake(db, db.settings.data_dir / "bench", persons, seed, notifications, batch)
+    result = bench_intake(
+        db, db.settings.data_dir / "bench", persons, seed, notifications, batch, processes=processes
+    )
     emit_json(result) if as_json else console.print_json(data=result)

@@ -1,0 +1,129 @@
+"""The network as separate processes: `juki serve`, `juki sim national …`, `juki relay run`.
+
+A thread of one Python process shares one interpreter lock with every other thread; on two cores the
+intake, the relays and the simulators must be processes of their own to run side by side, as they
+would on their separate machines. Used by `juki bench intake --processes`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from juki.peers.network import ensure_pki
+from juki.services.pki import Pki
+from juki.store.db import Database
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class ProcessNetwork:
+    pki: Pki
+    intake_url: str
+
+
+@contextlib.contextmanager
+def process_network(
+    db: Database, log_dir: Path, *, sim_prefix: str = "juki_bench_proc"
+) -> Iterator[ProcessNetwork]:
+    """Start the intake, both national simulators and a relay as child processes; stop them on exit."""
+    data_dir = db.settings.data_dir
+    pki = ensure_pki(data_dir / "pki")
+    env = {**os.environ, "JUKI_DATA_DIR": str(data_dir), "JUKI_DATABASE_URL": db.admin_conninfo}
+    juki = [sys.executable, "-m", "juki.entry"]
+    intake, national, fuhyo = free_port(), free_port(), free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    commands = {
+        "national": (
+            [
+                *juki,
+                "sim",
+                "national",
+                "national",
+                "--port",
+                str(national),
+                "--database",
+                f"{sim_prefix}_national",
+                "--other-prefectures",
+                "0",
+            ],
+            national,
+        ),
+        "fuhyo_national": (
+            [
+                *juki,
+                "sim",
+                "national",
+                "fuhyo_national",
+                "--port",
+                str(fuhyo),
+                "--database",
+                f"{sim_prefix}_fuhyo_national",
+                "--other-prefectures",
+                "0",
+            ],
+            fuhyo,
+        ),
+        "intake": ([*juki, "serve", "--port", str(intake), "--cert-name", "pref-server"], intake),
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, (args, port) in commands.items():
+            log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+            process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+            processes.append(process)
+            wait_for_port(port, process)
+        relay_log = open(log_dir / "relay.log", "wb")  # noqa: SIM115 - closed with the process
+        processes.append(
+            subprocess.Popen(
+                [
+                    *juki,
+                    "relay",
+                    "run",
+                    "--national-url",
+                    f"https://127.0.0.1:{national}",
+                    "--fuhyo-national-url",
+                    f"https://127.0.0.1:{fuhyo}",
+                    "--idle-seconds",
+                    "0.05",
+                ],
+                env=env,
+                stdout=relay_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        yield ProcessNetwork(pki, f"https://127.0.0.1:{intake}")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
