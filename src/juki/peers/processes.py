@@ -97,25 +97,14 @@ def process_network(
             process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
             processes.append(process)
             wait_for_port(port, process)
-        relay_log = open(log_dir / "relay.log", "wb")  # noqa: SIM115 - closed with the process
-        processes.append(
-            subprocess.Popen(
-                [
-                    *juki,
-                    "relay",
-                    "run",
-                    "--national-url",
-                    f"https://127.0.0.1:{national}",
-                    "--fuhyo-national-url",
-                    f"https://127.0.0.1:{fuhyo}",
-                    "--idle-seconds",
-                    "0.05",
-                ],
-                env=env,
-                stdout=relay_log,
-                stderr=subprocess.STDOUT,
-            )
-        )
+        # One relay process per file: each file's notices go to their own national server, so
+        # the two deliver side by side without sharing an interpreter.
+        for file in ("pref", "fuhyo"):
+            relay_log = open(log_dir / f"relay-{file}.log", "wb")  # noqa: SIM115 - closed with the process
+            relay = [*juki, "relay", "run", "--file", file, "--idle-seconds", "0.05"]
+            relay += ["--national-url", f"https://127.0.0.1:{national}"]
+            relay += ["--fuhyo-national-url", f"https://127.0.0.1:{fuhyo}"]
+            processes.append(subprocess.Popen(relay, env=env, stdout=relay_log, stderr=subprocess.STDOUT))
         yield ProcessNetwork(pki, f"https://127.0.0.1:{intake}")
     finally:
         for process in processes:
