@@ -9,8 +9,10 @@ no network), so the ratio shows what the network path costs.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +22,7 @@ import typer
 from juki.domain.records import FileKind
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
-from juki.peers.processes import process_network
+from juki.peers.processes import ProcessNetwork, process_network
 from juki.services.bench import bench_load, machine, peak_rss_mib
 from juki.services.intake import NotificationApplier, Summary
 from juki.services.relay import status
@@ -87,31 +89,28 @@ def bench_intake(
     baseline_seconds = time.monotonic() - started
     # Ours: over the network, delivered to the national simulators.
     changes = list(generate_changes(persons, seed, notifications, stream=stream + 1))
-    if processes:
-        with process_network(db, work_dir / "logs") as pnet:
-            started = time.monotonic()
-            simulator = MunicipalCsSimulator(pnet.pki, pnet.intake_url)
-            try:
-                sent = simulator.send(changes, batch_size=batch)
-            finally:
-                simulator.close()
-            sent_seconds = time.monotonic() - started
-            deadline = time.monotonic() + 600
-            while _pending(db) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            seconds = time.monotonic() - started
-        return _result(
-            loaded,
-            notifications,
-            sent,
-            baseline,
-            seconds,
-            sent_seconds,
-            baseline_seconds,
-            set_aside,
-            db,
-            "processes",
-        )
+    mode = "processes" if processes else "threads"
+    network = process_network(db, work_dir / "logs") if processes else _threaded_network(db, work_dir)
+    with network as net:
+        started = time.monotonic()
+        simulator = MunicipalCsSimulator(net.pki, net.intake_url)
+        try:
+            sent = simulator.send(changes, batch_size=batch)
+        finally:
+            simulator.close()
+        sent_seconds = time.monotonic() - started
+        deadline = time.monotonic() + 600
+        while _pending(db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+    return _result(
+        loaded, notifications, sent, baseline, seconds, sent_seconds, baseline_seconds, set_aside, db, mode
+    )
+
+
+@contextlib.contextmanager
+def _threaded_network(db: Database, work_dir: Path) -> Iterator[ProcessNetwork]:
+    """The network as threads of this process, with both relays delivering in the background."""
     with local_network(db, work_dir / "pki", sim_prefix="juki_bench_sim") as net:
         stop = threading.Event()
         relays = [net.relay(kind) for kind in FileKind]
@@ -120,36 +119,16 @@ def bench_intake(
             threading.Thread(target=r.run_forever, args=(stop,), kwargs={"idle_seconds": 0.05}, daemon=True)
             for r in relays
         ]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
-        simulator = MunicipalCsSimulator(net.pki, net.intake.url)
         try:
-            sent = simulator.send(changes, batch_size=batch)
+            yield ProcessNetwork(net.pki, net.intake.url)
         finally:
-            simulator.close()
-        sent_seconds = time.monotonic() - started
-        deadline = time.monotonic() + 600
-        while _pending(db) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        seconds = time.monotonic() - started
-        stop.set()
-        for thread in threads:
-            thread.join(30)
-        for relay in relays:
-            relay.close()
-    return _result(
-        loaded,
-        notifications,
-        sent,
-        baseline,
-        seconds,
-        sent_seconds,
-        baseline_seconds,
-        set_aside,
-        db,
-        "threads",
-    )
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+            for relay in relays:
+                relay.close()
 
 
 def _result(

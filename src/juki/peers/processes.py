@@ -42,6 +42,8 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 @dataclass
 class ProcessNetwork:
+    """What a sender needs of a running network: the certificates and where the intake listens."""
+
     pki: Pki
     intake_url: str
 
