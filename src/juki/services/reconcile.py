@@ -43,6 +43,7 @@ from psycopg import sql
 from juki.domain.dates import DateParseError, parse_date
 from juki.domain.lgcodes import kanagawa
 from juki.domain.records import FileKind, notified_items
+from juki.services.rows import FileSpec, spec_for
 
 __all__ = [
     "DIFF_KINDS",
@@ -97,20 +98,6 @@ class ReconcileError(Exception):
         if self.line is not None:
             out["line"] = self.line
         return out
-
-
-@dataclass(frozen=True)
-class _FileTables:
-    schema: str
-    current: str
-    municipality_column: str
-    present: str  # SQL condition on the current table: the record is present (not ended)
-
-
-_TABLES: dict[FileKind, _FileTables] = {
-    FileKind.PREF: _FileTables("pref", "identity_current", "municipality_code", "status = 'present'"),
-    FileKind.FUHYO: _FileTables("fuhyo", "fuhyo_current", "fuhyo_municipality_code", "status <> 'ended'"),
-}
 
 
 def upload_columns(file: FileKind) -> tuple[str, ...]:
@@ -289,7 +276,7 @@ def _sweep_abandoned(conn: psycopg.Connection[Any], schema: str) -> None:
 
 
 def _start_run(
-    conn: psycopg.Connection[Any], tables: _FileTables, municipality: str, scope: tuple[str, ...], by: str
+    conn: psycopg.Connection[Any], tables: FileSpec, municipality: str, scope: tuple[str, ...], by: str
 ) -> int:
     _sweep_abandoned(conn, tables.schema)
     row = conn.execute(
@@ -370,7 +357,7 @@ def _same_date(uploaded: str, stored: str) -> bool:
         return False
 
 
-def _compare_query(tables: _FileTables, items: tuple[str, ...]) -> sql.Composed:
+def _compare_query(tables: FileSpec, items: tuple[str, ...]) -> sql.Composed:
     ident = sql.Identifier
     server_cols = sql.SQL(", ").join(
         sql.SQL("coalesce({c}, '') AS {c}").format(c=ident(c)) for c in ("juminhyo_code", *items)
@@ -393,8 +380,8 @@ def _compare_query(tables: _FileTables, items: tuple[str, ...]) -> sql.Composed:
         upload=ident(_UPLOAD_TABLE),
         server_cols=server_cols,
         schema=ident(tables.schema),
-        current=ident(tables.current),
-        present=sql.SQL(tables.present),
+        current=ident(tables.current_table),
+        present=sql.SQL("status = ANY({})").format(sql.Literal(sorted(tables.present_statuses))),
         muni=ident(tables.municipality_column),
     )
 
@@ -425,7 +412,7 @@ def _copy_upload(conn: psycopg.Connection[Any], columns: tuple[str, ...], upload
 
 
 def _diff_batches(
-    conn: psycopg.Connection[Any], tables: _FileTables, items: tuple[str, ...], scope: tuple[str, ...]
+    conn: psycopg.Connection[Any], tables: FileSpec, items: tuple[str, ...], scope: tuple[str, ...]
 ) -> Iterator[list[tuple[str, str, dict[str, Any] | None]]]:
     """Differences in 住民票コード order, in batches: (code, kind, fields)."""
     width = len(items)
@@ -476,7 +463,7 @@ def reconcile(
     """
     if conn.autocommit:
         raise ValueError("reconcile() needs a transactional connection (the TEMP table lives in it)")
-    tables = _TABLES[file]
+    tables = spec_for(file)
     scope = municipality_scope(municipality_code)
     items = notified_items(file)
     columns = upload_columns(file)
@@ -604,7 +591,7 @@ _RUN_COLUMNS = sql.SQL(
 
 def get_run(conn: psycopg.Connection[Any], file: FileKind, run_id: int) -> RunInfo | None:
     """A kept run (runs whose session disappeared are first marked failed, never left 'running')."""
-    schema = _TABLES[file].schema
+    schema = spec_for(file).schema
     _sweep_abandoned(conn, schema)
     row = conn.execute(
         sql.SQL("SELECT {} FROM {}.reconciliation_run WHERE id = %s").format(
@@ -620,7 +607,7 @@ def list_runs(
     conn: psycopg.Connection[Any], file: FileKind, municipality_code: str | None = None, limit: int = 20
 ) -> list[RunInfo]:
     """The latest runs, newest first (optionally of one municipality)."""
-    schema = _TABLES[file].schema
+    schema = spec_for(file).schema
     _sweep_abandoned(conn, schema)
     where = sql.SQL("WHERE municipality_code = %s") if municipality_code else sql.SQL("")
     params: tuple[Any, ...] = (municipality_code, limit) if municipality_code else (limit,)
@@ -642,7 +629,7 @@ def list_differences(
         sql.SQL(
             """SELECT seq, juminhyo_code, kind, fields FROM {}.reconciliation_diff
                 WHERE run_id = %s AND seq > %s ORDER BY seq LIMIT %s"""
-        ).format(sql.Identifier(_TABLES[file].schema)),
+        ).format(sql.Identifier(spec_for(file).schema)),
         (run_id, offset, limit),
     ).fetchall()
     conn.commit()
