@@ -323,6 +323,8 @@ def test_apply_human_mode_prints_rejections_quoting_brackets_verbatim(
 def test_purge_json_reports_every_rule_and_purges_expired_history(
     juki: Run, db: Database, tmp_path: Path
 ) -> None:
+    """R-02/R-04: a superseded version is kept until its 150 years have passed, then the purge
+    (decided by the system itself) deletes it and nothing else."""
     moved = notification(
         "pref",
         "relocation",

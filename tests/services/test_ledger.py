@@ -417,3 +417,21 @@ def test_S40_notification_must_come_from_the_authenticated_municipality(db: Data
     assert [r.status for r in results] == ["accepted", "rejected"]
     assert results[1].error_code == "E_SENDER_MISMATCH"
     assert one(db, "SELECT count(*) FROM pref.notification_inbox WHERE error_code = 'E_SENDER_MISMATCH'") == 1
+
+
+def test_R02_superseded_versions_are_kept_150_years(db: Database) -> None:
+    """R-02: history (修正前の本人確認情報) is retained 150 years; the flag says the rule governs it."""
+    code = born(db, 95)
+    apply(
+        db,
+        notification(
+            "pref", "relocation", code, record=pref_record(95, birth_date="2026-09-01", address=ADDRESS2)
+        ),
+    )
+    flag, until, superseded = one(
+        db,
+        "SELECT retention_flag, retain_until, superseded_at FROM pref.identity_history WHERE juminhyo_code = %s",
+        code,
+    )
+    assert flag is True
+    assert until.year - superseded.year == 150
