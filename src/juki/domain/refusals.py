@@ -1,0 +1,91 @@
+"""Stable refusal codes of the operator side (terminals, sign-in, rights, search, audit).
+
+The notification catalog (`juki.domain.errors`) is what municipalities see; this one is what
+operators see at a terminal, in Japanese, and what the operation log records. Each code is stable:
+tests, the log and the documentation (docs/terminals.md) rely on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from juki.domain.errors import ErrorSpec
+
+__all__ = ["REFUSALS", "Refusal"]
+
+_SPECS: Final[tuple[ErrorSpec, ...]] = (
+    # --- sign-in (S-01..S-04) ------------------------------------------------------------------
+    ErrorSpec("T_AUTH_FAILED", "IDまたはパスワードが正しくありません", "wrong operator ID or password"),
+    ErrorSpec(
+        "T_AUTH_LOCKED",
+        "認証の失敗が続いたため、このIDはロックされています。管理者に連絡してください",
+        "the operator ID is locked after repeated failures",
+    ),
+    ErrorSpec(
+        "T_PASSWORD_NOT_ALLOWED",
+        "この操作者はパスワードでサインインできません。生体認証（WebAuthn）を使用してください",
+        "the operator's role does not allow password sign-in",
+    ),
+    ErrorSpec(
+        "T_WEBAUTHN_FAILED",
+        "生体認証に失敗しました",
+        "the WebAuthn assertion or attestation did not verify",
+    ),
+    ErrorSpec(
+        "T_WEBAUTHN_UV_REQUIRED",
+        "本人確認（生体認証またはPIN）が行われませんでした。もう一度認証してください",
+        "the authenticator did not perform user verification",
+    ),
+    ErrorSpec("T_SESSION_REQUIRED", "サインインしてください", "no signed-in session"),
+    ErrorSpec(
+        "T_SESSION_LOCKED",
+        "一定時間操作がなかったため画面をロックしました。再度認証してください",
+        "the session is idle-locked and needs re-authentication",
+    ),
+    ErrorSpec("T_SESSION_ENDED", "このセッションは終了しました。再度サインインしてください", "the session ended"),
+    ErrorSpec(
+        "T_ENROLMENT_INVALID",
+        "登録用のリンクが無効か、期限が切れています",
+        "the one-time enrolment link is invalid, used or expired",
+    ),
+    # --- terminals -----------------------------------------------------------------------------
+    ErrorSpec(
+        "T_TERMINAL_UNKNOWN",
+        "この端末は登録されていません。管理者に端末の登録を依頼してください",
+        "the request does not come from a registered terminal",
+    ),
+    # --- rights (S-07..S-12) -------------------------------------------------------------------
+    ErrorSpec("T_FORBIDDEN", "この操作を行う権限がありません", "the operator holds no right for this function"),
+    ErrorSpec("T_CSRF", "画面の有効期限が切れました。もう一度操作してください", "missing or wrong CSRF token"),
+    # --- search (F1-6, F2-6, S-25) -------------------------------------------------------------
+    ErrorSpec(
+        "T_SEARCH_CONDITIONS",
+        "検索条件が不足しています",
+        "the minimum search conditions (S-25) are not met",
+    ),
+    ErrorSpec(
+        "T_SEARCH_TOO_MANY",
+        "該当者が多すぎます。条件を追加して絞り込んでください",
+        "too many results: narrow the conditions",
+    ),
+    ErrorSpec("T_SEARCH_INPUT", "検索条件の形式が正しくありません", "a search condition is malformed"),
+    ErrorSpec("T_RECORD_NOT_FOUND", "該当する記録がありません", "no such record"),
+)
+
+REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})
+
+
+class Refusal(Exception):
+    """An operator-side refusal with a stable code; `detail` adds the specific reason (Japanese)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        self.spec = REFUSALS[code]
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{code}: {self.spec.message_en}" + (f" ({detail})" if detail else ""))
+
+    @property
+    def message_ja(self) -> str:
+        return self.spec.message_ja + (f"（{self.detail}）" if self.detail else "")
