@@ -44,7 +44,9 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "一定時間操作がなかったため画面をロックしました。再度認証してください",
         "the session is idle-locked and needs re-authentication",
     ),
-    ErrorSpec("T_SESSION_ENDED", "このセッションは終了しました。再度サインインしてください", "the session ended"),
+    ErrorSpec(
+        "T_SESSION_ENDED", "このセッションは終了しました。再度サインインしてください", "the session ended"
+    ),
     ErrorSpec(
         "T_ENROLMENT_INVALID",
         "登録用のリンクが無効か、期限が切れています",
@@ -57,8 +59,12 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "the request does not come from a registered terminal",
     ),
     # --- rights (S-07..S-12) -------------------------------------------------------------------
-    ErrorSpec("T_FORBIDDEN", "この操作を行う権限がありません", "the operator holds no right for this function"),
-    ErrorSpec("T_CSRF", "画面の有効期限が切れました。もう一度操作してください", "missing or wrong CSRF token"),
+    ErrorSpec(
+        "T_FORBIDDEN", "この操作を行う権限がありません", "the operator holds no right for this function"
+    ),
+    ErrorSpec(
+        "T_CSRF", "画面の有効期限が切れました。もう一度操作してください", "missing or wrong CSRF token"
+    ),
     # --- search (F1-6, F2-6, S-25) -------------------------------------------------------------
     ErrorSpec(
         "T_SEARCH_CONDITIONS",
