@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
+import psutil
 import typer
 
 from juki.domain.records import FileKind
@@ -92,6 +93,7 @@ def bench_intake(
     mode = "processes" if processes else "threads"
     network = process_network(db, work_dir / "logs") if processes else _threaded_network(db, work_dir)
     with network as net:
+        cpu_before = _cpu(db, net)
         started = time.monotonic()
         simulator = MunicipalCsSimulator(net.pki, net.intake_url)
         try:
@@ -103,9 +105,39 @@ def bench_intake(
         while _pending(db) and time.monotonic() < deadline:
             time.sleep(0.05)
         seconds = time.monotonic() - started
-    return _result(
+        cpu_after = _cpu(db, net)
+    report = _result(
         loaded, notifications, sent, baseline, seconds, sent_seconds, baseline_seconds, set_aside, db, mode
     )
+    report["cpu_seconds"] = {k: round(v - cpu_before.get(k, 0.0), 2) for k, v in cpu_after.items()}
+    return report
+
+
+def _cpu(db: Database, net: ProcessNetwork) -> dict[str, float]:
+    """CPU seconds so far of this process (the municipal simulators; in --threads mode everything),
+    of each peer process, and of the PostgreSQL server processes, to show where the cores went."""
+    me = psutil.Process().cpu_times()
+    out = {"bench-process": me.user + me.system, **net.cpu_seconds()}
+    if db.cluster is not None:
+        out["postgresql"] = _postgres_cpu(db.cluster.postmaster_pid())
+    return out
+
+
+def _postgres_cpu(pid: int | None) -> float:
+    # Backends that exited during the run are not counted: the servers keep their connections open.
+    if pid is None:
+        return 0.0
+    try:
+        postmaster = psutil.Process(pid)
+        procs = [postmaster, *postmaster.children()]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system
+    return total
 
 
 @contextlib.contextmanager

@@ -15,8 +15,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from juki.peers.network import ensure_pki
 from juki.services.pki import Pki
@@ -46,6 +48,18 @@ class ProcessNetwork:
 
     pki: Pki
     intake_url: str
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each peer process has used so far: where the two cores went."""
+        out: dict[str, float] = {}
+        for name, process in self.processes.items():
+            try:
+                times = psutil.Process(process.pid).cpu_times()
+            except psutil.Error:
+                continue
+            out[name] = round(times.user + times.system, 2)
+        return out
 
 
 @contextlib.contextmanager
@@ -93,11 +107,13 @@ def process_network(
         "intake": ([*juki, "serve", "--port", str(intake), "--cert-name", "pref-server"], intake),
     }
     processes: list[subprocess.Popen[bytes]] = []
+    named: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, (args, port) in commands.items():
             log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
             process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
             processes.append(process)
+            named[name] = process
             wait_for_port(port, process)
         # One relay process per file: each file's notices go to their own national server, so
         # the two deliver side by side without sharing an interpreter.
@@ -106,8 +122,10 @@ def process_network(
             relay = [*juki, "relay", "run", "--file", file, "--idle-seconds", "0.05"]
             relay += ["--national-url", f"https://127.0.0.1:{national}"]
             relay += ["--fuhyo-national-url", f"https://127.0.0.1:{fuhyo}"]
-            processes.append(subprocess.Popen(relay, env=env, stdout=relay_log, stderr=subprocess.STDOUT))
-        yield ProcessNetwork(pki, f"https://127.0.0.1:{intake}")
+            process = subprocess.Popen(relay, env=env, stdout=relay_log, stderr=subprocess.STDOUT)
+            processes.append(process)
+            named[f"relay-{file}"] = process
+        yield ProcessNetwork(pki, f"https://127.0.0.1:{intake}", named)
     finally:
         for process in processes:
             if process.poll() is None:
