@@ -122,9 +122,18 @@ class Transition:
 
 def is_present(file: FileKind, status: str) -> bool:
     """Whether a person with ``status`` is currently in ``file`` (a 国外転出者 is present in File 2)."""
-    if file is FileKind.PREF:
-        return RecordStatus(status) is RecordStatus.PRESENT
-    return FuhyoStatus(status) is not FuhyoStatus.ENDED
+    # A dictionary lookup: called for every row a batch reads, where building the enum showed up in
+    # profiles. An unknown status is still an error.
+    try:
+        return _PRESENT[file][status]
+    except KeyError:
+        raise ValueError(f"unknown {file.value} status {status!r}") from None
+
+
+_PRESENT: dict[FileKind, dict[str, bool]] = {
+    FileKind.PREF: {s.value: s is RecordStatus.PRESENT for s in RecordStatus},
+    FileKind.FUHYO: {s.value: s is not FuhyoStatus.ENDED for s in FuhyoStatus},
+}
 
 
 def _label(items: list[str]) -> str:
