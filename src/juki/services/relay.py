@@ -241,7 +241,19 @@ class OutboxRelay:
         ``outbox_pending_person``), not NOT EXISTS: right after a burst of inserts, before autovacuum
         has analysed the table, the planner took the anti-join for one row and scanned the whole
         pending index for every candidate (9.5 s for 5,000 pending rows instead of 30 ms)."""
-        rows = self.conn.execute(
+        with self.conn.transaction():
+            # The planner cannot estimate the per-person filter and, expecting few rows, read and
+            # sorted every pending row (running the filter on each) instead of walking
+            # ``outbox_pending_due`` in order and stopping after a batch: 18 ms instead of 0.7 ms a
+            # claim with 5,000 pending. Scoped to this statement's transaction.
+            self.conn.execute("SET LOCAL enable_sort = off")
+            rows = self._claim_rows(skip)
+        claimed = [_Claimed(int(r[0]), str(r[1]), str(r[2]), str(r[3]).encode(), int(r[4])) for r in rows]
+        claimed.sort(key=lambda c: c.id)
+        return claimed
+
+    def _claim_rows(self, skip: Sequence[int]) -> list[TupleRow]:
+        return self.conn.execute(
             self._q(
                 """WITH due AS (
                      SELECT o.id FROM {t} o
@@ -268,9 +280,6 @@ class OutboxRelay:
             # pending rows would be kept after a burst of inserts.
             prepare=False,
         ).fetchall()
-        claimed = [_Claimed(int(r[0]), str(r[1]), str(r[2]), str(r[3]).encode(), int(r[4])) for r in rows]
-        claimed.sort(key=lambda c: c.id)
-        return claimed
 
     def _mark_sent(self, items: Sequence[_Claimed]) -> None:
         # Recorded even if our lease ran out meanwhile: the peer has it, and that is what "sent" means.
