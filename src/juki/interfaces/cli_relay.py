@@ -66,7 +66,9 @@ def run_cmd(
     idle_seconds: Annotated[
         float, typer.Option(min=0.01, max=60.0, help="送るものがないときの待ち時間（秒）")
     ] = 1.0,
-    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="一度に確保する行数")] = 50,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=1000, help="一度に確保し、1回の要求で送る行数")
+    ] = relay.RelayPolicy.batch_size,
     max_attempts: Annotated[int, typer.Option(min=1, help="この回数失敗したら送信不能（dead）にする")] = 10,
     backoff_base: Annotated[float, typer.Option(min=0.0, help="再送間隔の基準（秒）")] = 1.0,
     backoff_cap: Annotated[float, typer.Option(min=0.0, help="再送間隔の上限（秒）")] = 300.0,
@@ -75,6 +77,8 @@ def run_cmd(
 ) -> None:
     """アウトボックスの通知を全国サーバ・附票全国サーバへ送る（--once なしでは Ctrl-C まで続ける）。"""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per HTTP request would drown the relay's own messages (and cost CPU under load).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     pki = Pki(pki_dir) if pki_dir else Pki()
     targets = {FileKind.PREF: (national_url, pref_cert), FileKind.FUHYO: (fuhyo_national_url, fuhyo_cert)}
     try:
@@ -112,6 +116,8 @@ def run_cmd(
 
     def work(kind: FileKind) -> None:
         with relay.OutboxRelay(db, kind, peers[kind], policy) as worker:
+            worker.conn  # connect now, so "ready" means ready  # noqa: B018
+            logging.getLogger("juki.relay").info("relay %s: ready", kind.value)
             done = worker.run_once() if once else worker.run_forever(stop, idle_seconds=idle_seconds)
         with lock:
             reports[kind].add(done)

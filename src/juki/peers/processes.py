@@ -42,6 +42,18 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
+def wait_for_line(path: Path, text: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            if text in path.read_text(encoding="utf-8", errors="replace"):
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{text!r} did not appear in {path} after {timeout} s")
+
+
 @dataclass
 class ProcessNetwork:
     """What a sender needs of a running network: the certificates and where the intake listens."""
@@ -125,6 +137,10 @@ def process_network(
             process = subprocess.Popen(relay, env=env, stdout=relay_log, stderr=subprocess.STDOUT)
             processes.append(process)
             named[f"relay-{file}"] = process
+        for file in ("pref", "fuhyo"):
+            # Started and connected before anything is measured: a long-running relay does not pay
+            # its start-up during a burst of notifications.
+            wait_for_line(log_dir / f"relay-{file}.log", f"relay {file}: ready", named[f"relay-{file}"])
         yield ProcessNetwork(pki, f"https://127.0.0.1:{intake}", named)
     finally:
         for process in processes:
