@@ -1,0 +1,81 @@
+"""`juki audit checkpoint|verify` (REQUIREMENTS S-15, S-19, S-20): exit 0 on an intact log, 1 on
+tampering, findings with stable codes in --json output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from juki.interfaces.cli import app
+from juki.store.db import Database
+from tests.services.oplog_helpers import append_many
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def juki(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    monkeypatch.setenv("JUKI_DATABASE_URL", db.admin_conninfo)
+    monkeypatch.setenv("JUKI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("JUKI_DATABASE_NAME", raising=False)
+    runner = CliRunner()
+
+    def run(*args: object) -> Result:
+        return runner.invoke(app, [str(a) for a in args])
+
+    return run
+
+
+def test_S15_cli_checkpoint_then_verify_then_detect_tampering(
+    juki: Run, db: Database, tmp_path: Path
+) -> None:
+    """S-15/S-20: the operator's path: checkpoint (cron), verify (auditor), tampering → exit 1."""
+    append_many(db, 6)
+    made = juki("audit", "checkpoint", "--json")
+    assert made.exit_code == 0, made.output
+    info = json.loads(made.stdout)
+    assert info["tree_size"] == 6
+    assert Path(info["file"]) == tmp_path / "data" / "audit" / "checkpoints.jsonl"
+    assert (tmp_path / "data" / "audit" / "checkpoint-key.pem").exists()
+
+    ok = juki("audit", "verify", "--json")
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.stdout)
+    assert report["ok"] is True and report["rows"] == 6 and report["checkpoints_checked"] == 1
+
+    human = juki("audit", "verify")
+    assert human.exit_code == 0 and "OK" in human.output
+
+    with db.connect() as conn:
+        conn.execute("DELETE FROM audit.op_log WHERE seq > 4")
+        conn.execute(
+            "UPDATE audit.chain_head SET last_seq = 4, last_hash = (SELECT row_hash FROM audit.op_log WHERE seq = 4)"
+        )
+        conn.commit()
+    bad = juki("audit", "verify", "--json")
+    assert bad.exit_code == 1
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False
+    assert [f["code"] for f in report["findings"]] == ["A_TRUNCATED"]
+    assert "末尾の削除" in report["findings"][0]["message"]
+
+    human = juki("audit", "verify")
+    assert human.exit_code == 1 and "A_TRUNCATED" in human.output
+
+    refused = juki("audit", "checkpoint")
+    assert refused.exit_code == 1 and "A_TRUNCATED" in refused.output
+
+
+def test_S19_cli_paths_can_point_elsewhere(juki: Run, db: Database, tmp_path: Path) -> None:
+    """The key and the checkpoint file may live on other media than the data directory."""
+    append_many(db, 2)
+    keys, out = tmp_path / "keys", tmp_path / "worm"
+    assert juki("audit", "checkpoint", "--keydir", keys, "--out", out).exit_code == 0
+    assert (keys / "checkpoint-key.pem").exists() and (out / "checkpoints.jsonl").exists()
+    result = juki("audit", "verify", "--keydir", keys, "--checkpoints", out / "checkpoints.jsonl", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["checkpoints_checked"] == 1

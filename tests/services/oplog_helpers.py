@@ -1,0 +1,78 @@
+"""Helpers for the operation-log tests: actors, bulk appends, and the superuser attacker's tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from juki.services.actor import Actor, FileScope, Function, Outcome, TerminalKind
+from juki.services.oplog import GENESIS_HASH, ROW_COLUMNS, LogRow, record_operation, row_hash
+from juki.store.db import Database
+
+
+def actor(
+    operator_id: int = 1, login: str = "yamada", terminal: str = "T-001", session: str | None = "s-1"
+) -> Actor:
+    return Actor(
+        operator_id=operator_id,
+        login=login,
+        roles=frozenset({"clerk"}),
+        terminal_id=operator_id + 100,
+        terminal_name=terminal,
+        terminal_kind=TerminalKind.BUSINESS,
+        bulk_enabled=False,
+        session_id=session,
+    )
+
+
+def append_many(db: Database, n: int, who: Actor | None = None) -> list[int]:
+    """n search operations by one operator, committed; returns their seqs."""
+    who = who or actor()
+    with db.connect() as conn:
+        seqs = [
+            record_operation(
+                conn,
+                who,
+                function=Function.SEARCH,
+                file=FileScope.PREF,
+                outcome=Outcome.ALLOW,
+                target=f"{i:011d}",
+                detail={"i": i, "conditions": {"name": "山田　太郎", "birth": "1980-01-01"}},
+            )
+            for i in range(n)
+        ]
+        conn.commit()
+    return seqs
+
+
+def connect_as(db: Database, role: str) -> psycopg.Connection[Any]:
+    """A connection as the given database role (juki_term included, whatever DbRole knows)."""
+    params = conninfo_to_dict(db.admin_conninfo)
+    params.pop("password", None)
+    params["user"] = role
+    return psycopg.connect(make_conninfo(**{k: str(v) for k, v in params.items() if v is not None}))
+
+
+def rows(conn: psycopg.Connection[Any]) -> list[LogRow]:
+    return [LogRow.from_db(r) for r in conn.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")]
+
+
+def rehash_everything(conn: psycopg.Connection[Any]) -> None:
+    """What a superuser covering their tracks does: renumber the rows 1..n, recompute every hash of
+    the chain from the content and rewrite the chain head, so the chain alone looks intact."""
+    prev = GENESIS_HASH
+    for number, row in enumerate(rows(conn), start=1):
+        if row.seq != number:
+            conn.execute("UPDATE audit.op_log SET seq = %s WHERE seq = %s", (number, row.seq))
+        moved = LogRow(**{**row.__dict__, "seq": number, "prev_hash": prev})
+        new_hash = row_hash(prev, moved.canonical())
+        conn.execute(
+            "UPDATE audit.op_log SET prev_hash = %s, row_hash = %s WHERE seq = %s", (prev, new_hash, number)
+        )
+        prev = new_hash
+    conn.execute(
+        "UPDATE audit.chain_head SET last_seq = (SELECT coalesce(max(seq), 0) FROM audit.op_log), last_hash = %s",
+        (prev,),
+    )
