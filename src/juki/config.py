@@ -22,6 +22,13 @@ class Settings:
     pg_binaries: "auto" (system binaries when found, else the pgserver wheel's), "system" or "wheel"
         (JUKI_PG_BINARIES) — "wheel" proves a machine without PostgreSQL is covered.
     juminhyo_check_digit: the 住民票コード check-digit policy (DOMAIN.md §2), default warn.
+    idle_lock_seconds: a terminal session idle longer than this is locked (S-04;
+        JUKI_IDLE_LOCK_SECONDS, default 600 = 10 minutes).
+    lockout_threshold: consecutive sign-in failures that lock an operator ID (JUKI_LOCKOUT_THRESHOLD).
+    webauthn_rp_id / webauthn_origin: the WebAuthn relying party (JUKI_WEBAUTHN_RP_ID, a host name,
+        never an IP address; JUKI_WEBAUTHN_ORIGIN, the terminal UI's https origin).
+    one_time_token_seconds: validity of enrolment links and terminal binding tokens
+        (JUKI_ONE_TIME_TOKEN_SECONDS, default one day).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -29,6 +36,11 @@ class Settings:
     database_name: str = "juki"
     pg_binaries: str = "auto"
     juminhyo_check_digit: CheckDigitMode = CheckDigitMode.WARN
+    idle_lock_seconds: int = 600
+    lockout_threshold: int = 5
+    webauthn_rp_id: str = "localhost"
+    webauthn_origin: str = "https://localhost:8444"
+    one_time_token_seconds: int = 86400
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,4 +51,9 @@ class Settings:
             database_name=env.get("JUKI_DATABASE_NAME", "juki"),
             pg_binaries=env.get("JUKI_PG_BINARIES", "auto"),
             juminhyo_check_digit=CheckDigitMode(env.get("JUKI_JUMINHYO_CHECK_DIGIT", "warn")),
+            idle_lock_seconds=int(env.get("JUKI_IDLE_LOCK_SECONDS", "600")),
+            lockout_threshold=int(env.get("JUKI_LOCKOUT_THRESHOLD", "5")),
+            webauthn_rp_id=env.get("JUKI_WEBAUTHN_RP_ID", "localhost"),
+            webauthn_origin=env.get("JUKI_WEBAUTHN_ORIGIN", "https://localhost:8444"),
+            one_time_token_seconds=int(env.get("JUKI_ONE_TIME_TOKEN_SECONDS", "86400")),
         )

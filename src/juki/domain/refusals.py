@@ -52,6 +52,28 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "登録用のリンクが無効か、期限が切れています",
         "the one-time enrolment link is invalid, used or expired",
     ),
+    ErrorSpec(
+        "T_PASSWORD_WEAK",
+        "パスワードは12文字以上で、操作者IDと異なるものにしてください",
+        "the new password is too short or equals the login",
+    ),
+    # --- operators and terminals (registration by an administrator) ----------------------------
+    ErrorSpec(
+        "T_LOGIN_INVALID",
+        "操作者IDは英小文字・数字・「._-」の64文字以内で指定してください",
+        "the operator login is malformed",
+    ),
+    ErrorSpec("T_OPERATOR_EXISTS", "この操作者IDは既に登録されています", "the login is already registered"),
+    ErrorSpec("T_OPERATOR_UNKNOWN", "該当する操作者が登録されていません", "no such operator"),
+    ErrorSpec("T_TERMINAL_EXISTS", "この端末名は既に登録されています", "the terminal name is already taken"),
+    ErrorSpec(
+        "T_NAME_INVALID", "名称は1〜64文字で指定してください", "a name or display name is empty or too long"
+    ),
+    ErrorSpec(
+        "T_BOOTSTRAP_DONE",
+        "システム管理者は既に登録されています（初期登録は一度だけ行えます）",
+        "an administrator already exists: the first-administrator bootstrap runs once",
+    ),
     # --- terminals -----------------------------------------------------------------------------
     ErrorSpec(
         "T_TERMINAL_UNKNOWN",
@@ -61,6 +83,24 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     # --- rights (S-07..S-12) -------------------------------------------------------------------
     ErrorSpec(
         "T_FORBIDDEN", "この操作を行う権限がありません", "the operator holds no right for this function"
+    ),
+    ErrorSpec("T_ROLE_UNKNOWN", "該当する役割がありません", "no such role in the permission matrix"),
+    ErrorSpec("T_REASON_REQUIRED", "理由を入力してください", "an application or revocation needs a reason"),
+    ErrorSpec("T_RIGHTS_NOT_FOUND", "該当する申請または権限がありません", "no such application or grant"),
+    ErrorSpec(
+        "T_RIGHTS_STATE",
+        "この申請・権限は既に処理されているため、この操作はできません",
+        "the application was already decided, the grant already revoked, or the role already held",
+    ),
+    ErrorSpec(
+        "T_RIGHTS_SELF_APPROVAL",
+        "自分自身に関する申請・自分が提出した申請は承認できません。別の管理者が承認してください",
+        "an administrator may not decide an application they filed or that concerns themselves",
+    ),
+    ErrorSpec(
+        "T_RIGHTS_LAST_ADMIN",
+        "最後のシステム管理者の権限は取り消せません",
+        "revoking the last administrator grant would leave nobody to approve rights",
     ),
     ErrorSpec(
         "T_CSRF", "画面の有効期限が切れました。もう一度操作してください", "missing or wrong CSRF token"

@@ -15,7 +15,16 @@ import typer
 from rich.markup import escape
 
 from juki.config import Settings
-from juki.interfaces import cli_audit, cli_bench, cli_data, cli_pki, cli_query, cli_reconcile, cli_relay
+from juki.interfaces import (
+    cli_audit,
+    cli_bench,
+    cli_data,
+    cli_pki,
+    cli_query,
+    cli_reconcile,
+    cli_relay,
+    cli_terminal,
+)
 from juki.interfaces.common import console, emit_json, open_database
 from juki.store.db import Database
 from juki.store.migrate import head, migrate
@@ -34,6 +43,7 @@ app.add_typer(cli_reconcile.app, name="reconcile")
 app.add_typer(cli_query.app, name="query")
 app.add_typer(cli_audit.app, name="audit")
 cli_data.register(app)
+cli_terminal.register(app)
 
 
 @db_app.command("start")

@@ -1,0 +1,429 @@
+"""`juki operator|terminal|rights|admin …`: operators, terminals and access rights from the server console.
+
+The console is whoever runs `juki` on the server with the database administrator's credentials.
+Registering operators and terminals from here is logged as "(console)". Rights decisions name the
+administrator who takes them (`--as LOGIN`): the ledger records them, and the matrix and the
+four-eyes rule apply exactly as at a terminal (S-08, S-12). One-time tokens are printed once, with
+the terminal UI's links (`JUKI_WEBAUTHN_ORIGIN`); only their hashes are stored.
+
+Exit codes: 0 done; 1 refused (the stable refusal code and the Japanese message are printed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import psycopg
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from juki.config import Settings
+from juki.domain.refusals import Refusal
+from juki.interfaces.common import console, emit_json, open_database
+from juki.services import operators, rights, terminals
+from juki.services.actor import TerminalKind
+from juki.store.db import DbRole
+
+__all__ = ["admin_app", "operator_app", "register", "rights_app", "terminal_app"]
+
+operator_app = typer.Typer(
+    help="操作者の登録・登録用リンクの発行・一覧・ロック解除・無効化", no_args_is_help=True
+)
+terminal_app = typer.Typer(help="端末（代表端末・業務端末）の登録・一覧・再登録・廃止", no_args_is_help=True)
+rights_app = typer.Typer(
+    help="アクセス権限の申請・承認・却下・取消・棚卸し（権限台帳）", no_args_is_help=True
+)
+admin_app = typer.Typer(help="初期設定（最初のシステム管理者と代表端末）", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="機械可読な JSON を標準出力へ")]
+AsOption = Annotated[str, typer.Option("--as", help="操作するシステム管理者の操作者ID（台帳に記録される）")]
+T = TypeVar("T")
+
+
+@contextmanager
+def _term() -> Iterator[tuple[psycopg.Connection[Any], Settings]]:
+    """A juki_term connection (the terminal application's own role) and the settings; refusals → exit 1."""
+    db = open_database()
+    try:
+        with db.connect(DbRole.TERM, autocommit=True) as conn:
+            yield conn, db.settings
+    except Refusal as refusal:
+        console.print(f"[red]{refusal.code}[/red]: {escape(refusal.message_ja)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _run(work: Callable[[psycopg.Connection[Any], Settings], T]) -> T:
+    with _term() as (conn, settings):
+        return work(conn, settings)
+
+
+def _enrol_url(settings: Settings, token: str) -> str:
+    return f"{settings.webauthn_origin}/enrol/{token}"
+
+
+def _bind_url(settings: Settings, token: str) -> str:
+    return f"{settings.webauthn_origin}/terminal/bind/{token}"
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
+    console.print(table)
+
+
+# --- operators -------------------------------------------------------------------------------------
+
+
+@operator_app.command("add")
+def operator_add(
+    login: Annotated[str, typer.Argument(help="操作者ID（英小文字・数字・._-）")],
+    name: Annotated[str, typer.Option("--name", help="表示名（氏名）")],
+    as_json: JsonOption = False,
+) -> None:
+    """操作者を登録し、認証情報の登録用リンク（一回限り）を表示する。権限は `juki rights` で付与する。"""
+    operator, token = _run(lambda c, s: operators.create_operator(c, s, login, name, by=None))
+    settings = Settings.from_env()
+    result = operator.as_dict() | {"enrolment_token": token, "enrolment_url": _enrol_url(settings, token)}
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"operator {operator.login} registered (id {operator.id})")
+        console.print(
+            f"登録用リンク（一回限り・本人へ安全に渡す）: {_enrol_url(settings, token)}", soft_wrap=True
+        )
+
+
+@operator_app.command("enrol-link")
+def operator_enrol_link(
+    login: Annotated[str, typer.Argument(help="操作者ID")],
+    as_json: JsonOption = False,
+) -> None:
+    """新しい登録用リンクを発行する（認証器の追加・パスワード再設定）。以前の未使用リンクは無効になる。"""
+    token = _run(lambda c, s: operators.issue_enrolment_token(c, s, login, by=None))
+    url = _enrol_url(Settings.from_env(), token)
+    if as_json:
+        emit_json({"login": login, "enrolment_token": token, "enrolment_url": url})
+    else:
+        console.print(f"登録用リンク（一回限り）: {url}", soft_wrap=True)
+
+
+@operator_app.command("list")
+def operator_list(as_json: JsonOption = False) -> None:
+    """操作者の一覧（認証情報の有無、ロック状態、現在の役割）。"""
+
+    def work(conn: psycopg.Connection[Any], _: Settings) -> list[dict[str, Any]]:
+        return [
+            o.as_dict() | {"roles": sorted(rights.current_roles(conn, o.id))}
+            for o in operators.list_operators(conn)
+        ]
+
+    listed = _run(work)
+    if as_json:
+        emit_json(listed)
+        return
+    _table(
+        "操作者",
+        ["ID", "表示名", "役割", "パスワード", "生体認証", "ロック", "無効化"],
+        [
+            [
+                o["login"],
+                o["display_name"],
+                ",".join(o["roles"]),
+                "有" if o["has_password"] else "",
+                o["webauthn_credentials"] or "",
+                o["locked_at"],
+                o["disabled_at"],
+            ]
+            for o in listed
+        ],
+    )
+
+
+@operator_app.command("unlock")
+def operator_unlock(login: Annotated[str, typer.Argument(help="操作者ID")]) -> None:
+    """認証失敗によるロックを解除する（本人確認の後で）。"""
+    _run(lambda c, s: operators.unlock_operator(c, login, by=None))
+    console.print(f"{login}: unlocked")
+
+
+@operator_app.command("disable")
+def operator_disable(login: Annotated[str, typer.Argument(help="操作者ID")]) -> None:
+    """操作者を無効化する（退職・異動）。開いているセッションは直ちに終了する。権限は台帳で取り消すこと。"""
+    ended = _run(lambda c, s: operators.disable_operator(c, login, by=None))
+    console.print(f"{login}: disabled, {ended} session(s) ended")
+
+
+# --- terminals -------------------------------------------------------------------------------------
+
+
+@terminal_app.command("add")
+def terminal_add(
+    name: Annotated[str, typer.Argument(help="端末名")],
+    kind: Annotated[
+        TerminalKind, typer.Option("--kind", help="representative（代表端末）/ business（業務端末）")
+    ],
+    bulk: Annotated[bool, typer.Option("--bulk", help="一括出力（媒体出力）を許す端末")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """端末を登録し、ブラウザを端末として登録するためのリンク（一回限り）を表示する。"""
+    terminal, token = _run(
+        lambda c, s: terminals.register_terminal(c, s, name, kind, bulk_enabled=bulk, by=None)
+    )
+    url = _bind_url(Settings.from_env(), token)
+    if as_json:
+        emit_json(terminal.as_dict() | {"binding_token": token, "binding_url": url})
+    else:
+        console.print(f"terminal {terminal.name} ({terminal.kind_label}) registered (id {terminal.id})")
+        console.print(f"端末登録リンク（一回限り・その端末のブラウザで開く）: {url}", soft_wrap=True)
+
+
+@terminal_app.command("rebind")
+def terminal_rebind(
+    name: Annotated[str, typer.Argument(help="端末名")],
+    as_json: JsonOption = False,
+) -> None:
+    """端末登録リンクを再発行する（ブラウザの入替え）。登録すると以前のブラウザは端末でなくなる。"""
+    token = _run(lambda c, s: terminals.issue_binding_token(c, s, name, by=None))
+    url = _bind_url(Settings.from_env(), token)
+    if as_json:
+        emit_json({"name": name, "binding_token": token, "binding_url": url})
+    else:
+        console.print(f"端末登録リンク（一回限り）: {url}", soft_wrap=True)
+
+
+@terminal_app.command("list")
+def terminal_list(
+    include_retired: Annotated[bool, typer.Option("--all", help="廃止済みも表示")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """登録済みの端末の一覧。"""
+    listed = _run(lambda c, s: terminals.list_terminals(c, include_retired=include_retired))
+    if as_json:
+        emit_json([t.as_dict() for t in listed])
+        return
+    _table(
+        "端末",
+        ["端末名", "種別", "一括出力", "登録済みブラウザ", "登録日時", "廃止"],
+        [
+            [
+                t.name,
+                t.kind_label,
+                "可" if t.bulk_enabled else "",
+                "有" if t.bound else "",
+                t.registered_at,
+                t.retired_at,
+            ]
+            for t in listed
+        ],
+    )
+
+
+@terminal_app.command("retire")
+def terminal_retire(name: Annotated[str, typer.Argument(help="端末名")]) -> None:
+    """端末を廃止する。その端末のセッションは直ちに終了する。"""
+    ended = _run(lambda c, s: terminals.retire(c, name, by=None))
+    console.print(f"{name}: retired, {ended} session(s) ended")
+
+
+# --- rights ----------------------------------------------------------------------------------------
+
+
+@rights_app.command("roles")
+def rights_roles(as_json: JsonOption = False) -> None:
+    """役割と権限表（data/permissions.toml）を表示する。"""
+    matrix = rights.matrix()
+    roles: list[dict[str, Any]] = [
+        {
+            "role": spec.name,
+            "label": spec.label,
+            "password_allowed": spec.password_allowed,
+            "allow": sorted(f"{f.value}:{s.value}" for f, s in spec.allow),
+            "description": spec.description,
+        }
+        for spec in matrix.roles.values()
+    ]
+    if as_json:
+        emit_json({"roles": roles, "bulk_terminal_functions": sorted(f.value for f in matrix.bulk_functions)})
+        return
+    _table(
+        "役割",
+        ["役割", "名称", "パスワード可", "許可（機能:ファイル）"],
+        [
+            [r["role"], r["label"], "可" if r["password_allowed"] else "生体認証のみ", " ".join(r["allow"])]
+            for r in roles
+        ],
+    )
+
+
+@rights_app.command("apply")
+def rights_apply(
+    login: Annotated[str, typer.Argument(help="権限を受ける操作者ID")],
+    role: Annotated[str, typer.Argument(help="役割（`juki rights roles` を参照）")],
+    reason: Annotated[str, typer.Option("--reason", help="申請理由")],
+    by: Annotated[str, typer.Option("--as", help="申請者の操作者ID（本人、または申請権限を持つ者）")],
+    as_json: JsonOption = False,
+) -> None:
+    """権限付与を申請する（S-08）。承認は申請者・本人以外のシステム管理者が行う。"""
+    number = _run(lambda c, s: rights.apply(c, login, role, reason, operators.console_actor(c, by)))
+    if as_json:
+        emit_json({"application": number, "login": login, "role": role})
+    else:
+        console.print(f"application {number}: {login} → {role} (pending approval)")
+
+
+@rights_app.command("approve")
+def rights_approve(
+    application: Annotated[int, typer.Argument(help="申請番号")],
+    by: AsOption,
+    note: Annotated[str, typer.Option("--note", help="承認メモ")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """申請を承認し、権限を直ちに有効にする（自分が関係する申請は承認できない、S-12）。"""
+    grant = _run(lambda c, s: rights.approve(c, application, operators.console_actor(c, by), note))
+    if as_json:
+        emit_json({"application": application, "grant": grant})
+    else:
+        console.print(f"application {application} approved: grant {grant} effective")
+
+
+@rights_app.command("reject")
+def rights_reject(
+    application: Annotated[int, typer.Argument(help="申請番号")],
+    by: AsOption,
+    reason: Annotated[str, typer.Option("--reason", help="却下理由")],
+) -> None:
+    """申請を却下する（理由は台帳に記録される）。"""
+    _run(lambda c, s: rights.reject(c, application, operators.console_actor(c, by), reason))
+    console.print(f"application {application} rejected")
+
+
+@rights_app.command("revoke")
+def rights_revoke(
+    grant: Annotated[int, typer.Argument(help="権限番号（`juki rights inventory` を参照）")],
+    by: AsOption,
+    reason: Annotated[str, typer.Option("--reason", help="取消理由（退職・異動など）")],
+    as_json: JsonOption = False,
+) -> None:
+    """権限を取り消す（S-09）。その操作者の開いているセッションは直ちに終了する。"""
+    ended = _run(lambda c, s: rights.revoke(c, grant, operators.console_actor(c, by), reason))
+    if as_json:
+        emit_json({"grant": grant, "sessions_ended": ended})
+    else:
+        console.print(f"grant {grant} revoked, {ended} session(s) ended")
+
+
+@rights_app.command("applications")
+def rights_applications(
+    include_decided: Annotated[bool, typer.Option("--all", help="決裁済みも表示")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """承認待ち（--all で全て）の申請の一覧。"""
+    listed = _run(lambda c, s: rights.applications(c, pending_only=not include_decided))
+    if as_json:
+        emit_json([a.as_dict() for a in listed])
+        return
+    _table(
+        "権限申請",
+        ["番号", "操作者", "役割", "理由", "申請者", "申請日時", "決裁", "決裁者"],
+        [
+            [
+                a.id,
+                a.operator_login,
+                a.role,
+                a.reason,
+                a.requested_by_login,
+                a.applied_at,
+                a.decision,
+                a.decided_by_login,
+            ]
+            for a in listed
+        ],
+    )
+
+
+@rights_app.command("inventory")
+def rights_inventory(as_json: JsonOption = False) -> None:
+    """権限の棚卸し（S-11）: 誰がどの役割を、いつから、誰の承認で持っているか。"""
+    rows = _run(lambda c, s: rights.inventory(c))
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    _table(
+        "アクセス権限の棚卸し",
+        ["権限番号", "操作者", "表示名", "役割", "有効日時", "申請者", "承認者", "承認日時", "備考"],
+        [
+            [
+                r.grant_id,
+                r.operator_login,
+                r.display_name,
+                r.role_label,
+                r.effective_at,
+                r.requested_by_login,
+                r.approved_by_login,
+                r.approved_at,
+                "初期登録" if r.bootstrap else ("無効化済みの操作者" if r.operator_disabled else ""),
+            ]
+            for r in rows
+        ],
+    )
+
+
+# --- bootstrap -------------------------------------------------------------------------------------
+
+
+@admin_app.command("bootstrap")
+def admin_bootstrap(
+    login: Annotated[str, typer.Argument(help="最初のシステム管理者の操作者ID")] = "admin",
+    name: Annotated[str, typer.Option("--name", help="表示名")] = "システム管理者",
+    terminal: Annotated[str, typer.Option("--terminal", help="代表端末の名前")] = "代表端末",
+    if_needed: Annotated[
+        bool, typer.Option("--if-needed", help="既に管理者がいれば何もせず終了コード0（make run 用）")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """最初のシステム管理者（admin 役割を付与）と代表端末を作り、一回限りのリンクを表示する。"""
+    db = open_database()
+    with db.connect(DbRole.TERM, autocommit=True) as conn:
+        try:
+            boot = operators.bootstrap_first_admin(
+                conn, db.settings, login, display_name=name, terminal_name=terminal
+            )
+        except Refusal as refusal:
+            if if_needed and refusal.code == "T_BOOTSTRAP_DONE":
+                if as_json:
+                    emit_json({"bootstrapped": False})
+                else:
+                    console.print("administrator already registered: nothing to do")
+                return
+            console.print(f"[red]{refusal.code}[/red]: {escape(refusal.message_ja)}", soft_wrap=True)
+            raise typer.Exit(1) from None
+    settings = db.settings
+    result = {
+        "bootstrapped": True,
+        "login": boot.operator.login,
+        "terminal": terminal.strip(),
+        "binding_token": boot.binding_token,
+        "binding_url": _bind_url(settings, boot.binding_token),
+        "enrolment_token": boot.enrolment_token,
+        "enrolment_url": _enrol_url(settings, boot.enrolment_token),
+    }
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"first administrator {boot.operator.login} created with the admin role")
+    console.print(f"1. 代表端末のブラウザで開く（端末登録）: {result['binding_url']}", soft_wrap=True)
+    console.print(f"2. 続けて開く（パスワード・生体認証の登録）: {result['enrolment_url']}", soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operator, terminal, rights and admin sub-commands to the `juki` command."""
+    app.add_typer(operator_app, name="operator")
+    app.add_typer(terminal_app, name="terminal")
+    app.add_typer(rights_app, name="rights")
+    app.add_typer(admin_app, name="admin")

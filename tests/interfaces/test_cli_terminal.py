@@ -1,0 +1,103 @@
+"""`juki admin|operator|terminal|rights …` driven in-process against a real PostgreSQL
+(REQUIREMENTS S-08, S-09, S-11, S-12)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from juki.entry import app
+from juki.store.db import Database
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def juki(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
+    monkeypatch.setenv("JUKI_DATABASE_URL", db.admin_conninfo)
+    monkeypatch.setenv("JUKI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JUKI_WEBAUTHN_ORIGIN", "https://terminal.example:8444")
+    runner = CliRunner()
+
+    def run(*args: object) -> Result:
+        return runner.invoke(app, [str(a) for a in args])
+
+    yield run
+
+
+def ok_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_S08_S11_S12_bootstrap_operators_rights_and_inventory_from_the_console(juki: Run) -> None:
+    """S-08/S-11/S-12: bootstrap once, register an operator, apply → approve (not by oneself) →
+    inventory → revoke, all from the CLI with --json output."""
+    boot = ok_json(juki("admin", "bootstrap", "admin1", "--json"))
+    assert boot["bootstrapped"] and boot["enrolment_url"].startswith("https://terminal.example:8444/enrol/")
+    assert boot["binding_url"].endswith("/terminal/bind/" + boot["binding_token"])
+    again = juki("admin", "bootstrap", "admin9")
+    assert again.exit_code == 1 and "T_BOOTSTRAP_DONE" in again.output
+    assert ok_json(juki("admin", "bootstrap", "admin9", "--if-needed", "--json")) == {"bootstrapped": False}
+
+    added = ok_json(juki("operator", "add", "Tanaka", "--name", "田中 花子", "--json"))
+    assert added["login"] == "tanaka" and added["enrolment_token"] in added["enrolment_url"]
+    application = ok_json(
+        juki("rights", "apply", "tanaka", "pref_operator", "--reason", "照会業務", "--as", "tanaka", "--json")
+    )["application"]
+    own = juki("rights", "apply", "admin1", "auditor", "--reason", "兼務", "--as", "admin1")
+    assert own.exit_code == 0
+    refused = juki("rights", "approve", application + 1, "--as", "admin1")
+    assert refused.exit_code == 1 and "T_RIGHTS_SELF_APPROVAL" in refused.output
+    pending = ok_json(juki("rights", "applications", "--json"))
+    assert [(a["operator_login"], a["role"]) for a in pending] == [
+        ("tanaka", "pref_operator"),
+        ("admin1", "auditor"),
+    ]
+    grant = ok_json(juki("rights", "approve", application, "--as", "admin1", "--json"))["grant"]
+
+    inventory = ok_json(juki("rights", "inventory", "--json"))
+    assert [(r["operator_login"], r["role"], r["approved_by_login"], r["bootstrap"]) for r in inventory] == [
+        ("admin1", "admin", None, True),
+        ("tanaka", "pref_operator", "admin1", False),
+    ]
+    operators = ok_json(juki("operator", "list", "--json"))
+    assert {o["login"]: o["roles"] for o in operators} == {"admin1": ["admin"], "tanaka": ["pref_operator"]}
+
+    assert ok_json(juki("rights", "revoke", grant, "--as", "admin1", "--reason", "異動", "--json")) == {
+        "grant": grant,
+        "sessions_ended": 0,
+    }
+    assert [r["operator_login"] for r in ok_json(juki("rights", "inventory", "--json"))] == ["admin1"]
+    roles = ok_json(juki("rights", "roles", "--json"))
+    assert roles["bulk_terminal_functions"] == ["output"]
+    assert {r["role"] for r in roles["roles"]} >= {
+        "admin",
+        "pref_operator",
+        "fuhyo_operator",
+        "auditor",
+        "bulk_output",
+    }
+    assert juki("rights", "inventory").exit_code == 0  # the human table renders too
+
+
+def test_terminal_commands(juki: Run) -> None:
+    """Terminals: add (with a binding link), list, rebind, retire; refusals exit 1 with their code."""
+    added = ok_json(juki("terminal", "add", "業務端末-1", "--kind", "business", "--bulk", "--json"))
+    assert added["bulk_enabled"] and added["kind"] == "business" and "/terminal/bind/" in added["binding_url"]
+    duplicate = juki("terminal", "add", "業務端末-1", "--kind", "business")
+    assert duplicate.exit_code == 1 and "T_TERMINAL_EXISTS" in duplicate.output
+    assert (
+        ok_json(juki("terminal", "rebind", "業務端末-1", "--json"))["binding_token"] != added["binding_token"]
+    )
+    assert [t["name"] for t in ok_json(juki("terminal", "list", "--json"))] == ["業務端末-1"]
+    assert juki("terminal", "retire", "業務端末-1").exit_code == 0
+    assert ok_json(juki("terminal", "list", "--json")) == []
+    assert len(ok_json(juki("terminal", "list", "--all", "--json"))) == 1
+    assert juki("terminal", "list").exit_code == 0
+    assert juki("operator", "enrol-link", "nobody").exit_code == 1

@@ -1,0 +1,204 @@
+"""Shared helpers of the terminal-side service tests: a juki_term connection, a bootstrapped system,
+operators with roles, and a software WebAuthn authenticator (ES256, attestation "none") that lets
+the tests drive py_webauthn's real verification with or without user verification."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cbor2
+import psycopg
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+
+from juki.config import Settings
+from juki.services import operators, rights, sessions, terminals
+from juki.services.actor import Actor
+from juki.store.db import Database, DbRole
+
+ADMIN_PASSWORD = "correct horse battery staple"
+Conn = psycopg.Connection[Any]
+
+
+@pytest.fixture
+def conn(db: Database) -> Iterator[Conn]:
+    """An autocommit connection as juki_term, like the terminal application's."""
+    with db.connect(DbRole.TERM, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def admin_conn(db: Database) -> Iterator[Conn]:
+    """An administrator connection, to inspect the log and to age sessions."""
+    with db.connect(autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def settings(db: Database) -> Settings:
+    return db.settings
+
+
+@dataclass
+class System:
+    """A bootstrapped system: the first administrator signed in at the bound 代表端末."""
+
+    admin: Actor
+    terminal: terminals.Terminal
+    terminal_secret: str
+    session_secret: str
+
+
+@pytest.fixture
+def system(conn: Conn, settings: Settings) -> System:
+    boot = operators.bootstrap_first_admin(conn, settings, "admin1", display_name="管理 一郎")
+    operators.enrol_password(conn, boot.enrolment_token, ADMIN_PASSWORD)
+    terminal, secret = terminals.bind(conn, boot.binding_token)
+    signed = sessions.sign_in_password(conn, settings, terminal, "admin1", ADMIN_PASSWORD)
+    return System(signed.actor, terminal, secret, signed.secret)
+
+
+def operator_with_roles(
+    conn: Conn, settings: Settings, system: System, login: str, *roles: str
+) -> tuple[operators.Operator, str]:
+    """An operator holding `roles`: each applied for by the operator, approved by the first admin.
+
+    Returns the operator and their (unused) enrolment token.
+    """
+    operator, token = operators.create_operator(conn, settings, login, f"{login} 表示名", by=system.admin)
+    applicant = operators.console_actor(conn, login)
+    for role in roles:
+        application = rights.apply(conn, operator.id, role, "業務のため", by=applicant)
+        rights.approve(conn, application, system.admin)
+    return operator, token
+
+
+def second_admin(conn: Conn, settings: Settings, system: System) -> Actor:
+    """A second administrator (four eyes), as a console actor."""
+    operator_with_roles(conn, settings, system, "admin2", "admin")
+    return operators.console_actor(conn, "admin2")
+
+
+def log_rows(admin_conn: Conn, **where: Any) -> list[dict[str, Any]]:
+    """Operation-log rows (as dicts), optionally filtered by column values."""
+    sql = "SELECT seq, operator_id, operator_login, terminal_name, session_id, function, file, outcome, target, detail FROM audit.op_log"
+    params: list[Any] = []
+    if where:
+        sql += " WHERE " + " AND ".join(f"{k} = %s" for k in where)
+        params = list(where.values())
+    rows = admin_conn.execute(sql + " ORDER BY seq", params).fetchall()
+    keys = (
+        "seq",
+        "operator_id",
+        "operator_login",
+        "terminal_name",
+        "session_id",
+        "function",
+        "file",
+        "outcome",
+        "target",
+        "detail",
+    )
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+# --- a software authenticator ---------------------------------------------------------------------
+
+UP, UV, AT = 0x01, 0x04, 0x40
+
+
+def _b64(data: bytes) -> str:
+    return bytes_to_base64url(data)
+
+
+@dataclass
+class SoftAuthenticator:
+    """An ES256 platform authenticator in software: attestation "none", a growing sign count."""
+
+    rp_id: str = "localhost"
+    origin: str = "https://localhost:8444"
+    key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    credential_id: bytes = field(default_factory=lambda: os.urandom(16))
+    sign_count: int = 0
+
+    def cose_key(self) -> bytes:
+        numbers = self.key.public_key().public_numbers()
+        return cbor2.dumps(
+            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+        )
+
+    def _client_data(self, kind: str, options_json: str, origin: str | None) -> bytes:
+        challenge = json.loads(options_json)["challenge"]
+        return json.dumps(
+            {"type": kind, "challenge": challenge, "origin": origin or self.origin, "crossOrigin": False}
+        ).encode()
+
+    def register(self, options_json: str, *, uv: bool = True, origin: str | None = None) -> dict[str, Any]:
+        """The JSON a browser would post after navigator.credentials.create()."""
+        options = json.loads(options_json)
+        assert options["authenticatorSelection"]["userVerification"] == "required"
+        rp_hash = hashlib.sha256(options["rp"]["id"].encode()).digest()
+        flags = UP | AT | (UV if uv else 0)
+        attested = (
+            bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + self.cose_key()
+        )
+        auth_data = rp_hash + bytes([flags]) + struct.pack(">I", self.sign_count) + attested
+        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        client_data = self._client_data("webauthn.create", options_json, origin)
+        return {
+            "id": _b64(self.credential_id),
+            "rawId": _b64(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": _b64(client_data),
+                "attestationObject": _b64(attestation),
+                "transports": ["internal"],
+            },
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        }
+
+    def assert_(
+        self,
+        options_json: str,
+        *,
+        uv: bool = True,
+        origin: str | None = None,
+        sign_count: int | None = None,
+        credential_id: bytes | None = None,
+        rp_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The JSON a browser would post after navigator.credentials.get()."""
+        options = json.loads(options_json)
+        assert options["userVerification"] == "required"
+        allowed = [base64url_to_bytes(c["id"]) for c in options.get("allowCredentials", [])]
+        cred = credential_id or self.credential_id
+        assert not allowed or cred in allowed or credential_id is not None
+        if sign_count is None:
+            self.sign_count += 1
+            sign_count = self.sign_count
+        rp_hash = hashlib.sha256((rp_id or options["rpId"]).encode()).digest()
+        auth_data = rp_hash + bytes([UP | (UV if uv else 0)]) + struct.pack(">I", sign_count)
+        client_data = self._client_data("webauthn.get", options_json, origin)
+        signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+        return {
+            "id": _b64(cred),
+            "rawId": _b64(cred),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": _b64(client_data),
+                "authenticatorData": _b64(auth_data),
+                "signature": _b64(signature),
+                "userHandle": None,
+            },
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        }
