@@ -29,6 +29,7 @@ class Settings:
         never an IP address; JUKI_WEBAUTHN_ORIGIN, the terminal UI's https origin).
     one_time_token_seconds: validity of enrolment links and terminal binding tokens
         (JUKI_ONE_TIME_TOKEN_SECONDS, default one day).
+    search_cap: more 4情報 search results than this is T_SEARCH_TOO_MANY (JUKI_SEARCH_CAP, default 100).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -41,6 +42,7 @@ class Settings:
     webauthn_rp_id: str = "localhost"
     webauthn_origin: str = "https://localhost:8444"
     one_time_token_seconds: int = 86400
+    search_cap: int = 100
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -56,4 +58,5 @@ class Settings:
             webauthn_rp_id=env.get("JUKI_WEBAUTHN_RP_ID", "localhost"),
             webauthn_origin=env.get("JUKI_WEBAUTHN_ORIGIN", "https://localhost:8444"),
             one_time_token_seconds=int(env.get("JUKI_ONE_TIME_TOKEN_SECONDS", "86400")),
+            search_cap=int(env.get("JUKI_SEARCH_CAP", "100")),
         )

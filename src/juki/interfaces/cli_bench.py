@@ -76,3 +76,28 @@ def reconcile_cmd(
     db = _db(database)
     result = bench_reconcile(db, db.settings.data_dir / "bench", persons, _progress)
     emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("search")
+def search_cmd(
+    persons: Annotated[
+        int, typer.Option(min=100, help="load this many synthetic persons if the database holds fewer")
+    ] = 200_000,
+    queries: Annotated[int, typer.Option(min=10)] = 2_000,
+    cap: Annotated[int, typer.Option(min=1, help="result cap (more is T_SEARCH_TOO_MANY)")] = 100,
+    file: Annotated[str, typer.Option(help="pref (File 1) or fuhyo (File 2)")] = "pref",
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """4情報検索（F1-6/F2-6）の応答時間 p50/p99 を、同じSQLの素の索引検索と比較する（操作ログ込み）。"""
+    from juki.services.actor import FileScope
+    from juki.services.bench_search import bench_search
+
+    if file not in (FileScope.PREF.value, FileScope.FUHYO.value):
+        raise typer.BadParameter("pref または fuhyo を指定してください", param_hint="--file")
+    db = _db(database)
+    result = bench_search(
+        db, db.settings.data_dir / "bench", persons, seed, queries, cap, FileScope(file), _progress
+    )
+    emit_json(result) if as_json else console.print_json(data=result)
