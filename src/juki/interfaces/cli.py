@@ -24,6 +24,7 @@ from juki.interfaces import (
     cli_reconcile,
     cli_relay,
     cli_terminal,
+    cli_terminal_web,
 )
 from juki.interfaces.common import console, emit_json, open_database
 from juki.store.db import Database
@@ -44,6 +45,7 @@ app.add_typer(cli_query.app, name="query")
 app.add_typer(cli_audit.app, name="audit")
 cli_data.register(app)
 cli_terminal.register(app)
+app.command("serve-terminal")(cli_terminal_web.serve_terminal)
 
 
 @db_app.command("start")

@@ -1,0 +1,215 @@
+"""Who is asking: the terminal, the session and its Actor, and the CSRF check of each request.
+
+Every request but the binding one must come from a registered terminal: the browser presents the
+terminal secret it received at binding (``__Host-juki-terminal``), and `terminals.resolve_terminal`
+finds the terminal it belongs to (T_TERMINAL_UNKNOWN otherwise). A signed-in request also presents
+its session secret (``__Host-juki-session``); `sessions.resolve` turns it into the request's Actor
+with the roles the rights ledger grants *now*, refuses an ended session, and locks (S-04) a session
+idle for longer than the limit — the server enforces the idle lock on its own, whatever the page's
+script did.
+
+The services never see HTTP: this module is the only place cookies become an Actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+from fastapi import Request
+
+from juki.config import Settings
+from juki.domain.refusals import Refusal
+from juki.interfaces.terminal.pool import AutocommitPool
+from juki.interfaces.terminal.render import MenuItem, Renderer, TerminalInfo, View
+from juki.interfaces.terminal.security import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    TERMINAL_COOKIE,
+    csrf_token,
+    csrf_valid,
+)
+from juki.services import rights, sessions, terminals
+from juki.services.actor import Actor, FileScope, Function, Outcome
+from juki.services.guard import guarded
+from juki.services.oplog import record_operation
+from juki.services.terminals import Terminal
+from juki.store.db import Database, DbRole
+
+T = TypeVar("T")
+
+
+@dataclass
+class TerminalWeb:
+    """What every request handler needs: the database, settings, templates and the CSRF key."""
+
+    db: Database
+    settings: Settings
+    pool: AutocommitPool
+    renderer: Renderer
+    csrf_key: bytes
+    search_cap: int
+
+    @contextmanager
+    def term(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection as juki_term (terminals, sessions, rights; reads the operation log)."""
+        with self.pool.connection(DbRole.TERM) as conn:
+            yield conn
+
+    @contextmanager
+    def file_connection(self, file: FileScope) -> Iterator[psycopg.Connection[Any]]:
+        """A connection as the role owning ``file`` (File 1: juki_pref, File 2: juki_fuhyo)."""
+        role = DbRole.PREF if file is FileScope.PREF else DbRole.FUHYO
+        with self.pool.connection(role) as conn:
+            yield conn
+
+
+@dataclass
+class Ctx:
+    """One request's terminal, and session when signed in."""
+
+    terminal: Terminal
+    terminal_secret: str
+    session_secret: str | None = None
+    actor: Actor | None = None
+    auth_method: str | None = None
+    view: View = field(default_factory=View)
+
+    @property
+    def signed_in(self) -> Actor:
+        assert self.actor is not None
+        return self.actor
+
+
+def _info(terminal: Terminal) -> TerminalInfo:
+    return TerminalInfo(terminal.id, terminal.name, terminal.kind.value, terminal.bulk_enabled)
+
+
+def csrf_context(request: Request) -> str:
+    """The secret a request's CSRF token is derived from: the session once signed in, else the
+    terminal. Changing either (sign-in, sign-out, re-binding) invalidates open forms."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        return "session:" + session
+    return "terminal:" + (request.cookies.get(TERMINAL_COOKIE) or "")
+
+
+def menu_for(actor: Actor) -> list[MenuItem]:
+    """The functions the operator's current roles allow (deny by default: nothing else is offered)."""
+    items: list[MenuItem] = [MenuItem("/", "業務メニュー")]
+    if rights.allows(actor, Function.SEARCH, FileScope.PREF):
+        items.append(MenuItem("/search/pref", "4情報検索（本人確認情報）", "都道府県サーバ"))
+    if rights.allows(actor, Function.SEARCH, FileScope.FUHYO):
+        items.append(MenuItem("/search/fuhyo", "4情報検索（附票本人確認情報）", "附票都道府県サーバ"))
+    if rights.allows(actor, Function.LOG_REVIEW, FileScope.NONE):
+        items.append(MenuItem("/audit", "操作ログの点検", "監査"))
+    # Every operator may apply for a right for themselves; administrators decide here too.
+    items.append(MenuItem("/rights", "権限の申請・承認"))
+    if rights.allows(actor, Function.RIGHTS_INVENTORY, FileScope.NONE):
+        items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
+    return items
+
+
+class Requests:
+    """Resolution of the terminal and session of a request, remembered in ``request.state.ctx`` so
+    an error page can still show the header of the terminal it is displayed on."""
+
+    def __init__(self, web: TerminalWeb) -> None:
+        self.web = web
+
+    def terminal(self, request: Request) -> Ctx:
+        """The registered terminal of the request, or T_TERMINAL_UNKNOWN."""
+        secret = request.cookies.get(TERMINAL_COOKIE)
+        with self.web.term() as conn:
+            terminal = terminals.resolve_terminal(conn, secret)
+        assert secret is not None
+        ctx = Ctx(
+            terminal=terminal, terminal_secret=secret, session_secret=request.cookies.get(SESSION_COOKIE)
+        )
+        ctx.view = View(terminal=_info(terminal), csrf=csrf_token(self.web.csrf_key, csrf_context(request)))
+        request.state.ctx = ctx
+        return ctx
+
+    def session(self, request: Request, *, touch: bool = True) -> Ctx:
+        """The signed-in session of the request (T_SESSION_REQUIRED / _ENDED / _LOCKED otherwise)."""
+        ctx = self.terminal(request)
+        with self.web.term() as conn:
+            info = sessions.info(conn, ctx.session_secret)
+            ctx.auth_method = info.auth_method if info is not None else None
+            # Set before resolving: the lock page of a locked session needs it.
+            ctx.view.password_unlock = ctx.auth_method == "password"
+            ctx.actor = sessions.resolve(
+                conn, self.web.settings, ctx.terminal, ctx.session_secret, touch=touch
+            )
+        ctx.view.actor = ctx.actor
+        ctx.view.menu = menu_for(ctx.actor)
+        ctx.view.idle_seconds = self.web.settings.idle_lock_seconds
+        return ctx
+
+    def check_csrf(self, request: Request, presented: str | None) -> None:
+        """The synchronizer token of a POST (form field or header): T_CSRF if it is missing or wrong.
+
+        Defence in depth, when the browser says where the request comes from: Sec-Fetch-Site must
+        be same-origin, and Origin the application's own. (With ``Referrer-Policy: no-referrer``
+        Chromium sends ``Origin: null`` for form posts, so "null" tells nothing and the token
+        decides.)
+        """
+        token = presented or request.headers.get(CSRF_HEADER)
+        if not csrf_valid(self.web.csrf_key, csrf_context(request), token):
+            raise Refusal("T_CSRF")
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            raise Refusal("T_CSRF", "送信元が違います")
+        origin = request.headers.get("origin")
+        if origin not in (None, "null") and origin != self.web.settings.webauthn_origin:
+            raise Refusal("T_CSRF", "送信元が違います")
+
+
+def require_logged(
+    web: TerminalWeb, actor: Actor, function: Function, file: FileScope = FileScope.NONE, *, event: str
+) -> None:
+    """Refuse (T_FORBIDDEN) a page the operator's roles do not allow, with the deny in the log.
+
+    Used for pages that only show a form (a search form, the review form): the refusal is logged
+    like any other (S-15), so repeated attempts show up in the review (repeated_deny).
+    """
+    if rights.allows(actor, function, file):
+        return
+
+    def body() -> None:
+        raise Refusal("T_FORBIDDEN")
+
+    with web.term() as conn:
+        guarded(conn, body, actor=actor, function=function, event=event, file=file)
+
+
+def logged_use(
+    conn: psycopg.Connection[Any],
+    actor: Actor,
+    function: Function,
+    *,
+    event: str,
+    body: Callable[[], T],
+    detail: dict[str, object] | None = None,
+    file: FileScope = FileScope.NONE,
+) -> T:
+    """Run a read-only use of a function (the log review, the inventory) under the operation-log
+    pattern: a deny is logged and committed, an allow is logged in the transaction of the use."""
+
+    def run() -> T:
+        rights.require(actor, function, file)
+        result = body()
+        record_operation(
+            conn,
+            actor,
+            function=function,
+            file=file,
+            outcome=Outcome.ALLOW,
+            detail={"event": event, **(detail or {})},
+        )
+        return result
+
+    return guarded(conn, run, actor=actor, function=function, event=event, file=file)

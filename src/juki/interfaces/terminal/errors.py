@@ -1,0 +1,120 @@
+"""Every failure as a Japanese page (or, for the JSON calls of webauthn.js / idle.js, a JSON
+object) with its stable code — never a stack trace (ARCHITECTURE.md §4).
+
+* `Refusal` (a service said no): its code and message; a session that is locked answers the lock
+  page (S-04), one that is missing sends the browser to the sign-in page, one that ended shows the
+  sign-in page with the reason and forgets the session cookie.
+* Framework errors (unknown path, wrong method, a malformed request): T_NOT_FOUND, T_METHOD,
+  T_BAD_REQUEST.
+* Anything else: `SafeRoute` catches it inside the application — so the answer still passes the
+  security-header middleware — logs the traceback on the server, and answers T_INTERNAL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from juki.domain.refusals import Refusal
+from juki.interfaces.terminal.context import Ctx
+from juki.interfaces.terminal.render import Renderer, ShownError, View, status_of, wants_json
+from juki.interfaces.terminal.security import SESSION_COOKIE, cookie_options, csrf_token
+
+log = logging.getLogger("juki.terminal")
+
+
+def _view(request: Request) -> View:
+    ctx: Ctx | None = getattr(request.state, "ctx", None)
+    if ctx is None:
+        return View()
+    # The frame of the page the error replaces: a signed-in operator keeps the menu and the idle
+    # lock (S-04) on an error page too.
+    return ctx.view
+
+
+def forget_session(response: Response) -> None:
+    """Remove the session cookie (sign-out, ended session)."""
+    options = cookie_options()
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path=options["path"],
+        secure=options["secure"],
+        httponly=options["httponly"],
+        samesite=options["samesite"],
+    )
+
+
+def refusal_response(renderer: Renderer, request: Request, refusal: Refusal) -> Response:
+    """The answer to a refusal, by its code."""
+    shown = ShownError.of(refusal)
+    status = status_of(refusal.code)
+    if wants_json(request):
+        return JSONResponse({"code": shown.code, "message": shown.message}, status_code=status)
+    view = _view(request)
+    if refusal.code == "T_SESSION_REQUIRED":
+        return RedirectResponse("/signin", status_code=303)
+    if refusal.code == "T_SESSION_LOCKED":
+        view.menu, view.idle_seconds = [], 0
+        return renderer.page("lock.html", view, title="画面ロック中", status=status, error=None)
+    if refusal.code == "T_SESSION_ENDED":
+        view.actor, view.menu, view.idle_seconds = None, [], 0
+        ctx: Ctx | None = getattr(request.state, "ctx", None)
+        if ctx is not None:  # the form must carry the token of the terminal, the session is gone
+            view.csrf = csrf_token(request.app.state.web.csrf_key, "terminal:" + ctx.terminal_secret)
+        response = renderer.page(
+            "signin.html", view, title="サインイン", status=status, error=shown, login=""
+        )
+        forget_session(response)
+        return response
+    return renderer.error(view, shown, status=status, back="/" if view.actor else None)
+
+
+def web_error_response(renderer: Renderer, request: Request, code: str) -> Response:
+    shown = ShownError.web(code)
+    if wants_json(request):
+        return JSONResponse({"code": shown.code, "message": shown.message}, status_code=status_of(code))
+    return renderer.error(_view(request), shown)
+
+
+class SafeRoute(APIRoute):
+    """An APIRoute whose unexpected exceptions become the T_INTERNAL page inside the app."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def safe_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (Refusal, StarletteHTTPException, RequestValidationError):
+                raise
+            except Exception:
+                log.exception("terminal request %s %s failed", request.method, request.url.path)
+                renderer: Renderer = request.app.state.web.renderer
+                return web_error_response(renderer, request, "T_INTERNAL")
+
+        return safe_handler
+
+
+def install_error_handlers(app: FastAPI, renderer: Renderer) -> None:
+    async def on_refusal(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refusal)
+        return refusal_response(renderer, request, exc)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "T_NOT_FOUND", 405: "T_METHOD"}.get(exc.status_code, "T_BAD_REQUEST")
+        return web_error_response(renderer, request, code)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        return web_error_response(renderer, request, "T_BAD_REQUEST")
+
+    app.add_exception_handler(Refusal, on_refusal)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)

@@ -1,0 +1,163 @@
+"""The menu, the 4情報 search of File 1 / File 2 and the record view (F1-6, F2-6, S-25, S-16).
+
+No personal data ever travels in a URL (ARCHITECTURE.md §4): the search conditions are a POST form
+and the record to open is a POST field, so neither appears in the browser history, a proxy log or
+a Referer. The S-25 minimum conditions are enforced by `services.search`, not here; the page shows
+the rules and the service's explanation of what is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+
+from juki.domain.refusals import Refusal
+from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, require_logged
+from juki.interfaces.terminal.errors import SafeRoute
+from juki.interfaces.terminal.render import ShownError, status_of
+from juki.services import search
+from juki.services.actor import FileScope, Function
+
+router = APIRouter(route_class=SafeRoute)
+FormText = Annotated[str, Form()]
+
+_FILES = {"pref": FileScope.PREF, "fuhyo": FileScope.FUHYO}
+NAME_PARTS = [
+    (search.NamePart.FULL.value, "氏名（氏＋名）"),
+    (search.NamePart.FAMILY.value, "氏のみ"),
+    (search.NamePart.GIVEN.value, "名のみ"),
+]
+NAME_MATCHES = [(search.NameMatch.EXACT.value, "完全一致"), (search.NameMatch.PREFIX.value, "前方一致")]
+_SEARCH_REFUSALS_ON_FORM = frozenset({"T_SEARCH_CONDITIONS", "T_SEARCH_TOO_MANY", "T_SEARCH_INPUT"})
+
+
+def _web(request: Request) -> TerminalWeb:
+    web: TerminalWeb = request.app.state.web
+    return web
+
+
+def _file(value: str) -> FileScope:
+    found = _FILES.get(value)
+    if found is None:
+        raise Refusal("T_SEARCH_INPUT", "検索する情報（本人確認情報／附票本人確認情報）を指定してください")
+    return found
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    ctx = Requests(_web(request)).session(request)
+    return _web(request).renderer.page("home.html", ctx.view, title="業務メニュー")
+
+
+def _search_page(
+    web: TerminalWeb,
+    ctx: Ctx,
+    file: FileScope,
+    form: dict[str, Any],
+    *,
+    result: search.SearchResult | None = None,
+    error: ShownError | None = None,
+    status: int = 200,
+) -> Response:
+    return web.renderer.page(
+        "search.html",
+        ctx.view,
+        title="4情報検索",
+        status=status,
+        file=file.value,
+        form=form,
+        rules=[rule.label for rule in search.MINIMUM_RULES],
+        name_parts=NAME_PARTS,
+        name_matches=NAME_MATCHES,
+        result=result,
+        error=error,
+    )
+
+
+_EMPTY_FORM: dict[str, Any] = {
+    "name": "",
+    "name_part": search.NamePart.FULL.value,
+    "name_match": search.NameMatch.EXACT.value,
+    "birth_date": "",
+    "sex": "",
+    "address": "",
+    "include_ended": False,
+}
+
+
+@router.get("/search/{file_name}")
+def search_form(request: Request, file_name: str) -> Response:
+    web = _web(request)
+    ctx = Requests(web).session(request)
+    file = _file(file_name)
+    require_logged(web, ctx.signed_in, Function.SEARCH, file, event="search_form")
+    return _search_page(web, ctx, file, dict(_EMPTY_FORM))
+
+
+@router.post("/search/{file_name}")
+def search_post(
+    request: Request,
+    file_name: str,
+    csrf_token: FormText = "",
+    name: FormText = "",
+    name_part: FormText = search.NamePart.FULL.value,
+    name_match: FormText = search.NameMatch.EXACT.value,
+    birth_date: FormText = "",
+    sex: FormText = "",
+    address: FormText = "",
+    include_ended: FormText = "",
+) -> Response:
+    web = _web(request)
+    req = Requests(web)
+    ctx = req.session(request)
+    req.check_csrf(request, csrf_token)
+    file = _file(file_name)
+    form: dict[str, Any] = {
+        "name": name,
+        "name_part": name_part,
+        "name_match": name_match,
+        "birth_date": birth_date,
+        "sex": sex,
+        "address": address,
+        "include_ended": bool(include_ended),
+    }
+    try:
+        part, match = search.NamePart(name_part), search.NameMatch(name_match)
+    except ValueError:  # only a tampered form gets here: the page offers valid choices
+        shown = ShownError.of(Refusal("T_SEARCH_INPUT", "氏名の区分または一致方法が正しくありません"))
+        return _search_page(web, ctx, file, dict(_EMPTY_FORM), error=shown, status=422)
+    conditions = search.SearchConditions(
+        file=file,
+        name=name,
+        name_part=part,
+        name_match=match,
+        birth_date=birth_date,
+        sex=sex,
+        address=address,
+        include_ended=bool(include_ended),
+    )
+    try:
+        with web.file_connection(file) as conn:
+            result = search.search(conn, ctx.signed_in, conditions, limit=web.search_cap)
+    except Refusal as refused:
+        if refused.code not in _SEARCH_REFUSALS_ON_FORM:
+            raise
+        return _search_page(
+            web, ctx, file, form, error=ShownError.of(refused), status=status_of(refused.code)
+        )
+    return _search_page(web, ctx, file, form, result=result)
+
+
+@router.post("/record")
+def record_view(
+    request: Request, csrf_token: FormText = "", file: FormText = "", juminhyo_code: FormText = ""
+) -> Response:
+    web = _web(request)
+    req = Requests(web)
+    ctx = req.session(request)
+    req.check_csrf(request, csrf_token)
+    scope = _file(file)
+    with web.file_connection(scope) as conn:
+        record = search.view_record(conn, ctx.signed_in, scope, juminhyo_code)
+    return web.renderer.page("record.html", ctx.view, title="記録の閲覧", record=record)
