@@ -11,12 +11,16 @@ is taken from it. Terminals are registered and their one-time binding links issu
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
+import uvicorn
 
+from juki.config import Settings
 from juki.interfaces.common import console, open_database
+from juki.store.db import Database
 
 
 def serve_terminal(
@@ -33,16 +37,41 @@ def serve_terminal(
     ] = None,
 ) -> None:
     """端末用の業務画面（HTTPS、生体認証・パスワードでのサインイン）を起動する。"""
-    import uvicorn
-
-    from juki.interfaces.terminal import create_terminal_app
-    from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
-    from juki.services.pki import Pki
-
     db = open_database()
     settings = db.settings
     if idle_lock_seconds is not None:
         settings = dataclasses.replace(settings, idle_lock_seconds=idle_lock_seconds)
+    web = terminal_server(db, settings, host=host, port=port, server_name=server_name, cert_name=cert_name)
+    console.print(
+        f"terminal UI on {web.url} (listening {host}:{web.port}); CA certificate to trust: {web.ca_cert}"
+    )
+    web.server.run()
+
+
+@dataclasses.dataclass
+class TerminalServer:
+    """A configured (not yet running) terminal UI server and where operators reach it."""
+
+    server: uvicorn.Server
+    url: str
+    port: int
+    ca_cert: Path
+
+
+def terminal_server(
+    db: Database,
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    server_name: str | None = None,
+    cert_name: str = "terminal-web",
+) -> TerminalServer:
+    """The terminal UI as a uvicorn server with its certificate from the PKI (used by `juki demo` too)."""
+    from juki.interfaces.terminal import create_terminal_app
+    from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
+    from juki.services.pki import Pki
+
     origin = urlsplit(settings.webauthn_origin)
     listen_port = port or origin.port or 443
     name = server_name or settings.webauthn_rp_id
@@ -55,16 +84,12 @@ def serve_terminal(
     cert, key = ensure_terminal_certificate(pki, name=cert_name, host_names=[name])
     context = terminal_server_context(cert, key)
     app = create_terminal_app(db, settings)
-    console.print(
-        f"terminal UI on https://{name}:{listen_port}/ (listening {host}:{listen_port}); "
-        f"CA certificate to trust: {pki.ca_cert_path}"
-    )
     config = uvicorn.Config(
         app,
         host=host,
         port=listen_port,
         ssl_context_factory=lambda _config, _default: context,
-        log_level="info",
+        log_level="warning",
         lifespan="off",
         proxy_headers=False,
         server_header=False,
@@ -72,4 +97,6 @@ def serve_terminal(
         # copies of one-time binding and enrolment links to a file nobody protects as well.
         access_log=False,
     )
-    uvicorn.Server(config).run()
+    return TerminalServer(
+        uvicorn.Server(config), f"https://{name}:{listen_port}", listen_port, pki.ca_cert_path
+    )

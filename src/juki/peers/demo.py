@@ -8,26 +8,42 @@ step. Safe to run again: the second run's notifications are all answered as dupl
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import orjson
 import typer
 
 from juki.config import Settings
+from juki.domain.refusals import Refusal
 from juki.interfaces.cli_data import load_dir, synth_population
+from juki.interfaces.cli_terminal_web import terminal_server
 from juki.interfaces.common import console, open_database
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
+from juki.services.operators import bootstrap_first_admin
+from juki.services.rights import grant_demo_roles
 from juki.services.stats import file_counts
 from juki.services.synth import generate_changes
+from juki.services.terminals import issue_binding_token
+from juki.store.db import Database, DbRole
 
 DEMO_SEED = 1
+DEMO_ADMIN = "admin1"
+DEMO_TERMINAL = "代表端末"
+DEMO_ROLES = ("pref_operator", "fuhyo_operator", "auditor")
 
 
 def demo(
     persons: Annotated[int, typer.Option(min=100)] = 20_000,
     changes: Annotated[int, typer.Option(min=1)] = 400,
     keep_running: Annotated[bool, typer.Option(help="leave the database running afterwards")] = False,
+    terminal: Annotated[
+        bool, typer.Option(help="then serve the terminal UI (https://localhost:8444/) until Ctrl-C")
+    ] = True,
+    terminal_seconds: Annotated[
+        float, typer.Option(min=0.0, help="stop the terminal UI after this many seconds (0: at Ctrl-C)")
+    ] = 0.0,
 ) -> None:
     """組み込みDBと全ピア（市町村CS・全国サーバのシミュレータ）を起動し、異動通知の流れを示す。"""
     settings = Settings.from_env()
@@ -84,6 +100,48 @@ def demo(
         after = file_counts(conn)
     console.print("7. 現在の件数:")
     console.print_json(orjson.dumps(after).decode())
+    if terminal:
+        serve_terminal_ui(db, settings, terminal_seconds)
     if db.cluster and not keep_running:
         db.cluster.stop()
-        console.print("8. 停止しました（もう一度 `make run` すると冪等性を確認できます）")
+        console.print("9. 停止しました（もう一度 `make run` すると冪等性を確認できます）")
+
+
+def serve_terminal_ui(db: Database, settings: Settings, seconds: float) -> None:
+    """Step 8: the terminal UI, with the first administrator's one-time links printed once.
+
+    The first run creates the administrator ``admin1`` and the 代表端末 and, this being a demonstration
+    with nobody to approve a second role, gives ``admin1`` the work roles too (recorded as bootstrap
+    grants). Later runs print a fresh link to bind this browser and how to get a new enrolment link.
+    """
+    web = terminal_server(db, settings)
+    with db.connect(DbRole.TERM, autocommit=True) as conn:
+        try:
+            with conn.transaction():
+                first = bootstrap_first_admin(conn, settings, DEMO_ADMIN, display_name="初期管理者（デモ）")
+                grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
+            binding, enrolment = first.binding_token, first.enrolment_token
+        except Refusal:  # already bootstrapped by an earlier run
+            binding = issue_binding_token(conn, settings, DEMO_TERMINAL, by=None)
+            enrolment = None
+    console.print(f"8. 端末の業務画面: {web.url}/  （ブラウザで信頼する CA 証明書: {web.ca_cert}）")
+    console.print(f"   (1) この端末（{DEMO_TERMINAL}）をブラウザに登録: {web.url}/terminal/bind/{binding}")
+    if enrolment:
+        console.print(
+            f"   (2) 初期管理者 {DEMO_ADMIN} の認証情報を登録（1回限り）: {web.url}/enrol/{enrolment}"
+        )
+        console.print(
+            "       生体認証（WebAuthn）を登録すると検索もできます。パスワードでは管理・監査の機能だけです"
+            "（S-01: 個人情報を扱う操作は生体認証）"
+        )
+    else:
+        console.print(
+            f"   (2) {DEMO_ADMIN} は登録済みです。新しい登録リンク: "
+            f"`.venv/bin/juki operator enrol-link {DEMO_ADMIN}`"
+        )
+    console.print("   (3) サインイン → 4情報検索 → 操作ログ（監査）で自分の操作を確認できます。Ctrl-C で終了")
+    if seconds > 0:
+        timer = threading.Timer(seconds, lambda: setattr(web.server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    web.server.run()

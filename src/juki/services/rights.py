@@ -44,6 +44,7 @@ __all__ = [
     "approve",
     "current_roles",
     "grant_bootstrap_admin",
+    "grant_demo_roles",
     "inventory",
     "ledger_entries",
     "load_matrix",
@@ -592,6 +593,43 @@ def grant_bootstrap_admin(conn: psycopg.Connection[Any], operator_id: int) -> in
         reason="初期管理者の登録",
     )
     return grant_id
+
+
+def grant_demo_roles(conn: psycopg.Connection[Any], operator_id: int, roles: Iterable[str]) -> list[int]:
+    """`juki demo` only: give the first administrator the work roles too, as bootstrap grants.
+
+    A demonstration on a fresh system has one administrator and nobody to approve a second role
+    (four eyes), yet its user should be able to search the synthetic population and review the log.
+    Allowed only while that administrator is the system's one operator, and recorded in the ledger
+    and the inventory as bootstrap grants, so a real system never gets here unnoticed. Runs in the
+    caller's transaction.
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
+    others = conn.execute("SELECT count(*) FROM term.operators WHERE id <> %s", (operator_id,)).fetchone()
+    if others is None or int(others[0]) > 0 or ADMIN_ROLE not in current_roles(conn, operator_id):
+        raise Refusal("T_BOOTSTRAP_DONE")
+    granted: list[int] = []
+    for role in roles:
+        role_spec(role)  # T_ROLE_UNKNOWN for a role the matrix does not know
+        if role in current_roles(conn, operator_id):
+            continue
+        row = conn.execute(
+            "INSERT INTO term.rights_grants (operator_id, role, bootstrap)"
+            " VALUES (%s, %s, true) RETURNING id",
+            (operator_id, role),
+        ).fetchone()
+        assert row is not None
+        granted.append(int(row[0]))
+        _ledger(
+            conn,
+            "bootstrap_granted",
+            operator_id=operator_id,
+            role=role,
+            by=None,
+            grant_id=int(row[0]),
+            reason="デモ環境の初期設定（juki demo）",
+        )
+    return granted
 
 
 def current_roles(conn: psycopg.Connection[Any], operator_id: int) -> frozenset[str]:
