@@ -9,6 +9,7 @@ step. Safe to run again: the second run's notifications are all answered as dupl
 from __future__ import annotations
 
 import threading
+import time
 from typing import Annotated
 
 import orjson
@@ -140,8 +141,16 @@ def serve_terminal_ui(db: Database, settings: Settings, seconds: float) -> None:
             f"`.venv/bin/juki operator enrol-link {DEMO_ADMIN}`"
         )
     console.print("   (3) サインイン → 4情報検索 → 操作ログ（監査）で自分の操作を確認できます。Ctrl-C で終了")
-    if seconds > 0:
-        timer = threading.Timer(seconds, lambda: setattr(web.server, "should_exit", True))
-        timer.daemon = True
-        timer.start()
-    web.server.run()
+    # The server runs on its own thread with its own event loop: the caller's thread may already
+    # have one (an embedding application, a test runner), and Ctrl-C here still stops it cleanly.
+    serving = threading.Thread(target=web.server.run, name="terminal-ui", daemon=True)
+    serving.start()
+    deadline = time.monotonic() + seconds if seconds > 0 else None
+    try:
+        while serving.is_alive() and (deadline is None or time.monotonic() < deadline):
+            serving.join(0.2)
+    except KeyboardInterrupt:
+        console.print("   停止します")
+    finally:
+        web.server.should_exit = True
+        serving.join(10)
