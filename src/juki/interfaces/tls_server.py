@@ -95,16 +95,27 @@ def run_server_in_thread(
     config = server_config(app, ssl_context, host=host, port=port, log_level=log_level)
     config.timeout_graceful_shutdown = 2  # a stuck connection must not hold a teardown for long
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{host}:{port}", daemon=True)
+    thread, bound_port = start_in_thread(server, timeout=timeout)
+    return server, thread, bound_port
+
+
+def start_in_thread(server: uvicorn.Server, *, timeout: float = 10.0) -> tuple[threading.Thread, int]:
+    """Run a configured ``server`` in a daemon thread with its own event loop; return (thread, port).
+
+    Returns once it is listening. Its own thread, because the caller's thread may already have a
+    running loop (an embedding application, a test runner). Raises RuntimeError when it did not
+    start within ``timeout`` seconds (a port in use, for example).
+    """
+    where = f"{server.config.host}:{server.config.port}"
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{where}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError(f"the TLS server on {host}:{port} did not start")
+            raise RuntimeError(f"the TLS server on {where} did not start")
         time.sleep(0.01)
-    bound_port = int(server.servers[0].sockets[0].getsockname()[1])
-    return server, thread, bound_port
+    return thread, int(server.servers[0].sockets[0].getsockname()[1])
 
 
 def stop_server(server: uvicorn.Server, thread: threading.Thread, *, timeout: float = 5.0) -> None:

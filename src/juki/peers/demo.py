@@ -8,7 +8,6 @@ step. Safe to run again: the second run's notifications are all answered as dupl
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Annotated
 
@@ -18,8 +17,9 @@ import typer
 from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.interfaces.cli_data import load_dir, synth_population
-from juki.interfaces.cli_terminal_web import terminal_server
+from juki.interfaces.cli_terminal_web import TerminalServer, terminal_server
 from juki.interfaces.common import console, open_database
+from juki.interfaces.tls_server import start_in_thread, stop_server
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
 from juki.services.operators import bootstrap_first_admin
@@ -116,15 +116,34 @@ def serve_terminal_ui(db: Database, settings: Settings, seconds: float) -> None:
     grants). Later runs print a fresh link to bind this browser and how to get a new enrolment link.
     """
     web = terminal_server(db, settings)
+    # Listening before the one-time links are made: a port in use fails here, not after a link
+    # that can be used only once has been printed for a server that is not there.
+    thread, _port = start_in_thread(web.server)
+    try:
+        binding, enrolment = _admin_links(db, settings)
+        _print_links(web, binding, enrolment)
+        deadline = time.monotonic() + seconds if seconds > 0 else None
+        while thread.is_alive() and (deadline is None or time.monotonic() < deadline):
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        console.print("   停止します")
+    finally:
+        stop_server(web.server, thread)
+
+
+def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
+    """The terminal-binding token and, on the first run only, admin1's enrolment token."""
     with db.connect(DbRole.TERM, autocommit=True) as conn:
         try:
             with conn.transaction():
                 first = bootstrap_first_admin(conn, settings, DEMO_ADMIN, display_name="初期管理者（デモ）")
                 grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
-            binding, enrolment = first.binding_token, first.enrolment_token
+            return first.binding_token, first.enrolment_token
         except Refusal:  # already bootstrapped by an earlier run
-            binding = issue_binding_token(conn, settings, DEMO_TERMINAL, by=None)
-            enrolment = None
+            return issue_binding_token(conn, settings, DEMO_TERMINAL, by=None), None
+
+
+def _print_links(web: TerminalServer, binding: str, enrolment: str | None) -> None:
     console.print(f"8. 端末の業務画面: {web.url}/  （ブラウザで信頼する CA 証明書: {web.ca_cert}）")
     console.print(f"   (1) この端末（{DEMO_TERMINAL}）をブラウザに登録: {web.url}/terminal/bind/{binding}")
     if enrolment:
@@ -141,16 +160,3 @@ def serve_terminal_ui(db: Database, settings: Settings, seconds: float) -> None:
             f"`.venv/bin/juki operator enrol-link {DEMO_ADMIN}`"
         )
     console.print("   (3) サインイン → 4情報検索 → 操作ログ（監査）で自分の操作を確認できます。Ctrl-C で終了")
-    # The server runs on its own thread with its own event loop: the caller's thread may already
-    # have one (an embedding application, a test runner), and Ctrl-C here still stops it cleanly.
-    serving = threading.Thread(target=web.server.run, name="terminal-ui", daemon=True)
-    serving.start()
-    deadline = time.monotonic() + seconds if seconds > 0 else None
-    try:
-        while serving.is_alive() and (deadline is None or time.monotonic() < deadline):
-            serving.join(0.2)
-    except KeyboardInterrupt:
-        console.print("   停止します")
-    finally:
-        web.server.should_exit = True
-        serving.join(10)
