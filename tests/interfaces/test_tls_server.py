@@ -15,6 +15,8 @@ async def _app(scope: object, receive: object, send: object) -> None:  # never c
     raise AssertionError("no request expected")
 
 
+# uvicorn ends its thread with SystemExit(3) when it cannot bind: that is the case under test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_port_in_use_raises_instead_of_a_dead_thread() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
