@@ -23,7 +23,7 @@ from juki.config import Settings
 from juki.interfaces.terminal import create_terminal_app
 from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
-from juki.services.pki import Pki
+from juki.services.access.pki import Pki
 from juki.store.db import Database
 from tests.interfaces.terminal_web_support import World, build_world
 

@@ -43,22 +43,23 @@ import psycopg
 import pytest
 
 from juki.config import Settings
+from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.interfaces.intake_api import create_intake_app
 from juki.interfaces.tls_server import serve_in_thread
 from juki.peers.municipal import _batches  # the simulator's batching: per-person order across municipalities
 from juki.peers.national import NationalKind, NationalSimulator, RunningServer
-from juki.services.intake import NotificationApplier, iter_lines
-from juki.services.load import load_population
-from juki.services.pki import PeerRole, Pki, client_context, server_context
-from juki.services.relay import OutboxRelay, Peer, RelayPolicy, redrive, status
-from juki.services.synth import generate_changes, write_population
+from juki.services.access.pki import Pki, client_context, server_context
+from juki.services.jlis.relay import OutboxRelay, Peer, RelayPolicy, redrive, status
+from juki.services.registry.intake import NotificationApplier, iter_lines
+from juki.services.registry.load import load_population
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster, find_binaries
 from juki.store.migrate import migrate
+from juki.synth import generate_changes, write_population
 from tests.conftest import TEMPLATE
 from tests.peers.test_national import Certs, make_pki, sim_database
-from tests.services.test_relay import apply, birth, fuhyo_birth, fuhyo_move, move
+from tests.services.jlis.test_relay import apply, birth, fuhyo_birth, fuhyo_move, move
 
 PERSONS, SEED, CHANGES, BATCH = 400, 11, 240, 20
 FILES = ("pref", "fuhyo")

@@ -16,9 +16,9 @@ import orjson
 
 from juki.config import Settings
 from juki.domain.records import FileKind
-from juki.services import operators, rights, terminals
-from juki.services.actor import Actor, TerminalKind
-from juki.services.intake import NotificationApplier, iter_lines
+from juki.services.access import operators, rights, terminals
+from juki.services.access.actor import Actor, TerminalKind
+from juki.services.registry.intake import NotificationApplier, iter_lines
 from juki.store.db import Database, DbRole
 from tests.services.factories import fuhyo_record, juminhyo, notification, pref_record
 

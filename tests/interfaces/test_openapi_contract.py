@@ -17,8 +17,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from juki.domain.peers import PeerRole
 from juki.interfaces.intake_api import create_intake_app
-from juki.services.pki import PeerRole, Pki
+from juki.services.access.pki import Pki
 from juki.store.db import Database
 from tests.factories import TSURUMI
 

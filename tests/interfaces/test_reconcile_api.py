@@ -15,15 +15,16 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.interfaces.cli import app as cli_app
 from juki.interfaces.intake_api import create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
-from juki.services.pki import PeerRole, Pki, client_context, server_context
+from juki.services.access.pki import Pki, client_context, server_context
 from juki.store.db import Database
 from tests.factories import YOKOHAMA
 from tests.services.factories import KAMAKURA, TSURUMI, juminhyo
-from tests.services.test_reconcile import MOVED, apply, born, csv_bytes, person
+from tests.services.registry.test_reconciliation import MOVED, apply, born, csv_bytes, person
 
 
 @dataclass

@@ -23,8 +23,8 @@ from juki.interfaces.terminal import create_terminal_app
 from juki.interfaces.terminal.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE, TERMINAL_COOKIE
 from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
-from juki.services import search
-from juki.services.pki import Pki
+from juki.services.access.pki import Pki
+from juki.services.search import service as search
 from juki.store.db import Database
 from tests.interfaces.terminal_web_support import (
     ADMIN_PASSWORD,

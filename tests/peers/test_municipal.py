@@ -6,14 +6,15 @@ from pathlib import Path
 
 import orjson
 
+from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.interfaces.intake_api import create_intake_app
 from juki.interfaces.tls_server import serve_in_thread
 from juki.peers.municipal import MunicipalCsSimulator, _batches, _route, _waves
-from juki.services.load import load_population
-from juki.services.pki import PeerRole, Pki, server_context
-from juki.services.synth import generate_changes, write_population
+from juki.services.access.pki import Pki, server_context
+from juki.services.registry.load import load_population
 from juki.store.db import Database, DbRole
+from juki.synth import generate_changes, write_population
 
 
 def test_simulated_municipalities_send_a_stream_and_every_answer_is_the_expected_one(

@@ -1,7 +1,7 @@
 """The 全国サーバ / 附票全国サーバ simulators over real mTLS, and the uvicorn peer-certificate mechanism.
 
 The helpers here (a PKI with every certificate the tests need, a database of the simulator's own)
-are also used by tests/services/test_relay.py.
+are also used by tests/services/jlis/test_relay.py.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import psycopg
 import pytest
 import uvicorn
 
+from juki.domain.peers import PeerRole
 from juki.peers.national import NationalKind, NationalSimulator, RunningServer
 from juki.peers.tls import PINNED_UVICORN, peer_cert_der, run_server_in_thread, stop_server
-from juki.services.pki import IssuedCert, PeerRole, Pki, client_context, server_context
+from juki.services.access.pki import IssuedCert, Pki, client_context, server_context
 from juki.store.embedded import EmbeddedCluster
 from tests.services.factories import TSURUMI, juminhyo, my_number
 

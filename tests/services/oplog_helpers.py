@@ -7,8 +7,9 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from juki.services.actor import Actor, FileScope, Function, Outcome, TerminalKind
-from juki.services.oplog import GENESIS_HASH, ROW_COLUMNS, LogRow, record_operation, row_hash
+from juki.domain.records import FileKind
+from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
+from juki.services.audit.operation_log import GENESIS_HASH, ROW_COLUMNS, LogRow, record_operation, row_hash
 from juki.store.db import Database
 
 
@@ -36,7 +37,7 @@ def append_many(db: Database, n: int, who: Actor | None = None) -> list[int]:
                 conn,
                 who,
                 function=Function.SEARCH,
-                file=FileScope.PREF,
+                file=FileKind.PREF,
                 outcome=Outcome.ALLOW,
                 target=f"{i:011d}",
                 detail={"i": i, "conditions": {"name": "山田　太郎", "birth": "1980-01-01"}},

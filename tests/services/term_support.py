@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from juki.config import Settings
-from juki.services import operators, rights, sessions, terminals
-from juki.services.actor import Actor
+from juki.services.access import operators, rights, sessions, terminals
+from juki.services.access.actor import Actor
 from juki.store.db import Database, DbRole
 
 ADMIN_PASSWORD = "correct horse battery staple"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from juki.services.actor import FileScope, Function, Outcome
-from juki.services.checkpoint import scan_log
-from juki.services.oplog import record_operation
+from juki.domain.records import FileKind
+from juki.services.access.actor import Function, Outcome
+from juki.services.audit.checkpoints import scan_log
+from juki.services.audit.operation_log import record_operation
 from juki.store.db import Database
 from tests.services.oplog_helpers import actor, append_many, connect_as
 
@@ -36,7 +37,7 @@ def test_S15_application_roles_append_through_the_function(db: Database, role: s
     """S-15/S-16: every server role (File 1, File 2, terminals) can write its log rows."""
     with connect_as(db, role) as conn:
         seq = record_operation(
-            conn, actor(), function=Function.SEARCH, file=FileScope.PREF, outcome=Outcome.ALLOW
+            conn, actor(), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW
         )
         conn.commit()
     assert seq == 1

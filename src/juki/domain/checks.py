@@ -69,7 +69,8 @@ from typing import Final
 from juki.domain import lgcodes
 from juki.domain.dates import DateQualifier, JukiDate
 from juki.domain.errors import Rejection
-from juki.domain.notification import ITEM_LABELS, Notification, is_abroad_shaped
+from juki.domain.items import ITEM_LABELS
+from juki.domain.notification import Notification, is_abroad_shaped
 from juki.domain.reasons import (
     JUMINHYO_CODE_REASONS,
     MY_NUMBER_REASONS,

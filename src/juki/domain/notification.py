@@ -41,6 +41,7 @@ from juki.domain import codes, kana, lgcodes
 from juki.domain.codes import CheckDigitMode
 from juki.domain.dates import DateParseError, JukiDate, parse_date
 from juki.domain.errors import Rejection
+from juki.domain.items import ITEM_LABELS
 from juki.domain.reasons import (
     JUMINHYO_CODE_REASONS,
     ChangeReason,
@@ -59,7 +60,6 @@ from juki.domain.records import (
 )
 
 __all__ = [
-    "ITEM_LABELS",
     "MAX_ADDRESS_LENGTH",
     "MAX_NAME_LENGTH",
     "MAX_NOTIFICATION_ID_LENGTH",
@@ -77,24 +77,6 @@ MAX_NOTIFICATION_ID_LENGTH: Final = 64
 #: stop a runaway value from being stored and re-provided for 150 years.
 MAX_NAME_LENGTH: Final = 200
 MAX_ADDRESS_LENGTH: Final = 400
-
-#: Japanese item labels for operator messages (record items of both files).
-ITEM_LABELS: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "name_kanji": "氏名（漢字）",
-        "name_kana": "氏名（ふりがな）",
-        "birth_date": "生年月日",
-        "sex": "性別",
-        "address": "住所",
-        "municipality_code": "市町村コード",
-        "aza_code": "大字・字コード",
-        "my_number": "個人番号",
-        "former_surname_kanji": "旧氏（漢字）",
-        "former_surname_kana": "旧氏（ふりがな）",
-        "address_municipality_code": "住所 市町村コード",
-        "last_address": "最終住所",
-    }
-)
 
 _TEXT_LIMITS: Final[Mapping[str, int]] = MappingProxyType(
     {

@@ -17,7 +17,6 @@ from rich.markup import escape
 from juki.config import Settings
 from juki.interfaces import (
     cli_audit,
-    cli_bench,
     cli_data,
     cli_pki,
     cli_query,
@@ -37,7 +36,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="組み込み PostgreSQL の操作 (start / stop / status)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(cli_bench.app, name="bench")
 app.add_typer(cli_pki.app, name="pki")
 app.add_typer(cli_relay.app, name="relay")
 app.add_typer(cli_reconcile.app, name="reconcile")
@@ -83,7 +81,7 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         if not info["running"]:
             emit_json(info) if as_json else console.print(info)
             return
-    from juki.services.stats import file_counts
+    from juki.services.statistics.counters import file_counts
 
     db = Database.open(settings)
     with db.connect() as conn:
@@ -106,7 +104,7 @@ def migrate_cmd(to: Annotated[int | None, typer.Option(help="target version")] =
 @app.command("purge")
 def purge_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """保存期間を過ぎたデータを削除する（R-04, R-06: 150年、一時保存の個人番号）。"""
-    from juki.services.purge import purge
+    from juki.services.registry.purge import purge
 
     db = open_database()
     report = purge(db)
@@ -124,7 +122,7 @@ def serve_cmd(
 
     from juki.interfaces.intake_api import create_intake_app
     from juki.interfaces.tls_server import server_config
-    from juki.services.pki import Pki, server_context
+    from juki.services.access.pki import Pki, server_context
 
     db = open_database()
     pki = Pki(db.settings.data_dir / "pki")

@@ -4,7 +4,7 @@
 `checkpoint` is meant for cron (e.g. hourly): it verifies the log and appends one signed line to
 `$JUKI_DATA_DIR/audit/checkpoints.jsonl` (copy that file off the machine as well). `verify` is for
 the auditor. Exit codes: 0 the log verifies; 1 tampering or damage was found (each finding has a
-stable code, see `juki.services.checkpoint.FINDINGS`) or the checkpoint was refused.
+stable code, see `juki.services.audit.checkpoints.FINDINGS`) or the checkpoint was refused.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services.audit_verify import verify
-from juki.services.checkpoint import CHECKPOINT_FILE, CheckpointRefused, audit_dir, create_checkpoint
+from juki.services.audit.checkpoints import CHECKPOINT_FILE, CheckpointRefused, audit_dir, create_checkpoint
+from juki.services.audit.verify import verify
 
 app = typer.Typer(help="操作ログの改ざん検知（署名付きチェックポイントの作成・検証）", no_args_is_help=True)
 

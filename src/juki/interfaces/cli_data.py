@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from juki.domain.records import FileKind
 from juki.interfaces.common import EXIT_REJECTED, console, emit_json, open_database
-from juki.services.intake import NotificationApplier, Summary, iter_lines
-from juki.services.ledger import ItemResult
-from juki.services.load import LoadReport, load_population
+from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
+from juki.services.registry.ledger import ItemResult
+from juki.services.registry.load import LoadReport, load_population
 from juki.store.db import Database, DbRole
 
 
@@ -31,7 +31,7 @@ def _progress() -> Progress:
 
 def synth_population(out: Path, persons: int, seed: int) -> dict[str, Any]:
     """Write the synthetic population CSVs with a progress bar; returns the writer's summary."""
-    from juki.services.synth import write_population
+    from juki.synth import write_population
 
     out.mkdir(parents=True, exist_ok=True)
     with _progress() as bar:
@@ -45,7 +45,7 @@ def synth_changes(
     out: Path, persons: int, seed: int, count: int, *, stream: int, invalid_share: float
 ) -> dict[str, int]:
     """Write a change stream as JSON Lines (malformed lines included when asked for)."""
-    from juki.services.synth import generate_changes
+    from juki.synth import generate_changes
 
     expected: dict[str, int] = {}
     with open(out, "wb") as handle:

@@ -12,8 +12,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from juki.domain.peers import PeerRole
 from juki.interfaces.common import console, emit_json
-from juki.services.pki import PeerRole, Pki, PkiError
+from juki.services.access.pki import Pki, PkiError
 
 app = typer.Typer(help="ネットワーク内の私設認証局（CA・証明書の発行・失効・CRL）", no_args_is_help=True)
 

@@ -24,9 +24,9 @@ from rich.table import Table
 
 from juki.domain.records import FileKind
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services import jlis
-from juki.services.pki import Pki, client_context
-from juki.services.relay import Peer
+from juki.services.access.pki import Pki, client_context
+from juki.services.jlis import query as jlis
+from juki.services.jlis.relay import Peer
 
 app = typer.Typer(
     help="地方公共団体情報システム機構（全国サーバ・附票全国サーバ）への照会（住民票コード・個人番号・4情報）",

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from juki.domain.records import FileKind
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services.reconcile import (
+from juki.services.registry.reconciliation import (
     ReconcileError,
     RunInfo,
     get_run,

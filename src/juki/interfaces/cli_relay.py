@@ -20,8 +20,8 @@ from rich.table import Table
 
 from juki.domain.records import FileKind
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services import relay
-from juki.services.pki import Pki, client_context
+from juki.services.access.pki import Pki, client_context
+from juki.services.jlis import relay
 
 app = typer.Typer(
     help="全国サーバ・附票全国サーバへの通知の送信（アウトボックスの中継）", no_args_is_help=True

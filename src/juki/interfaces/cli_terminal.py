@@ -23,8 +23,8 @@ from rich.table import Table
 from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services import operators, rights, terminals
-from juki.services.actor import TerminalKind
+from juki.services.access import operators, rights, terminals
+from juki.services.access.actor import TerminalKind, scope_text
 from juki.store.db import DbRole
 
 __all__ = ["admin_app", "operator_app", "register", "rights_app", "terminal_app"]
@@ -243,7 +243,7 @@ def rights_roles(as_json: JsonOption = False) -> None:
             "role": spec.name,
             "label": spec.label,
             "password_allowed": spec.password_allowed,
-            "allow": sorted(f"{f.value}:{s.value}" for f, s in spec.allow),
+            "allow": sorted(f"{f.value}:{scope_text(s)}" for f, s in spec.allow),
             "description": spec.description,
         }
         for spec in matrix.roles.values()

@@ -70,7 +70,7 @@ def terminal_server(
     """The terminal UI as a uvicorn server with its certificate from the PKI (used by `juki demo` too)."""
     from juki.interfaces.terminal import create_terminal_app
     from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
-    from juki.services.pki import Pki
+    from juki.services.access.pki import Pki
 
     origin = urlsplit(settings.webauthn_origin)
     listen_port = port or origin.port or 443

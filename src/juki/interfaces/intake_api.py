@@ -25,10 +25,11 @@ from fastapi.responses import JSONResponse
 from psycopg.rows import TupleRow
 from pydantic import BaseModel, Field
 
+from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.interfaces.reconcile_api import register_reconciliation
-from juki.services.intake import NotificationApplier, Summary, iter_lines
-from juki.services.pki import PeerIdentity, PeerRole, peer_identity
+from juki.services.access.pki import PeerIdentity, peer_identity
+from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
 from juki.store.db import Database, DbRole
 
 #: Largest batch body accepted (a batch is a few thousand notifications of a few hundred bytes).

@@ -23,9 +23,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
-from juki.services.pki import PeerIdentity, PeerRole, peer_identity
-from juki.services.reconcile import (
+from juki.services.access.pki import PeerIdentity, peer_identity
+from juki.services.registry.reconciliation import (
     ReconcileError,
     RunInfo,
     get_run,

@@ -7,7 +7,7 @@ needs it: the certificate names the municipality sending notifications and the r
 every request's scope as ``scope["extensions"]["tls"]["peer_cert_der"]``. It relies on uvicorn's
 H11Protocol keeping the application in ``self.app`` and reading it per request; a test pins that.
 
-The SSL context is built by juki (`juki.services.pki.server_context`, with the CRL loaded), not by
+The SSL context is built by juki (`juki.services.access.pki.server_context`, with the CRL loaded), not by
 uvicorn, through uvicorn's ``ssl_context_factory``.
 """
 

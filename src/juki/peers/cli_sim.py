@@ -9,8 +9,8 @@ import typer
 from juki.config import Settings
 from juki.interfaces.common import console, emit_json
 from juki.peers.municipal import MunicipalCsSimulator
-from juki.services.pki import Pki
-from juki.services.synth import generate_changes
+from juki.services.access.pki import Pki
+from juki.synth import generate_changes
 
 app = typer.Typer(help="ピア（市町村CS・全国サーバ）のシミュレータ", no_args_is_help=True)
 
@@ -53,7 +53,7 @@ def national_cmd(
     from juki.interfaces.common import open_database
     from juki.peers.national import NationalSimulator
     from juki.peers.network import ensure_pki, sibling_database
-    from juki.services.pki import server_context
+    from juki.services.access.pki import server_context
 
     if kind not in ("national", "fuhyo_national"):
         raise typer.BadParameter("national または fuhyo_national")

@@ -25,9 +25,10 @@ import httpx
 import orjson
 
 from juki.domain.lgcodes import kanagawa
+from juki.domain.peers import PeerRole
 from juki.domain.records import FUHYO_CSV_COLUMNS, PREF_CSV_COLUMNS, FileKind, notified_items
-from juki.services.pki import PeerRole, Pki, client_context
-from juki.services.synth import SynthChange, iter_population
+from juki.services.access.pki import Pki, client_context
+from juki.synth import SynthChange, iter_population
 
 DEFAULT_BATCH = 200
 DEFAULT_CONCURRENCY = 4  # municipalities posting at the same time (independent batches of one wave)

@@ -20,7 +20,7 @@ trusts nothing but the certificate of its caller:
   ``given_kana`` (清音化 rules, ``name_match`` exact or prefix), ``birth_date`` (a year or a month
   searches the period), ``sex``, ``address`` (a normalised prefix; the prefecture and the city may be
   left out); at least a name and a birth date or an address, else 400 ``E_QUERY_CONDITIONS`` (the rule
-  of :func:`juki.services.jlis.basic4_keys`); ``{"count", "matches": […]}`` of living persons
+  of :func:`juki.services.jlis.query.basic4_keys`); ``{"count", "matches": […]}`` of living persons
   (``include_ended`` for all), or 422 ``E_TOO_MANY`` over ``max_matches``. The 附票全国サーバ never
   answers with a 個人番号.
 
@@ -71,13 +71,20 @@ from juki.domain.address import address_key, strip_municipality
 from juki.domain.codes import lg_code_check_digit
 from juki.domain.dates import DateParseError, parse_date
 from juki.domain.derive import name_keys
+from juki.domain.peers import PeerRole
 from juki.domain.records import PREF_CSV_COLUMNS
 from juki.interfaces.tls_server import server_config
 from juki.peers.tls import RunningServer, peer_cert_der, run_server_in_thread
-from juki.services.jlis import DEFAULT_MAX_MATCHES, Basic4, QueryConditionsError, basic4_keys, basic4_where
-from juki.services.pki import PeerIdentity, PeerRole, authorize_peer
-from juki.services.synth import make_person
-from juki.services.synth.draw import Draw
+from juki.services.access.pki import PeerIdentity, authorize_peer
+from juki.services.jlis.query import (
+    DEFAULT_MAX_MATCHES,
+    Basic4,
+    QueryConditionsError,
+    basic4_keys,
+    basic4_where,
+)
+from juki.synth import make_person
+from juki.synth.draw import Draw
 
 log = logging.getLogger(__name__)
 

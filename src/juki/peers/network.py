@@ -18,12 +18,13 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.interfaces.intake_api import create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.peers.national import NationalSimulator
-from juki.services.pki import PeerRole, Pki, client_context, server_context
-from juki.services.relay import OutboxRelay, Peer, RelayPolicy, RelayReport
+from juki.services.access.pki import Pki, client_context, server_context
+from juki.services.jlis.relay import OutboxRelay, Peer, RelayPolicy, RelayReport
 from juki.store.db import Database
 
 #: name → role of every certificate the local network needs.

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 
 from juki.peers.network import ensure_pki
-from juki.services.pki import Pki
+from juki.services.access.pki import Pki
 from juki.store.db import Database
 
 

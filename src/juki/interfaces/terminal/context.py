@@ -22,6 +22,7 @@ import psycopg
 from fastapi import Request
 
 from juki.config import Settings
+from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.pool import AutocommitPool
 from juki.interfaces.terminal.render import MenuItem, Renderer, TerminalInfo, View
@@ -32,11 +33,11 @@ from juki.interfaces.terminal.security import (
     csrf_token,
     csrf_valid,
 )
-from juki.services import rights, sessions, terminals
-from juki.services.actor import Actor, FileScope, Function, Outcome
-from juki.services.guard import guarded
-from juki.services.oplog import record_operation
-from juki.services.terminals import Terminal
+from juki.services.access import rights, sessions, terminals
+from juki.services.access.actor import Actor, Function, Outcome
+from juki.services.access.terminals import Terminal
+from juki.services.audit.guard import guarded
+from juki.services.audit.operation_log import record_operation
 from juki.store.db import Database, DbRole
 
 T = TypeVar("T")
@@ -60,9 +61,9 @@ class TerminalWeb:
             yield conn
 
     @contextmanager
-    def file_connection(self, file: FileScope) -> Iterator[psycopg.Connection[Any]]:
+    def file_connection(self, file: FileKind) -> Iterator[psycopg.Connection[Any]]:
         """A connection as the role owning ``file`` (File 1: juki_pref, File 2: juki_fuhyo)."""
-        role = DbRole.PREF if file is FileScope.PREF else DbRole.FUHYO
+        role = DbRole.PREF if file is FileKind.PREF else DbRole.FUHYO
         with self.pool.connection(role) as conn:
             yield conn
 
@@ -100,15 +101,15 @@ def csrf_context(request: Request) -> str:
 def menu_for(actor: Actor) -> list[MenuItem]:
     """The functions the operator's current roles allow (deny by default: nothing else is offered)."""
     items: list[MenuItem] = [MenuItem("/", "業務メニュー")]
-    if rights.allows(actor, Function.SEARCH, FileScope.PREF):
+    if rights.allows(actor, Function.SEARCH, FileKind.PREF):
         items.append(MenuItem("/search/pref", "4情報検索（本人確認情報）", "都道府県サーバ"))
-    if rights.allows(actor, Function.SEARCH, FileScope.FUHYO):
+    if rights.allows(actor, Function.SEARCH, FileKind.FUHYO):
         items.append(MenuItem("/search/fuhyo", "4情報検索（附票本人確認情報）", "附票都道府県サーバ"))
-    if rights.allows(actor, Function.LOG_REVIEW, FileScope.NONE):
+    if rights.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.
     items.append(MenuItem("/rights", "権限の申請・承認"))
-    if rights.allows(actor, Function.RIGHTS_INVENTORY, FileScope.NONE):
+    if rights.allows(actor, Function.RIGHTS_INVENTORY, None):
         items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
     return items
 
@@ -169,7 +170,7 @@ class Requests:
 
 
 def require_logged(
-    web: TerminalWeb, actor: Actor, function: Function, file: FileScope = FileScope.NONE, *, event: str
+    web: TerminalWeb, actor: Actor, function: Function, file: FileKind | None = None, *, event: str
 ) -> None:
     """Refuse (T_FORBIDDEN) a page the operator's roles do not allow, with the deny in the log.
 
@@ -194,7 +195,7 @@ def logged_use(
     event: str,
     body: Callable[[], T],
     detail: dict[str, object] | None = None,
-    file: FileScope = FileScope.NONE,
+    file: FileKind | None = None,
 ) -> T:
     """Run a read-only use of a function (the log review, the inventory) under the operation-log
     pattern: a deny is logged and committed, an allow is logged in the transaction of the use."""

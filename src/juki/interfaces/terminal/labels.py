@@ -12,73 +12,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from juki.domain.dates import DateParseError, JukiDate, format_wareki
+from juki.domain.items import END_KIND_LABELS, SEX_LABELS, STATUS_LABELS, item_label
 from juki.domain.reasons import ChangeReason
-from juki.services import rights
-from juki.services.actor import FileScope, Function, Outcome
+from juki.files import all_files
+from juki.services.access import rights
+from juki.services.access.actor import NO_FILE, Function, Outcome
 
-FILE_LABELS: Final[dict[str, str]] = {
-    FileScope.PREF.value: "本人確認情報（都道府県サーバ）",
-    FileScope.FUHYO.value: "附票本人確認情報（附票都道府県サーバ）",
-    FileScope.NONE.value: "—",
-}
+FILE_LABELS: Final[dict[str, str]] = {spec.value: spec.title for spec in all_files()} | {NO_FILE: "—"}
 
-ITEM_LABELS: Final[dict[str, str]] = {
-    "juminhyo_code": "住民票コード",
-    "name_kanji": "氏名",
-    "name_gaiji_count": "外字数（氏名）",
-    "name_kana": "ふりがな",
-    "birth_date": "生年月日",
-    "sex": "性別",
-    "address": "住所",
-    "address_gaiji_count": "外字数（住所）",
-    "address_municipality_code": "住所の市町村コード",
-    "last_address": "最終住所",
-    "last_address_gaiji_count": "外字数（最終住所）",
-    "my_number": "個人番号",
-    "change_reason": "異動事由",
-    "change_date": "異動年月日",
-    "retention_flag": "保存期間フラグ",
-    "municipality_code": "市町村コード",
-    "fuhyo_municipality_code": "附票管理市町村コード",
-    "aza_code": "大字・字コード",
-    "operator_id": "操作者ID（通知元）",
-    "terminal_id": "操作端末ID（通知元）",
-    "updated_at": "タイムスタンプ",
-    "notified_on": "通知を受けた年月日",
-    "gaiji_flag": "外字フラグ",
-    "gaiji_pattern": "外字パターン",
-    "deleted_flag": "削除フラグ",
-    "update_seq": "更新順番号",
-    "name_gaiji_seq": "氏名外字変更連番",
-    "address_gaiji_seq": "住所外字変更連番",
-    "former_surname_kanji": "旧氏",
-    "former_surname_gaiji_count": "外字数（旧氏）",
-    "former_surname_kana": "旧氏 ふりがな",
-    "former_surname_gaiji_seq": "旧氏外字変更連番",
-    "notification_kind": "通知区分",
-    "status": "状態",
-    "end_kind": "消除の種別",
-    "ended_on": "消除年月日",
-    "retain_until": "保存期限",
-    "old_juminhyo_code": "旧住民票コード",
-    "successor_code": "新住民票コード",
-    "version": "版",
-    "superseded_by_seq": "更新した通知の更新順番号",
-    "superseded_by_inbox": "更新した通知の受付番号",
-}
-
-STATUS_LABELS: Final[dict[str, str]] = {
-    "present": "住民",
-    "ended": "消除者",
-    "domestic": "国内",
-    "abroad": "国外転出者",
-}
-END_KIND_LABELS: Final[dict[str, str]] = {
-    "removed": "消除",
-    "death": "死亡",
-    "code_changed": "住民票コード変更",
-}
-SEX_LABELS: Final[dict[str, str]] = {"1": "男", "2": "女"}
 
 FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.SEARCH.value: "4情報検索",
@@ -115,10 +56,6 @@ def detail_text(detail: Any) -> str:
     if detail is None:
         return ""
     return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def item_label(column: str) -> str:
-    return ITEM_LABELS.get(column, column)
 
 
 def date_label(value: Any) -> str:

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from juki.domain.errors import ErrorSpec
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.labels import register_filters
-from juki.services.actor import Actor, TerminalKind
+from juki.services.access.actor import Actor, TerminalKind
 
 #: Codes of the web layer itself (not operator refusals of a service): a page that does not exist
 #: and an unexpected failure. Kept here because only this layer produces them.

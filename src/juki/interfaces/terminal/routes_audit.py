@@ -19,8 +19,8 @@ from juki.interfaces.terminal.context import Requests, TerminalWeb, logged_use, 
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import FUNCTION_LABELS, JST, OUTCOME_LABELS
 from juki.interfaces.terminal.render import ShownError
-from juki.services import log_review
-from juki.services.actor import Function
+from juki.services.access.actor import Function
+from juki.services.audit import review as log_review
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]

@@ -29,7 +29,7 @@ from juki.interfaces.terminal.security import (
     csrf_token,
     csrf_valid,
 )
-from juki.services import operators, passwords, sessions, terminals, tokens, webauthn_auth
+from juki.services.access import operators, passwords, sessions, terminals, tokens, webauthn_auth
 
 router = APIRouter(route_class=SafeRoute)
 

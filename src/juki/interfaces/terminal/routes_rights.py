@@ -15,8 +15,8 @@ from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
-from juki.services import rights
-from juki.services.actor import FileScope, Function
+from juki.services.access import rights
+from juki.services.access.actor import Function
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
@@ -36,10 +36,10 @@ def _rights_page(
     status: int = 200,
 ) -> Response:
     actor = ctx.signed_in
-    is_admin = rights.allows(actor, Function.RIGHTS_ADMIN, FileScope.NONE)
+    is_admin = rights.allows(actor, Function.RIGHTS_ADMIN, None)
     # Anybody signed in may apply for themselves (a newcomer holds no role yet); rights_apply lets
     # one apply for a colleague too.
-    for_others = rights.allows(actor, Function.RIGHTS_APPLY, FileScope.NONE)
+    for_others = rights.allows(actor, Function.RIGHTS_APPLY, None)
     with web.term() as conn:
         pending = rights.applications(conn)
     if not is_admin:
@@ -84,7 +84,7 @@ def _inventory_page(
         title="権限の棚卸し",
         status=status,
         rows=rows,
-        is_admin=rights.allows(actor, Function.RIGHTS_ADMIN, FileScope.NONE),
+        is_admin=rights.allows(actor, Function.RIGHTS_ADMIN, None),
         error=error,
     )
 

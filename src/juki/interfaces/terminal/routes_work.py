@@ -12,17 +12,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 
+from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, require_logged
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
-from juki.services import search
-from juki.services.actor import FileScope, Function
+from juki.services.access.actor import Function
+from juki.services.search import service as search
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
 
-_FILES = {"pref": FileScope.PREF, "fuhyo": FileScope.FUHYO}
+_FILES = {"pref": FileKind.PREF, "fuhyo": FileKind.FUHYO}
 NAME_PARTS = [
     (search.NamePart.FULL.value, "氏名（氏＋名）"),
     (search.NamePart.FAMILY.value, "氏のみ"),
@@ -37,7 +38,7 @@ def _web(request: Request) -> TerminalWeb:
     return web
 
 
-def _file(value: str) -> FileScope:
+def _file(value: str) -> FileKind:
     found = _FILES.get(value)
     if found is None:
         raise Refusal("T_SEARCH_INPUT", "検索する情報（本人確認情報／附票本人確認情報）を指定してください")
@@ -53,7 +54,7 @@ def home(request: Request) -> Response:
 def _search_page(
     web: TerminalWeb,
     ctx: Ctx,
-    file: FileScope,
+    file: FileKind,
     form: dict[str, Any],
     *,
     result: search.SearchResult | None = None,

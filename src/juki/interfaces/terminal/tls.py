@@ -13,7 +13,8 @@ import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
-from juki.services.pki import PeerRole, Pki
+from juki.domain.peers import PeerRole
+from juki.services.access.pki import Pki
 
 #: Name of the terminal web server's certificate in the PKI directory (issued/<name>.crt).
 DEFAULT_CERT_NAME = "terminal-web"

@@ -1,0 +1,1 @@
+"""Who may act: actors, operators, terminals, sessions, WebAuthn, passwords, rights, peer certificates."""

@@ -1,0 +1,554 @@
+"""Operators: registration, enrolment links, ID + password checks with lockout, the first administrator.
+
+An administrator registers an operator (login and display name) and hands them a one-time
+enrolment link; with it the operator sets a password — only if one of their roles allows passwords
+(S-02, S-03) — or registers a WebAuthn authenticator (`webauthn_auth`, S-01). Consecutive sign-in
+failures lock the ID after `Settings.lockout_threshold` attempts until an administrator unlocks it;
+the lock ends the operator's open sessions. Every such event is in the operation log.
+
+The password check itself (`check_password`) is a building block of `sessions`: it runs inside the
+sign-in's transaction and raises `Refusal`; `failure_handler` turns a refusal into a counted
+failure in the transaction that logs it (see `guard.guarded`), so the count survives the refusal.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import psycopg
+
+from juki.config import Settings
+from juki.domain.refusals import Refusal
+from juki.services.access import passwords, rights, tokens
+from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
+from juki.services.access.terminals import CONSOLE, get_terminal, issue_binding_token, register_terminal
+from juki.services.audit.guard import Attempt, guarded
+from juki.services.audit.operation_log import record_operation
+
+__all__ = [
+    "AUTH_FAILURES",
+    "Bootstrap",
+    "Operator",
+    "bootstrap_first_admin",
+    "check_password",
+    "console_actor",
+    "create_operator",
+    "disable_operator",
+    "enrol_password",
+    "enrolment_operator",
+    "failure_handler",
+    "get_operator",
+    "issue_enrolment_token",
+    "list_operators",
+    "normalize_login",
+    "unlock_operator",
+]
+
+_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+#: Refusals that count as a failed sign-in attempt towards the lockout.
+AUTH_FAILURES = frozenset({"T_AUTH_FAILED", "T_WEBAUTHN_FAILED", "T_WEBAUTHN_UV_REQUIRED"})
+
+_COLUMNS = """o.id, o.login, o.display_name, o.created_at, o.disabled_at,
+  EXISTS (SELECT 1 FROM term.password_credentials p WHERE p.operator_id = o.id),
+  (SELECT count(*) FROM term.webauthn_credentials w WHERE w.operator_id = o.id),
+  s.locked_at, coalesce(s.consecutive_failures, 0)"""
+_FROM = "term.operators o LEFT JOIN term.sign_in_state s ON s.operator_id = o.id"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An operator as the services and the administration screens see them."""
+
+    id: int
+    login: str
+    display_name: str
+    created_at: datetime
+    disabled_at: datetime | None
+    has_password: bool
+    webauthn_credentials: int
+    locked_at: datetime | None  # locked after repeated sign-in failures
+    consecutive_failures: int
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _operator(row: tuple[Any, ...]) -> Operator:
+    return Operator(
+        id=int(row[0]),
+        login=str(row[1]),
+        display_name=str(row[2]),
+        created_at=row[3],
+        disabled_at=row[4],
+        has_password=bool(row[5]),
+        webauthn_credentials=int(row[6]),
+        locked_at=row[7],
+        consecutive_failures=int(row[8]),
+    )
+
+
+def normalize_login(login: str) -> str:
+    """The login as stored: trimmed, lower case, from a small ASCII alphabet (T_LOGIN_INVALID)."""
+    clean = login.strip().lower()
+    if not _LOGIN.match(clean):
+        raise Refusal("T_LOGIN_INVALID")
+    return clean
+
+
+def _find(conn: psycopg.Connection[Any], operator: int | str) -> Operator | None:
+    key: int | str
+    if isinstance(operator, int):
+        where, key = "o.id = %s", operator
+    else:
+        try:
+            where, key = "o.login = %s", normalize_login(operator)
+        except Refusal:
+            return None
+    row = conn.execute(f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where}", (key,)).fetchone()
+    return _operator(row) if row else None
+
+
+def get_operator(conn: psycopg.Connection[Any], operator: int | str) -> Operator:
+    """An operator by id or login, or T_OPERATOR_UNKNOWN."""
+    found = _find(conn, operator)
+    if found is None:
+        raise Refusal("T_OPERATOR_UNKNOWN", str(operator))
+    return found
+
+
+def list_operators(conn: psycopg.Connection[Any]) -> list[Operator]:
+    """All operators by login, disabled ones included (the inventory needs them)."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM {_FROM} ORDER BY o.login").fetchall()
+    return [_operator(r) for r in rows]
+
+
+def _by(by: Actor | None) -> str:
+    return by.login if by is not None else CONSOLE
+
+
+def _log_admin(
+    conn: psycopg.Connection[Any], by: Actor | None, event: str, target: str, **extra: object
+) -> None:
+    record_operation(
+        conn,
+        by,
+        function=Function.OPERATOR_ADMIN,
+        file=None,
+        outcome=Outcome.ALLOW,
+        target=target,
+        detail={"event": event, **extra},
+        operator_login=None if by else CONSOLE,
+        terminal_name=None if by else CONSOLE,
+    )
+
+
+def _guard_admin(
+    conn: psycopg.Connection[Any], body: Callable[[], Any], by: Actor | None, event: str, target: str
+) -> Any:
+    return guarded(
+        conn,
+        body,
+        actor=by,
+        function=Function.OPERATOR_ADMIN,
+        event=event,
+        target=target,
+        operator_login=None if by else CONSOLE,
+        terminal_name=None if by else CONSOLE,
+    )
+
+
+def _insert_operator(conn: psycopg.Connection[Any], login: str, display_name: str, by: Actor | None) -> int:
+    clean_login = normalize_login(login)
+    name = display_name.strip()
+    if not 1 <= len(name) <= 64:
+        raise Refusal("T_NAME_INVALID")
+    if conn.execute("SELECT 1 FROM term.operators WHERE login = %s", (clean_login,)).fetchone():
+        raise Refusal("T_OPERATOR_EXISTS", clean_login)
+    row = conn.execute(
+        """INSERT INTO term.operators (login, display_name, webauthn_user_handle, created_by)
+           VALUES (%s, %s, %s, %s) RETURNING id""",
+        (clean_login, name, secrets.token_bytes(32), _by(by)),
+    ).fetchone()
+    assert row is not None
+    operator_id = int(row[0])
+    conn.execute("INSERT INTO term.sign_in_state (operator_id) VALUES (%s)", (operator_id,))
+    return operator_id
+
+
+def create_operator(
+    conn: psycopg.Connection[Any], settings: Settings, login: str, display_name: str, *, by: Actor | None
+) -> tuple[Operator, str]:
+    """Register an operator (no roles yet); returns them and a one-time enrolment token (shown once).
+
+    `by` is the administrator (operator_admin), or None for the server console. Roles come only from
+    the rights ledger (`rights.apply` → `rights.approve`).
+    """
+
+    def body() -> tuple[Operator, str]:
+        rights.require(by, Function.OPERATOR_ADMIN)
+        operator_id = _insert_operator(conn, login, display_name, by)
+        token = tokens.issue(
+            conn,
+            "enrol_operator",
+            seconds=settings.one_time_token_seconds,
+            created_by=_by(by),
+            operator_id=operator_id,
+        )
+        operator = get_operator(conn, operator_id)
+        _log_admin(conn, by, "operator_create", operator.login, operator=operator_id)
+        return operator, token
+
+    result: tuple[Operator, str] = _guard_admin(conn, body, by, "operator_create", login)
+    return result
+
+
+def issue_enrolment_token(
+    conn: psycopg.Connection[Any], settings: Settings, operator: int | str, *, by: Actor | None
+) -> str:
+    """A new one-time enrolment link token for an operator (a new key, a forgotten password).
+
+    Earlier unused links of the operator stop working.
+    """
+
+    def body() -> str:
+        rights.require(by, Function.OPERATOR_ADMIN)
+        found = get_operator(conn, operator)
+        if not found.active:
+            raise Refusal("T_OPERATOR_UNKNOWN", f"{found.login} は無効化されています")
+        token = tokens.issue(
+            conn,
+            "enrol_operator",
+            seconds=settings.one_time_token_seconds,
+            created_by=_by(by),
+            operator_id=found.id,
+        )
+        _log_admin(conn, by, "operator_enrolment_link", found.login, operator=found.id)
+        return token
+
+    result: str = _guard_admin(conn, body, by, "operator_enrolment_link", str(operator))
+    return result
+
+
+def enrolment_operator(conn: psycopg.Connection[Any], token: str) -> tuple[Operator, bool]:
+    """Whom a valid enrolment token is for, and whether they may set a password (for the page).
+
+    Does not use the token up. T_ENROLMENT_INVALID if it is unknown, used or expired.
+    """
+    found = tokens.peek(conn, token, "enrol_operator")
+    assert found.operator_id is not None
+    operator = get_operator(conn, found.operator_id)
+    if not operator.active:
+        raise Refusal("T_ENROLMENT_INVALID")
+    return operator, rights.password_allowed(rights.current_roles(conn, operator.id))
+
+
+def enrol_password(
+    conn: psycopg.Connection[Any], token: str, password: str, *, terminal_name: str | None = None
+) -> Operator:
+    """Set the operator's password with an enrolment token, using the token up.
+
+    Refused with T_PASSWORD_NOT_ALLOWED (the token stays valid, e.g. for WebAuthn) when none of the
+    operator's roles allows passwords.
+    """
+    attempt = Attempt()
+
+    def body() -> Operator:
+        operator, allowed = enrolment_operator(conn, token)
+        attempt.operator_id, attempt.operator_login = operator.id, operator.login
+        if not allowed:
+            raise Refusal("T_PASSWORD_NOT_ALLOWED")
+        passwords.check_strength(password, operator.login)
+        tokens.redeem(conn, token, "enrol_operator")
+        conn.execute(
+            """INSERT INTO term.password_credentials (operator_id, hash) VALUES (%s, %s)
+               ON CONFLICT (operator_id) DO UPDATE SET hash = excluded.hash, set_at = now()""",
+            (operator.id, passwords.hash_password(password)),
+        )
+        record_operation(
+            conn,
+            None,
+            function=Function.SIGN_IN,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=operator.login,
+            detail={"event": "enrol_password", "operator": operator.id},
+            operator_login=operator.login,
+            terminal_name=terminal_name,
+        )
+        return get_operator(conn, operator.id)
+
+    result: Operator = guarded(
+        conn,
+        body,
+        actor=None,
+        function=Function.SIGN_IN,
+        event="enrol_password",
+        terminal_name=terminal_name,
+        attempt=attempt,
+    )
+    return result
+
+
+def check_password(
+    conn: psycopg.Connection[Any], operator: int | str, password: str, attempt: Attempt
+) -> Operator:
+    """Verify ID + password inside the caller's transaction; raise the refusal a sign-in gets.
+
+    T_AUTH_FAILED for an unknown or disabled ID, a missing or wrong password (the same answer, and
+    the same Argon2 work, for all of them); T_AUTH_LOCKED for a locked ID; T_PASSWORD_NOT_ALLOWED
+    when the password is right but none of the operator's roles allows passwords. A good password
+    resets the failure count and is rehashed if the hashing parameters changed.
+    """
+    found = _find(conn, operator)
+    if found is not None:
+        attempt.operator_id, attempt.operator_login = found.id, found.login
+    row = (
+        conn.execute(
+            "SELECT hash FROM term.password_credentials WHERE operator_id = %s", (found.id,)
+        ).fetchone()
+        if found is not None and found.active
+        else None
+    )
+    if found is None or row is None:
+        passwords.dummy_verify(password)
+        raise Refusal("T_AUTH_FAILED")
+    if found.locked_at is not None:
+        raise Refusal("T_AUTH_LOCKED")
+    stored = str(row[0])
+    if not passwords.verify_password(stored, password):
+        raise Refusal("T_AUTH_FAILED")
+    if not rights.password_allowed(rights.current_roles(conn, found.id)):
+        raise Refusal("T_PASSWORD_NOT_ALLOWED")
+    if passwords.needs_rehash(stored):
+        conn.execute(
+            "UPDATE term.password_credentials SET hash = %s WHERE operator_id = %s",
+            (passwords.hash_password(password), found.id),
+        )
+    record_success(conn, found.id)
+    return found
+
+
+def record_success(conn: psycopg.Connection[Any], operator_id: int) -> None:
+    """A successful authentication resets the consecutive-failure count."""
+    conn.execute(
+        """UPDATE term.sign_in_state SET consecutive_failures = 0, last_success_at = now()
+           WHERE operator_id = %s""",
+        (operator_id,),
+    )
+
+
+def failure_handler(
+    conn: psycopg.Connection[Any], settings: Settings, attempt: Attempt, *, count_failures: bool = True
+) -> Callable[[Refusal], tuple[Refusal, Mapping[str, object] | None]]:
+    """The `on_refusal` of a sign-in: count the failure, lock the ID at the threshold.
+
+    Runs in the transaction that logs the refusal, so the count is committed with the log row even
+    though the sign-in itself is refused. The attempt that reaches the threshold locks the ID, ends
+    the operator's open sessions, and is reported as T_AUTH_LOCKED. A used WebAuthn challenge stays
+    used. With `count_failures` False (enrolment) only the challenge is kept used.
+    """
+
+    def handle(refusal: Refusal) -> tuple[Refusal, Mapping[str, object] | None]:
+        if attempt.challenge_id is not None:
+            conn.execute(
+                "UPDATE term.webauthn_challenges SET used_at = coalesce(used_at, now()) WHERE id = %s",
+                (attempt.challenge_id,),
+            )
+        if not count_failures or refusal.code not in AUTH_FAILURES or attempt.operator_id is None:
+            return refusal, None
+        row = conn.execute(
+            """UPDATE term.sign_in_state
+               SET consecutive_failures = consecutive_failures + 1, last_failure_at = now()
+               WHERE operator_id = %s RETURNING consecutive_failures, locked_at IS NOT NULL""",
+            (attempt.operator_id,),
+        ).fetchone()
+        if row is None:
+            return refusal, None
+        failures, already_locked = int(row[0]), bool(row[1])
+        if already_locked or failures < settings.lockout_threshold:
+            return refusal, {"failures": failures}
+        conn.execute(
+            "UPDATE term.sign_in_state SET locked_at = now() WHERE operator_id = %s", (attempt.operator_id,)
+        )
+        ended = conn.execute(
+            """UPDATE term.sessions SET ended_at = now(), end_reason = 'lockout'
+               WHERE operator_id = %s AND ended_at IS NULL""",
+            (attempt.operator_id,),
+        ).rowcount
+        return Refusal("T_AUTH_LOCKED"), {"failures": failures, "locked": True, "sessions_ended": ended}
+
+    return handle
+
+
+def unlock_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: Actor | None) -> Operator:
+    """Lift a lockout and reset the failure count (an administrator, after checking with the operator)."""
+
+    def body() -> Operator:
+        rights.require(by, Function.OPERATOR_ADMIN)
+        found = get_operator(conn, operator)
+        conn.execute(
+            "UPDATE term.sign_in_state SET locked_at = NULL, consecutive_failures = 0 WHERE operator_id = %s",
+            (found.id,),
+        )
+        _log_admin(
+            conn,
+            by,
+            "operator_unlock",
+            found.login,
+            operator=found.id,
+            was_locked=found.locked_at is not None,
+        )
+        return get_operator(conn, found.id)
+
+    result: Operator = _guard_admin(conn, body, by, "operator_unlock", str(operator))
+    return result
+
+
+def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: Actor | None) -> int:
+    """Disable an operator (retirement, transfer): no sign-in, open sessions end, links expire.
+
+    Their grants stay in the ledger until revoked (S-09 wants each revocation recorded) but confer
+    nothing meanwhile (`rights.current_roles`). Disabling the last enabled administrator is refused.
+    Returns the number of sessions ended.
+    """
+
+    def body() -> int:
+        rights.require(by, Function.OPERATOR_ADMIN)
+        found = get_operator(conn, operator)
+        if not found.active:
+            raise Refusal("T_OPERATOR_UNKNOWN", f"{found.login} は無効化済みです")
+        if rights.ADMIN_ROLE in rights.current_roles(conn, found.id):
+            others = conn.execute(
+                """SELECT count(*) FROM term.rights_grants g JOIN term.operators o ON o.id = g.operator_id
+                   WHERE g.role = %s AND g.revoked_at IS NULL AND o.disabled_at IS NULL AND o.id <> %s""",
+                (rights.ADMIN_ROLE, found.id),
+            ).fetchone()
+            if others is None or int(others[0]) == 0:
+                raise Refusal("T_RIGHTS_LAST_ADMIN")
+        conn.execute(
+            "UPDATE term.operators SET disabled_at = now(), disabled_by = %s WHERE id = %s",
+            (_by(by), found.id),
+        )
+        conn.execute(
+            """UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
+               WHERE operator_id = %s AND used_at IS NULL""",
+            (found.id,),
+        )
+        ended = conn.execute(
+            """UPDATE term.sessions SET ended_at = now(), end_reason = 'operator_disabled'
+               WHERE operator_id = %s AND ended_at IS NULL""",
+            (found.id,),
+        ).rowcount
+        _log_admin(conn, by, "operator_disable", found.login, operator=found.id, sessions_ended=ended)
+        return ended
+
+    result: int = _guard_admin(conn, body, by, "operator_disable", str(operator))
+    return result
+
+
+def console_actor(conn: psycopg.Connection[Any], login: str) -> Actor:
+    """The Actor of an administrator working at the server console (`juki rights … --as LOGIN`).
+
+    The console is not a registered terminal: terminal id 0, name "(console)". The roles are the
+    operator's current roles, so the matrix and the four-eyes rule apply as at a terminal.
+    """
+    found = get_operator(conn, login)
+    if not found.active:
+        raise Refusal("T_OPERATOR_UNKNOWN", f"{found.login} は無効化されています")
+    return Actor(
+        operator_id=found.id,
+        login=found.login,
+        roles=rights.current_roles(conn, found.id),
+        terminal_id=0,
+        terminal_name=CONSOLE,
+        terminal_kind=TerminalKind.REPRESENTATIVE,
+        bulk_enabled=False,
+    )
+
+
+class Bootstrap(NamedTuple):
+    """What `bootstrap_first_admin` hands to whoever starts the system (the tokens are shown once)."""
+
+    operator: Operator
+    enrolment_token: str
+    binding_token: str  # for the 代表端末 named in the call
+
+
+def bootstrap_first_admin(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    login: str,
+    *,
+    display_name: str = "システム管理者",
+    terminal_name: str = "代表端末",
+) -> Bootstrap:
+    """Create the first administrator, with the admin role granted, and a 代表端末 to work at.
+
+    Nobody can approve the first administrator's application, so the grant is recorded in the
+    ledger as a bootstrap grant. Refused (T_BOOTSTRAP_DONE) once an enabled administrator exists, so
+    running it again is harmless. If the terminal is already registered (an earlier bootstrap whose
+    administrator was later disabled), it gets a fresh binding token instead.
+    """
+
+    def body() -> Bootstrap:
+        if rights.admin_exists(conn):
+            raise Refusal("T_BOOTSTRAP_DONE")
+        operator_id = _insert_operator(conn, login, display_name, None)
+        grant_id = rights.grant_bootstrap_admin(conn, operator_id)
+        enrolment = tokens.issue(
+            conn,
+            "enrol_operator",
+            seconds=settings.one_time_token_seconds,
+            created_by=CONSOLE,
+            operator_id=operator_id,
+        )
+        existing = conn.execute(
+            "SELECT 1 FROM term.terminals WHERE name = %s AND retired_at IS NULL", (terminal_name.strip(),)
+        ).fetchone()
+        if existing is None:
+            terminal, binding = register_terminal(
+                conn, settings, terminal_name, TerminalKind.REPRESENTATIVE, bulk_enabled=False, by=None
+            )
+        else:
+            binding = issue_binding_token(conn, settings, terminal_name.strip(), by=None)
+            terminal = get_terminal(conn, terminal_name.strip())
+        operator = get_operator(conn, operator_id)
+        record_operation(
+            conn,
+            None,
+            function=Function.RIGHTS_ADMIN,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=operator.login,
+            detail={
+                "event": "rights_bootstrap",
+                "operator": operator_id,
+                "role": rights.ADMIN_ROLE,
+                "grant": grant_id,
+                "terminal": terminal.name,
+            },
+            operator_login=CONSOLE,
+            terminal_name=CONSOLE,
+        )
+        return Bootstrap(operator, enrolment, binding)
+
+    result: Bootstrap = guarded(
+        conn,
+        body,
+        actor=None,
+        function=Function.RIGHTS_ADMIN,
+        event="rights_bootstrap",
+        target=login,
+        operator_login=CONSOLE,
+        terminal_name=CONSOLE,
+    )
+    return result

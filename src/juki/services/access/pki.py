@@ -1,0 +1,594 @@
+"""The private PKI of the juki network (ARCHITECTURE §5: mTLS everywhere between machines).
+
+One CA (EC P-256) signs a certificate for every machine; the certificate names the peer's role and,
+for a 市町村CS, its 地方公共団体コード:
+
+    Subject  O=juki, OU=<role>, CN=<name>[, serialNumber=<地方公共団体コード> for municipal_cs]
+
+Layout of the PKI directory (default ``<JUKI_DATA_DIR>/pki``, never inside git: ``*.key``/``*.pem``
+and ``.juki-data/`` are ignored)::
+
+    ca.key  ca.crt  crl.pem  index.json  issued/<name>.key  issued/<name>.crt
+
+Private keys are written mode 0600 and unencrypted (servers load them unattended). The CRL is
+published at ``init`` already (empty) so a server can always load one: a revoked certificate is refused
+only when a CRL is loaded (ARCHITECTURE §7, ``ssl.VERIFY_CRL_CHECK_LEAF``). A CRL past its next update
+makes every handshake fail (fail closed): republish it (``juki pki crl``) well before it expires.
+
+An ``ssl.SSLContext`` cannot unload a CRL: after publishing a new one, build a new server context
+(for a running asyncio server, swap ``ssl_object.context`` in an ``sni_callback``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import ssl
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from juki.config import Settings
+from juki.domain.codes import is_valid_lg_code
+from juki.domain.lgcodes import kanagawa
+from juki.domain.peers import PeerRole
+
+ORGANIZATION = "juki"
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_CLOCK_SKEW = timedelta(minutes=5)
+_INDEX_VERSION = 1
+
+
+class PkiError(RuntimeError):
+    """The PKI cannot do what was asked (no CA, CA exists, unknown certificate…); one-line message."""
+
+
+@dataclass(frozen=True)
+class PeerIdentity:
+    """Who is on the other end of a verified connection, as its certificate says."""
+
+    role: PeerRole
+    name: str
+    lg_code: str | None  # 地方公共団体コード (municipal_cs only)
+    serial: int
+
+
+@dataclass(frozen=True)
+class IssuedCert:
+    serial: int
+    cert_path: Path
+    key_path: Path
+
+
+def _one_attribute(name: x509.Name, oid: x509.ObjectIdentifier, label: str) -> str | None:
+    attrs = name.get_attributes_for_oid(oid)
+    if not attrs:
+        return None
+    if len(attrs) > 1:
+        raise ValueError(f"証明書のサブジェクトに {label} が複数あります")
+    value = attrs[0].value
+    if not isinstance(value, str):
+        raise ValueError(f"証明書のサブジェクトの {label} が文字列ではありません")
+    return value
+
+
+def peer_identity(cert: x509.Certificate | bytes) -> PeerIdentity:
+    """Role, name and (for a 市町村CS) 地方公共団体コード from a certificate (object or DER bytes).
+
+    Only meaningful for a certificate the TLS layer has already verified against the juki CA.
+    Raises ValueError when the certificate names no juki role or a malformed municipality code.
+    """
+    if isinstance(cert, bytes | bytearray):
+        cert = x509.load_der_x509_certificate(bytes(cert))
+    subject = cert.subject
+    if _one_attribute(subject, NameOID.ORGANIZATION_NAME, "O") != ORGANIZATION:
+        raise ValueError(f"証明書が juki の証明書ではありません（O={ORGANIZATION} がありません）")
+    raw_role = _one_attribute(subject, NameOID.ORGANIZATIONAL_UNIT_NAME, "OU")
+    if raw_role is None:
+        raise ValueError("証明書に役割（OU）がありません")
+    try:
+        role = PeerRole(raw_role)
+    except ValueError:
+        raise ValueError(f"証明書の役割 {raw_role!r} は juki の役割ではありません") from None
+    name = _one_attribute(subject, NameOID.COMMON_NAME, "CN")
+    if not name:
+        raise ValueError("証明書に名前（CN）がありません")
+    lg_code: str | None = None
+    if role is PeerRole.MUNICIPAL_CS:
+        lg_code = _one_attribute(subject, NameOID.SERIAL_NUMBER, "serialNumber")
+        if lg_code is None or not is_valid_lg_code(lg_code):
+            raise ValueError(f"市町村CSの証明書に正しい地方公共団体コードがありません: {lg_code!r}")
+    return PeerIdentity(role=role, name=name, lg_code=lg_code, serial=cert.serial_number)
+
+
+def authorize_peer(cert_der: bytes | None, allowed: Collection[PeerRole]) -> PeerIdentity:
+    """The peer's identity when its role is one of ``allowed``; PermissionError otherwise."""
+    if cert_der is None:
+        raise PermissionError("相手の証明書がありません")
+    try:
+        identity = peer_identity(cert_der)
+    except ValueError as exc:
+        raise PermissionError(str(exc)) from None
+    if identity.role not in allowed:
+        raise PermissionError(f"役割 {identity.role.value} の相手にはこの機能を提供しません")
+    return identity
+
+
+def check_municipal_code(lg_code: str) -> str:
+    """Validate the 地方公共団体コード a municipal_cs certificate may carry; return it."""
+    if not is_valid_lg_code(lg_code):
+        raise ValueError(f"地方公共団体コード {lg_code!r} が不正です（半角数字6桁、検査数字が合うこと）")
+    if not kanagawa().is_resident_register_municipality(lg_code):
+        raise ValueError(
+            f"地方公共団体コード {lg_code} は神奈川県の住基の市町村ではありません"
+            "（県・郡・指定都市そのものは不可。指定都市は区のコードを指定してください）"
+        )
+    return lg_code
+
+
+# --------------------------------------------------------------------------------------- files
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    """Atomically replace ``path`` with ``data``; the file never exists with looser permissions."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+_REASONS = {flag.value.lower(): flag for flag in x509.ReasonFlags} | {
+    flag.name.replace("_", "").lower(): flag for flag in x509.ReasonFlags
+}
+
+
+def _reason_flag(reason: str) -> x509.ReasonFlags:
+    flag = _REASONS.get(reason.replace("_", "").replace("-", "").lower())
+    if flag is None or flag is x509.ReasonFlags.remove_from_crl:
+        choices = ", ".join(f.value for f in x509.ReasonFlags if f is not x509.ReasonFlags.remove_from_crl)
+        raise ValueError(f"失効理由 {reason!r} は使えません（{choices}）")
+    return flag
+
+
+class Pki:
+    """The CA, the certificates it issued, their index and the CRL, in one directory."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory if directory is not None else Settings.from_env().data_dir / "pki"
+
+    # paths
+    @property
+    def ca_key_path(self) -> Path:
+        return self.directory / "ca.key"
+
+    @property
+    def ca_cert_path(self) -> Path:
+        return self.directory / "ca.crt"
+
+    @property
+    def crl_path(self) -> Path:
+        return self.directory / "crl.pem"
+
+    @property
+    def index_path(self) -> Path:
+        return self.directory / "index.json"
+
+    @property
+    def issued_dir(self) -> Path:
+        return self.directory / "issued"
+
+    def cert_path(self, name: str) -> Path:
+        return self.issued_dir / f"{_check_name(name)}.crt"
+
+    def key_path(self, name: str) -> Path:
+        return self.issued_dir / f"{_check_name(name)}.key"
+
+    def exists(self) -> bool:
+        return self.ca_key_path.exists() or self.ca_cert_path.exists()
+
+    # locking and the index
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.issued_dir.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _read_index(self) -> dict[str, Any]:
+        if not self.index_path.exists():
+            return {"version": _INDEX_VERSION, "crl_number": 0, "certs": []}
+        data: dict[str, Any] = json.loads(self.index_path.read_text(encoding="utf-8"))
+        return data
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        text = json.dumps(index, ensure_ascii=False, indent=2) + "\n"
+        _write_file(self.index_path, text.encode("utf-8"), 0o644)
+
+    def _load_ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        if not (self.ca_key_path.exists() and self.ca_cert_path.exists()):
+            raise PkiError(f"{self.directory} に CA がありません。先に `juki pki init` を実行してください")
+        cert = x509.load_pem_x509_certificate(self.ca_cert_path.read_bytes())
+        key = serialization.load_pem_private_key(self.ca_key_path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise PkiError(f"{self.ca_key_path} は EC の秘密鍵ではありません")
+        return cert, key
+
+    # operations
+    def init(self, common_name: str = "juki network CA", days: int = 3650) -> Path:
+        """Create the CA (ca.key 0600, ca.crt) and an empty CRL; refuse when a CA exists. Returns ca.crt."""
+        if days < 1:
+            raise ValueError("有効日数は1以上です")
+        with self._locked():
+            if self.exists():
+                raise PkiError(f"{self.directory} には既に CA があります（上書きしません）")
+            key = ec.generate_private_key(ec.SECP256R1())
+            subject = x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                    x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                ]
+            )
+            now = _now()
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(subject)
+                .issuer_name(subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - _CLOCK_SKEW)
+                .not_valid_after(now + timedelta(days=days))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(
+                    x509.KeyUsage(
+                        digital_signature=False,
+                        content_commitment=False,
+                        key_encipherment=False,
+                        data_encipherment=False,
+                        key_agreement=False,
+                        key_cert_sign=True,
+                        crl_sign=True,
+                        encipher_only=False,
+                        decipher_only=False,
+                    ),
+                    critical=True,
+                )
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .sign(key, hashes.SHA256())
+            )
+            key_pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            _write_file(self.ca_key_path, key_pem, 0o600)
+            _write_file(self.ca_cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            index: dict[str, Any] = {"version": _INDEX_VERSION, "crl_number": 0, "certs": []}
+            self._publish_crl_locked(index, days=7)
+            self._write_index(index)
+        return self.ca_cert_path
+
+    def issue(
+        self,
+        role: PeerRole | str,
+        name: str,
+        *,
+        lg_code: str | None = None,
+        dns_names: Sequence[str] = (),
+        ip_addresses: Sequence[str | ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
+        days: int = 825,
+    ) -> IssuedCert:
+        """Issue a certificate and key for a peer: ``issued/<name>.crt`` and ``issued/<name>.key`` (0600).
+
+        Server roles get serverAuth+clientAuth and SANs (default DNS localhost and IP 127.0.0.1);
+        client roles get clientAuth. A municipal_cs certificate needs the 地方公共団体コード of a Kanagawa
+        住基 municipality (a ward for a designated city). A name in use by a valid certificate is refused.
+        """
+        role = _check_role(role)
+        name = _check_name(name)
+        if days < 1:
+            raise ValueError("有効日数は1以上です")
+        if role is PeerRole.MUNICIPAL_CS:
+            if lg_code is None:
+                raise ValueError("市町村CSの証明書には地方公共団体コード（--lg-code）が必要です")
+            lg_code = check_municipal_code(lg_code)
+        elif lg_code is not None:
+            raise ValueError(f"地方公共団体コードは市町村CSの証明書だけに入ります（役割 {role.value}）")
+        sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
+        try:
+            sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+        except ValueError as exc:
+            raise ValueError(f"IPアドレスが不正です: {exc}") from None
+        if role.is_server and not sans:
+            sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+
+        with self._locked():
+            ca_cert, ca_key = self._load_ca()
+            index = self._read_index()
+            for entry in index["certs"]:
+                if entry["name"] == name and entry["status"] == "valid":
+                    raise PkiError(f"名前 {name} の有効な証明書が既にあります（先に失効させてください）")
+            attrs = [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role.value),
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+            ]
+            if lg_code is not None:
+                attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, lg_code))
+            key = ec.generate_private_key(ec.SECP256R1())
+            now = _now()
+            not_after = min(now + timedelta(days=days), ca_cert.not_valid_after_utc)
+            serial = x509.random_serial_number()
+            usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+            if role.is_server:
+                usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
+            builder = (
+                x509.CertificateBuilder()
+                .subject_name(x509.Name(attrs))
+                .issuer_name(ca_cert.subject)
+                .public_key(key.public_key())
+                .serial_number(serial)
+                .not_valid_before(now - _CLOCK_SKEW)
+                .not_valid_after(not_after)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(
+                    x509.KeyUsage(
+                        digital_signature=True,
+                        content_commitment=False,
+                        key_encipherment=False,
+                        data_encipherment=False,
+                        key_agreement=False,
+                        key_cert_sign=False,
+                        crl_sign=False,
+                        encipher_only=False,
+                        decipher_only=False,
+                    ),
+                    critical=True,
+                )
+                .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+                )
+            )
+            if sans:
+                builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            cert = builder.sign(ca_key, hashes.SHA256())
+            key_path, cert_path = self.key_path(name), self.cert_path(name)
+            key_pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            _write_file(key_path, key_pem, 0o600)
+            _write_file(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            index["certs"].append(
+                {
+                    "serial": serial,
+                    "name": name,
+                    "role": role.value,
+                    "lg_code": lg_code,
+                    "not_after": _iso(not_after),
+                    "status": "valid",
+                    "revoked_at": None,
+                    "reason": None,
+                }
+            )
+            self._write_index(index)
+        return IssuedCert(serial=serial, cert_path=cert_path, key_path=key_path)
+
+    def revoke(self, name_or_serial: str | int, reason: str = "unspecified") -> dict[str, Any]:
+        """Mark a certificate revoked in the index (by name → its valid certificate, or by serial).
+
+        Takes effect at the next ``publish_crl`` (and servers reloading it). Returns the index entry.
+        """
+        flag = _reason_flag(reason)
+        with self._locked():
+            index = self._read_index()
+            entry = _find(index["certs"], name_or_serial)
+            if entry["status"] == "revoked":
+                raise PkiError(f"証明書 {entry['name']} (serial {entry['serial']}) は既に失効しています")
+            entry["status"] = "revoked"
+            entry["revoked_at"] = _iso(_now())
+            entry["reason"] = flag.value
+            self._write_index(index)
+            return dict(entry)
+
+    def publish_crl(self, days: int = 7) -> Path:
+        """Write crl.pem, signed by the CA, listing every revoked serial (also when there is none)."""
+        if days < 1:
+            raise ValueError("有効日数は1以上です")
+        with self._locked():
+            index = self._read_index()
+            path = self._publish_crl_locked(index, days=days)
+            self._write_index(index)
+            return path
+
+    def _publish_crl_locked(self, index: dict[str, Any], *, days: int) -> Path:
+        ca_cert, ca_key = self._load_ca()
+        now = _now()
+        index["crl_number"] = int(index.get("crl_number", 0)) + 1
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(ca_cert.subject)
+            .last_update(now - _CLOCK_SKEW)
+            .next_update(now + timedelta(days=days))
+            .add_extension(x509.CRLNumber(index["crl_number"]), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+            )
+        )
+        for entry in index["certs"]:
+            if entry["status"] != "revoked":
+                continue
+            revoked = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(entry["serial"]))
+                .revocation_date(_parse_iso(entry["revoked_at"]))
+            )
+            flag = _reason_flag(entry.get("reason") or "unspecified")
+            if flag is not x509.ReasonFlags.unspecified:  # RFC 5280 §5.3.1: omit rather than unspecified
+                revoked = revoked.add_extension(x509.CRLReason(flag), critical=False)
+            builder = builder.add_revoked_certificate(revoked.build())
+        crl = builder.sign(ca_key, hashes.SHA256())
+        _write_file(self.crl_path, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+        return self.crl_path
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every certificate issued, oldest first; status valid, revoked or expired."""
+        now = _now()
+        out = []
+        for entry in self._read_index()["certs"]:
+            row = dict(entry)
+            if row["status"] == "valid" and _parse_iso(row["not_after"]) < now:
+                row["status"] = "expired"
+            out.append(row)
+        return out
+
+
+def _check_role(role: PeerRole | str) -> PeerRole:
+    try:
+        return PeerRole(role)
+    except ValueError:
+        choices = ", ".join(r.value for r in PeerRole)
+        raise ValueError(f"役割 {role!r} はありません（{choices}）") from None
+
+
+def _check_name(name: str) -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"名前 {name!r} は使えません（英数字で始まる英数字・. _ - の64文字以内。ファイル名になります）"
+        )
+    return name
+
+
+def _find(entries: list[dict[str, Any]], name_or_serial: str | int) -> dict[str, Any]:
+    """By serial (an int), else the valid certificate of that name, else a serial written in digits."""
+    if isinstance(name_or_serial, str):
+        named = [e for e in entries if e["name"] == name_or_serial]
+        if named:
+            valid = [e for e in named if e["status"] == "valid"]
+            return (valid or named)[-1]
+        text = name_or_serial.strip().lower()
+        try:
+            serial = int(text, 16) if text.startswith("0x") else int(text)
+        except ValueError:
+            raise PkiError(f"証明書 {name_or_serial!r} は発行されていません") from None
+    else:
+        serial = name_or_serial
+    for entry in entries:
+        if int(entry["serial"]) == serial:
+            return entry
+    raise PkiError(f"証明書 {name_or_serial!r} は発行されていません")
+
+
+# ------------------------------------------------------------------------------------- TLS contexts
+
+
+def server_context(cert: Path, key: Path, ca: Path, crl: Path | None) -> ssl.SSLContext:
+    """A TLS ≥ 1.2 server context that requires a client certificate issued by ``ca``.
+
+    With ``crl`` the CRL is loaded and checked for the client's certificate
+    (``VERIFY_CRL_CHECK_LEAF``): without one a revoked certificate would still be accepted.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_cert_chain(certfile=cert, keyfile=key)
+    ctx.load_verify_locations(cafile=ca)
+    if crl is not None:
+        ctx.load_verify_locations(cafile=crl)
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return ctx
+
+
+def client_context(cert: Path, key: Path, ca: Path, crl: Path | None = None) -> ssl.SSLContext:
+    """A TLS ≥ 1.2 client context presenting ``cert`` and verifying the server (and its name) against ``ca``.
+
+    With ``crl`` a revoked server certificate is refused too.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.check_hostname = True
+    ctx.load_cert_chain(certfile=cert, keyfile=key)
+    ctx.load_verify_locations(cafile=ca)
+    if crl is not None:
+        ctx.load_verify_locations(cafile=crl)
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return ctx
+
+
+class ServerRoleRefused(PermissionError):
+    """The server's certificate does not name the role this client must talk to (E_SERVER_ROLE)."""
+
+    code = "E_SERVER_ROLE"
+
+
+class ServerRoleCheck:
+    """httpx trace hook: after the TLS handshake, refuse a server whose certificate names another role.
+
+    Runs before the request is written, so a wrong party never receives a byte of it (S-42). Use it on
+    any request: ``client.post(…, extensions={"trace": ServerRoleCheck(PeerRole.NATIONAL, "全国サーバ")})``;
+    it closes the connection and raises :class:`ServerRoleRefused`.
+    """
+
+    def __init__(self, expected: PeerRole, label: str) -> None:
+        self.expected = expected
+        self.label = label
+
+    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event != "connection.start_tls.complete":
+            return
+        stream = info.get("return_value")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        # httpcore hands out the socket's low-level SSL object (``_ssl._SSLSocket``) or an ``SSLObject``;
+        # both take the DER flag positionally.
+        getpeercert = getattr(ssl_object, "getpeercert", None)
+        der = getpeercert(True) if callable(getpeercert) else None
+        problem: str | None = None
+        if not der:
+            problem = "サーバの証明書を確認できません"
+        else:
+            try:
+                role = peer_identity(der).role
+            except ValueError as exc:
+                problem = str(exc)
+            else:
+                if role is not self.expected:
+                    problem = f"接続先の証明書の役割が {role.value} です（{self.label}ではありません）"
+        if problem is not None:
+            if stream is not None:
+                stream.close()
+            raise ServerRoleRefused(problem)

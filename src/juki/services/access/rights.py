@@ -1,0 +1,708 @@
+"""Access rights: the permission matrix and the rights ledger (REQUIREMENTS S-03, S-07..S-12).
+
+The matrix (role × function × file) is data, `juki/data/permissions.toml`, so the whole policy can be
+read and reviewed in one place; this module only interprets it, denying by default: an unknown
+role, function or file allows nothing.
+
+Who holds which role is not configuration but the rights ledger in the database (migration 0008):
+an application (S-08) is approved or rejected by an administrator other than the applicant and the
+person concerned (S-12, four eyes), an approval makes a grant effective at once, and a revocation
+(S-09) ends the operator's open sessions in the same transaction. Every change is a ledger row and
+an operation-log row, written in the transaction of the change; a refused change leaves only its
+operation-log row. The inventory (S-11) lists who holds what, since when, approved by whom.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import psycopg
+
+from juki.domain.records import FileKind
+from juki.domain.refusals import Refusal
+from juki.services.access.actor import Actor, Function, Outcome, file_scope
+from juki.services.audit.guard import guarded
+from juki.services.audit.operation_log import record_operation
+
+__all__ = [
+    "ADMIN_ROLE",
+    "Application",
+    "InventoryRow",
+    "LedgerEntry",
+    "Matrix",
+    "RoleSpec",
+    "admin_exists",
+    "allows",
+    "applications",
+    "apply",
+    "approve",
+    "current_roles",
+    "grant_bootstrap_admin",
+    "grant_demo_roles",
+    "inventory",
+    "ledger_entries",
+    "load_matrix",
+    "matrix",
+    "password_allowed",
+    "password_roles",
+    "reject",
+    "require",
+    "revoke",
+    "role_spec",
+]
+
+#: The role whose holders approve rights; the bootstrap grants it and the last one cannot be revoked.
+ADMIN_ROLE = "admin"
+#: Serialises changes to administrator grants (the last-admin rule, the bootstrap).
+_ADMIN_LOCK = 0x4A554B4941444D  # "JUKIADM"
+_ROLE_KEYS = frozenset({"label", "description", "password_allowed", "allow"})
+_FUNCTION_KEYS = frozenset({"requires_bulk_terminal"})
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One role of the matrix."""
+
+    name: str
+    label: str  # Japanese, as shown at the terminal and in the inventory
+    description: str
+    password_allowed: bool
+    allow: frozenset[tuple[Function, FileKind | None]]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The permission matrix as loaded from permissions.toml."""
+
+    roles: Mapping[str, RoleSpec]
+    bulk_functions: frozenset[Function]
+
+    def allows(
+        self, roles: Iterable[str], function: Function, file: FileKind | None, *, bulk_enabled: bool
+    ) -> bool:
+        """Whether any of `roles` allows `function` on `file` (at a bulk-enabled terminal or not)."""
+        if function in self.bulk_functions and not bulk_enabled:
+            return False
+        return any(
+            (function, file) in spec.allow
+            for spec in (self.roles.get(name) for name in roles)
+            if spec is not None
+        )
+
+
+def load_matrix(text: str) -> Matrix:
+    """Parse a permissions.toml text; refuse anything unknown so a typo cannot open a door."""
+    data = tomllib.loads(text)
+    unknown = set(data) - {"roles", "functions"}
+    if unknown:
+        raise ValueError(f"permissions: unknown section(s) {sorted(unknown)}")
+    roles: dict[str, RoleSpec] = {}
+    for name, spec in data.get("roles", {}).items():
+        extra = set(spec) - _ROLE_KEYS
+        if extra:
+            raise ValueError(f"permissions: role {name}: unknown key(s) {sorted(extra)}")
+        if not isinstance(spec.get("password_allowed"), bool) or not spec.get("label"):
+            raise ValueError(f"permissions: role {name}: label and password_allowed are required")
+        allow: set[tuple[Function, FileKind | None]] = set()
+        for function, files in spec.get("allow", {}).items():
+            for file in files:
+                allow.add((Function(function), file_scope(file)))  # ValueError on an unknown name
+        roles[name] = RoleSpec(
+            name=name,
+            label=str(spec["label"]),
+            description=str(spec.get("description", "")),
+            password_allowed=spec["password_allowed"],
+            allow=frozenset(allow),
+        )
+    bulk: set[Function] = set()
+    for function, conditions in data.get("functions", {}).items():
+        extra = set(conditions) - _FUNCTION_KEYS
+        if extra:
+            raise ValueError(f"permissions: function {function}: unknown key(s) {sorted(extra)}")
+        if conditions.get("requires_bulk_terminal", False):
+            bulk.add(Function(function))
+    if ADMIN_ROLE not in roles:
+        raise ValueError(f"permissions: the {ADMIN_ROLE!r} role is required (it approves rights)")
+    return Matrix(roles=MappingProxyType(roles), bulk_functions=frozenset(bulk))
+
+
+@cache
+def matrix() -> Matrix:
+    """The matrix shipped with the package, loaded once per process."""
+    text = resources.files("juki.data").joinpath("permissions.toml").read_text(encoding="utf-8")
+    return load_matrix(text)
+
+
+def allows(actor: Actor | None, function: Function | str, file: FileKind | str | None) -> bool:
+    """Whether `actor` may perform `function` on `file`. Deny by default: anything unknown is False."""
+    if actor is None:
+        return False
+    try:
+        fn, scope = Function(function), file_scope(file)
+    except ValueError:
+        return False
+    return matrix().allows(actor.roles, fn, scope, bulk_enabled=actor.bulk_enabled)
+
+
+def require(actor: Actor | None, function: Function, file: FileKind | None = None) -> None:
+    """Raise T_FORBIDDEN unless `actor` may perform `function`; None is the server console (allowed).
+
+    The console is whoever runs `juki` on the server with the database administrator's credentials:
+    they could do anything with psql anyway, so the CLI's commands are theirs.
+    """
+    if actor is not None and not allows(actor, function, file):
+        raise Refusal("T_FORBIDDEN")
+
+
+def role_spec(role: str) -> RoleSpec:
+    """The role's definition, or T_ROLE_UNKNOWN."""
+    spec = matrix().roles.get(role)
+    if spec is None:
+        raise Refusal("T_ROLE_UNKNOWN", role)
+    return spec
+
+
+def password_allowed(roles: Iterable[str]) -> bool:
+    """Whether any of `roles` lets its holder sign in with ID + password (S-02, S-03)."""
+    return bool(password_roles(roles))
+
+
+def password_roles(roles: Iterable[str]) -> frozenset[str]:
+    """The roles that a password session carries: those whose password_allowed is true (S-01)."""
+    known = matrix().roles
+    return frozenset(r for r in roles if r in known and known[r].password_allowed)
+
+
+# --- the ledger ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Application:
+    """An application for a role (S-08) and its decision, if any."""
+
+    id: int
+    operator_id: int
+    operator_login: str
+    role: str
+    reason: str
+    requested_by_login: str
+    applied_at: datetime
+    decision: str | None  # 'approved' | 'rejected' | None (pending)
+    decided_by_login: str | None
+    decided_at: datetime | None
+    note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    """One live grant in the inventory report (S-11): who holds what, since when, approved by whom."""
+
+    grant_id: int
+    operator_id: int
+    operator_login: str
+    display_name: str
+    operator_disabled: bool
+    role: str
+    role_label: str
+    effective_at: datetime
+    bootstrap: bool  # granted by the first-administrator bootstrap, not by an application
+    application_id: int | None
+    requested_by_login: str | None
+    reason: str | None
+    approved_by_login: str | None
+    approved_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One row of the append-only rights ledger."""
+
+    seq: int
+    at: datetime
+    event: str
+    operator_login: str
+    role: str
+    application_id: int | None
+    grant_id: int | None
+    by_login: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _operator(conn: psycopg.Connection[Any], operator: int | str) -> tuple[int, str, bool]:
+    """(id, login, disabled) of an operator given by id or login, or T_OPERATOR_UNKNOWN."""
+    column = "id" if isinstance(operator, int) else "login"
+    row = conn.execute(
+        f"SELECT id, login, disabled_at IS NOT NULL FROM term.operators WHERE {column} = %s",
+        (operator,),
+    ).fetchone()
+    if row is None:
+        raise Refusal("T_OPERATOR_UNKNOWN", str(operator))
+    return int(row[0]), str(row[1]), bool(row[2])
+
+
+def _ledger(
+    conn: psycopg.Connection[Any],
+    event: str,
+    *,
+    operator_id: int,
+    role: str,
+    by: Actor | None,
+    application_id: int | None = None,
+    grant_id: int | None = None,
+    reason: str = "",
+) -> None:
+    conn.execute(
+        """INSERT INTO term.rights_ledger (event, operator_id, role, application_id, grant_id,
+             by_operator_id, by_login, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        (
+            event,
+            operator_id,
+            role,
+            application_id,
+            grant_id,
+            by.operator_id if by else None,
+            by.login if by else "(bootstrap)",
+            reason,
+        ),
+    )
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise Refusal("T_REASON_REQUIRED")
+    return text
+
+
+def _holds(conn: psycopg.Connection[Any], operator_id: int, role: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM term.rights_grants WHERE operator_id = %s AND role = %s AND revoked_at IS NULL",
+        (operator_id, role),
+    ).fetchone()
+    return row is not None
+
+
+def apply(conn: psycopg.Connection[Any], operator: int | str, role: str, reason: str, by: Actor) -> int:
+    """File an application for `role` for `operator` (id or login), by `by` (S-08); its id.
+
+    Any signed-in operator may apply for themselves (a newcomer holds no role yet); applying for a
+    colleague needs rights_apply. The control is the approval by an administrator who is neither
+    the applicant nor the person concerned, not who fills in the form.
+    """
+
+    def body() -> int:
+        named_self = operator == by.operator_id or (
+            isinstance(operator, str) and operator.strip().lower() == by.login
+        )
+        if not named_self:  # checked first: no probing of logins without the right
+            require(by, Function.RIGHTS_APPLY)
+        role_spec(role)
+        text = _reason(reason)
+        operator_id, login, disabled = _operator(
+            conn, operator.strip().lower() if isinstance(operator, str) else operator
+        )
+        if operator_id != by.operator_id:
+            require(by, Function.RIGHTS_APPLY)
+        if disabled:
+            raise Refusal("T_RIGHTS_STATE", "無効化された操作者です")
+        if _holds(conn, operator_id, role):
+            raise Refusal("T_RIGHTS_STATE", "この役割は既に付与されています")
+        pending = conn.execute(
+            """SELECT a.id FROM term.rights_applications a
+               LEFT JOIN term.rights_decisions d ON d.application_id = a.id
+               WHERE a.operator_id = %s AND a.role = %s AND d.application_id IS NULL""",
+            (operator_id, role),
+        ).fetchone()
+        if pending is not None:
+            raise Refusal("T_RIGHTS_STATE", f"承認待ちの申請（番号 {pending[0]}）があります")
+        row = conn.execute(
+            """INSERT INTO term.rights_applications (operator_id, role, reason, requested_by)
+               VALUES (%s, %s, %s, %s) RETURNING id""",
+            (operator_id, role, text, by.operator_id),
+        ).fetchone()
+        assert row is not None
+        application_id = int(row[0])
+        _ledger(
+            conn,
+            "applied",
+            operator_id=operator_id,
+            role=role,
+            by=by,
+            application_id=application_id,
+            reason=text,
+        )
+        record_operation(
+            conn,
+            by,
+            function=Function.RIGHTS_APPLY,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=login,
+            detail={"event": "rights_apply", "application": application_id, "role": role},
+        )
+        return application_id
+
+    return guarded(
+        conn, body, actor=by, function=Function.RIGHTS_APPLY, event="rights_apply", target=str(operator)
+    )
+
+
+def _pending_application(
+    conn: psycopg.Connection[Any], application_id: int
+) -> tuple[int, str, int, str, bool]:
+    """(operator id, role, requested_by, login, disabled) of an undecided application, locked."""
+    row = conn.execute(
+        """SELECT a.operator_id, a.role, a.requested_by, o.login, o.disabled_at IS NOT NULL,
+                  d.application_id IS NOT NULL
+           FROM term.rights_applications a
+           JOIN term.operators o ON o.id = a.operator_id
+           LEFT JOIN term.rights_decisions d ON d.application_id = a.id
+           WHERE a.id = %s FOR UPDATE OF a""",
+        (application_id,),
+    ).fetchone()
+    if row is None:
+        raise Refusal("T_RIGHTS_NOT_FOUND", f"申請番号 {application_id}")
+    if row[5]:
+        raise Refusal("T_RIGHTS_STATE", f"申請番号 {application_id} は決裁済みです")
+    return int(row[0]), str(row[1]), int(row[2]), str(row[3]), bool(row[4])
+
+
+def approve(conn: psycopg.Connection[Any], application_id: int, admin: Actor, note: str = "") -> int:
+    """Approve an application: the grant is effective at once (S-08). Returns the grant id.
+
+    Four eyes (S-12): the approving administrator must be neither the person concerned nor the one
+    who filed the application.
+    """
+
+    def body() -> int:
+        require(admin, Function.RIGHTS_ADMIN)
+        operator_id, role, requested_by, login, disabled = _pending_application(conn, application_id)
+        if admin.operator_id in (operator_id, requested_by):
+            raise Refusal("T_RIGHTS_SELF_APPROVAL")
+        role_spec(role)
+        if disabled:
+            raise Refusal("T_RIGHTS_STATE", "無効化された操作者です")
+        if role == ADMIN_ROLE:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
+        if _holds(conn, operator_id, role):
+            raise Refusal("T_RIGHTS_STATE", "この役割は既に付与されています")
+        conn.execute(
+            """INSERT INTO term.rights_decisions (application_id, decision, decided_by, note)
+               VALUES (%s, 'approved', %s, %s)""",
+            (application_id, admin.operator_id, note.strip()),
+        )
+        row = conn.execute(
+            """INSERT INTO term.rights_grants (operator_id, role, application_id)
+               VALUES (%s, %s, %s) RETURNING id""",
+            (operator_id, role, application_id),
+        ).fetchone()
+        assert row is not None
+        grant_id = int(row[0])
+        _ledger(
+            conn,
+            "approved",
+            operator_id=operator_id,
+            role=role,
+            by=admin,
+            application_id=application_id,
+            grant_id=grant_id,
+            reason=note.strip(),
+        )
+        record_operation(
+            conn,
+            admin,
+            function=Function.RIGHTS_ADMIN,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=login,
+            detail={
+                "event": "rights_approve",
+                "application": application_id,
+                "role": role,
+                "grant": grant_id,
+            },
+        )
+        return grant_id
+
+    return guarded(
+        conn,
+        body,
+        actor=admin,
+        function=Function.RIGHTS_ADMIN,
+        event="rights_approve",
+        target=f"application:{application_id}",
+    )
+
+
+def reject(conn: psycopg.Connection[Any], application_id: int, admin: Actor, reason: str) -> None:
+    """Reject an application, with the reason recorded in the ledger.
+
+    An administrator may reject (withdraw) an application of their own: rejecting grants nothing,
+    so the four-eyes rule of `approve` is not needed here.
+    """
+
+    def body() -> None:
+        require(admin, Function.RIGHTS_ADMIN)
+        text = _reason(reason)
+        operator_id, role, _, login, _ = _pending_application(conn, application_id)
+        conn.execute(
+            """INSERT INTO term.rights_decisions (application_id, decision, decided_by, note)
+               VALUES (%s, 'rejected', %s, %s)""",
+            (application_id, admin.operator_id, text),
+        )
+        _ledger(
+            conn,
+            "rejected",
+            operator_id=operator_id,
+            role=role,
+            by=admin,
+            application_id=application_id,
+            reason=text,
+        )
+        record_operation(
+            conn,
+            admin,
+            function=Function.RIGHTS_ADMIN,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=login,
+            detail={"event": "rights_reject", "application": application_id, "role": role},
+        )
+
+    guarded(
+        conn,
+        body,
+        actor=admin,
+        function=Function.RIGHTS_ADMIN,
+        event="rights_reject",
+        target=f"application:{application_id}",
+    )
+
+
+def revoke(conn: psycopg.Connection[Any], grant_id: int, admin: Actor, reason: str) -> int:
+    """Revoke a grant at once (S-09); the operator's open sessions end in the same transaction.
+
+    Returns how many sessions were ended. The last administrator grant cannot be revoked (nobody
+    could approve anything any more). Sessions also re-read the ledger on every request
+    (`sessions.resolve`), so even a session that somehow stayed open would lose the role.
+    """
+
+    def body() -> int:
+        require(admin, Function.RIGHTS_ADMIN)
+        text = _reason(reason)
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
+        row = conn.execute(
+            """SELECT g.operator_id, g.role, g.revoked_at IS NOT NULL, o.login
+               FROM term.rights_grants g JOIN term.operators o ON o.id = g.operator_id
+               WHERE g.id = %s FOR UPDATE OF g""",
+            (grant_id,),
+        ).fetchone()
+        if row is None:
+            raise Refusal("T_RIGHTS_NOT_FOUND", f"権限番号 {grant_id}")
+        operator_id, role, revoked, login = int(row[0]), str(row[1]), bool(row[2]), str(row[3])
+        if revoked:
+            raise Refusal("T_RIGHTS_STATE", f"権限番号 {grant_id} は取消済みです")
+        if role == ADMIN_ROLE:
+            others = conn.execute(
+                """SELECT count(*) FROM term.rights_grants g JOIN term.operators o ON o.id = g.operator_id
+                   WHERE g.role = %s AND g.revoked_at IS NULL AND o.disabled_at IS NULL AND g.id <> %s""",
+                (ADMIN_ROLE, grant_id),
+            ).fetchone()
+            if others is None or int(others[0]) == 0:
+                raise Refusal("T_RIGHTS_LAST_ADMIN")
+        conn.execute(
+            """UPDATE term.rights_grants SET revoked_at = now(), revoked_by = %s, revoke_reason = %s
+               WHERE id = %s""",
+            (admin.operator_id, text, grant_id),
+        )
+        ended = conn.execute(
+            """UPDATE term.sessions SET ended_at = now(), end_reason = 'rights_revoked'
+               WHERE operator_id = %s AND ended_at IS NULL""",
+            (operator_id,),
+        ).rowcount
+        _ledger(conn, "revoked", operator_id=operator_id, role=role, by=admin, grant_id=grant_id, reason=text)
+        record_operation(
+            conn,
+            admin,
+            function=Function.RIGHTS_ADMIN,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=login,
+            detail={"event": "rights_revoke", "grant": grant_id, "role": role, "sessions_ended": ended},
+        )
+        return ended
+
+    return guarded(
+        conn,
+        body,
+        actor=admin,
+        function=Function.RIGHTS_ADMIN,
+        event="rights_revoke",
+        target=f"grant:{grant_id}",
+    )
+
+
+def admin_exists(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an enabled operator holds the admin role (takes the admin lock for the transaction)."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
+    row = conn.execute(
+        """SELECT 1 FROM term.rights_grants g JOIN term.operators o ON o.id = g.operator_id
+           WHERE g.role = %s AND g.revoked_at IS NULL AND o.disabled_at IS NULL LIMIT 1""",
+        (ADMIN_ROLE,),
+    ).fetchone()
+    return row is not None
+
+
+def grant_bootstrap_admin(conn: psycopg.Connection[Any], operator_id: int) -> int:
+    """Grant the admin role without an application: only while no administrator exists.
+
+    The first administrator cannot be approved by anybody; the ledger records the grant as a
+    bootstrap grant so the inventory shows it for what it is. Runs in the caller's transaction.
+    """
+    if admin_exists(conn):
+        raise Refusal("T_BOOTSTRAP_DONE")
+    row = conn.execute(
+        """INSERT INTO term.rights_grants (operator_id, role, bootstrap) VALUES (%s, %s, true)
+           RETURNING id""",
+        (operator_id, ADMIN_ROLE),
+    ).fetchone()
+    assert row is not None
+    grant_id = int(row[0])
+    _ledger(
+        conn,
+        "bootstrap_granted",
+        operator_id=operator_id,
+        role=ADMIN_ROLE,
+        by=None,
+        grant_id=grant_id,
+        reason="初期管理者の登録",
+    )
+    return grant_id
+
+
+def grant_demo_roles(conn: psycopg.Connection[Any], operator_id: int, roles: Iterable[str]) -> list[int]:
+    """`juki demo` only: give the first administrator the work roles too, as bootstrap grants.
+
+    A demonstration on a fresh system has one administrator and nobody to approve a second role
+    (four eyes), yet its user should be able to search the synthetic population and review the log.
+    Allowed only while that administrator is the system's one operator, and recorded in the ledger
+    and the inventory as bootstrap grants, so a real system never gets here unnoticed. Runs in the
+    caller's transaction.
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
+    others = conn.execute("SELECT count(*) FROM term.operators WHERE id <> %s", (operator_id,)).fetchone()
+    if others is None or int(others[0]) > 0 or ADMIN_ROLE not in current_roles(conn, operator_id):
+        raise Refusal("T_BOOTSTRAP_DONE")
+    granted: list[int] = []
+    for role in roles:
+        role_spec(role)  # T_ROLE_UNKNOWN for a role the matrix does not know
+        if role in current_roles(conn, operator_id):
+            continue
+        row = conn.execute(
+            "INSERT INTO term.rights_grants (operator_id, role, bootstrap)"
+            " VALUES (%s, %s, true) RETURNING id",
+            (operator_id, role),
+        ).fetchone()
+        assert row is not None
+        granted.append(int(row[0]))
+        _ledger(
+            conn,
+            "bootstrap_granted",
+            operator_id=operator_id,
+            role=role,
+            by=None,
+            grant_id=int(row[0]),
+            reason="デモ環境の初期設定（juki demo）",
+        )
+    return granted
+
+
+def current_roles(conn: psycopg.Connection[Any], operator_id: int) -> frozenset[str]:
+    """The roles the ledger grants `operator_id` right now (none for a disabled operator)."""
+    rows = conn.execute(
+        """SELECT g.role FROM term.rights_grants g JOIN term.operators o ON o.id = g.operator_id
+           WHERE g.operator_id = %s AND g.revoked_at IS NULL AND o.disabled_at IS NULL""",
+        (operator_id,),
+    ).fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
+def inventory(conn: psycopg.Connection[Any]) -> list[InventoryRow]:
+    """Every live grant: who holds which role since when, applied for by whom, approved by whom (S-11)."""
+    rows = conn.execute(
+        """SELECT g.id, o.id, o.login, o.display_name, o.disabled_at IS NOT NULL, g.role, g.effective_at,
+                  g.bootstrap, g.application_id, req.login, a.reason, appr.login, d.decided_at
+           FROM term.rights_grants g
+           JOIN term.operators o ON o.id = g.operator_id
+           LEFT JOIN term.rights_applications a ON a.id = g.application_id
+           LEFT JOIN term.operators req ON req.id = a.requested_by
+           LEFT JOIN term.rights_decisions d ON d.application_id = g.application_id
+           LEFT JOIN term.operators appr ON appr.id = d.decided_by
+           WHERE g.revoked_at IS NULL
+           ORDER BY o.login, g.role"""
+    ).fetchall()
+    known = matrix().roles
+    return [
+        InventoryRow(
+            grant_id=int(r[0]),
+            operator_id=int(r[1]),
+            operator_login=str(r[2]),
+            display_name=str(r[3]),
+            operator_disabled=bool(r[4]),
+            role=str(r[5]),
+            role_label=known[r[5]].label if r[5] in known else f"（未定義の役割 {r[5]}）",
+            effective_at=r[6],
+            bootstrap=bool(r[7]),
+            application_id=r[8],
+            requested_by_login=r[9],
+            reason=r[10],
+            approved_by_login=r[11],
+            approved_at=r[12],
+        )
+        for r in rows
+    ]
+
+
+def applications(conn: psycopg.Connection[Any], *, pending_only: bool = True) -> list[Application]:
+    """Applications, oldest first; by default only those waiting for a decision."""
+    where = "WHERE d.application_id IS NULL" if pending_only else ""
+    rows = conn.execute(
+        f"""SELECT a.id, a.operator_id, o.login, a.role, a.reason, req.login, a.applied_at,
+                   d.decision, dec.login, d.decided_at, d.note
+            FROM term.rights_applications a
+            JOIN term.operators o ON o.id = a.operator_id
+            JOIN term.operators req ON req.id = a.requested_by
+            LEFT JOIN term.rights_decisions d ON d.application_id = a.id
+            LEFT JOIN term.operators dec ON dec.id = d.decided_by
+            {where}
+            ORDER BY a.id"""
+    ).fetchall()
+    return [Application(*r) for r in rows]
+
+
+def ledger_entries(conn: psycopg.Connection[Any], operator: int | str | None = None) -> list[LedgerEntry]:
+    """The ledger in order, for everybody or one operator (id or login)."""
+    sql = """SELECT l.seq, l.at, l.event, o.login, l.role, l.application_id, l.grant_id, l.by_login, l.reason
+             FROM term.rights_ledger l JOIN term.operators o ON o.id = l.operator_id"""
+    params: tuple[Any, ...] = ()
+    if operator is not None:
+        sql += " WHERE " + ("o.id = %s" if isinstance(operator, int) else "o.login = %s")
+        params = (operator,)
+    rows = conn.execute(sql + " ORDER BY l.seq", params).fetchall()
+    return [LedgerEntry(*r) for r in rows]

@@ -1,0 +1,400 @@
+"""Terminal sessions: sign-in, the Actor of each request, idle lock and sign-out (S-01..S-04, S-07).
+
+A session is a database row, not a signed cookie: the browser holds a random secret, the row its
+hash, so the server can end a session at once (sign-out, revocation of a right, lockout, a retired
+terminal) and every request sees that. `resolve` builds the request's `Actor` from the session and
+the rights ledger *as it is now*, so a revoked role is gone from the very next request.
+
+A session belongs to one terminal and one sign-in method. A password session carries only the
+operator's password-allowed roles (data/permissions.toml): roles that touch personal data need
+生体認証 (S-01), so they come only with a WebAuthn session.
+
+Idle lock (S-04, the "screen saver"): a session unused for `Settings.idle_lock_seconds` is locked;
+only the same operator, authenticating again with the session's method, unlocks it. Sign-in
+success and failure, lockout, idle lock, unlock and sign-out are all written to the operation log
+(function sign_in); failures are committed even though the sign-in is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+
+from juki.config import Settings
+from juki.domain.refusals import Refusal
+from juki.services.access import operators, rights, tokens, webauthn_auth
+from juki.services.access.actor import Actor, Function, Outcome
+from juki.services.access.terminals import Terminal
+from juki.services.audit.guard import Attempt, guarded
+from juki.services.audit.operation_log import record_operation
+
+__all__ = [
+    "SessionInfo",
+    "SignedIn",
+    "info",
+    "lock",
+    "resolve",
+    "sign_in_password",
+    "sign_in_webauthn",
+    "sign_out",
+    "unlock_password",
+    "unlock_webauthn",
+    "unlock_webauthn_options",
+    "webauthn_sign_in_options",
+]
+
+AuthMethod = Literal["password", "webauthn"]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: put `secret` in an HttpOnly, Secure, SameSite=Strict cookie; never log it."""
+
+    secret: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What the lock screen and the header need to know about a session (no secret in it)."""
+
+    id: int
+    operator_id: int
+    login: str
+    display_name: str
+    terminal_id: int
+    auth_method: AuthMethod
+    created_at: datetime
+    last_activity_at: datetime
+    locked: bool
+    ended_at: datetime | None
+    end_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_INFO = """SELECT s.id, s.operator_id, o.login, o.display_name, s.terminal_id, s.auth_method, s.created_at,
+                  s.last_activity_at, s.locked_at IS NOT NULL, s.ended_at, s.end_reason
+           FROM term.sessions s JOIN term.operators o ON o.id = s.operator_id
+           WHERE s.secret_hash = %s"""
+
+
+def info(conn: psycopg.Connection[Any], secret: str | None) -> SessionInfo | None:
+    """The session of this secret, whatever its state, or None. Does not touch or lock it."""
+    if not secret:
+        return None
+    row = conn.execute(_INFO, (tokens.digest(secret),)).fetchone()
+    return SessionInfo(*row) if row else None
+
+
+def _actor(
+    conn: psycopg.Connection[Any],
+    session_id: int,
+    operator_id: int,
+    login: str,
+    method: str,
+    terminal: Terminal,
+) -> Actor:
+    roles = rights.current_roles(conn, operator_id)
+    if method == "password":
+        roles = rights.password_roles(roles)
+    return Actor(
+        operator_id=operator_id,
+        login=login,
+        roles=roles,
+        terminal_id=terminal.id,
+        terminal_name=terminal.name,
+        terminal_kind=terminal.kind,
+        bulk_enabled=terminal.bulk_enabled,
+        session_id=str(session_id),
+    )
+
+
+def _log(conn: psycopg.Connection[Any], actor: Actor, event: str, **extra: object) -> None:
+    record_operation(
+        conn,
+        actor,
+        function=Function.SIGN_IN,
+        file=None,
+        outcome=Outcome.ALLOW,
+        target=actor.login,
+        detail={"event": event, **extra},
+    )
+
+
+def _open(
+    conn: psycopg.Connection[Any], operator: operators.Operator, terminal: Terminal, method: AuthMethod
+) -> SignedIn:
+    secret = tokens.new_secret()
+    row = conn.execute(
+        """INSERT INTO term.sessions (secret_hash, operator_id, terminal_id, auth_method)
+           VALUES (%s, %s, %s, %s) RETURNING id""",
+        (tokens.digest(secret), operator.id, terminal.id, method),
+    ).fetchone()
+    assert row is not None
+    actor = _actor(conn, int(row[0]), operator.id, operator.login, method, terminal)
+    _log(conn, actor, "sign_in", method=method, roles=sorted(actor.roles))
+    return SignedIn(secret, actor)
+
+
+def _sign_in(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    terminal: Terminal,
+    login: str,
+    attempt: Attempt,
+    event: str,
+    body: Callable[[], SignedIn],
+) -> SignedIn:
+    result: SignedIn = guarded(
+        conn,
+        body,
+        actor=None,
+        function=Function.SIGN_IN,
+        event=event,
+        target=login,
+        operator_login=login,
+        terminal_name=terminal.name,
+        attempt=attempt,
+        on_refusal=operators.failure_handler(conn, settings, attempt),
+    )
+    return result
+
+
+def sign_in_password(
+    conn: psycopg.Connection[Any], settings: Settings, terminal: Terminal, login: str, password: str
+) -> SignedIn:
+    """ID + password sign-in (S-02) at a registered terminal.
+
+    Refusals: T_AUTH_FAILED, T_AUTH_LOCKED (also on the failure that reaches the lockout
+    threshold), T_PASSWORD_NOT_ALLOWED (none of the operator's roles allows passwords).
+    """
+    attempt = Attempt()
+
+    def body() -> SignedIn:
+        operator = operators.check_password(conn, login, password, attempt)
+        return _open(conn, operator, terminal, "password")
+
+    return _sign_in(conn, settings, terminal, login, attempt, "sign_in_password", body)
+
+
+def webauthn_sign_in_options(
+    conn: psycopg.Connection[Any], settings: Settings, terminal: Terminal, login: str
+) -> webauthn_auth.Ceremony:
+    """Step 1 of a 生体認証 sign-in: options for navigator.credentials.get() for the ID typed."""
+    return webauthn_auth.authentication_options(conn, settings, terminal, login)
+
+
+def sign_in_webauthn(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    terminal: Terminal,
+    login: str,
+    credential: webauthn_auth.Credential,
+) -> SignedIn:
+    """Step 2 of a 生体認証 sign-in (S-01, S-02): verify the assertion for the ID typed in step 1.
+
+    Refusals: T_WEBAUTHN_FAILED, T_WEBAUTHN_UV_REQUIRED (the authenticator did not verify the
+    user), T_AUTH_LOCKED.
+    """
+    attempt = Attempt()
+
+    def body() -> SignedIn:
+        try:
+            found: operators.Operator | None = operators.get_operator(conn, login)
+        except Refusal:
+            found = None
+        if found is not None:
+            attempt.operator_login = found.login
+        operator = webauthn_auth.check_assertion(
+            conn,
+            settings,
+            terminal,
+            credential,
+            attempt,
+            purpose="authenticate",
+            operator_id=found.id if found is not None else None,
+        )
+        return _open(conn, operator, terminal, "webauthn")
+
+    return _sign_in(conn, settings, terminal, login, attempt, "sign_in_webauthn", body)
+
+
+def resolve(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    terminal: Terminal,
+    secret: str | None,
+    *,
+    touch: bool = True,
+) -> Actor:
+    """The Actor of a request: the session's operator at `terminal`, with the roles granted now.
+
+    Refusals: T_SESSION_REQUIRED (no such session, or another terminal's), T_SESSION_ENDED,
+    T_SESSION_LOCKED (locked, or idle for longer than `idle_lock_seconds`: then it is locked now,
+    and that is logged and committed). With `touch` the request counts as activity.
+    """
+    if not secret:
+        raise Refusal("T_SESSION_REQUIRED")
+    refusal: Refusal | None = None
+    actor: Actor | None = None
+    with conn.transaction():
+        row = conn.execute(
+            """SELECT s.id, s.operator_id, o.login, s.terminal_id, s.auth_method, s.locked_at IS NOT NULL,
+                      s.ended_at IS NOT NULL,
+                      now() - s.last_activity_at > make_interval(secs => %s)
+               FROM term.sessions s JOIN term.operators o ON o.id = s.operator_id
+               WHERE s.secret_hash = %s FOR UPDATE OF s""",
+            (settings.idle_lock_seconds, tokens.digest(secret)),
+        ).fetchone()
+        if row is None or int(row[3]) != terminal.id:
+            refusal = Refusal("T_SESSION_REQUIRED")
+        elif row[6]:
+            refusal = Refusal("T_SESSION_ENDED")
+        elif row[5]:
+            refusal = Refusal("T_SESSION_LOCKED")
+        else:
+            session_id, operator_id, login, method = int(row[0]), int(row[1]), str(row[2]), str(row[4])
+            actor = _actor(conn, session_id, operator_id, login, method, terminal)
+            if row[7]:
+                conn.execute("UPDATE term.sessions SET locked_at = now() WHERE id = %s", (session_id,))
+                _log(conn, actor, "idle_lock", idle_lock_seconds=settings.idle_lock_seconds)
+                refusal = Refusal("T_SESSION_LOCKED")
+            elif touch:
+                conn.execute("UPDATE term.sessions SET last_activity_at = now() WHERE id = %s", (session_id,))
+    if refusal is not None:
+        raise refusal
+    assert actor is not None
+    return actor
+
+
+def lock(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) -> None:
+    """Lock the session now (the operator leaves the desk: 画面ロック). Unknown sessions are ignored."""
+    with conn.transaction():
+        found = info(conn, secret)
+        if found is None or found.ended_at is not None or found.locked or found.terminal_id != terminal.id:
+            return
+        conn.execute("UPDATE term.sessions SET locked_at = now() WHERE id = %s", (found.id,))
+        actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal)
+        _log(conn, actor, "manual_lock")
+
+
+def _session_to_unlock(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) -> SessionInfo:
+    found = info(conn, secret)
+    if found is None or found.terminal_id != terminal.id:
+        raise Refusal("T_SESSION_REQUIRED")
+    if found.ended_at is not None:
+        raise Refusal("T_SESSION_ENDED")
+    return found
+
+
+def _unlocked(conn: psycopg.Connection[Any], found: SessionInfo, terminal: Terminal) -> Actor:
+    conn.execute(
+        "UPDATE term.sessions SET locked_at = NULL, last_activity_at = now() WHERE id = %s", (found.id,)
+    )
+    actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal)
+    _log(conn, actor, "unlock", method=found.auth_method)
+    return actor
+
+
+def _unlock(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    terminal: Terminal,
+    secret: str | None,
+    attempt: Attempt,
+    event: str,
+    body: Callable[[], Actor],
+) -> Actor:
+    known = info(conn, secret)
+    login = known.login if known is not None else None
+    result: Actor = guarded(
+        conn,
+        body,
+        actor=None,
+        function=Function.SIGN_IN,
+        event=event,
+        target=login,
+        operator_login=login,
+        terminal_name=terminal.name,
+        attempt=attempt,
+        on_refusal=operators.failure_handler(conn, settings, attempt),
+    )
+    return result
+
+
+def unlock_password(
+    conn: psycopg.Connection[Any], settings: Settings, terminal: Terminal, secret: str | None, password: str
+) -> Actor:
+    """Unlock an idle-locked password session with the same operator's password (S-04).
+
+    A WebAuthn session is unlocked only by WebAuthn (T_PASSWORD_NOT_ALLOWED): a password must not
+    bring back roles that need 生体認証. Failures count towards the lockout, which ends the session.
+    """
+    attempt = Attempt()
+
+    def body() -> Actor:
+        found = _session_to_unlock(conn, terminal, secret)
+        attempt.operator_id, attempt.operator_login = found.operator_id, found.login
+        if found.auth_method != "password":
+            raise Refusal("T_PASSWORD_NOT_ALLOWED")
+        operators.check_password(conn, found.operator_id, password, attempt)
+        return _unlocked(conn, found, terminal)
+
+    return _unlock(conn, settings, terminal, secret, attempt, "unlock_password", body)
+
+
+def unlock_webauthn_options(
+    conn: psycopg.Connection[Any], settings: Settings, terminal: Terminal, secret: str | None
+) -> webauthn_auth.Ceremony:
+    """Step 1 of unlocking with 生体認証: options bound to this session's operator and the session."""
+    found = _session_to_unlock(conn, terminal, secret)
+    return webauthn_auth.unlock_options(
+        conn, settings, terminal, operator_id=found.operator_id, session_id=found.id
+    )
+
+
+def unlock_webauthn(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    terminal: Terminal,
+    secret: str | None,
+    credential: webauthn_auth.Credential,
+) -> Actor:
+    """Step 2: unlock the session with the same operator's authenticator (either session method)."""
+    attempt = Attempt()
+
+    def body() -> Actor:
+        found = _session_to_unlock(conn, terminal, secret)
+        attempt.operator_login = found.login
+        webauthn_auth.check_assertion(
+            conn,
+            settings,
+            terminal,
+            credential,
+            attempt,
+            purpose="unlock",
+            operator_id=found.operator_id,
+            session_id=found.id,
+        )
+        return _unlocked(conn, found, terminal)
+
+    return _unlock(conn, settings, terminal, secret, attempt, "unlock_webauthn", body)
+
+
+def sign_out(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) -> None:
+    """End the session (サインアウト). Works on a locked session too; unknown sessions are ignored."""
+    with conn.transaction():
+        found = info(conn, secret)
+        if found is None or found.ended_at is not None or found.terminal_id != terminal.id:
+            return
+        conn.execute(
+            "UPDATE term.sessions SET ended_at = now(), end_reason = 'sign_out' WHERE id = %s", (found.id,)
+        )
+        actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal)
+        _log(conn, actor, "sign_out")

@@ -1,0 +1,217 @@
+"""The operation log: one hash-chained row per operation by an operator (REQUIREMENTS S-15, S-16, S-20).
+
+Services call `record_operation` **inside the transaction of the operation itself**, so a committed
+operation always has its row and a rolled-back one never does (docs/terminals.md, "The
+operation-log pattern"). The row is written by `audit_api.append(...)`, a SECURITY DEFINER function
+owned by the NOLOGIN role `juki_audit` (migration 0009): the server roles can append but never
+update or delete.
+
+`canonical_bytes` is the Python twin of the SQL function `audit.canonical_bytes`: the verifier
+(`services/checkpoint.py`) recomputes every row hash from the row's content with it, so the two must
+agree byte for byte (a test pins that down).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from juki.domain.records import FileKind
+from juki.services.access.actor import Actor, Function, Outcome, scope_text
+
+__all__ = [
+    "GENESIS_HASH",
+    "LogRow",
+    "canonical_bytes",
+    "record_operation",
+    "row_hash",
+]
+
+#: prev_hash of the first row.
+GENESIS_HASH = bytes(32)
+#: Version tag at the start of the canonical bytes (migration 0009 header).
+CANONICAL_TAG = "juki-oplog-v1;"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+#: The columns a verifier reads, in this order; detail comes back as PostgreSQL's canonical jsonb text.
+ROW_COLUMNS = (
+    "seq, at, operator_id, operator_login, terminal_id, terminal_name, session_id, "
+    "function, file, outcome, target, detail::text, prev_hash, row_hash"
+)
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One row of audit.op_log as the verifier sees it (detail as its jsonb text)."""
+
+    seq: int
+    at: datetime
+    operator_id: int | None
+    operator_login: str | None
+    terminal_id: int | None
+    terminal_name: str | None
+    session_id: str | None
+    function: str
+    file: str
+    outcome: str
+    target: str | None
+    detail_text: str | None
+    prev_hash: bytes
+    row_hash: bytes
+
+    @classmethod
+    def from_db(cls, row: tuple[Any, ...]) -> LogRow:
+        """Build from a tuple selected with `ROW_COLUMNS`."""
+        return cls(
+            int(row[0]),
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+            bytes(row[12]),
+            bytes(row[13]),
+        )
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(
+            seq=self.seq,
+            at=self.at,
+            operator_id=self.operator_id,
+            operator_login=self.operator_login,
+            terminal_id=self.terminal_id,
+            terminal_name=self.terminal_name,
+            session_id=self.session_id,
+            function=self.function,
+            file=self.file,
+            outcome=self.outcome,
+            target=self.target,
+            detail_text=self.detail_text,
+        )
+
+    def expected_hash(self) -> bytes:
+        """The row hash recomputed from the content and the stored prev_hash."""
+        return row_hash(self.prev_hash, self.canonical())
+
+
+def _enc(value: str | int | None) -> str:
+    if value is None:
+        return "N;"
+    text = str(value)
+    return f"S{len(text.encode('utf-8'))}:{text};"
+
+
+def epoch_micros(at: datetime) -> int:
+    """Microseconds since the Unix epoch, exactly (no float rounding)."""
+    if at.tzinfo is None:
+        raise ValueError("the log time must be timezone-aware")
+    return (at - _EPOCH) // _MICRO
+
+
+def canonical_bytes(
+    *,
+    seq: int,
+    at: datetime,
+    operator_id: int | None,
+    operator_login: str | None,
+    terminal_id: int | None,
+    terminal_name: str | None,
+    session_id: str | None,
+    function: str,
+    file: str,
+    outcome: str,
+    target: str | None,
+    detail_text: str | None,
+) -> bytes:
+    """The canonical bytes of one row (format v1, defined in migration 0009's header).
+
+    Each field is length-prefixed ('S<octets>:<text>;', NULL as 'N;') so no choice of content can
+    make two different rows encode alike; the time is integer microseconds so the server's TimeZone
+    and DateStyle do not matter; detail is PostgreSQL's jsonb text, which is canonical.
+    """
+    parts = (
+        CANONICAL_TAG,
+        _enc(seq),
+        _enc(epoch_micros(at)),
+        _enc(operator_id),
+        _enc(operator_login),
+        _enc(terminal_id),
+        _enc(terminal_name),
+        _enc(session_id),
+        _enc(function),
+        _enc(file),
+        _enc(outcome),
+        _enc(target),
+        _enc(detail_text),
+    )
+    return "".join(parts).encode("utf-8")
+
+
+def row_hash(prev_hash: bytes, canonical: bytes) -> bytes:
+    """sha256(prev_hash || canonical bytes): the chain link."""
+    return hashlib.sha256(prev_hash + canonical).digest()
+
+
+def _detail(detail: Mapping[str, object] | None) -> Jsonb | None:
+    if detail is None:
+        return None
+    # Round-trip through json first so a value json cannot represent fails here, with a clear
+    # message, rather than inside the database function.
+    return Jsonb(json.loads(json.dumps(dict(detail), ensure_ascii=False, default=str)))
+
+
+def record_operation(
+    conn: psycopg.Connection[Any],
+    actor: Actor | None,
+    *,
+    function: Function | str,
+    file: FileKind | None,
+    outcome: Outcome,
+    target: str | None = None,
+    detail: Mapping[str, object] | None = None,
+    operator_login: str | None = None,
+    terminal_name: str | None = None,
+) -> int:
+    """Append one row to the operation log in the caller's current transaction; return its seq.
+
+    Never commits: the row stands or falls with the operation it describes. The append locks the
+    chain head until the caller's transaction ends, so call it late in the transaction and commit
+    promptly. `actor` is None when nobody is signed in (a failed sign-in): pass the login typed and
+    the terminal's name instead. Values given explicitly override the actor's.
+    """
+    operator_id = actor.operator_id if actor else None
+    terminal_id = actor.terminal_id if actor else None
+    session_id = actor.session_id if actor else None
+    login = operator_login if operator_login is not None else (actor.login if actor else None)
+    terminal = terminal_name if terminal_name is not None else (actor.terminal_name if actor else None)
+    row = conn.execute(
+        "SELECT audit_api.append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            operator_id,
+            login,
+            terminal_id,
+            terminal,
+            session_id,
+            str(function),
+            scope_text(file),
+            str(outcome),
+            target,
+            _detail(detail),
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,0 +1,547 @@
+"""Bulk load of a population (the CSV files `juki synth` writes) into File 1 and File 2.
+
+The same row builder as the update ledger derives every server-side column (外字数, search keys,
+更新順番号 …), so a loaded record is indistinguishable from one built by notifications.
+
+Speed: into an empty file the loader truncates, drops the indexes, COPYs with FREEZE (in the same
+transaction as the TRUNCATE, so PostgreSQL writes no WAL for the rows under wal_level=minimal and
+sets no hint bits later) and rebuilds the indexes once at the end. Into a non-empty file it COPYs
+with the indexes live. File 1 and File 2 load in parallel processes.
+
+Memory stays flat: rows stream from the CSV to COPY; history rows, which arrive in a second file
+grouped by person in the same order, are spooled to a temporary file and copied after the current
+rows. Bad rows are not loaded; each goes to a rejects file with its line number and error code.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from juki.domain.codes import CheckDigitMode, assess_juminhyo_code, is_valid_my_number
+from juki.domain.dates import DateParseError
+from juki.domain.derive import KeyCache, retain_until
+from juki.domain.lgcodes import kanagawa
+from juki.domain.reasons import ChangeReason
+from juki.domain.records import (
+    FUHYO_CSV_COLUMNS,
+    FUHYO_NOTIFIED_ITEMS,
+    PREF_CSV_COLUMNS,
+    PREF_NOTIFIED_ITEMS,
+    EndKind,
+    FileKind,
+    FuhyoStatus,
+    RecordStatus,
+)
+from juki.services.registry.rows import HISTORY_EXTRA, PREF_COLUMNS, FileSpec, Meta, spec_for
+from juki.store.copy import RowFormatter, deferred_indexes
+
+Progress = Callable[[int], None]
+_PREF_ENDED_ON = PREF_COLUMNS.index("ended_on")
+_PREF_RETAIN_UNTIL = PREF_COLUMNS.index("retain_until")
+_PREF_RETENTION_FLAG = PREF_COLUMNS.index("retention_flag")
+LOADER_ID = "bulk-load"
+_CHUNK_PERSONS = 2_000
+
+
+class LoadError(RuntimeError):
+    """The input cannot be loaded at all (missing file, wrong header, out-of-order history)."""
+
+
+@dataclass
+class LoadReport:
+    file: str
+    persons: int = 0
+    history_rows: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    mode: str = ""
+    seconds: float = 0.0
+    copy_seconds: float = 0.0
+    index_seconds: float = 0.0
+    rejects_path: str | None = None
+    reject_codes: dict[str, int] = field(default_factory=dict)
+
+
+def csv_names(kind: FileKind) -> tuple[str, str]:
+    return (f"{kind.value}_current.csv", f"{kind.value}_history.csv")
+
+
+class _RowError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class _Converter:
+    """CSV row → table row, with validation. One per file and process."""
+
+    def __init__(self, kind: FileKind, check_mode: CheckDigitMode) -> None:
+        self.kind = kind
+        self.spec: FileSpec = spec_for(kind)
+        self.cache = KeyCache()
+        self.check_mode = check_mode
+        self.columns = PREF_CSV_COLUMNS if kind is FileKind.PREF else FUHYO_CSV_COLUMNS
+        self.items = PREF_NOTIFIED_ITEMS if kind is FileKind.PREF else FUHYO_NOTIFIED_ITEMS
+        self.width = len(self.columns)
+        self.index = {name: i for i, name in enumerate(self.columns)}
+        self.municipalities = frozenset(kanagawa().resident_register_codes())
+        self.all_lg = frozenset(g.code for g in kanagawa())
+        self.statuses = (
+            frozenset(s.value for s in RecordStatus)
+            if kind is FileKind.PREF
+            else frozenset(s.value for s in FuhyoStatus)
+        )
+        self.reasons = frozenset(r.value for r in ChangeReason)
+        self.end_kinds = frozenset(e.value for e in EndKind)
+        self.warnings = 0
+        self._now = datetime.now(UTC)
+
+    def convert(self, values: list[str], update_seq: int, version: int) -> list[Any]:
+        """One CSV row → the table row's values in column order (raises _RowError when invalid)."""
+        if len(values) < self.width:
+            raise _RowError("E_LOAD_COLUMNS", f"{len(values)} columns, expected {self.width}")
+        ix = self.index
+        code = values[0]
+        verdict = assess_juminhyo_code(code, self.check_mode)
+        if not verdict.accepted:
+            raise _RowError(verdict.error_code or "E_JUMINHYO_CODE_FORMAT", code)
+        if verdict.warning_code:
+            self.warnings += 1
+        items: dict[str, object] = {name: values[ix[name]] for name in self.items}
+        try:
+            items["birth_date"] = self.cache.date(values[ix["birth_date"]])
+            change_date = self.cache.date(values[ix["change_date"]]).canonical()
+        except DateParseError as exc:
+            raise _RowError(exc.code, str(exc)) from None
+        if items["sex"] not in ("1", "2"):
+            raise _RowError("E_SEX_INVALID", str(items["sex"]))
+        reason = values[ix["change_reason"]]
+        if reason not in self.reasons:
+            raise _RowError("E_REASON_UNKNOWN", reason)
+        status = values[ix["status"]]
+        if status not in self.statuses:
+            raise _RowError("E_LOAD_STATUS", status)
+        try:
+            notified_on = date.fromisoformat(values[ix["notified_on"]])
+        except ValueError:
+            raise _RowError("E_DATE_FORMAT", values[ix["notified_on"]]) from None
+        if self.kind is FileKind.PREF:
+            municipality = values[ix["municipality_code"]]
+            if municipality not in self.municipalities:
+                raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
+            number = values[ix["my_number"]]
+            if number and not is_valid_my_number(number):
+                raise _RowError("E_MY_NUMBER_INVALID", number)
+            end_kind = values[ix["end_kind"]] or None
+        else:
+            municipality = values[ix["fuhyo_municipality_code"]]
+            if municipality not in self.municipalities:
+                raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
+            end_kind = None
+            if status == FuhyoStatus.ENDED:  # File 2 has no end-kind item: the last reason tells
+                end_kind = EndKind.DEATH.value if reason == ChangeReason.DEATH else EndKind.REMOVED.value
+        if end_kind is not None and end_kind not in self.end_kinds:
+            raise _RowError("E_LOAD_STATUS", end_kind)
+        if (end_kind is None) == (status in ("ended",)):
+            raise _RowError("E_LOAD_STATUS", f"status {status} with end_kind {end_kind}")
+        old_code = values[ix["old_juminhyo_code"]] if "old_juminhyo_code" in ix else ""
+        meta = Meta(
+            juminhyo_code=code,
+            change_reason=reason,
+            change_date=change_date,
+            status=status,
+            end_kind=end_kind,
+            notified_on=notified_on,
+            update_seq=update_seq,
+            version=version,
+            updated_at=datetime.combine(notified_on, dtime(), UTC),
+            operator_id=LOADER_ID,
+            terminal_id=LOADER_ID,
+            municipality_code=municipality,
+            old_juminhyo_code=old_code or None,
+        )
+        row = self.spec.build_values(items, meta, self.cache)
+        if self.kind is FileKind.PREF and status == RecordStatus.ENDED:
+            ended_text = values[ix["ended_on"]]
+            if ended_text:
+                ended = self.cache.date(ended_text)
+                row[_PREF_ENDED_ON] = ended.canonical()
+                row[_PREF_RETAIN_UNTIL] = retain_until(ended, notified_on)
+        return row
+
+
+def _reader(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, None)
+        if header is None or tuple(header[: len(columns)]) != columns:
+            raise LoadError(f"{path.name}: header does not match the expected columns {columns}")
+        yield from enumerate(rows, start=2)
+
+
+@dataclass
+class _Chunk:
+    """Persons to convert: (line number, current values, [(line number, history values)]) each."""
+
+    persons: list[tuple[int, list[str], list[tuple[int, list[str]]]]]
+    seq_base: int  # 更新順番号 of the chunk's first version; every version takes one (rejects leave gaps)
+
+
+@dataclass
+class _Converted:
+    current: str
+    history: str
+    rejects: list[tuple[int, str, str]]
+    persons: int
+    history_rows: int
+    warnings: int
+
+
+class _ChunkConverter:
+    """Converts chunks of persons to COPY text; lives in a worker process (or inline)."""
+
+    def __init__(
+        self,
+        kind: FileKind,
+        check_mode: CheckDigitMode,
+        current_nullable: list[int],
+        history_nullable: list[int],
+    ) -> None:
+        spec = spec_for(kind)
+        self.kind = kind
+        self.conv = _Converter(kind, check_mode)
+        self.current_fmt = RowFormatter(current_nullable, len(spec.columns))
+        self.history_fmt = RowFormatter(history_nullable, len(spec.columns) + len(HISTORY_EXTRA))
+        self.updated_at, self.seq_at, self.notified_at = (
+            spec.columns.index(c) for c in ("updated_at", "update_seq", "notified_on")
+        )
+
+    def __call__(self, chunk: _Chunk) -> _Converted:
+        conv, pref = self.conv, self.kind is FileKind.PREF
+        current: list[str] = []
+        history: list[str] = []
+        rejects: list[tuple[int, str, str]] = []
+        history_rows = 0
+        warnings_before = conv.warnings
+        seq = chunk.seq_base
+        for line_no, values, versions in chunk.persons:
+            base = seq
+            seq += len(versions) + 1
+            try:
+                built = [
+                    conv.convert(hvalues, base + number - 1, number)
+                    for number, (_, hvalues) in enumerate(versions, start=1)
+                ]
+                row = conv.convert(values, base + len(versions), len(versions) + 1)
+            except _RowError as exc:
+                rejects.append((line_no, exc.code, exc.detail))
+                continue
+            for older, newer in zip(built, [*built[1:], row][: len(built)], strict=True):
+                if pref:  # R-02: a superseded version is kept 150 years
+                    older[_PREF_RETENTION_FLAG] = True
+                    older[_PREF_RETAIN_UNTIL] = retain_until(None, newer[self.notified_at])
+                older.extend((newer[self.updated_at], newer[self.seq_at], None))  # HISTORY_EXTRA
+                history.append(self.history_fmt.line(older))
+            history_rows += len(built)
+            current.append(self.current_fmt.line(row))
+        return _Converted(
+            "".join(current),
+            "".join(history),
+            rejects,
+            len(current),
+            history_rows,
+            conv.warnings - warnings_before,
+        )
+
+
+_worker: _ChunkConverter | None = None
+
+
+def _init_worker(
+    kind: str, check_mode: str, current_nullable: list[int], history_nullable: list[int]
+) -> None:
+    global _worker
+    _worker = _ChunkConverter(FileKind(kind), CheckDigitMode(check_mode), current_nullable, history_nullable)
+
+
+def _convert_in_worker(chunk: _Chunk) -> _Converted:
+    assert _worker is not None
+    return _worker(chunk)
+
+
+def _persons(
+    current_csv: Path, history_csv: Path, columns: tuple[str, ...], report: LoadReport
+) -> Iterator[tuple[int, list[str], list[tuple[int, list[str]]]]]:
+    """Each current row with its history rows (grouped by person, in the same order)."""
+    history_iter = _reader(history_csv, (*columns, "version")) if history_csv.exists() else iter(())
+    pending = next(history_iter, None)
+    for line_no, values in _reader(current_csv, columns):
+        code = values[0] if values else ""
+        versions: list[tuple[int, list[str]]] = []
+        while pending is not None and pending[1] and pending[1][0] == code:
+            versions.append(pending)
+            pending = next(history_iter, None)
+        yield line_no, values, versions
+    if pending is not None:
+        raise LoadError(
+            f"{history_csv.name} line {pending[0]}: history for {pending[1][:1]} is not grouped "
+            "with its person in the order of the current file"
+        )
+
+
+def load_file(
+    conninfo: str,
+    kind: FileKind,
+    src_dir: Path,
+    *,
+    rejects_dir: Path,
+    check_mode: CheckDigitMode = CheckDigitMode.WARN,
+    progress: Progress | None = None,
+    workers: int = 0,
+) -> LoadReport:
+    """Load one file's CSVs over a connection acting as that file's role.
+
+    ``workers`` > 0 converts rows in that many processes while this one reads the CSV and streams
+    COPY in order (in-flight chunks are bounded, so memory stays flat); 0 converts inline.
+    """
+    started = time.monotonic()
+    spec = spec_for(kind)
+    current_csv, history_csv = (src_dir / name for name in csv_names(kind))
+    if not current_csv.exists():
+        raise LoadError(f"{current_csv} がありません")
+    columns = PREF_CSV_COLUMNS if kind is FileKind.PREF else FUHYO_CSV_COLUMNS
+    report = LoadReport(file=kind.value)
+    history_cols = (*spec.columns, *HISTORY_EXTRA)
+    rejects_dir.mkdir(parents=True, exist_ok=True)
+    rejects_path = rejects_dir / f"{kind.value}.rejects.csv"
+
+    with psycopg.connect(conninfo) as conn, conn.transaction():
+        conn.execute(f"LOCK TABLE {spec.current}, {spec.history} IN SHARE ROW EXCLUSIVE MODE")
+        empty = conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {spec.current})").fetchone()
+        fast = bool(empty and empty[0])
+        report.mode = "empty-fast" if fast else "incremental"
+        seq_row = conn.execute(f"SELECT last_value, is_called FROM {spec.seq}").fetchone()
+        assert seq_row is not None
+        next_seq = int(seq_row[0]) + 1 if seq_row[1] else int(seq_row[0])
+        copy_opts = "(FREEZE)" if fast else ""
+        nullable = (
+            RowFormatter.for_table(conn, spec.schema, spec.current_table, spec.columns).nullable,
+            RowFormatter.for_table(conn, spec.schema, spec.history_table, history_cols).nullable,
+        )
+        if fast:
+            conn.execute(f"TRUNCATE {spec.current}, {spec.history}")
+        pool = (
+            ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(kind.value, check_mode.value, *nullable),
+            )
+            if workers > 0
+            else None
+        )
+        inline = _ChunkConverter(kind, check_mode, *nullable) if pool is None else None
+        with (
+            _index_scope(conn, spec, fast),
+            tempfile.TemporaryFile("w+", encoding="utf-8", dir=rejects_dir) as spool,
+            open(rejects_path, "w", encoding="utf-8", newline="") as rejects_file,
+            conn.cursor() as cur,
+        ):
+            rejects = csv.writer(rejects_file)
+            rejects.writerow(["file", "line", "code", "detail"])
+            copy_started = time.monotonic()
+            in_flight: deque[Future[_Converted]] = deque()
+
+            def drain(copy: Any, keep: int) -> None:
+                while len(in_flight) > keep:
+                    done = in_flight.popleft().result()
+                    copy.write(done.current)
+                    spool.write(done.history)
+                    for line_no, code, detail in done.rejects:
+                        report.reject_codes[code] = report.reject_codes.get(code, 0) + 1
+                        rejects.writerow([current_csv.name, line_no, code, detail])
+                    report.rejected += len(done.rejects)
+                    report.persons += done.persons
+                    report.history_rows += done.history_rows
+                    report.warnings += done.warnings
+                    if progress:
+                        progress(report.persons)
+
+            try:
+                with cur.copy(
+                    f"COPY {spec.current} ({', '.join(spec.columns)}) FROM STDIN {copy_opts}"
+                ) as copy:
+                    batch: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
+                    for person in _persons(current_csv, history_csv, columns, report):
+                        batch.append(person)
+                        if len(batch) == _CHUNK_PERSONS:
+                            chunk = _Chunk(batch, next_seq)
+                            next_seq += sum(len(v) + 1 for _, _, v in batch)
+                            in_flight.append(_submit(pool, inline, chunk))
+                            drain(copy, keep=3 * max(workers, 1))
+                            batch = []
+                    if batch:
+                        chunk = _Chunk(batch, next_seq)
+                        next_seq += sum(len(v) + 1 for _, _, v in batch)
+                        in_flight.append(_submit(pool, inline, chunk))
+                    drain(copy, keep=0)
+            finally:
+                if pool is not None:
+                    pool.shutdown(cancel_futures=True)
+            spool.seek(0)
+            with cur.copy(f"COPY {spec.history} ({', '.join(history_cols)}) FROM STDIN {copy_opts}") as copy:
+                while data := spool.read(1 << 20):
+                    copy.write(data)
+            report.copy_seconds = time.monotonic() - copy_started
+            index_started = time.monotonic()
+        report.index_seconds = time.monotonic() - index_started
+        if next_seq > 1:
+            conn.execute("SELECT setval(%s::regclass, %s)", (spec.seq, next_seq - 1))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"ANALYZE {spec.current}")
+        conn.execute(f"ANALYZE {spec.history}")
+    if progress:
+        progress(report.persons)
+    report.rejects_path = str(rejects_path) if report.rejected else None
+    if not report.rejected:
+        rejects_path.unlink(missing_ok=True)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _submit(
+    pool: ProcessPoolExecutor | None, inline: _ChunkConverter | None, chunk: _Chunk
+) -> Future[_Converted]:
+    if pool is not None:
+        return pool.submit(_convert_in_worker, chunk)
+    assert inline is not None
+    future: Future[_Converted] = Future()
+    future.set_result(inline(chunk))
+    return future
+
+
+class _index_scope:
+    """Defer index builds for a fast load; a no-op for an incremental one."""
+
+    def __init__(self, conn: psycopg.Connection[Any], spec: FileSpec, enabled: bool) -> None:
+        self._scopes = (
+            [
+                deferred_indexes(conn, spec.schema, spec.current_table),
+                deferred_indexes(conn, spec.schema, spec.history_table),
+            ]
+            if enabled
+            else []
+        )
+
+    def __enter__(self) -> list[str]:
+        statements: list[str] = []
+        for scope in self._scopes:
+            statements.extend(scope.__enter__())
+        return statements
+
+    def __exit__(self, *exc: object) -> None:
+        for scope in reversed(self._scopes):
+            scope.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def _load_worker(
+    conninfo: str,
+    kind: str,
+    src_dir: str,
+    rejects_dir: str,
+    check_mode: str,
+    counter: Any,
+    results: Any,
+    workers: int,
+) -> None:
+    """Child-process entry: load one file, report progress through a shared counter."""
+
+    def progress(done: int) -> None:
+        counter.value = done
+
+    try:
+        report = load_file(
+            conninfo,
+            FileKind(kind),
+            Path(src_dir),
+            rejects_dir=Path(rejects_dir),
+            check_mode=CheckDigitMode(check_mode),
+            progress=progress,
+            workers=workers,
+        )
+        results.put((kind, report, None))
+    except Exception as exc:  # reported to the parent, which raises it with the file's name
+        results.put((kind, None, f"{type(exc).__name__}: {exc}"))
+
+
+def load_population(
+    conninfos: dict[FileKind, str],
+    src_dir: Path,
+    *,
+    rejects_dir: Path,
+    check_mode: CheckDigitMode = CheckDigitMode.WARN,
+    progress: Callable[[dict[FileKind, int]], None] | None = None,
+    workers_per_file: int = 2,
+) -> list[LoadReport]:
+    """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend),
+    each converting rows in ``workers_per_file`` worker processes (0: inline)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    counters = {kind: ctx.Value("q", 0) for kind in conninfos}
+    procs = [
+        ctx.Process(
+            target=_load_worker,
+            args=(
+                conninfo,
+                kind.value,
+                str(src_dir),
+                str(rejects_dir),
+                check_mode.value,
+                counters[kind],
+                results,
+                workers_per_file,
+            ),
+            name=f"juki-load-{kind.value}",
+        )
+        for kind, conninfo in conninfos.items()
+    ]
+    for proc in procs:
+        proc.start()
+    reports: list[LoadReport] = []
+    errors: list[str] = []
+    while len(reports) + len(errors) < len(procs):
+        try:
+            kind, report, error = results.get(timeout=0.5)
+        except Exception:  # queue.Empty: just a progress tick
+            if progress:
+                progress({k: int(v.value) for k, v in counters.items()})
+            if not any(p.is_alive() for p in procs) and results.empty():
+                errors.append("a loader process died without a report")
+            continue
+        if error:
+            errors.append(f"{kind}: {error}")
+        else:
+            reports.append(report)
+    for proc in procs:
+        proc.join()
+    if progress:
+        progress({k: int(v.value) for k, v in counters.items()})
+    if errors:
+        raise LoadError("; ".join(errors))
+    return sorted(reports, key=lambda r: r.file)

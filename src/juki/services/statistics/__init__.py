@@ -1,0 +1,1 @@
+"""Statistics (F1-8, REC-10)."""

@@ -1,0 +1,1 @@
+"""Tooling that is not a business function: benchmarks and the demo (above every layer)."""

@@ -1,0 +1,239 @@
+"""`juki bench intake`: notifications/s end to end, against in-process apply in the same run.
+
+End to end = the 市町村CS simulator sends a fresh synthetic stream over mTLS (each municipality with
+its own certificate) → the intake commits it → the relays deliver every accepted change over mTLS
+to the national simulators; the clock stops when the last notice has been delivered. The baseline
+applies another fresh stream of the same size with `NotificationApplier` in-process (same ledger,
+no network), so the ratio shows what the network path costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import psutil
+import typer
+
+from juki.domain.records import FileKind
+from juki.peers.municipal import MunicipalCsSimulator
+from juki.peers.network import local_network
+from juki.peers.processes import ProcessNetwork, process_network
+from juki.services.registry.intake import NotificationApplier, Summary
+from juki.store.db import Database, DbRole
+from juki.synth import generate_changes
+from juki.tools.bench.registry import bench_load, machine, peak_rss_mib
+
+
+def _pending(db: Database) -> int:
+    """Notices not yet delivered, counted from the pending rows only (partial index): the operators'
+    status summary scans the whole outbox, which polled every 50 ms cost PostgreSQL more CPU than the
+    relays' own work and slowed the very thing being measured."""
+    with db.connect(autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM pref.outbox WHERE status = 'pending')"
+            " + (SELECT count(*) FROM fuhyo.outbox WHERE status = 'pending')"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _drain(db: Database, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _pending(db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _set_aside_backlog(db: Database) -> int:
+    """Notices left pending by earlier benchmark runs (the update benchmark has no relay) are marked
+    dead with a reason, so this run measures only its own notices. Benchmark database only."""
+    total = 0
+    for schema in ("pref", "fuhyo"):
+        with db.connect() as conn:
+            cur = conn.execute(
+                f"UPDATE {schema}.outbox SET status = 'dead', "
+                "last_error = 'set aside by juki bench intake: left by an earlier benchmark run' "
+                "WHERE status = 'pending'"
+            )
+            total += cur.rowcount
+            conn.commit()
+    return total
+
+
+def bench_intake(
+    db: Database,
+    work_dir: Path,
+    persons: int,
+    seed: int,
+    notifications: int,
+    batch: int = 500,
+    *,
+    processes: bool = False,
+) -> dict[str, Any]:
+    with db.connect() as conn:
+        row = conn.execute(
+            # Synthetic notification ids are "<municipality>-<stream>-<seq>": continue after the
+            # highest stream already received, so both streams of this run are fresh.
+            """SELECT (SELECT count(*) FROM pref.identity_current),
+                      (SELECT coalesce(max(split_part(notification_id, '-', 2)::int), 0)
+                         FROM pref.notification_inbox WHERE notification_id ~ '^[0-9]{6}-[0-9]+-[0-9]+$')"""
+        ).fetchone()
+    loaded, last_stream = (int(row[0]), int(row[1])) if row else (0, 0)
+    if loaded < persons:
+        bench_load(db, work_dir, persons, seed)
+        loaded = persons
+    stream = max(last_stream, 3000) + 1
+    set_aside = _set_aside_backlog(db)
+    # Baseline: in-process apply of a fresh stream of the same size.
+    lines = [
+        (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
+        for i, c in enumerate(generate_changes(persons, seed, notifications, stream=stream))
+    ]
+    started = time.monotonic()
+    baseline = Summary()
+    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
+        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo}, batch_size=batch)
+        for result in applier.apply(lines, source="bench-inprocess"):
+            baseline.add(result)
+    baseline_seconds = time.monotonic() - started
+    # Ours: over the network, delivered to the national simulators.
+    changes = list(generate_changes(persons, seed, notifications, stream=stream + 1))
+    mode = "processes" if processes else "threads"
+    network = process_network(db, work_dir / "logs") if processes else _threaded_network(db, work_dir)
+    with network as net:
+        # The baseline's own notices are delivered first, so the clock covers exactly this stream.
+        _drain(db)
+        cpu_before = _cpu(db, net)
+        started = time.monotonic()
+        simulator = MunicipalCsSimulator(net.pki, net.intake_url)
+        try:
+            sent = simulator.send(changes, batch_size=batch)
+        finally:
+            simulator.close()
+        sent_seconds = time.monotonic() - started
+        _drain(db)
+        seconds = time.monotonic() - started
+        cpu_after = _cpu(db, net)
+    report = _result(
+        loaded, notifications, sent, baseline, seconds, sent_seconds, baseline_seconds, set_aside, db, mode
+    )
+    report["cpu_seconds"] = {k: round(v - cpu_before.get(k, 0.0), 2) for k, v in cpu_after.items()}
+    return report
+
+
+def _cpu(db: Database, net: ProcessNetwork) -> dict[str, float]:
+    """CPU seconds so far of this process (the municipal simulators; in --threads mode everything),
+    of each peer process, and of the PostgreSQL server processes, to show where the cores went."""
+    me = psutil.Process().cpu_times()
+    out = {"bench-process": me.user + me.system, **net.cpu_seconds()}
+    if db.cluster is not None:
+        out["postgresql"] = _postgres_cpu(db.cluster.postmaster_pid())
+    return out
+
+
+def _postgres_cpu(pid: int | None) -> float:
+    # Backends that exited during the run are not counted: the servers keep their connections open.
+    if pid is None:
+        return 0.0
+    try:
+        postmaster = psutil.Process(pid)
+        procs = [postmaster, *postmaster.children()]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+@contextlib.contextmanager
+def _threaded_network(db: Database, work_dir: Path) -> Iterator[ProcessNetwork]:
+    """The network as threads of this process, with both relays delivering in the background."""
+    with local_network(db, work_dir / "pki", sim_prefix="juki_bench_sim") as net:
+        stop = threading.Event()
+        relays = [net.relay(kind) for kind in FileKind]
+        # The relays poll often: an idle relay would otherwise notice new notices up to a second late.
+        threads = [
+            threading.Thread(target=r.run_forever, args=(stop,), kwargs={"idle_seconds": 0.05}, daemon=True)
+            for r in relays
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield ProcessNetwork(net.pki, net.intake.url)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+            for relay in relays:
+                relay.close()
+
+
+def _result(
+    loaded: int,
+    notifications: int,
+    sent: Any,
+    baseline: Summary,
+    seconds: float,
+    sent_seconds: float,
+    baseline_seconds: float,
+    set_aside: int,
+    db: Database,
+    mode: str,
+) -> dict[str, Any]:
+    rate = notifications / seconds
+    baseline_rate = notifications / baseline_seconds
+    return {
+        "mode": mode,
+        "benchmark": "intake",
+        "persons": loaded,
+        "notifications": notifications,
+        "batches": sent.batches,
+        "outcomes": sent.outcomes,
+        "baseline_outcomes": baseline.__dict__,
+        "seconds": round(seconds, 2),
+        "intake_seconds": round(sent_seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "undelivered": _pending(db),
+        "backlog_set_aside": set_aside,
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"rate_per_s": 1000, "ratio": 0.5},
+        "machine": machine(),
+    }
+
+
+def intake_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    notifications: Annotated[int, typer.Option(min=100)] = 5_000,
+    batch: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    processes: Annotated[
+        bool,
+        typer.Option(
+            "--processes/--threads",
+            help="peers as separate processes (default, as on their own machines), or threads of one process",
+        ),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """市町村CS→相互TLS→受付→全国サーバ送達までの通知/秒を、同一実行内のインプロセス適用と比較する。"""
+    from dataclasses import replace
+
+    from juki.config import Settings
+    from juki.interfaces.common import console, emit_json, open_database
+
+    db = open_database(replace(Settings.from_env(), database_name=database))
+    result = bench_intake(
+        db, db.settings.data_dir / "bench", persons, seed, notifications, batch, processes=processes
+    )
+    emit_json(result) if as_json else console.print_json(data=result)

@@ -1,0 +1,474 @@
+"""Benchmarks (`juki bench load|update`): our path against a raw PostgreSQL baseline, same run.
+
+Every benchmark prints one JSON object with at least `persons`, `seconds`, `rate_per_s`,
+`baseline_rate_per_s` and `ratio` (ours / baseline), plus the machine it ran on. Benchmarks use
+their own database (default `juki_bench`) so they never touch operational data.
+
+- load: persons/s of `load_population` (parse, validate, derive keys, COPY into the indexed schema,
+  rebuild indexes, ANALYZE) vs. a plain `COPY … FROM STDIN (FORMAT csv)` of the very same CSV files
+  into index-free tables of text columns.
+- update: notifications/s through the full update ledger (checks, history, inbox, outbox, commit per
+  batch) on the loaded database vs. a bare INSERT of the same notification rows into a plain table,
+  in batches of the same size, committed the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+import psycopg
+from psycopg.types.json import Jsonb
+
+from juki.domain.records import (
+    FUHYO_CSV_COLUMNS,
+    FUHYO_HISTORY_CSV_COLUMNS,
+    PREF_CSV_COLUMNS,
+    PREF_HISTORY_CSV_COLUMNS,
+    FileKind,
+)
+from juki.services.registry.intake import NotificationApplier, Summary
+from juki.services.registry.load import LoadReport, load_population
+from juki.store.db import Database, DbRole
+
+_BASELINE_TABLES: dict[str, tuple[str, ...]] = {
+    "pref_current": PREF_CSV_COLUMNS,
+    "pref_history": PREF_HISTORY_CSV_COLUMNS,
+    "fuhyo_current": FUHYO_CSV_COLUMNS,
+    "fuhyo_history": FUHYO_HISTORY_CSV_COLUMNS,
+}
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def peak_rss_mib() -> dict[str, float]:
+    """Peak resident memory of this process and of its (waited-for) child processes, MiB."""
+    scale = 1024  # ru_maxrss is in KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
+    return {"self": round(own, 1), "children_max": round(children, 1)}
+
+
+@dataclass
+class PopulationFiles:
+    directory: Path
+    persons: int
+    seed: int
+
+
+def ensure_population(
+    base: Path, persons: int, seed: int, progress: Callable[[int], None] | None
+) -> PopulationFiles:
+    """Synthesise the population CSVs once per (persons, seed); later runs reuse them."""
+    from juki.synth import write_population
+
+    directory = base / f"population-{persons}-{seed}-{_synth_fingerprint()}"
+    marker = directory / ".complete"
+    if not marker.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        write_population(directory, persons, seed, progress=progress)
+        marker.write_text("ok\n")
+    return PopulationFiles(directory, persons, seed)
+
+
+def _synth_fingerprint() -> str:
+    """A digest of the generator's source: a cached population is reused only by the same generator
+    (the update benchmark regenerates persons and must see exactly what was loaded)."""
+    import hashlib
+    from importlib import resources
+
+    digest = hashlib.sha256()
+    package = resources.files("juki.synth")
+    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def reset_database(db: Database) -> None:
+    """Drop and recreate the benchmark database (embedded or external admin connection)."""
+    from juki.store.migrate import migrate
+
+    name = db.settings.database_name
+    admin = psycopg.conninfo.conninfo_to_dict(db.admin_conninfo)
+    admin["dbname"] = "postgres"
+    with psycopg.connect(psycopg.conninfo.make_conninfo(**admin), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with db.connect(autocommit=True) as conn:
+        migrate(conn)
+
+
+def baseline_copy(db: Database, files: PopulationFiles) -> float:
+    """Seconds for a plain COPY of the same CSV files into index-free text tables."""
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
+        conn.execute("CREATE SCHEMA bench_baseline")
+        for table, columns in _BASELINE_TABLES.items():
+            cols = ", ".join(f"{c} text" for c in columns)
+            conn.execute(f"CREATE TABLE bench_baseline.{table} ({cols})")
+    started = time.monotonic()
+    with db.connect() as conn:
+        for table in _BASELINE_TABLES:
+            path = files.directory / f"{table}.csv"
+            if not path.exists():
+                continue
+            with (
+                conn.cursor() as cur,
+                cur.copy(f"COPY bench_baseline.{table} FROM STDIN (FORMAT csv, HEADER true)") as copy,
+                open(path, "rb") as handle,
+            ):
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+        conn.commit()
+    seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_baseline CASCADE")
+    return seconds
+
+
+def bench_load(
+    db: Database, work_dir: Path, persons: int, seed: int, progress: Callable[[str, int], None] | None = None
+) -> dict[str, Any]:
+    files = ensure_population(work_dir, persons, seed, (lambda n: progress("synth", n)) if progress else None)
+    reset_database(db)
+    baseline_seconds = baseline_copy(db, files)
+    reset_database(db)  # the baseline's pages must not help or hurt ours
+    started = time.monotonic()
+    reports = load_population(
+        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        files.directory,
+        rejects_dir=work_dir / "rejects",
+        check_mode=db.settings.juminhyo_check_digit,
+        progress=(lambda d: progress("load", d.get(FileKind.PREF, 0))) if progress else None,
+    )
+    seconds = time.monotonic() - started
+    by_file: dict[str, LoadReport] = {r.file: r for r in reports}
+    rate = persons / seconds
+    baseline_rate = persons / baseline_seconds
+    return {
+        "benchmark": "load",
+        "persons": persons,
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "files": {name: r.__dict__ for name, r in by_file.items()},
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"seconds_for_10m": 900, "ratio": 0.5},
+        "machine": machine(),
+    }
+
+
+def bench_update(
+    db: Database,
+    work_dir: Path,
+    persons: int,
+    seed: int,
+    notifications: int,
+    batch: int = 500,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    from juki.synth import generate_changes
+
+    with db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM pref.identity_current").fetchone()
+    loaded = int(row[0]) if row else 0
+    if loaded < persons:
+        bench_load(db, work_dir, persons, seed, progress)
+    with db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM pref.notification_inbox").fetchone()
+    stream = 1000 + (int(row[0]) if row else 0) // max(notifications, 1)  # fresh ids every run
+    lines = [
+        (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
+        for i, c in enumerate(generate_changes(persons, seed, notifications, stream=stream))
+    ]
+    # Baseline: a bare INSERT of the same rows, same batch size, one commit per batch.
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS public.bench_plain_notifications")
+        conn.execute("CREATE TABLE public.bench_plain_notifications (line_no int, payload jsonb)")
+    started = time.monotonic()
+    with db.connect() as conn:
+        for start in range(0, len(lines), batch):
+            chunk = lines[start : start + batch]
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO public.bench_plain_notifications VALUES (%s, %s)",
+                    [(n, Jsonb(orjson.loads(raw))) for n, raw in chunk],
+                )
+            conn.commit()
+    baseline_seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP TABLE public.bench_plain_notifications")
+    # Ours: the full service.
+    summary = Summary()
+    latencies: list[float] = []
+    started = time.monotonic()
+    with db.connect(DbRole.PREF) as pref_conn, db.connect(DbRole.FUHYO) as fuhyo_conn:
+        applier = NotificationApplier(
+            {FileKind.PREF: pref_conn, FileKind.FUHYO: fuhyo_conn},
+            check_digit_mode=db.settings.juminhyo_check_digit,
+            batch_size=batch,
+        )
+        for start in range(0, len(lines), batch):
+            t0 = time.monotonic()
+            for result in applier.apply(lines[start : start + batch], source="bench"):
+                summary.add(result)
+            latencies.append(time.monotonic() - t0)
+            if progress:
+                progress("update", start + batch)
+    seconds = time.monotonic() - started
+    latencies.sort()
+    rate = len(lines) / seconds
+    baseline_rate = len(lines) / baseline_seconds
+    return {
+        "benchmark": "update",
+        "persons": loaded if loaded >= persons else persons,
+        "notifications": len(lines),
+        "accepted": summary.accepted,
+        "duplicate": summary.duplicate,
+        "rejected": summary.rejected,
+        "batch_size": batch,
+        "seconds": round(seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "batch_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        "batch_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1)
+        if latencies
+        else None,
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"rate_per_s": 2000},
+        "machine": machine(),
+    }
+
+
+# ------------------------------------------------------------------------ reconcile (F1-7, S-53)
+
+#: The municipality of the reconciliation benchmark: 横浜市, a designated city (its 18 wards).
+RECONCILE_CITY = "141003"
+
+
+def _reconcile_population(db: Database, persons: int, others: int, ended: int) -> None:
+    """N present persons of 横浜市 (spread over its wards), ``others`` of 鎌倉市 and ``ended`` ended
+    persons of 横浜市, inserted by PostgreSQL itself (generate_series) with the indexes deferred."""
+    from juki.domain.lgcodes import kanagawa
+    from juki.services.registry.reconciliation import municipality_scope
+    from juki.store.copy import deferred_indexes
+
+    wards = list(municipality_scope(RECONCILE_CITY))
+    ward_names = [kanagawa().name_of(code) for code in wards]
+    families = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林"]
+    families_kana = [
+        "ヤマダ",
+        "サトウ",
+        "スズキ",
+        "タカハシ",
+        "タナカ",
+        "イトウ",
+        "ワタナベ",
+        "ヤマモト",
+        "ナカムラ",
+        "コバヤシ",
+    ]
+    given = ["太郎", "花子", "一郎", "美咲", "健太", "陽菜", "大翔", "結衣", "蓮", "葵"]
+    given_kana = [
+        "タロウ",
+        "ハナコ",
+        "イチロウ",
+        "ミサキ",
+        "ケンタ",
+        "ヒナ",
+        "ヒロト",
+        "ユイ",
+        "レン",
+        "アオイ",
+    ]
+    with db.connect() as conn:
+        with deferred_indexes(conn, "pref", "identity_current"):
+            conn.execute(
+                """INSERT INTO pref.identity_current (juminhyo_code, name_kanji, name_kana, birth_date, sex,
+                     address, my_number, change_reason, change_date, seion_kana, municipality_code, aza_code,
+                     operator_id, terminal_id, notified_on, update_seq, status, end_kind, deleted_flag)
+                   SELECT lpad(i::text, 11, '0'),
+                          (%(fam)s::text[])[1 + i %% 10] || '　' || (%(giv)s::text[])[1 + (i / 10) %% 10],
+                          (%(famk)s::text[])[1 + i %% 10] || '　' || (%(givk)s::text[])[1 + (i / 10) %% 10],
+                          to_char(date '1930-01-01' + ((i::bigint * 7919) %% 33000)::int, 'YYYY-MM-DD'),
+                          (1 + i %% 2)::text,
+                          '神奈川県' || (%(wname)s::text[])[1 + i %% %(nw)s] || '本町' || (1 + i %% 9)
+                            || '丁目' || (1 + i %% 40) || '番' || (1 + i %% 25) || '号',
+                          lpad((100000000000 + i)::text, 12, '0'),
+                          'birth', '2000-01-01',
+                          (%(famk)s::text[])[1 + i %% 10] || (%(givk)s::text[])[1 + (i / 10) %% 10],
+                          CASE WHEN i > %(n)s AND i <= %(n)s + %(others)s THEN '142042'
+                               ELSE (%(wcode)s::text[])[1 + i %% %(nw)s] END,
+                          lpad((1 + i %% 50)::text, 7, '0'),
+                          'bench', 'bench', date '2000-01-01', i,
+                          CASE WHEN i > %(n)s + %(others)s THEN 'ended' ELSE 'present' END,
+                          CASE WHEN i > %(n)s + %(others)s THEN 'removed' END,
+                          i > %(n)s + %(others)s
+                     FROM generate_series(1, %(n)s + %(others)s + %(ended)s) AS i""",
+                {
+                    "fam": families,
+                    "giv": given,
+                    "famk": families_kana,
+                    "givk": given_kana,
+                    "wname": ward_names,
+                    "wcode": wards,
+                    "nw": len(wards),
+                    "n": persons,
+                    "others": others,
+                    "ended": ended,
+                },
+            )
+        conn.commit()
+    with db.connect(autocommit=True) as conn:
+        conn.execute("ANALYZE pref.identity_current")
+
+
+def _reconcile_upload(db: Database, path: Path, persons: int, changed_every: int, dropped_every: int) -> int:
+    """Export the municipality's upload from the file with deliberate differences: every
+    ``changed_every``-th person's address differs, every ``dropped_every``-th is left out, and some
+    persons unknown to the server are added. Returns how many were added."""
+    from juki.services.registry.reconciliation import municipality_scope, upload_columns
+
+    added = max(1, persons // 50_000)
+    wards = ",".join(municipality_scope(RECONCILE_CITY))  # validated 6-digit codes
+    cols = ",".join(upload_columns(FileKind.PREF))
+    query = f"""COPY (
+        SELECT juminhyo_code, name_kanji, name_kana, birth_date, sex,
+               CASE WHEN juminhyo_code::bigint % {changed_every} = 0 THEN address || '－２'
+                    ELSE address END AS address,
+               municipality_code, aza_code, coalesce(my_number, '') AS my_number,
+               former_surname_kanji, former_surname_kana
+          FROM pref.identity_current
+         WHERE status = 'present' AND municipality_code = ANY('{{{wards}}}'::text[])
+           AND juminhyo_code::bigint % {dropped_every} <> 0
+        UNION ALL
+        SELECT lpad((90000000000 + g)::text, 11, '0'), '新規　花子', 'シンキ　ハナコ', '2020-01-01', '2',
+               '神奈川県横浜市鶴見区本町1丁目1番1号', '141011', '0000001', '', '', ''
+          FROM generate_series(1, {added}) AS g
+    ) TO STDOUT (FORMAT csv, HEADER true)"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        db.connect() as conn,
+        conn.cursor() as cur,
+        open(path, "wb") as out,
+        cur.copy(query) as copy,
+    ):
+        for data in copy:
+            out.write(data)
+    with open(path, "rb") as handle:
+        header = handle.readline().decode().strip()
+    if header != cols:
+        raise RuntimeError(f"benchmark upload header {header!r} != {cols!r}")
+    return added
+
+
+def bench_reconcile(
+    db: Database, work_dir: Path, persons: int, progress: Callable[[str, int], None] | None = None
+) -> dict[str, Any]:
+    """`juki bench reconcile`: 横浜市 with ``persons`` present persons compared in one run (F1-7).
+
+    The database (dropped and recreated) gets the persons straight from generate_series, plus 鎌倉市
+    persons (a tenth) and ended 横浜市 persons that must not count. The upload is exported from them
+    with known differences. Baseline: a plain COPY of the same upload CSV into an index-free text
+    table, in the same run. Ours: the whole service as the municipal CS would call it — stream, COPY
+    into the TEMP table, unique index, FULL OUTER JOIN, differences kept — on the pref role.
+    """
+    from juki.services.registry.reconciliation import iter_file, reconcile, upload_columns
+
+    changed_every, dropped_every = 10_007, 20_011
+    others, ended = persons // 10, max(1, persons // 1000)
+    reset_database(db)
+    started = time.monotonic()
+    _reconcile_population(db, persons, others, ended)
+    path = work_dir / f"reconcile-{persons}.csv"
+    added = _reconcile_upload(db, path, persons, changed_every, dropped_every)
+    setup_seconds = time.monotonic() - started
+    if progress:
+        progress("setup", persons)
+    # Baseline: a plain COPY of the same CSV into an index-free table of text columns.
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
+        conn.execute("CREATE SCHEMA bench_baseline")
+        conn.execute(
+            "CREATE TABLE bench_baseline.reconcile_upload ("
+            + ", ".join(f"{c} text" for c in upload_columns(FileKind.PREF))
+            + ")"
+        )
+    started = time.monotonic()
+    with db.connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY bench_baseline.reconcile_upload FROM STDIN (FORMAT csv, HEADER true)") as copy,
+        ):
+            for chunk in iter_file(path):
+                copy.write(chunk)
+        conn.commit()
+    baseline_seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_baseline CASCADE")
+    # Ours.
+    phases: dict[str, float] = {}
+    started = time.monotonic()
+    with db.connect(DbRole.PREF) as conn:
+        info = reconcile(
+            conn,
+            FileKind.PREF,
+            RECONCILE_CITY,
+            iter_file(path),
+            requested_by="bench",
+            progress=(lambda n: progress("reconcile-kb", n // 1000)) if progress else None,
+            timings=phases,
+        )
+    seconds = time.monotonic() - started
+    expected = {
+        "missing_on_server": added,
+        "missing_on_municipal": persons // dropped_every,
+        "different": persons // changed_every - persons // (changed_every * dropped_every),
+    }
+    counts = info.counts or {}
+    rate = persons / seconds
+    baseline_rate = persons / baseline_seconds
+    return {
+        "benchmark": "reconcile",
+        "persons": persons,
+        "municipality_code": RECONCILE_CITY,
+        "wards": len(info.scope_codes),
+        "other_persons_in_file": others + ended,
+        "upload_rows": info.uploaded_rows,
+        "upload_mib": round(path.stat().st_size / 2**20, 1),
+        "run_id": info.run_id,
+        "counts": counts,
+        "expected": expected,
+        "correct": all(counts.get(k) == v for k, v in expected.items()),
+        "seconds": round(seconds, 2),
+        "phases_seconds": phases,
+        "rate_per_s": round(rate, 1),
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "setup_seconds": round(setup_seconds, 2),
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"seconds_for_3_7m": 120},
+        "machine": machine(),
+    }

@@ -1,0 +1,103 @@
+"""`juki bench load|update`: benchmarks with a same-run raw PostgreSQL baseline (JSON output)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from juki.config import Settings
+from juki.interfaces.common import console, emit_json, open_database
+from juki.store.db import Database
+
+app = typer.Typer(help="ベンチマーク（JSON出力、同一実行内の PostgreSQL 基準値との比）", no_args_is_help=True)
+
+
+def _db(database: str) -> Database:
+    settings = replace(Settings.from_env(), database_name=database)
+    return open_database(settings)
+
+
+_last: dict[str, int] = {}
+
+
+def _progress(stage: str, done: int) -> None:
+    """Long benchmarks show progress on stderr (stdout stays one JSON object)."""
+    step = done // 250_000
+    if step > _last.get(stage, 0):
+        _last[stage] = step
+        console.print(f"[dim]{stage}: {done:,}[/dim]")
+
+
+@app.command("load")
+def load_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database (dropped and recreated)")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """人口の一括ロード速度（人/秒）を、同じCSVの素の COPY と比較する。"""
+    from juki.tools.bench.registry import bench_load
+
+    db = _db(database)
+    result = bench_load(db, db.settings.data_dir / "bench", persons, seed, _progress)
+    emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("update")
+def update_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    notifications: Annotated[int, typer.Option(min=100)] = 20_000,
+    batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """更新サービスの処理速度（通知/秒）を、同じ行の素の INSERT と比較する。"""
+    from juki.tools.bench.registry import bench_update
+
+    db = _db(database)
+    result = bench_update(db, db.settings.data_dir / "bench", persons, seed, notifications, batch, _progress)
+    emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("reconcile")
+def reconcile_cmd(
+    persons: Annotated[int, typer.Option(min=1000, help="present persons of 横浜市 (its wards)")] = 3_700_000,
+    database: Annotated[
+        str, typer.Option(help="benchmark database (dropped and recreated)")
+    ] = "juki_bench_reconcile",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """整合性確認（F1-7）の速度: 横浜市規模の全件アップロードを1回で照合し、同じCSVの素の COPY と比較する。"""
+    from juki.tools.bench.registry import bench_reconcile
+
+    db = _db(database)
+    result = bench_reconcile(db, db.settings.data_dir / "bench", persons, _progress)
+    emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("search")
+def search_cmd(
+    persons: Annotated[
+        int, typer.Option(min=100, help="load this many synthetic persons if the database holds fewer")
+    ] = 200_000,
+    queries: Annotated[int, typer.Option(min=10)] = 2_000,
+    cap: Annotated[int, typer.Option(min=1, help="result cap (more is T_SEARCH_TOO_MANY)")] = 100,
+    file: Annotated[str, typer.Option(help="pref (File 1) or fuhyo (File 2)")] = "pref",
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """4情報検索（F1-6/F2-6）の応答時間 p50/p99 を、同じSQLの素の索引検索と比較する（操作ログ込み）。"""
+    from juki.domain.records import FileKind
+    from juki.tools.bench.search import bench_search
+
+    if file not in (FileKind.PREF.value, FileKind.FUHYO.value):
+        raise typer.BadParameter("pref または fuhyo を指定してください", param_hint="--file")
+    db = _db(database)
+    result = bench_search(
+        db, db.settings.data_dir / "bench", persons, seed, queries, cap, FileKind(file), _progress
+    )
+    emit_json(result) if as_json else console.print_json(data=result)
