@@ -411,6 +411,41 @@ def test_bad_text_is_E_TEXT_INVALID(over: dict[str, str]) -> None:
     assert rejected(notif(record=pref_record(**over))).code == "E_TEXT_INVALID"
 
 
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\u202e",  # RIGHT-TO-LEFT OVERRIDE
+        "\u2066",  # LEFT-TO-RIGHT ISOLATE
+        "\u2067",
+        "\u2068",
+        "\u2069",  # POP DIRECTIONAL ISOLATE
+        "\u200b",  # ZERO WIDTH SPACE
+        "\u200d",  # ZERO WIDTH JOINER
+        "\ufeff",  # BOM / ZERO WIDTH NO-BREAK SPACE
+        "\uffff",  # noncharacter
+        "\U000e0041",  # TAG LATIN CAPITAL LETTER A
+        "\u0378",  # unassigned
+    ],
+)
+@pytest.mark.parametrize("item", ["name_kanji", "address", "former_surname_kanji"])
+def test_hardening_3_invisible_and_bidi_characters_are_E_TEXT_INVISIBLE(item: str, char: str) -> None:
+    """Hardening issue item 3: such characters were stored, shown and counted as 外字."""
+    value = {"name_kanji": "山田太郎", "address": "横浜市鶴見区鶴見中央二丁目3番4号", "former_surname_kanji": "田中"}[item]
+    over = {item: value[:2] + char + value[2:]}
+    if item == "former_surname_kanji":
+        over["former_surname_kana"] = "タナカ"
+    rejection = rejected(notif(record=pref_record(**over)))
+    assert rejection.code == "E_TEXT_INVISIBLE"
+    assert f"U+{ord(char):04X}" in str(rejection)
+
+
+def test_hardening_3_ivs_and_declared_gaiji_stay_accepted() -> None:
+    ivs = "\u845b\U000e0100城太郎"  # 葛 + IVS selector
+    pua = "山\ue000太郎"  # a private-use 外字 of the declared repertoire
+    assert parse_notification(notif(record=pref_record(name_kanji=ivs))).record["name_kanji"] == ivs
+    assert parse_notification(notif(record=pref_record(name_kanji=pua))).record["name_kanji"] == pua
+
+
 def test_text_at_the_length_limit_is_accepted() -> None:
     n = parse_notification(notif(record=pref_record(address="町" * MAX_ADDRESS_LENGTH)))
     assert n.record is not None and len(str(n.record["address"])) == MAX_ADDRESS_LENGTH

@@ -114,6 +114,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "text is empty where required, too long, or contains control characters",
     ),
     ErrorSpec(
+        "E_TEXT_INVISIBLE",
+        "見えない文字・書式制御文字（ゼロ幅文字、双方向制御文字、未割り当ての符号位置など）が含まれています",
+        "text contains an invisible or bidirectional formatting character, or an unassigned code point",
+    ),
+    ErrorSpec(
         "E_AZA_CODE_FORMAT",
         "大字・字コードは半角数字7桁（または空）で指定してください",
         "aza code must be 7 ASCII digits or empty",

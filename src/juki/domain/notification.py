@@ -108,6 +108,12 @@ _FUHYO_REQUIRED: Final = ("name_kanji", "name_kana", "birth_date", "sex", "addre
 #: stored as UTF-8), and the line/paragraph separators (invisible line breaks). Format characters (Cf,
 #: e.g. ZWJ) and variation selectors (Mn, the IVS) are deliberately allowed; private-use (Co) is 外字.
 _FORBIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
+#: Invisible and bidirectional formatting characters (Cf: U+200B/200D, U+202E, U+2066–2069, U+FEFF,
+#: tag characters U+E0000–E007F) and code points with no character (Cn: unassigned, noncharacters such
+#: as U+FFFF). Stored, they make a name look like another and hide it from a search by its visible
+#: form (hardening issue, item 3). Variation selectors (IVS U+E0100–E01EF, Mn) and private-use 外字
+#: (Co) are characters of the declared repertoire and stay accepted.
+_INVISIBLE_CATEGORIES: Final = frozenset({"Cf", "Cn"})
 
 
 @dataclass(frozen=True)
@@ -394,5 +400,10 @@ def _check_text(item: str, value: str, limit: int, *, required: bool) -> None:
     if len(value) > limit:
         raise Rejection("E_TEXT_INVALID", f"{what}が{limit}文字を超えています")
     for c in value:
-        if unicodedata.category(c) in _FORBIDDEN_CATEGORIES:
+        category = unicodedata.category(c)
+        if category in _FORBIDDEN_CATEGORIES:
             raise Rejection("E_TEXT_INVALID", f"{what}に制御文字 U+{ord(c):04X} が含まれています")
+        if category in _INVISIBLE_CATEGORIES:
+            raise Rejection(
+                "E_TEXT_INVISIBLE", f"{what}に見えない文字・書式制御文字 U+{ord(c):04X} が含まれています"
+            )
