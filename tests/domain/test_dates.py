@@ -292,3 +292,52 @@ def test_era_table_is_one_place() -> None:
     ]
     assert era_of(1872, 12, 31) is None
     assert era_of(2019, 4, 30) == ERAS[3]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening issue, item 17: 旬+頃, and the era a partial date was entered in
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "wareki"),
+    [
+        ("1985年3月上旬頃", "1985-03 上旬頃", "昭和60年3月上旬頃"),
+        ("昭和60年3月中旬頃", "1985-03 中旬頃", "昭和60年3月中旬頃"),
+        ("S60.3 下旬頃", "1985-03 下旬頃", "昭和60年3月下旬頃"),
+        ("1985年3月初旬頃", "1985-03 上旬頃", "昭和60年3月上旬頃"),
+    ],
+)
+def test_hardening_17_ten_day_period_with_circa(text: str, canonical: str, wareki: str) -> None:
+    d = parse_date(text)
+    assert d.canonical() == canonical
+    assert JukiDate.parse_canonical(canonical) == d
+    assert format_wareki(d) == wareki
+    assert d.sort_key == parse_date(text.replace("頃", "")).sort_key
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "wareki"),
+    [
+        ("令和元年", "2019 令和", "令和元年不詳"),
+        ("平成31年", "2019", "平成31年不詳"),
+        ("平成元年1月", "1989-01 平成", "平成元年1月不詳"),
+        ("昭和64年1月", "1989-01", "昭和64年1月不詳"),
+        ("令和元年5月", "2019-05", "令和元年5月不詳"),
+        ("令和元年頃", "2019 頃 令和", "令和元年頃"),
+    ],
+)
+def test_hardening_17_partial_date_keeps_the_era_it_was_entered_in(
+    text: str, canonical: str, wareki: str
+) -> None:
+    d = parse_date(text)
+    assert d.canonical() == canonical
+    stored = JukiDate.parse_canonical(canonical)
+    assert stored == d
+    assert format_wareki(stored) == wareki
+
+
+def test_hardening_17_entered_era_is_information_not_provenance() -> None:
+    """令和元年 (May–December 2019) and 平成31年 (January–April) are different periods."""
+    assert parse_date("令和元年") != parse_date("平成31年")
+    assert parse_date("2019") == parse_date("平成31年")

@@ -430,7 +430,11 @@ def test_bad_text_is_E_TEXT_INVALID(over: dict[str, str]) -> None:
 @pytest.mark.parametrize("item", ["name_kanji", "address", "former_surname_kanji"])
 def test_hardening_3_invisible_and_bidi_characters_are_E_TEXT_INVISIBLE(item: str, char: str) -> None:
     """Hardening issue item 3: such characters were stored, shown and counted as 外字."""
-    value = {"name_kanji": "山田太郎", "address": "横浜市鶴見区鶴見中央二丁目3番4号", "former_surname_kanji": "田中"}[item]
+    value = {
+        "name_kanji": "山田太郎",
+        "address": "横浜市鶴見区鶴見中央二丁目3番4号",
+        "former_surname_kanji": "田中",
+    }[item]
     over = {item: value[:2] + char + value[2:]}
     if item == "former_surname_kanji":
         over["former_surname_kana"] = "タナカ"

@@ -50,6 +50,9 @@ class DateQualifier(StrEnum):
     EARLY = "上旬"
     MIDDLE = "中旬"
     LATE = "下旬"
+    EARLY_CIRCA = "上旬頃"  # a 旬 that is itself approximate: "1985年3月上旬頃"
+    MIDDLE_CIRCA = "中旬頃"
+    LATE_CIRCA = "下旬頃"
     CIRCA = "頃"
     ESTIMATED = "推定"
     UNKNOWN = "不詳"
@@ -64,9 +67,16 @@ class DateParseError(ValueError):
         self.message = message
 
 
-_TEN_DAY_QUALIFIERS: Final = frozenset({DateQualifier.EARLY, DateQualifier.MIDDLE, DateQualifier.LATE})
 #: Representative day of a 旬 for sorting and for choosing the era of a partial date.
-_TEN_DAY_SORT_DAY: Final = {DateQualifier.EARLY: 5, DateQualifier.MIDDLE: 15, DateQualifier.LATE: 25}
+_TEN_DAY_SORT_DAY: Final = {
+    DateQualifier.EARLY: 5,
+    DateQualifier.MIDDLE: 15,
+    DateQualifier.LATE: 25,
+    DateQualifier.EARLY_CIRCA: 5,
+    DateQualifier.MIDDLE_CIRCA: 15,
+    DateQualifier.LATE_CIRCA: 25,
+}
+_TEN_DAY_QUALIFIERS: Final = frozenset(_TEN_DAY_SORT_DAY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,6 +110,7 @@ ERAS: Final[tuple[Era, ...]] = (
     Era("令和", "R", date(2019, 5, 1), 2019),
 )
 
+_ERA_BY_NAME: Final[dict[str, int]] = {e.name: i for i, e in enumerate(ERAS)}
 _ERA_BY_TOKEN: Final[dict[str, int]] = {
     **{e.name: i for i, e in enumerate(ERAS)},
     **{e.abbreviation: i for i, e in enumerate(ERAS)},
@@ -159,6 +170,10 @@ class JukiDate:
     day: int | None
     qualifier: DateQualifier = DateQualifier.NONE
     text: str = field(default="", compare=False)
+    #: The 元号 a partial date was entered in, kept only where the parts alone would be shown in
+    #: another era: "令和元年" (2019, month unknown) is not "平成31年", nor "平成元年1月" "昭和64年1月".
+    #: It is information (a narrower period), so it takes part in equality and in the stored form.
+    era: str | None = None
 
     def __post_init__(self) -> None:
         y, m, d, q = self.year, self.month, self.day, self.qualifier
@@ -181,6 +196,8 @@ class JukiDate:
             raise DateParseError("E_DATE_RANGE", f"日が範囲外です（1～31）: {d}")
         if q in _TEN_DAY_QUALIFIERS and (m is None or d is not None):
             raise DateParseError("E_DATE_FORMAT", f"「{q.value}」は年月が分かり日が不詳の場合にだけ使えます")
+        if self.era is not None and (self.era not in _ERA_BY_NAME or d is not None):
+            raise DateParseError("E_DATE_FORMAT", f"元号の指定は日が不詳の日付にだけ付けられます: {self.era}")
 
     # -- derived views ---------------------------------------------------------------------------
 
@@ -225,7 +242,8 @@ class JukiDate:
         return self.year * 10000 + (self.month or 0) * 100 + day
 
     def canonical(self) -> str:
-        """The storage form: "1985-03-04", "1985-03", "1985", with " 上旬"/" 頃"/… appended; "不詳"."""
+        """The storage form: "1985-03-04", "1985-03", "1985", with " 上旬"/" 頃"/… appended, then the
+        entered 元号 where it is kept (" 令和"); "不詳"."""
         if self.year is None:
             return DateQualifier.UNKNOWN.value
         if self.month is None:
@@ -234,7 +252,9 @@ class JukiDate:
             core = f"{self.year:04d}-{self.month:02d}"
         else:
             core = f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
-        return f"{core} {self.qualifier.value}" if self.qualifier else core
+        if self.qualifier:
+            core = f"{core} {self.qualifier.value}"
+        return f"{core} {self.era}" if self.era else core
 
     def __str__(self) -> str:
         return self.canonical()
@@ -254,11 +274,11 @@ class JukiDate:
         m = _CANONICAL_RE.fullmatch(s)
         if m is None:
             raise DateParseError("E_DATE_FORMAT", f"日付の保存形式ではありません: {s!r}")
-        y, mo, d, q = m.groups()
+        y, mo, d, q, era = m.groups()
         qualifier = DateQualifier(q) if q else DateQualifier.NONE
         if qualifier is DateQualifier.UNKNOWN:
             raise DateParseError("E_DATE_FORMAT", f"日付の保存形式ではありません: {s!r}")
-        return cls(int(y), int(mo) if mo else None, int(d) if d else None, qualifier, s)
+        return cls(int(y), int(mo) if mo else None, int(d) if d else None, qualifier, s, era)
 
     @classmethod
     def from_date(cls, d: date) -> JukiDate:
@@ -267,7 +287,8 @@ class JukiDate:
 
 
 _CANONICAL_RE: Final = re.compile(
-    r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?: (上旬|中旬|下旬|頃|推定))?", re.ASCII
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?: (上旬頃|中旬頃|下旬頃|上旬|中旬|下旬|頃|推定))?"
+    r"(?: (明治|大正|昭和|平成|令和))?"
 )
 
 
@@ -276,6 +297,11 @@ _CANONICAL_RE: Final = re.compile(
 # ---------------------------------------------------------------------------------------------
 
 _QUALIFIER_SUFFIXES: Final[tuple[tuple[str, DateQualifier], ...]] = (
+    # the combined forms first: "上旬頃" must not be read as 頃 of "…上旬"
+    ("上旬頃", DateQualifier.EARLY_CIRCA),
+    ("初旬頃", DateQualifier.EARLY_CIRCA),
+    ("中旬頃", DateQualifier.MIDDLE_CIRCA),
+    ("下旬頃", DateQualifier.LATE_CIRCA),
     ("上旬", DateQualifier.EARLY),
     ("初旬", DateQualifier.EARLY),
     ("中旬", DateQualifier.MIDDLE),
@@ -386,10 +412,13 @@ def _build(
     if unknown and day is not None:
         # "1985年3月4日不詳": nothing is unknown, so the 不詳 is a mistake rather than information.
         raise _format_error(text)
-    result = JukiDate(year, month, day, qualifier, text)
+    era = None
     if era_index is not None:
         _check_era_range(era_index, year, month, day, text)
-    return result
+        entered = ERAS[era_index]
+        if day is None and _display_era(year, month, None, qualifier) != entered:
+            era = entered.name
+    return JukiDate(year, month, day, qualifier, text, era)
 
 
 def parse_date(text: str) -> JukiDate:
@@ -441,6 +470,13 @@ def format_seireki(d: JukiDate) -> str:
     return _tail(d, str(d.year))
 
 
+def _display_era(year: int, month: int | None, day: int | None, qualifier: DateQualifier) -> Era | None:
+    """The era a date is shown in when nothing says otherwise: the one in force on its earliest
+    possible day (a 旬 on its representative day)."""
+    shown_day = day if day is not None else _TEN_DAY_SORT_DAY.get(qualifier, 1)
+    return era_of(year, month or 1, shown_day)
+
+
 def format_wareki(d: JukiDate) -> str:
     """和暦 display ("昭和60年3月4日", "平成元年1月8日", "昭和60年3月上旬", "昭和60年不詳", "不詳").
 
@@ -449,8 +485,7 @@ def format_wareki(d: JukiDate) -> str:
     """
     if d.year is None:
         return DateQualifier.UNKNOWN.value
-    day = d.day if d.day is not None else _TEN_DAY_SORT_DAY.get(d.qualifier, 1)
-    era = era_of(d.year, d.month or 1, day)
+    era = ERAS[_ERA_BY_NAME[d.era]] if d.era else _display_era(d.year, d.month, d.day, d.qualifier)
     if era is None:
         return format_seireki(d)
     n = d.year - era.first_year + 1
