@@ -126,3 +126,49 @@ def test_address_key_is_idempotent_on_any_text(s: str) -> None:
 def test_kanji_are_never_normalised(s: str) -> None:
     """DOMAIN §6/§8: CJK compatibility ideographs survive; only numerals next to markers change."""
     assert address_key(s).count("\ufa19") == s.count("\ufa19")
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening issue, item 16: room numbers after 号, and 大字/字
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "横浜市鶴見区鶴見中央二丁目2番1号101号室",
+        "横浜市鶴見区鶴見中央二丁目2番1号 101号室",
+        "横浜市鶴見区鶴見中央二丁目2番1号-101",
+        "横浜市鶴見区鶴見中央2丁目2-1-101",
+    ],
+)
+def test_hardening_16_room_number_after_go_joins_the_house_number(stored: str) -> None:
+    key = address_key(stored)
+    assert key == "横浜市鶴見区鶴見中央二丁目2-1-101"
+    own_prefix = stored[: stored.index("1号") + 2] if "号" in stored else stored[: stored.rindex("-")]
+    for query in ("横浜市鶴見区鶴見中央2丁目2-1", "横浜市鶴見区鶴見中央二丁目2番1号", own_prefix):
+        assert key.startswith(address_key(query)), query
+    assert address_key(key) == key
+
+
+def test_hardening_16_room_in_a_named_building_is_kept() -> None:
+    assert address_key("豊岡町1番2号コスギハイツ101号室") == "豊岡町1-2コスギハイツ101号室"
+
+
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [
+        ("小田原市大字荻窪300番地", "小田原市荻窪300"),
+        ("神奈川県小田原市字荻窪300番地", "小田原市荻窪300"),
+        ("足柄上郡山北町大字山北1番地", "足柄上郡山北町山北1"),
+        ("山北町大字山北1番地", "山北町山北1"),
+    ],
+)
+def test_hardening_16_oaza_and_aza_markers_are_not_part_of_the_key(stored: str, query: str) -> None:
+    assert address_key(stored) == address_key(query)
+    assert strip_municipality(address_key(stored)) == strip_municipality(address_key(query))
+
+
+def test_hardening_16_aza_inside_a_name_is_kept() -> None:
+    """Only the marker where the 町字 part starts is dropped; 大字X字Y keeps its inner 字."""
+    assert address_key("足柄上郡山北町大字山北字岸100番地") == "足柄上郡山北町山北字岸100"

@@ -16,7 +16,11 @@ whole key is idempotent):
 6. 丁目 numbers → 漢数字 (小杉町1丁目 → 小杉町一丁目), the form 町字 names use.
 7. 番地・号 numbers → arabic joined by "-" (五百二十番地十一号, 520番地の11, 520-11 → 520-11).
    A number counts as a 番地 only next to a marker (番地, 番, 号, の/ノ or "-" between numbers), so
-   names with numerals (八丁西町, 一番町, 百合ケ丘) keep their digits-as-name.
+   names with numerals (八丁西町, 一番町, 百合ケ丘) keep their digits-as-name. A room number right
+   after the 号 joins the chain (2番1号101号室, 2番1号 101号室, 2番1号-101 → 2-1-101), so the
+   address without its room, and the stored text's own prefix, find it.
+8. A 大字 / 字 marker at the start of the 町字 part is dropped (小田原市大字荻窪300番地 → 小田原市荻窪300):
+   municipalities write it or not, and a search never needs it.
 
 Known limitation: "小杉町1-5-10" (丁目 written as the first hyphenated number) cannot be told apart from a
 番地-号-枝番 and is not rewritten to 一丁目5-10.
@@ -78,7 +82,9 @@ _IDEOGRAPHS: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _END: Final = (
     rf"(?:番地|番(?![{_KANJI_DIGITS}]+丁目)(?=[{_KANJI_DIGITS}]|[^{_IDEOGRAPHS}]|$)|号(?!室|線|棟|館))"
 )
-_SEP: Final = r"(?:番地の|番地ノ|番地|番の|番ノ|番|号の|号ノ|の|ノ|-)"
+_SEP: Final = r"(?:番地の|番地ノ|番地|番の|番ノ|番|号の|号ノ|号-|の|ノ|-)"
+# A room number directly after a chain's 号: "2番1号101号室" → "2番1号-101" before the chain is read.
+_ROOM_RE: Final = re.compile(rf"(?<=[0-9{_KANJI_DIGITS}]号)([0-9]+)号室")
 # A chain must stand alone: nothing after it that a second pass could join to it (another number, a
 # separator, a marker, or 丁目). Otherwise the key would not be idempotent.
 _AFTER: Final = rf"(?![0-9{_KANJI_DIGITS}\-のノ番号]|丁目)"
@@ -131,7 +137,21 @@ def _fold_half_width_kana(m: re.Match[str]) -> str:
 
 def address_key(s: str) -> str:
     """The search key of an address (idempotent; kanji, including compatibility ideographs, untouched)."""
-    return _address_key(s)
+    return _drop_aza_marker(_address_key(s))
+
+
+_AZA_MARKERS: Final = ("大字", "字")
+
+
+def _drop_aza_marker(key: str) -> str:
+    """Step 8: drop 大字/字 where the 町字 part starts (after the municipality, when there is one)."""
+    if "字" not in key:
+        return key
+    rest = strip_municipality(key)
+    head = key[: len(key) - len(rest)]
+    while rest.startswith(_AZA_MARKERS):
+        rest = rest[2:] if rest.startswith("大字") else rest[1:]
+    return head + rest
 
 
 # Members of a household share an address and bulk files list them together: a small memo pays.
@@ -149,6 +169,8 @@ def _address_key(s: str) -> str:
             break
     if "丁目" in s:
         s = _CHOME_RE.sub(_chome, s)
+    if "号室" in s:
+        s = _ROOM_RE.sub(r"-\1", s)
     return _CHAIN_RE.sub(_chain, s)
 
 
@@ -170,7 +192,8 @@ def municipality_prefixes() -> tuple[str, ...]:
             parent = table.by_code5(lg.parent_code5) if lg.parent_code5 else None
             if parent is not None and parent.is_county:
                 names.add(parent.name + lg.name)
-    return tuple(sorted({address_key(n) for n in names}, key=len, reverse=True))
+    # _address_key: the names never start with 大字, and step 8 itself reads these prefixes.
+    return tuple(sorted({_address_key(n) for n in names}, key=len, reverse=True))
 
 
 # Other prefectures: a heuristic (郡+町村, 市+区, 市, 特別区). It misreads names with 市 inside
