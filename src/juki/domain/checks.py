@@ -42,8 +42,12 @@ each with its code and the reason it holds:
 * A 消除 may carry the final record, but it may not change anything (reasons.py gives 消除 no
   changeable items), so a differing record is E_ITEMS_NOT_CHANGEABLE and never silently dropped.
   The same holds for 修正 reasons that change no notified item (世帯・通称, 住民票コード change).
-* 個人番号 uniqueness → E_MY_NUMBER_IN_USE: a record may not carry a 個人番号 held by another
-  住民票コード (the caller supplies the current owner).
+* 個人番号 uniqueness → E_MY_NUMBER_IN_USE: a record may not carry a 個人番号 that is or was held by
+  another 住民票コード (the caller supplies the owner, looked up in current records and history).
+* A 記載 on an ended 住民票コード (moving back, 異動の取消し（増）) is the same person coming back, never
+  another person taking the code over: the 個人番号 stays (E_MY_NUMBER_CHANGE_REASON — only a 個人番号
+  reason changes it), and so do 生年月日 and 性別 (E_REENTRY_IDENTITY). The name may differ: it can
+  change while the person lives elsewhere.
 * 住民票コード change: the new code differs (E_JUMINHYO_CODE_SAME) and is not used anywhere, current,
   ended or history, because codes are never reused (E_JUMINHYO_CODE_IN_USE); nothing else changes.
 * 旧氏 (File 1) → E_FORMER_SURNAME_STATE: kanji and kana are both present or both empty;
@@ -171,6 +175,8 @@ def check_notification(
         if rule.klass is not ReasonClass.ENTRY:
             assert current is not None  # _check_person guarantees it
             _check_changes(n, rule, current, n.record)
+        elif current is not None:
+            _check_reentry(n, current, n.record)
         owner_conflict = my_number_owner is not None and my_number_owner != n.juminhyo_code
         if n.file is FileKind.PREF and owner_conflict:
             raise Rejection("E_MY_NUMBER_IN_USE")
@@ -303,6 +309,22 @@ def _check_abroad(n: Notification, current: PersonState | None, record: Mapping[
 def _changed_items(file: FileKind, before: Mapping[str, object], after: Mapping[str, object]) -> list[str]:
     """Notified items whose value differs (JukiDate compares by value, not by the text it was read from)."""
     return [i for i in notified_items(file) if after.get(i, "") != before.get(i, "")]
+
+
+#: What identifies a person returning to an ended 住民票コード (the 個人番号 is checked on its own).
+_REENTRY_IDENTITY_ITEMS: Final = ("birth_date", "sex")
+
+
+def _check_reentry(n: Notification, current: PersonState, record: Mapping[str, object]) -> None:
+    """A 記載 for an ended record: the same person returns (hardening issue, item 14)."""
+    previous = current.record.get("my_number", "")
+    if previous and record.get("my_number", "") != previous:
+        raise Rejection(
+            "E_MY_NUMBER_CHANGE_REASON", f"異動事由「{n.reason.label}」（消除前の個人番号と異なります）"
+        )
+    differing = [i for i in _REENTRY_IDENTITY_ITEMS if record.get(i, "") != current.record.get(i, "")]
+    if differing:
+        raise Rejection("E_REENTRY_IDENTITY", _label(differing))
 
 
 def _check_changes(

@@ -114,6 +114,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "text is empty where required, too long, or contains control characters",
     ),
     ErrorSpec(
+        "E_REENTRY_IDENTITY",
+        "消除された住民票コードへの記載で、生年月日または性別が消除前の記録と異なります（別人への付け替えはできません）",
+        "an entry on an ended 住民票コード changes birth date or sex: a code never passes to another person",
+    ),
+    ErrorSpec(
         "E_TEXT_INVISIBLE",
         "見えない文字・書式制御文字（ゼロ幅文字、双方向制御文字、未割り当ての符号位置など）が含まれています",
         "text contains an invisible or bidirectional formatting character, or an unassigned code point",
