@@ -98,7 +98,7 @@ def terminal_ui(db: Database, tmp_path: Path) -> Iterator[Terminal]:
         )
         world.settings = app.state.web.settings
         yield Terminal(server, app, db, world)
-    app.state.web.pool.close()
+    app.state.web.close()
 
 
 @dataclass

@@ -93,7 +93,7 @@ def served(db: Database, settings: Settings, world: World, tmp_path: Path) -> It
     app = create_terminal_app(db, settings, search_cap=2)
     with serve_in_thread(app, terminal_server_context(cert, key)) as server:
         yield Served(app, server, pki.ca_cert_path)
-    app.state.web.pool.close()
+    app.state.web.close()
 
 
 @pytest.fixture
