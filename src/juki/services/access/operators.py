@@ -26,6 +26,7 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import passwords, rights, tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
+from juki.services.access.session_end import end_open_sessions
 from juki.services.access.terminals import CONSOLE, get_terminal, issue_binding_token, register_terminal
 from juki.services.audit.guard import Attempt, guarded
 from juki.services.audit.operation_log import record_operation
@@ -379,11 +380,7 @@ def failure_handler(
         conn.execute(
             "UPDATE term.sign_in_state SET locked_at = now() WHERE operator_id = %s", (attempt.operator_id,)
         )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'lockout'
-               WHERE operator_id = %s AND ended_at IS NULL""",
-            (attempt.operator_id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="lockout", operator_id=attempt.operator_id)
         return Refusal("T_AUTH_LOCKED"), {"failures": failures, "locked": True, "sessions_ended": ended}
 
     return handle
@@ -438,16 +435,7 @@ def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: 
             "UPDATE term.operators SET disabled_at = now(), disabled_by = %s WHERE id = %s",
             (_by(by), found.id),
         )
-        conn.execute(
-            """UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
-               WHERE operator_id = %s AND used_at IS NULL""",
-            (found.id,),
-        )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'operator_disabled'
-               WHERE operator_id = %s AND ended_at IS NULL""",
-            (found.id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="operator_disabled", operator_id=found.id, expire_tokens=True)
         _log_admin(conn, by, "operator_disable", found.login, operator=found.id, sessions_ended=ended)
         return ended
 

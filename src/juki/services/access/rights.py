@@ -28,6 +28,7 @@ import psycopg
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.services.access.actor import Actor, Function, Outcome, file_scope
+from juki.services.access.session_end import end_open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
 
@@ -531,11 +532,7 @@ def revoke(conn: psycopg.Connection[Any], grant_id: int, admin: Actor, reason: s
                WHERE id = %s""",
             (admin.operator_id, text, grant_id),
         )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'rights_revoked'
-               WHERE operator_id = %s AND ended_at IS NULL""",
-            (operator_id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="rights_revoked", operator_id=operator_id)
         _ledger(conn, "revoked", operator_id=operator_id, role=role, by=admin, grant_id=grant_id, reason=text)
         record_operation(
             conn,
