@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from juki.config import Settings
-from juki.services.access import operators, rights, sessions, terminals
+from juki.services.access import operators, rights_ledger, sessions, terminals
 from juki.services.access.actor import Actor
 from juki.store.db import Database, DbRole
 
@@ -76,8 +76,8 @@ def operator_with_roles(
     operator, token = operators.create_operator(conn, settings, login, f"{login} 表示名", by=system.admin)
     applicant = operators.console_actor(conn, login)
     for role in roles:
-        application = rights.apply(conn, operator.id, role, "業務のため", by=applicant)
-        rights.approve(conn, application, system.admin)
+        application = rights_ledger.apply(conn, operator.id, role, "業務のため", by=applicant)
+        rights_ledger.approve(conn, application, system.admin)
     return operator, token
 
 

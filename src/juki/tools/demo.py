@@ -23,7 +23,7 @@ from juki.interfaces.tls_server import start_in_thread, stop_server
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
 from juki.services.access.operators import bootstrap_first_admin
-from juki.services.access.rights import grant_demo_roles
+from juki.services.access.rights_ledger import grant_demo_roles
 from juki.services.access.terminals import issue_binding_token
 from juki.services.statistics.counters import file_counts
 from juki.store.db import Database, DbRole

@@ -34,7 +34,7 @@ from juki.interfaces.terminal.security import (
     csrf_token,
     csrf_valid,
 )
-from juki.services.access import rights, sessions, terminals
+from juki.services.access import permissions, sessions, terminals
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.access.terminals import Terminal
 from juki.services.audit.guard import guarded
@@ -136,15 +136,15 @@ def menu_for(actor: Actor) -> list[MenuItem]:
     """The functions the operator's current roles allow (deny by default: nothing else is offered)."""
     items: list[MenuItem] = [MenuItem("/", "業務メニュー")]
     for spec in all_files():
-        if rights.allows(actor, Function.SEARCH, spec.kind):
+        if permissions.allows(actor, Function.SEARCH, spec.kind):
             items.append(
                 MenuItem(f"/search/{spec.kind.value}", f"4情報検索（{spec.label}）", spec.server_label)
             )
-    if rights.allows(actor, Function.LOG_REVIEW, None):
+    if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.
     items.append(MenuItem("/rights", "権限の申請・承認"))
-    if rights.allows(actor, Function.RIGHTS_INVENTORY, None):
+    if permissions.allows(actor, Function.RIGHTS_INVENTORY, None):
         items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
     return items
 
@@ -212,7 +212,7 @@ def require_logged(
     Used for pages that only show a form (a search form, the review form): the refusal is logged
     like any other (S-15), so repeated attempts show up in the review (repeated_deny).
     """
-    if rights.allows(actor, function, file):
+    if permissions.allows(actor, function, file):
         return
 
     def body() -> None:
@@ -236,7 +236,7 @@ def logged_use(
     pattern: a deny is logged and committed, an allow is logged in the transaction of the use."""
 
     def run() -> T:
-        rights.require(actor, function, file)
+        permissions.require(actor, function, file)
         result = body()
         record_operation(
             conn,

@@ -19,7 +19,7 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
-from juki.services.access.rights import require
+from juki.services.access.permissions import require
 from juki.services.access.session_end import end_open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
