@@ -37,7 +37,7 @@ from tests.interfaces.terminal_web_support import (
     csrf_of,
     log_rows,
 )
-from tests.services.term_support import SoftAuthenticator
+from tests.services.access.support import SoftAuthenticator
 
 ORIGIN = "https://localhost:8444"
 

@@ -12,20 +12,14 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import operators, passwords, rights_ledger, sessions, terminals, tokens
 from juki.services.access.actor import TerminalKind
-from tests.services.term_support import (
+from tests.services.access.support import (
     ADMIN_PASSWORD,
     Conn,
     System,
-    admin_conn,
-    conn,
     log_rows,
     operator_with_roles,
     second_admin,
-    settings,
-    system,
 )
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
 
 PASSWORD = "a long enough passphrase"
 

@@ -8,19 +8,7 @@ import pytest
 from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import operators, rights_ledger, sessions
-from tests.services.term_support import (
-    Conn,
-    System,
-    admin_conn,
-    conn,
-    log_rows,
-    operator_with_roles,
-    second_admin,
-    settings,
-    system,
-)
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
+from tests.services.access.support import Conn, System, log_rows, operator_with_roles, second_admin
 
 
 def test_S08_application_then_approval_makes_the_grant_effective(

@@ -9,20 +9,14 @@ from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.services.access import operators, permissions, sessions, terminals, tokens, webauthn_auth
 from juki.services.access.actor import Function, TerminalKind
-from tests.services.term_support import (
+from tests.services.access.support import (
     ADMIN_PASSWORD,
     Conn,
     SoftAuthenticator,
     System,
-    admin_conn,
-    conn,
     log_rows,
     operator_with_roles,
-    settings,
-    system,
 )
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
 
 
 def test_register_and_bind_a_terminal(

@@ -1,4 +1,5 @@
-"""Helpers for the operation-log tests: actors, bulk appends, and the superuser attacker's tools."""
+"""Helpers of the operation-log tests (here, in tests/store and tests/interfaces): actors, bulk
+appends, and the superuser attacker's tools."""
 
 from __future__ import annotations
 
