@@ -349,7 +349,7 @@ def _snapshot(conn: psycopg.Connection[Any]) -> Iterator[None]:
 
 
 def _rows(conn: psycopg.Connection[Any]) -> Iterator[LogEntry]:
-    with conn.cursor(name="juki_oplog_scan") as cur:
+    with conn.cursor(name="juki_operation_log_scan") as cur:
         cur.itersize = _FETCH
         cur.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")
         for row in cur:

@@ -7,7 +7,7 @@ owned by the NOLOGIN role `juki_audit` (migration 0009): the server roles can ap
 update or delete.
 
 `canonical_bytes` is the Python twin of the SQL function `audit.canonical_bytes`: the verifier
-(`services/checkpoint.py`) recomputes every row hash from the row's content with it, so the two must
+(`services/audit/checkpoints.py`) recomputes every row hash from the row's content with it, so the two must
 agree byte for byte (a test pins that down).
 """
 
