@@ -129,6 +129,7 @@ def serve_terminal_ui(db: Database, settings: Settings, seconds: float) -> None:
         console.print("   停止します")
     finally:
         stop_server(web.server, thread)
+        web.close()
 
 
 def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
