@@ -12,20 +12,20 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 from juki.config import Settings
 from juki.interfaces.terminal import create_terminal_app
 from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
-from juki.interfaces.tls_server import RunningServer, serve_in_thread
+from juki.interfaces.tls_server import serve_in_thread
 from juki.services.access.pki import Pki
 from juki.store.db import Database
-from tests.interfaces.terminal_web_support import World, build_world
+from tests.browser.browser_support import Operator, Terminal
+from tests.interfaces.terminal_web_support import build_world
 
 CHROMIUM = os.environ.get("JUKI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,28 +61,6 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@dataclass
-class Terminal:
-    """The terminal UI served over HTTPS for one test."""
-
-    server: RunningServer
-    app: Any
-    db: Database
-    world: World
-
-    @property
-    def origin(self) -> str:
-        return f"https://localhost:{self.server.port}"
-
-    def url(self, path: str) -> str:
-        return self.origin + path
-
-    def set_idle_lock(self, seconds: int) -> None:
-        """Change the idle-lock time of the running application (server and idle.js alike)."""
-        web = self.app.state.web
-        web.settings = dataclasses.replace(web.settings, idle_lock_seconds=seconds)
-
-
 @pytest.fixture
 def terminal_ui(db: Database, tmp_path: Path) -> Iterator[Terminal]:
     """The application over real TLS on localhost:<free port>; WebAuthn origin set to match."""
@@ -98,43 +76,7 @@ def terminal_ui(db: Database, tmp_path: Path) -> Iterator[Terminal]:
         )
         world.settings = app.state.web.settings
         yield Terminal(server, app, db, world)
-    app.state.web.pool.close()
-
-
-@dataclass
-class Operator:
-    """A browser context (its own cookies) with a page and a CDP session for WebAuthn."""
-
-    context: BrowserContext
-    page: Page
-    cdp: CDPSession
-    authenticator_id: str | None = None
-
-    def add_authenticator(self, *, user_verified: bool = True) -> str:
-        """A virtual platform authenticator with user verification (biometrics) — or one that
-        reports the user as *not* verified."""
-        self.cdp.send("WebAuthn.enable")
-        result = self.cdp.send(
-            "WebAuthn.addVirtualAuthenticator",
-            {
-                "options": {
-                    "protocol": "ctap2",
-                    "transport": "internal",
-                    "hasResidentKey": True,
-                    "hasUserVerification": True,
-                    "isUserVerified": user_verified,
-                    "automaticPresenceSimulation": True,
-                }
-            },
-        )
-        self.authenticator_id = str(result["authenticatorId"])
-        return self.authenticator_id
-
-    def set_user_verified(self, verified: bool) -> None:
-        assert self.authenticator_id is not None
-        self.cdp.send(
-            "WebAuthn.setUserVerified", {"authenticatorId": self.authenticator_id, "isUserVerified": verified}
-        )
+    app.state.web.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 from playwright.sync_api import Page, Route, expect
 
 from juki.services.search import service as search
-from tests.browser.conftest import Operator, Terminal
+from tests.browser.browser_support import Operator, Terminal
 from tests.interfaces.terminal_web_support import (
     AUDITOR_PASSWORD,
     MOVED_ADDRESS,

@@ -16,7 +16,7 @@ import orjson
 
 from juki.config import Settings
 from juki.domain.records import FileKind
-from juki.services.access import operators, rights, terminals
+from juki.services.access import operators, rights_ledger, terminals
 from juki.services.access.actor import Actor, TerminalKind
 from juki.services.registry.intake import NotificationApplier, iter_lines
 from juki.store.db import Database, DbRole
@@ -49,8 +49,8 @@ def grant(conn: Any, settings: Settings, admin: Actor, login: str, *roles: str) 
     operator, token = operators.create_operator(conn, settings, login, f"{login} 表示名", by=admin)
     applicant = operators.console_actor(conn, login)
     for role in roles:
-        application = rights.apply(conn, operator.id, role, "業務のため", by=applicant)
-        rights.approve(conn, application, admin)
+        application = rights_ledger.apply(conn, operator.id, role, "業務のため", by=applicant)
+        rights_ledger.approve(conn, application, admin)
     return token
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from juki.interfaces.cli import app
 from juki.store.db import Database
-from tests.services.oplog_helpers import append_many
+from tests.services.audit.support import append_many
 
 Run = Callable[..., Result]
 

@@ -13,7 +13,8 @@ import orjson
 import pytest
 
 from juki.domain.peers import PeerRole
-from juki.interfaces.intake_api import create_intake_app
+from juki.files import all_files
+from juki.interfaces.intake_api import close_pools, create_intake_app, intake_pools
 from juki.interfaces.tls_server import PINNED_UVICORN, RunningServer, serve_in_thread
 from juki.services.access.pki import Pki, client_context, server_context
 from juki.store.db import Database
@@ -47,8 +48,12 @@ def net(db: Database, tmp_path: Path) -> Iterator[Net]:
     context = server_context(
         pki.cert_path("pref-server"), pki.key_path("pref-server"), pki.ca_cert_path, pki.crl_path
     )
-    with serve_in_thread(create_intake_app(db), context) as server:
-        yield Net(pki, server)
+    app = create_intake_app(db)
+    try:
+        with serve_in_thread(app, context) as server:
+            yield Net(pki, server)
+    finally:
+        close_pools(app)
 
 
 def body(*items: Any) -> bytes:
@@ -143,3 +148,23 @@ def test_openapi_describes_the_intake(net: Net) -> None:
     operation = spec["paths"]["/cs/v1/{file}/notifications"]["post"]
     assert "application/x-ndjson" in operation["requestBody"]["content"]
     assert {"200", "403", "413"} <= set(operation["responses"])
+
+
+def test_a_pooled_connection_the_server_dropped_costs_no_batch(db: Database) -> None:
+    """The pool checks a connection before handing it out: one whose backend was terminated (a
+    PostgreSQL restart) is replaced, and the new one is the file's own role again (S-35)."""
+    pools = intake_pools(db)
+    try:
+        for spec in all_files():
+            pool = pools[spec.db_role]
+            with pool.connection() as conn:
+                pid = conn.info.backend_pid
+            with db.connect(autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            with pool.connection() as conn:
+                assert conn.info.backend_pid != pid
+                assert conn.execute("SELECT current_user").fetchone() == (spec.db_role.value,)
+                assert not conn.autocommit
+    finally:
+        for pool in pools.values():
+            pool.close()

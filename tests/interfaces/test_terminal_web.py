@@ -19,13 +19,15 @@ import httpx
 import pytest
 
 from juki.config import Settings
+from juki.files import all_files
 from juki.interfaces.terminal import create_terminal_app
+from juki.interfaces.terminal.context import terminal_pools
 from juki.interfaces.terminal.security import CONTENT_SECURITY_POLICY, SESSION_COOKIE, TERMINAL_COOKIE
 from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.services.access.pki import Pki
 from juki.services.search import service as search
-from juki.store.db import Database
+from juki.store.db import Database, DbRole
 from tests.interfaces.terminal_web_support import (
     ADMIN_PASSWORD,
     AUDITOR_PASSWORD,
@@ -37,7 +39,7 @@ from tests.interfaces.terminal_web_support import (
     csrf_of,
     log_rows,
 )
-from tests.services.term_support import SoftAuthenticator
+from tests.services.access.support import SoftAuthenticator
 
 ORIGIN = "https://localhost:8444"
 
@@ -93,7 +95,7 @@ def served(db: Database, settings: Settings, world: World, tmp_path: Path) -> It
     app = create_terminal_app(db, settings, search_cap=2)
     with serve_in_thread(app, terminal_server_context(cert, key)) as server:
         yield Served(app, server, pki.ca_cert_path)
-    app.state.web.pool.close()
+    app.state.web.close()
 
 
 @pytest.fixture
@@ -536,3 +538,23 @@ def test_errors_are_japanese_pages_with_a_code_never_a_stack_trace(
         "/webauthn/signin/verify", content=b"not json", headers={"Content-Type": "application/json"}
     )
     assert malformed.status_code in (400, 403) and "Traceback" not in malformed.text
+
+
+def test_a_pooled_connection_the_server_dropped_costs_no_request(db: Database) -> None:
+    """The terminal's pools hand out autocommit connections as juki_term and as each file's role,
+    and replace one whose backend was terminated (a PostgreSQL restart) before handing it out."""
+    pools = terminal_pools(db)
+    try:
+        assert set(pools) == {DbRole.TERM, *(spec.db_role for spec in all_files())}
+        for role, pool in pools.items():
+            with pool.connection() as conn:
+                pid = conn.info.backend_pid
+            with db.connect(autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            with pool.connection() as conn:
+                assert conn.info.backend_pid != pid
+                assert conn.execute("SELECT current_user").fetchone() == (role.value,)
+                assert conn.autocommit
+    finally:
+        for pool in pools.values():
+            pool.close()

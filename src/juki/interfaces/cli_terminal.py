@@ -23,7 +23,7 @@ from rich.table import Table
 from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services.access import operators, rights, terminals
+from juki.services.access import operators, permissions, rights_ledger, terminals
 from juki.services.access.actor import TerminalKind, scope_text
 from juki.store.db import DbRole
 
@@ -119,7 +119,7 @@ def operator_list(as_json: JsonOption = False) -> None:
 
     def work(conn: psycopg.Connection[Any], _: Settings) -> list[dict[str, Any]]:
         return [
-            o.as_dict() | {"roles": sorted(rights.current_roles(conn, o.id))}
+            o.as_dict() | {"roles": sorted(rights_ledger.current_roles(conn, o.id))}
             for o in operators.list_operators(conn)
         ]
 
@@ -237,7 +237,7 @@ def terminal_retire(name: Annotated[str, typer.Argument(help="端末名")]) -> N
 @rights_app.command("roles")
 def rights_roles(as_json: JsonOption = False) -> None:
     """役割と権限表（data/permissions.toml）を表示する。"""
-    matrix = rights.matrix()
+    matrix = permissions.matrix()
     roles: list[dict[str, Any]] = [
         {
             "role": spec.name,
@@ -270,7 +270,7 @@ def rights_apply(
     as_json: JsonOption = False,
 ) -> None:
     """権限付与を申請する（S-08）。承認は申請者・本人以外のシステム管理者が行う。"""
-    number = _run(lambda c, s: rights.apply(c, login, role, reason, operators.console_actor(c, by)))
+    number = _run(lambda c, s: rights_ledger.apply(c, login, role, reason, operators.console_actor(c, by)))
     if as_json:
         emit_json({"application": number, "login": login, "role": role})
     else:
@@ -285,7 +285,7 @@ def rights_approve(
     as_json: JsonOption = False,
 ) -> None:
     """申請を承認し、権限を直ちに有効にする（自分が関係する申請は承認できない、S-12）。"""
-    grant = _run(lambda c, s: rights.approve(c, application, operators.console_actor(c, by), note))
+    grant = _run(lambda c, s: rights_ledger.approve(c, application, operators.console_actor(c, by), note))
     if as_json:
         emit_json({"application": application, "grant": grant})
     else:
@@ -299,7 +299,7 @@ def rights_reject(
     reason: Annotated[str, typer.Option("--reason", help="却下理由")],
 ) -> None:
     """申請を却下する（理由は台帳に記録される）。"""
-    _run(lambda c, s: rights.reject(c, application, operators.console_actor(c, by), reason))
+    _run(lambda c, s: rights_ledger.reject(c, application, operators.console_actor(c, by), reason))
     console.print(f"application {application} rejected")
 
 
@@ -311,7 +311,7 @@ def rights_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """権限を取り消す（S-09）。その操作者の開いているセッションは直ちに終了する。"""
-    ended = _run(lambda c, s: rights.revoke(c, grant, operators.console_actor(c, by), reason))
+    ended = _run(lambda c, s: rights_ledger.revoke(c, grant, operators.console_actor(c, by), reason))
     if as_json:
         emit_json({"grant": grant, "sessions_ended": ended})
     else:
@@ -324,7 +324,7 @@ def rights_applications(
     as_json: JsonOption = False,
 ) -> None:
     """承認待ち（--all で全て）の申請の一覧。"""
-    listed = _run(lambda c, s: rights.applications(c, pending_only=not include_decided))
+    listed = _run(lambda c, s: rights_ledger.applications(c, pending_only=not include_decided))
     if as_json:
         emit_json([a.as_dict() for a in listed])
         return
@@ -350,7 +350,7 @@ def rights_applications(
 @rights_app.command("inventory")
 def rights_inventory(as_json: JsonOption = False) -> None:
     """権限の棚卸し（S-11）: 誰がどの役割を、いつから、誰の承認で持っているか。"""
-    rows = _run(lambda c, s: rights.inventory(c))
+    rows = _run(lambda c, s: rights_ledger.inventory(c))
     if as_json:
         emit_json([r.as_dict() for r in rows])
         return

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from juki.config import Settings
 from juki.interfaces.common import console, open_database
@@ -45,7 +46,10 @@ def serve_terminal(
     console.print(
         f"terminal UI on {web.url} (listening {host}:{web.port}); CA certificate to trust: {web.ca_cert}"
     )
-    web.server.run()
+    try:
+        web.server.run()
+    finally:
+        web.close()
 
 
 @dataclasses.dataclass
@@ -56,6 +60,11 @@ class TerminalServer:
     url: str
     port: int
     ca_cert: Path
+    app: FastAPI
+
+    def close(self) -> None:
+        """Close the application's database connection pools (once the server has stopped)."""
+        self.app.state.web.close()
 
 
 def terminal_server(
@@ -98,5 +107,5 @@ def terminal_server(
         access_log=False,
     )
     return TerminalServer(
-        uvicorn.Server(config), f"https://{name}:{listen_port}", listen_port, pki.ca_cert_path
+        uvicorn.Server(config), f"https://{name}:{listen_port}", listen_port, pki.ca_cert_path, app
     )

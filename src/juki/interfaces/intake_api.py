@@ -13,20 +13,19 @@ another role than a municipal CS, gets nothing but an error (S-42).
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
+from juki.files import all_files, file_spec
 from juki.interfaces.reconcile_api import register_reconciliation
 from juki.services.access.pki import PeerIdentity, peer_identity
 from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
@@ -72,66 +71,37 @@ class BatchResponse(BaseModel):
     summary: BatchSummary
 
 
-class ConnectionPool:
-    """A few connections per database role, reused across requests (connecting costs a TLS-less but
-    still noticeable round of authentication and backend start per request).
+#: Connections a file's pool opens at most; a batch beyond waits for one to come back.
+MAX_CONNECTIONS_PER_ROLE = 8
 
-    A connection goes back to the pool only when its work finished cleanly (committed, idle); one
-    taken from the pool is checked with a cheap round trip first, so a PostgreSQL restart costs no
-    request: a dead connection is dropped and a new one opened."""
 
-    def __init__(self, db: Database, *, max_idle: int = 4) -> None:
-        self.db = db
-        self.max_idle = max_idle
-        self._idle: dict[DbRole, queue.LifoQueue[psycopg.Connection[TupleRow]]] = {}
-        self._lock = threading.Lock()
-        self._closed = False
+def intake_pools(db: Database) -> dict[DbRole, ConnectionPool[psycopg.Connection[TupleRow]]]:
+    """A pool of connections per file's role: connecting costs a round of authentication and a
+    backend start, too much for each request.
 
-    def _queue(self, role: DbRole) -> queue.LifoQueue[psycopg.Connection[TupleRow]]:
-        with self._lock:
-            return self._idle.setdefault(role, queue.LifoQueue())
+    ``pool.connection()`` commits when the block ends cleanly and rolls back otherwise (as
+    ``with db.connect()``); the pool checks a connection with a round trip before handing it out,
+    so a PostgreSQL restart costs no request, and drops one returned broken. No connection is
+    opened before the first batch needs one.
+    """
+    return {
+        spec.db_role: ConnectionPool(
+            db.conninfo(spec.db_role),
+            kwargs={"application_name": f"juki:{spec.db_role.value}"},
+            min_size=0,
+            max_size=MAX_CONNECTIONS_PER_ROLE,
+            check=ConnectionPool.check_connection,
+            name=f"intake:{spec.db_role.value}",
+            open=True,
+        )
+        for spec in all_files()
+    }
 
-    def _take(self, role: DbRole) -> psycopg.Connection[TupleRow]:
-        idle = self._queue(role)
-        while True:
-            try:
-                conn = idle.get_nowait()
-            except queue.Empty:
-                return self.db.connect(role)
-            try:
-                conn.execute("SELECT 1")
-                conn.rollback()
-                return conn
-            except psycopg.Error:
-                conn.close()
 
-    @contextmanager
-    def connection(self, role: DbRole) -> Iterator[psycopg.Connection[TupleRow]]:
-        """A connection as ``role``: committed on success (as ``with db.connect()``), dropped on error."""
-        conn = self._take(role)
-        try:
-            yield conn
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.commit()
-        except BaseException:
-            conn.close()
-            raise
-        idle = self._queue(role)
-        if self._closed or conn.closed or conn.broken or idle.qsize() >= self.max_idle:
-            conn.close()
-        else:
-            idle.put(conn)
-
-    def close(self) -> None:
-        self._closed = True
-        with self._lock:
-            queues = list(self._idle.values())
-        for idle in queues:
-            while True:
-                try:
-                    idle.get_nowait().close()
-                except queue.Empty:
-                    break
+def close_pools(app: FastAPI) -> None:
+    """Close the intake app's pools (when its server stops)."""
+    for pool in app.state.pools.values():
+        pool.close()
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -152,14 +122,14 @@ def _peer(request: Request) -> PeerIdentity | None:
 def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | None = None) -> FastAPI:
     """The intake API over ``db``; the server it runs in must require client certificates.
 
-    Its database connections are pooled (``app.state.pool``): close the pool when the server stops."""
+    Its database connections are pooled (``app.state.pools``): `close_pools` when the server stops."""
     app = FastAPI(
         title="juki municipal intake",
         version="1",
         description="市町村CS → 都道府県サーバ / 附票都道府県サーバ: change notifications over mutual TLS.",
     )
-    pool = ConnectionPool(db)
-    app.state.pool = pool
+    pools = intake_pools(db)
+    app.state.pools = pools
     responses: dict[int | str, dict[str, Any]] = {
         400: {"model": ApiError},
         403: {"model": ApiError},
@@ -206,7 +176,7 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
             return _error(400, "E_BATCH_EMPTY", "通知が1件も含まれていません")
         if len(lines) > MAX_ITEMS:
             return _error(413, "E_BATCH_TOO_MANY", f"一括送信は {MAX_ITEMS} 件までです")
-        results, summary = await _apply(db, pool, file, lines, peer)
+        results, summary = await _apply(db, pools, file, lines, peer)
         return {"results": results, "summary": summary.__dict__}
 
     register_reconciliation(app, db)  # F1-7, F2-7: POST/GET /cs/v1/{file}/reconciliation
@@ -214,16 +184,19 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
 
 
 async def _apply(
-    db: Database, pool: ConnectionPool, file: FileKind, lines: list[tuple[int, bytes]], peer: PeerIdentity
+    db: Database,
+    pools: dict[DbRole, ConnectionPool[psycopg.Connection[TupleRow]]],
+    file: FileKind,
+    lines: list[tuple[int, bytes]],
+    peer: PeerIdentity,
 ) -> tuple[list[dict[str, Any]], Summary]:
     """Run the (blocking) ledger in a worker thread so the event loop keeps serving."""
     from starlette.concurrency import run_in_threadpool
 
     def work() -> tuple[list[dict[str, Any]], Summary]:
-        role = DbRole.PREF if file is FileKind.PREF else DbRole.FUHYO
         summary = Summary()
         out: list[dict[str, Any]] = []
-        with pool.connection(role) as conn:
+        with pools[file_spec(file).db_role].connection() as conn:
             applier = NotificationApplier(
                 {file: conn},
                 check_digit_mode=db.settings.juminhyo_check_digit,

@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
-from juki.interfaces.intake_api import create_intake_app
+from juki.interfaces.intake_api import close_pools, create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.peers.national import NationalSimulator
 from juki.services.access.pki import Pki, client_context, server_context
@@ -113,7 +113,7 @@ def local_network(db: Database, pki_dir: Path, *, sim_prefix: str = "juki_sim") 
                 db, pki, intake, national, fuhyo_national, national_server.url, fuhyo_server.url
             )
     finally:
-        app.state.pool.close()
+        close_pools(app)
         national_server.stop()
         fuhyo_server.stop()
         national.close()

@@ -23,7 +23,7 @@ from juki.interfaces.tls_server import start_in_thread, stop_server
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
 from juki.services.access.operators import bootstrap_first_admin
-from juki.services.access.rights import grant_demo_roles
+from juki.services.access.rights_ledger import grant_demo_roles
 from juki.services.access.terminals import issue_binding_token
 from juki.services.statistics.counters import file_counts
 from juki.store.db import Database, DbRole
@@ -129,6 +129,7 @@ def serve_terminal_ui(db: Database, settings: Settings, seconds: float) -> None:
         console.print("   停止します")
     finally:
         stop_server(web.server, thread)
+        web.close()
 
 
 def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:

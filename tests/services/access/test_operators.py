@@ -10,22 +10,16 @@ from argon2 import PasswordHasher
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.services.access import operators, passwords, rights, sessions, terminals, tokens
+from juki.services.access import operators, passwords, rights_ledger, sessions, terminals, tokens
 from juki.services.access.actor import TerminalKind
-from tests.services.term_support import (
+from tests.services.access.support import (
     ADMIN_PASSWORD,
     Conn,
     System,
-    admin_conn,
-    conn,
     log_rows,
     operator_with_roles,
     second_admin,
-    settings,
-    system,
 )
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
 
 PASSWORD = "a long enough passphrase"
 
@@ -38,8 +32,8 @@ def test_bootstrap_creates_the_first_administrator_once(
     boot = operators.bootstrap_first_admin(conn, settings, "Admin1")
     operator, enrolment, binding = boot
     assert operator.login == "admin1" and operator.display_name == "システム管理者"
-    assert rights.current_roles(conn, operator.id) == {"admin"}
-    assert [(e.event, e.by_login) for e in rights.ledger_entries(conn)] == [
+    assert rights_ledger.current_roles(conn, operator.id) == {"admin"}
+    assert [(e.event, e.by_login) for e in rights_ledger.ledger_entries(conn)] == [
         ("bootstrap_granted", "(bootstrap)")
     ]
     terminal = terminals.get_terminal(conn, "代表端末")
@@ -196,13 +190,17 @@ def test_S03_password_refused_when_no_role_allows_it_and_sessions_carry_only_pas
     op, token = operator_with_roles(conn, settings, system, "fujita", "auditor")
     operators.enrol_password(conn, token, PASSWORD)
     me = operators.console_actor(conn, "fujita")
-    rights.approve(conn, rights.apply(conn, op.id, "pref_operator", "兼務", by=me), system.admin)
+    rights_ledger.approve(
+        conn, rights_ledger.apply(conn, op.id, "pref_operator", "兼務", by=me), system.admin
+    )
     signed = sessions.sign_in_password(conn, settings, system.terminal, "fujita", PASSWORD)
     assert signed.actor.roles == {"auditor"}  # pref_operator needs WebAuthn
     grant = next(
-        r.grant_id for r in rights.inventory(conn) if r.operator_login == "fujita" and r.role == "auditor"
+        r.grant_id
+        for r in rights_ledger.inventory(conn)
+        if r.operator_login == "fujita" and r.role == "auditor"
     )
-    rights.revoke(conn, grant, system.admin, "監査担当を外れる")
+    rights_ledger.revoke(conn, grant, system.admin, "監査担当を外れる")
     with pytest.raises(Refusal) as refused:
         sessions.sign_in_password(conn, settings, system.terminal, "fujita", PASSWORD)
     assert refused.value.code == "T_PASSWORD_NOT_ALLOWED"
@@ -222,7 +220,7 @@ def test_disabled_operators_cannot_sign_in_and_the_last_admin_stays(
         sessions.resolve(conn, settings, system.terminal, signed.secret)
     with pytest.raises(Refusal, match="T_AUTH_FAILED"):
         sessions.sign_in_password(conn, settings, system.terminal, "ishii", PASSWORD)
-    assert rights.current_roles(conn, operators.get_operator(conn, "ishii").id) == frozenset()
+    assert rights_ledger.current_roles(conn, operators.get_operator(conn, "ishii").id) == frozenset()
     with pytest.raises(Refusal, match="T_RIGHTS_LAST_ADMIN"):
         operators.disable_operator(conn, "admin1", by=system.admin)
     other = second_admin(conn, settings, system)

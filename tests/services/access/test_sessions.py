@@ -11,20 +11,14 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import operators, sessions, terminals, tokens, webauthn_auth
 from juki.services.access.actor import TerminalKind
-from tests.services.term_support import (
+from tests.services.access.support import (
     ADMIN_PASSWORD,
     Conn,
     SoftAuthenticator,
     System,
-    admin_conn,
-    conn,
     log_rows,
     operator_with_roles,
-    settings,
-    system,
 )
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
 
 
 def idle(admin_conn: Conn, secret: str, minutes: int) -> None:

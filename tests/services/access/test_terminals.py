@@ -7,22 +7,16 @@ import pytest
 from juki.config import Settings
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.services.access import operators, rights, sessions, terminals, tokens, webauthn_auth
+from juki.services.access import operators, permissions, sessions, terminals, tokens, webauthn_auth
 from juki.services.access.actor import Function, TerminalKind
-from tests.services.term_support import (
+from tests.services.access.support import (
     ADMIN_PASSWORD,
     Conn,
     SoftAuthenticator,
     System,
-    admin_conn,
-    conn,
     log_rows,
     operator_with_roles,
-    settings,
-    system,
 )
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
 
 
 def test_register_and_bind_a_terminal(
@@ -138,4 +132,4 @@ def test_S07_the_terminal_decides_whether_output_is_possible(
             conn, settings, terminal, "kubo", key.assert_(request.options_json)
         ).actor
         assert actor.roles == {"bulk_output"} and actor.bulk_enabled is expected
-        assert rights.allows(actor, Function.OUTPUT, FileKind.FUHYO) is expected
+        assert permissions.allows(actor, Function.OUTPUT, FileKind.FUHYO) is expected

@@ -16,19 +16,7 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import operators, sessions, terminals, webauthn_auth
 from juki.services.access.actor import TerminalKind
-from tests.services.term_support import (
-    Conn,
-    SoftAuthenticator,
-    System,
-    admin_conn,
-    conn,
-    log_rows,
-    operator_with_roles,
-    settings,
-    system,
-)
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
+from tests.services.access.support import Conn, SoftAuthenticator, System, log_rows, operator_with_roles
 
 
 def enrolled(conn: Conn, settings: Settings, system: System, login: str, *roles: str) -> SoftAuthenticator:

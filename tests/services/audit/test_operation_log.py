@@ -14,7 +14,7 @@ from juki.services.access.actor import Function, Outcome
 from juki.services.audit.checkpoints import scan_log
 from juki.services.audit.operation_log import GENESIS_HASH, canonical_bytes, epoch_micros, record_operation
 from juki.store.db import Database
-from tests.services.oplog_helpers import actor, append_many, rows
+from tests.services.audit.support import actor, append_many, rows
 
 
 def test_S15_each_operation_leaves_one_chained_row(db: Database) -> None:

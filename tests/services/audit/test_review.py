@@ -22,7 +22,7 @@ from juki.services.audit.review import (
     unusual_patterns,
 )
 from juki.store.db import Database
-from tests.services.oplog_helpers import actor, connect_as
+from tests.services.audit.support import actor, connect_as
 
 JST = timezone(timedelta(hours=9))
 MONDAY = date(2026, 3, 2)

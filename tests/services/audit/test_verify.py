@@ -30,7 +30,7 @@ from juki.services.audit.checkpoints import (
 )
 from juki.services.audit.verify import VerifyReport, verify
 from juki.store.db import Database
-from tests.services.oplog_helpers import append_many, rehash_everything
+from tests.services.audit.support import append_many, rehash_everything
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from fastapi.staticfiles import StaticFiles
 
 from juki.config import Settings
 from juki.interfaces.terminal import routes_audit, routes_auth, routes_rights, routes_work
-from juki.interfaces.terminal.context import TerminalWeb
+from juki.interfaces.terminal.context import TerminalWeb, terminal_pools
 from juki.interfaces.terminal.errors import install_error_handlers
-from juki.interfaces.terminal.pool import AutocommitPool
 from juki.interfaces.terminal.render import Renderer
 from juki.interfaces.terminal.security import SecurityHeadersMiddleware, new_csrf_key
 from juki.services.search.service import DEFAULT_SEARCH_CAP
@@ -35,8 +34,8 @@ def create_terminal_app(
     """The terminal UI over ``database``; serve it over HTTPS at ``settings.webauthn_origin``.
 
     ``settings`` defaults to the database's. ``csrf_key`` defaults to a random key per process (a
-    restart makes open forms answer T_CSRF). Its pooled connections are ``app.state.web.pool``:
-    close the pool when the server stops. ``search_cap`` (more hits than this: "narrow the
+    restart makes open forms answer T_CSRF). Its pooled connections are in ``app.state.web``:
+    call ``app.state.web.close()`` when the server stops. ``search_cap`` (more hits than this: "narrow the
     conditions") defaults to ``settings.search_cap`` where the settings have one, else the search
     service's default.
     """
@@ -51,7 +50,7 @@ def create_terminal_app(
     app.state.web = TerminalWeb(
         db=database,
         settings=settings,
-        pool=AutocommitPool(database),
+        pools=terminal_pools(database),
         renderer=renderer,
         csrf_key=csrf_key or new_csrf_key(),
         search_cap=search_cap or int(getattr(settings, "search_cap", DEFAULT_SEARCH_CAP)),

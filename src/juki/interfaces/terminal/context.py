@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 
 import psycopg
 from fastapi import Request
+from psycopg_pool import ConnectionPool
 
 from juki.config import Settings
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.pool import AutocommitPool
+from juki.files import all_files, file_spec
 from juki.interfaces.terminal.render import MenuItem, Renderer, TerminalInfo, View
 from juki.interfaces.terminal.security import (
     CSRF_HEADER,
@@ -33,7 +34,7 @@ from juki.interfaces.terminal.security import (
     csrf_token,
     csrf_valid,
 )
-from juki.services.access import rights, sessions, terminals
+from juki.services.access import permissions, sessions, terminals
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.access.terminals import Terminal
 from juki.services.audit.guard import guarded
@@ -43,13 +44,42 @@ from juki.store.db import Database, DbRole
 T = TypeVar("T")
 
 
+#: Connections a role's pool opens at most; a request beyond waits for one to come back.
+MAX_CONNECTIONS_PER_ROLE = 8
+
+
+def terminal_pools(db: Database) -> dict[DbRole, ConnectionPool[psycopg.Connection[Any]]]:
+    """A pool of autocommit connections per role: juki_term for sign-in and rights, and each file's
+    own role for its searches (S-35..S-37 hold for the terminal too).
+
+    The terminal services expect autocommit connections (services/audit/guard.py: each
+    ``transaction()`` block is then a real transaction, and a refusal's log row is committed before
+    the refusal is raised). The pool checks a connection with a round trip before handing it out,
+    so a PostgreSQL restart costs no request, and drops one returned broken or inside a
+    transaction. No connection is opened before the first request needs one.
+    """
+    roles = [DbRole.TERM, *(spec.db_role for spec in all_files())]
+    return {
+        role: ConnectionPool(
+            db.conninfo(role),
+            kwargs={"autocommit": True, "application_name": f"juki:{role.value}"},
+            min_size=0,
+            max_size=MAX_CONNECTIONS_PER_ROLE,
+            check=ConnectionPool.check_connection,
+            name=f"terminal:{role.value}",
+            open=True,
+        )
+        for role in roles
+    }
+
+
 @dataclass
 class TerminalWeb:
     """What every request handler needs: the database, settings, templates and the CSRF key."""
 
     db: Database
     settings: Settings
-    pool: AutocommitPool
+    pools: dict[DbRole, ConnectionPool[psycopg.Connection[Any]]]
     renderer: Renderer
     csrf_key: bytes
     search_cap: int
@@ -57,15 +87,19 @@ class TerminalWeb:
     @contextmanager
     def term(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection as juki_term (terminals, sessions, rights; reads the operation log)."""
-        with self.pool.connection(DbRole.TERM) as conn:
+        with self.pools[DbRole.TERM].connection() as conn:
             yield conn
 
     @contextmanager
     def file_connection(self, file: FileKind) -> Iterator[psycopg.Connection[Any]]:
         """A connection as the role owning ``file`` (File 1: juki_pref, File 2: juki_fuhyo)."""
-        role = DbRole.PREF if file is FileKind.PREF else DbRole.FUHYO
-        with self.pool.connection(role) as conn:
+        with self.pools[file_spec(file).db_role].connection() as conn:
             yield conn
+
+    def close(self) -> None:
+        """Close the pools (when the server stops)."""
+        for pool in self.pools.values():
+            pool.close()
 
 
 @dataclass
@@ -101,15 +135,16 @@ def csrf_context(request: Request) -> str:
 def menu_for(actor: Actor) -> list[MenuItem]:
     """The functions the operator's current roles allow (deny by default: nothing else is offered)."""
     items: list[MenuItem] = [MenuItem("/", "業務メニュー")]
-    if rights.allows(actor, Function.SEARCH, FileKind.PREF):
-        items.append(MenuItem("/search/pref", "4情報検索（本人確認情報）", "都道府県サーバ"))
-    if rights.allows(actor, Function.SEARCH, FileKind.FUHYO):
-        items.append(MenuItem("/search/fuhyo", "4情報検索（附票本人確認情報）", "附票都道府県サーバ"))
-    if rights.allows(actor, Function.LOG_REVIEW, None):
+    for spec in all_files():
+        if permissions.allows(actor, Function.SEARCH, spec.kind):
+            items.append(
+                MenuItem(f"/search/{spec.kind.value}", f"4情報検索（{spec.label}）", spec.server_label)
+            )
+    if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.
     items.append(MenuItem("/rights", "権限の申請・承認"))
-    if rights.allows(actor, Function.RIGHTS_INVENTORY, None):
+    if permissions.allows(actor, Function.RIGHTS_INVENTORY, None):
         items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
     return items
 
@@ -177,7 +212,7 @@ def require_logged(
     Used for pages that only show a form (a search form, the review form): the refusal is logged
     like any other (S-15), so repeated attempts show up in the review (repeated_deny).
     """
-    if rights.allows(actor, function, file):
+    if permissions.allows(actor, function, file):
         return
 
     def body() -> None:
@@ -201,7 +236,7 @@ def logged_use(
     pattern: a deny is logged and committed, an allow is logged in the transaction of the use."""
 
     def run() -> T:
-        rights.require(actor, function, file)
+        permissions.require(actor, function, file)
         result = body()
         record_operation(
             conn,

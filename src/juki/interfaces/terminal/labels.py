@@ -15,7 +15,7 @@ from juki.domain.dates import DateParseError, JukiDate, format_wareki
 from juki.domain.items import END_KIND_LABELS, SEX_LABELS, STATUS_LABELS, item_label
 from juki.domain.reasons import ChangeReason
 from juki.files import all_files
-from juki.services.access import rights
+from juki.services.access import permissions
 from juki.services.access.actor import NO_FILE, Function, Outcome
 
 FILE_LABELS: Final[dict[str, str]] = {spec.value: spec.title for spec in all_files()} | {NO_FILE: "—"}
@@ -109,7 +109,7 @@ def item_value(column: str, value: Any) -> str:
 
 def role_label(role: Any) -> str:
     """A role's Japanese label from the permission matrix (the name itself if unknown)."""
-    roles = rights.matrix().roles
+    roles = permissions.matrix().roles
     return roles[role].label if role in roles else str(role)
 
 

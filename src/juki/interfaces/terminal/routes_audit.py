@@ -1,4 +1,4 @@
-"""The operation-log review page for auditors (REQUIREMENTS S-15..S-18; services/log_review.py).
+"""The operation-log review page for auditors (REQUIREMENTS S-15..S-18; services/audit/review.py).
 
 Filters by operator, terminal, function, outcome and period; a reproducible random sample of N
 entries for internal audit (the seed is shown so the same sample can be drawn again); and the

@@ -15,7 +15,7 @@ from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
-from juki.services.access import rights
+from juki.services.access import permissions, rights_ledger
 from juki.services.access.actor import Function
 
 router = APIRouter(route_class=SafeRoute)
@@ -36,12 +36,12 @@ def _rights_page(
     status: int = 200,
 ) -> Response:
     actor = ctx.signed_in
-    is_admin = rights.allows(actor, Function.RIGHTS_ADMIN, None)
+    is_admin = permissions.allows(actor, Function.RIGHTS_ADMIN, None)
     # Anybody signed in may apply for themselves (a newcomer holds no role yet); rights_apply lets
     # one apply for a colleague too.
-    for_others = rights.allows(actor, Function.RIGHTS_APPLY, None)
+    for_others = permissions.allows(actor, Function.RIGHTS_APPLY, None)
     with web.term() as conn:
-        pending = rights.applications(conn)
+        pending = rights_ledger.applications(conn)
     if not is_admin:
         pending = [a for a in pending if actor.login in (a.operator_login, a.requested_by_login)]
     if notice:
@@ -53,7 +53,7 @@ def _rights_page(
         status=status,
         is_admin=is_admin,
         for_others=for_others,
-        roles=list(rights.matrix().roles.values()),
+        roles=list(permissions.matrix().roles.values()),
         pending=pending,
         error=error,
     )
@@ -74,7 +74,7 @@ def _inventory_page(
             actor,
             Function.RIGHTS_INVENTORY,
             event="rights_inventory",
-            body=lambda: rights.inventory(conn),
+            body=lambda: rights_ledger.inventory(conn),
         )
     if notice:
         ctx.view.notices.append(notice)
@@ -84,7 +84,7 @@ def _inventory_page(
         title="権限の棚卸し",
         status=status,
         rows=rows,
-        is_admin=rights.allows(actor, Function.RIGHTS_ADMIN, None),
+        is_admin=permissions.allows(actor, Function.RIGHTS_ADMIN, None),
         error=error,
     )
 
@@ -138,7 +138,7 @@ def rights_apply(
 
     def work() -> int:
         with web.term() as conn:
-            return rights.apply(conn, operator.strip(), role, reason, ctx.signed_in)
+            return rights_ledger.apply(conn, operator.strip(), role, reason, ctx.signed_in)
 
     return _on_rights_page(
         web, ctx, work, "申請しました（申請番号 {result}）。管理者の承認で有効になります。"
@@ -154,7 +154,7 @@ def rights_approve(
     def work() -> int:
         number = _number(application_id, "申請番号")
         with web.term() as conn:
-            return rights.approve(conn, number, ctx.signed_in, note)
+            return rights_ledger.approve(conn, number, ctx.signed_in, note)
 
     return _on_rights_page(web, ctx, work, "承認しました（権限番号 {result}）。権限は直ちに有効です。")
 
@@ -168,7 +168,7 @@ def rights_reject(
     def work() -> None:
         number = _number(application_id, "申請番号")
         with web.term() as conn:
-            rights.reject(conn, number, ctx.signed_in, reason)
+            rights_ledger.reject(conn, number, ctx.signed_in, reason)
 
     return _on_rights_page(web, ctx, work, "却下しました。")
 
@@ -181,7 +181,7 @@ def rights_revoke(
     try:
         number = _number(grant_id, "権限番号")
         with web.term() as conn:
-            ended = rights.revoke(conn, number, ctx.signed_in, reason)
+            ended = rights_ledger.revoke(conn, number, ctx.signed_in, reason)
     except Refusal as refused:
         if refused.code == "T_FORBIDDEN":
             raise

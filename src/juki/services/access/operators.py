@@ -24,8 +24,9 @@ import psycopg
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.services.access import passwords, rights, tokens
+from juki.services.access import passwords, permissions, rights_ledger, tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
+from juki.services.access.session_end import end_open_sessions
 from juki.services.access.terminals import CONSOLE, get_terminal, issue_binding_token, register_terminal
 from juki.services.audit.guard import Attempt, guarded
 from juki.services.audit.operation_log import record_operation
@@ -190,11 +191,11 @@ def create_operator(
     """Register an operator (no roles yet); returns them and a one-time enrolment token (shown once).
 
     `by` is the administrator (operator_admin), or None for the server console. Roles come only from
-    the rights ledger (`rights.apply` → `rights.approve`).
+    the rights ledger (`rights_ledger.apply` → `rights_ledger.approve`).
     """
 
     def body() -> tuple[Operator, str]:
-        rights.require(by, Function.OPERATOR_ADMIN)
+        permissions.require(by, Function.OPERATOR_ADMIN)
         operator_id = _insert_operator(conn, login, display_name, by)
         token = tokens.issue(
             conn,
@@ -220,7 +221,7 @@ def issue_enrolment_token(
     """
 
     def body() -> str:
-        rights.require(by, Function.OPERATOR_ADMIN)
+        permissions.require(by, Function.OPERATOR_ADMIN)
         found = get_operator(conn, operator)
         if not found.active:
             raise Refusal("T_OPERATOR_UNKNOWN", f"{found.login} は無効化されています")
@@ -248,7 +249,7 @@ def enrolment_operator(conn: psycopg.Connection[Any], token: str) -> tuple[Opera
     operator = get_operator(conn, found.operator_id)
     if not operator.active:
         raise Refusal("T_ENROLMENT_INVALID")
-    return operator, rights.password_allowed(rights.current_roles(conn, operator.id))
+    return operator, permissions.password_allowed(rights_ledger.current_roles(conn, operator.id))
 
 
 def enrol_password(
@@ -326,7 +327,7 @@ def check_password(
     stored = str(row[0])
     if not passwords.verify_password(stored, password):
         raise Refusal("T_AUTH_FAILED")
-    if not rights.password_allowed(rights.current_roles(conn, found.id)):
+    if not permissions.password_allowed(rights_ledger.current_roles(conn, found.id)):
         raise Refusal("T_PASSWORD_NOT_ALLOWED")
     if passwords.needs_rehash(stored):
         conn.execute(
@@ -379,11 +380,7 @@ def failure_handler(
         conn.execute(
             "UPDATE term.sign_in_state SET locked_at = now() WHERE operator_id = %s", (attempt.operator_id,)
         )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'lockout'
-               WHERE operator_id = %s AND ended_at IS NULL""",
-            (attempt.operator_id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="lockout", operator_id=attempt.operator_id)
         return Refusal("T_AUTH_LOCKED"), {"failures": failures, "locked": True, "sessions_ended": ended}
 
     return handle
@@ -393,7 +390,7 @@ def unlock_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: A
     """Lift a lockout and reset the failure count (an administrator, after checking with the operator)."""
 
     def body() -> Operator:
-        rights.require(by, Function.OPERATOR_ADMIN)
+        permissions.require(by, Function.OPERATOR_ADMIN)
         found = get_operator(conn, operator)
         conn.execute(
             "UPDATE term.sign_in_state SET locked_at = NULL, consecutive_failures = 0 WHERE operator_id = %s",
@@ -417,20 +414,20 @@ def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: 
     """Disable an operator (retirement, transfer): no sign-in, open sessions end, links expire.
 
     Their grants stay in the ledger until revoked (S-09 wants each revocation recorded) but confer
-    nothing meanwhile (`rights.current_roles`). Disabling the last enabled administrator is refused.
+    nothing meanwhile (`rights_ledger.current_roles`). Disabling the last enabled administrator is refused.
     Returns the number of sessions ended.
     """
 
     def body() -> int:
-        rights.require(by, Function.OPERATOR_ADMIN)
+        permissions.require(by, Function.OPERATOR_ADMIN)
         found = get_operator(conn, operator)
         if not found.active:
             raise Refusal("T_OPERATOR_UNKNOWN", f"{found.login} は無効化済みです")
-        if rights.ADMIN_ROLE in rights.current_roles(conn, found.id):
+        if permissions.ADMIN_ROLE in rights_ledger.current_roles(conn, found.id):
             others = conn.execute(
                 """SELECT count(*) FROM term.rights_grants g JOIN term.operators o ON o.id = g.operator_id
                    WHERE g.role = %s AND g.revoked_at IS NULL AND o.disabled_at IS NULL AND o.id <> %s""",
-                (rights.ADMIN_ROLE, found.id),
+                (permissions.ADMIN_ROLE, found.id),
             ).fetchone()
             if others is None or int(others[0]) == 0:
                 raise Refusal("T_RIGHTS_LAST_ADMIN")
@@ -438,16 +435,7 @@ def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: 
             "UPDATE term.operators SET disabled_at = now(), disabled_by = %s WHERE id = %s",
             (_by(by), found.id),
         )
-        conn.execute(
-            """UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
-               WHERE operator_id = %s AND used_at IS NULL""",
-            (found.id,),
-        )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'operator_disabled'
-               WHERE operator_id = %s AND ended_at IS NULL""",
-            (found.id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="operator_disabled", operator_id=found.id, expire_tokens=True)
         _log_admin(conn, by, "operator_disable", found.login, operator=found.id, sessions_ended=ended)
         return ended
 
@@ -467,7 +455,7 @@ def console_actor(conn: psycopg.Connection[Any], login: str) -> Actor:
     return Actor(
         operator_id=found.id,
         login=found.login,
-        roles=rights.current_roles(conn, found.id),
+        roles=rights_ledger.current_roles(conn, found.id),
         terminal_id=0,
         terminal_name=CONSOLE,
         terminal_kind=TerminalKind.REPRESENTATIVE,
@@ -500,10 +488,10 @@ def bootstrap_first_admin(
     """
 
     def body() -> Bootstrap:
-        if rights.admin_exists(conn):
+        if rights_ledger.admin_exists(conn):
             raise Refusal("T_BOOTSTRAP_DONE")
         operator_id = _insert_operator(conn, login, display_name, None)
-        grant_id = rights.grant_bootstrap_admin(conn, operator_id)
+        grant_id = rights_ledger.grant_bootstrap_admin(conn, operator_id)
         enrolment = tokens.issue(
             conn,
             "enrol_operator",
@@ -532,7 +520,7 @@ def bootstrap_first_admin(
             detail={
                 "event": "rights_bootstrap",
                 "operator": operator_id,
-                "role": rights.ADMIN_ROLE,
+                "role": permissions.ADMIN_ROLE,
                 "grant": grant_id,
                 "terminal": terminal.name,
             },

@@ -26,7 +26,7 @@ import psycopg
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.services.access import operators, rights, tokens, webauthn_auth
+from juki.services.access import operators, permissions, rights_ledger, tokens, webauthn_auth
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.access.terminals import Terminal
 from juki.services.audit.guard import Attempt, guarded
@@ -100,9 +100,9 @@ def _actor(
     method: str,
     terminal: Terminal,
 ) -> Actor:
-    roles = rights.current_roles(conn, operator_id)
+    roles = rights_ledger.current_roles(conn, operator_id)
     if method == "password":
-        roles = rights.password_roles(roles)
+        roles = permissions.password_roles(roles)
     return Actor(
         operator_id=operator_id,
         login=login,

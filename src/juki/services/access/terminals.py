@@ -19,7 +19,8 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
-from juki.services.access.rights import require
+from juki.services.access.permissions import require
+from juki.services.access.session_end import end_open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
 
@@ -257,16 +258,7 @@ def retire(conn: psycopg.Connection[Any], terminal: int | str, *, by: Actor | No
             "UPDATE term.terminals SET retired_at = now(), retired_by = %s WHERE id = %s",
             (_by(by), found.id),
         )
-        conn.execute(
-            """UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
-               WHERE terminal_id = %s AND used_at IS NULL""",
-            (found.id,),
-        )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'terminal_retired'
-               WHERE terminal_id = %s AND ended_at IS NULL""",
-            (found.id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="terminal_retired", terminal_id=found.id, expire_tokens=True)
         _log(conn, by, "terminal_retire", found, sessions_ended=ended)
         return ended
 

@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from psycopg.pq import TransactionStatus
 
 from juki.config import Settings
-from juki.services.audit.operation_log import GENESIS_HASH, ROW_COLUMNS, LogRow
+from juki.services.audit.operation_log import GENESIS_HASH, ROW_COLUMNS, LogEntry
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -348,16 +348,16 @@ def _snapshot(conn: psycopg.Connection[Any]) -> Iterator[None]:
         yield
 
 
-def _rows(conn: psycopg.Connection[Any]) -> Iterator[LogRow]:
-    with conn.cursor(name="juki_oplog_scan") as cur:
+def _rows(conn: psycopg.Connection[Any]) -> Iterator[LogEntry]:
+    with conn.cursor(name="juki_operation_log_scan") as cur:
         cur.itersize = _FETCH
         cur.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")
         for row in cur:
-            yield LogRow.from_db(row)
+            yield LogEntry.from_db(row)
 
 
 def _check_checkpoint(
-    result: ScanResult, cp: Checkpoint, acc: MerkleAccumulator, last: LogRow | None
+    result: ScanResult, cp: Checkpoint, acc: MerkleAccumulator, last: LogEntry | None
 ) -> None:
     result.checkpoints_checked += 1
     if acc.root() != cp.root:
@@ -390,7 +390,7 @@ def scan_log(
     acc = MerkleAccumulator()
     with _snapshot(conn):
         head = conn.execute("SELECT last_seq, last_hash FROM audit.chain_head").fetchall()
-        prev: LogRow | None = None
+        prev: LogEntry | None = None
         index = 0
         while index < len(pending) and pending[index].tree_size == 0:
             _check_checkpoint(result, pending[index], acc, None)

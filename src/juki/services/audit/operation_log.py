@@ -7,7 +7,7 @@ owned by the NOLOGIN role `juki_audit` (migration 0009): the server roles can ap
 update or delete.
 
 `canonical_bytes` is the Python twin of the SQL function `audit.canonical_bytes`: the verifier
-(`services/checkpoint.py`) recomputes every row hash from the row's content with it, so the two must
+(`services/audit/checkpoints.py`) recomputes every row hash from the row's content with it, so the two must
 agree byte for byte (a test pins that down).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from juki.services.access.actor import Actor, Function, Outcome, scope_text
 
 __all__ = [
     "GENESIS_HASH",
-    "LogRow",
+    "LogEntry",
     "canonical_bytes",
     "record_operation",
     "row_hash",
@@ -49,8 +49,10 @@ ROW_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class LogRow:
-    """One row of audit.op_log as the verifier sees it (detail as its jsonb text)."""
+class LogEntry:
+    """One operation as recorded: a row of audit.op_log, for the verifier (which rehashes the
+    content with ``detail_text``, PostgreSQL's canonical jsonb text) and for the review (which reads
+    ``detail``)."""
 
     seq: int
     at: datetime
@@ -68,7 +70,7 @@ class LogRow:
     row_hash: bytes
 
     @classmethod
-    def from_db(cls, row: tuple[Any, ...]) -> LogRow:
+    def from_db(cls, row: Sequence[Any]) -> LogEntry:
         """Build from a tuple selected with `ROW_COLUMNS`."""
         return cls(
             int(row[0]),
@@ -86,6 +88,12 @@ class LogRow:
             bytes(row[12]),
             bytes(row[13]),
         )
+
+    @property
+    def detail(self) -> dict[str, Any] | None:
+        """The detail as recorded (the jsonb parsed)."""
+        parsed: dict[str, Any] | None = None if self.detail_text is None else json.loads(self.detail_text)
+        return parsed
 
     def canonical(self) -> bytes:
         return canonical_bytes(

@@ -20,7 +20,6 @@ zone database on the server.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -29,9 +28,9 @@ from typing import Any, Final
 import psycopg
 
 from juki.services.access.actor import Function, Outcome
+from juki.services.audit.operation_log import ROW_COLUMNS, LogEntry
 
 __all__ = [
-    "LogEntry",
     "LogFilter",
     "LogPage",
     "LogSample",
@@ -44,10 +43,6 @@ __all__ = [
 ]
 
 MAX_PAGE: Final = 1000
-_COLUMNS: Final = (
-    "seq, at, operator_id, operator_login, terminal_id, terminal_name, session_id, "
-    "function, file, outcome, target, detail"
-)
 #: Functions that touch personal data: the ones whose volume and repeated targets matter.
 DATA_FUNCTIONS: Final = frozenset({Function.SEARCH.value, Function.VIEW_RECORD.value, Function.OUTPUT.value})
 
@@ -90,28 +85,6 @@ class LogFilter:
 
 
 @dataclass(frozen=True)
-class LogEntry:
-    """One operation as recorded."""
-
-    seq: int
-    at: datetime
-    operator_id: int | None
-    operator_login: str | None
-    terminal_id: int | None
-    terminal_name: str | None
-    session_id: str | None
-    function: str
-    file: str
-    outcome: str
-    target: str | None
-    detail: dict[str, Any] | None
-
-    @classmethod
-    def from_db(cls, row: Sequence[Any]) -> LogEntry:
-        return cls(*row)
-
-
-@dataclass(frozen=True)
 class LogPage:
     """A page of a filtered listing, newest first, with the total number of matches."""
 
@@ -140,7 +113,7 @@ def search_log(
     where, params = filters.where()
     total_row = conn.execute(f"SELECT count(*) FROM audit.op_log WHERE {where}", params).fetchone()
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM audit.op_log WHERE {where} ORDER BY seq DESC LIMIT %s OFFSET %s",
+        f"SELECT {ROW_COLUMNS} FROM audit.op_log WHERE {where} ORDER BY seq DESC LIMIT %s OFFSET %s",
         [*params, limit, offset],
     ).fetchall()
     return LogPage([LogEntry.from_db(r) for r in rows], int(total_row[0]) if total_row else 0, limit, offset)
@@ -157,7 +130,7 @@ def sample(conn: psycopg.Connection[Any], filters: LogFilter, n: int, seed: str 
     where, params = filters.where()
     total_row = conn.execute(f"SELECT count(*) FROM audit.op_log WHERE {where}", params).fetchone()
     rows = conn.execute(
-        f"SELECT * FROM (SELECT {_COLUMNS} FROM audit.op_log WHERE {where} "
+        f"SELECT * FROM (SELECT {ROW_COLUMNS} FROM audit.op_log WHERE {where} "
         "ORDER BY sha256(convert_to(%s || ':' || seq::text, 'UTF8')) LIMIT %s) s ORDER BY seq",
         [*params, seed, n],
     ).fetchall()

@@ -1,6 +1,6 @@
 """`verify`: is the operation log still what was written? (REQUIREMENTS S-15, S-19, S-20)
 
-Checks, in one streaming pass (services/checkpoint.py `scan_log`): every row's hash recomputed from
+Checks, in one streaming pass (services/audit/checkpoints.py `scan_log`): every row's hash recomputed from
 its content, the chain links and gapless numbering, the chain head, every checkpoint's signature,
 the Merkle root of the first tree_size rows against every checkpoint, and that the log still holds
 at least as many rows as the latest checkpoint. The report lists findings with stable codes

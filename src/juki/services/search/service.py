@@ -55,7 +55,7 @@ from juki.domain.kana import is_kana_text, seion_key
 from juki.domain.lgcodes import kanagawa
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.services.access import rights
+from juki.services.access import permissions
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
@@ -789,7 +789,7 @@ def search(
     logged = conditions.to_log()
 
     def body() -> SearchResult:
-        if not rights.allows(actor, Function.SEARCH, file):
+        if not permissions.allows(actor, Function.SEARCH, file):
             raise Refusal("T_FORBIDDEN")
         compiled = compile_search(conditions)
         query, params = compiled.query(limit + 1)
@@ -856,7 +856,7 @@ def view_record(
     target = code or None
 
     def body() -> RecordView:
-        if not rights.allows(actor, Function.VIEW_RECORD, file):
+        if not permissions.allows(actor, Function.VIEW_RECORD, file):
             raise Refusal("T_FORBIDDEN")
         files = _FILES.get(file)
         if files is None or not is_ascii_digits(code, 11):

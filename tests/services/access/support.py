@@ -1,6 +1,7 @@
-"""Shared helpers of the terminal-side service tests: a juki_term connection, a bootstrapped system,
-operators with roles, and a software WebAuthn authenticator (ES256, attestation "none") that lets
-the tests drive py_webauthn's real verification with or without user verification."""
+"""Helpers of the access tests (their fixtures are in conftest.py): the bootstrapped system's type,
+operators with roles, operation-log rows, and a software WebAuthn authenticator (ES256, attestation
+"none") that lets the tests drive py_webauthn's real verification with or without user
+verification."""
 
 from __future__ import annotations
 
@@ -8,43 +9,21 @@ import hashlib
 import json
 import os
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
 import psycopg
-import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from juki.config import Settings
-from juki.services.access import operators, rights, sessions, terminals
+from juki.services.access import operators, rights_ledger, terminals
 from juki.services.access.actor import Actor
-from juki.store.db import Database, DbRole
 
 ADMIN_PASSWORD = "correct horse battery staple"
 Conn = psycopg.Connection[Any]
-
-
-@pytest.fixture
-def conn(db: Database) -> Iterator[Conn]:
-    """An autocommit connection as juki_term, like the terminal application's."""
-    with db.connect(DbRole.TERM, autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
-def admin_conn(db: Database) -> Iterator[Conn]:
-    """An administrator connection, to inspect the log and to age sessions."""
-    with db.connect(autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
-def settings(db: Database) -> Settings:
-    return db.settings
 
 
 @dataclass
@@ -57,15 +36,6 @@ class System:
     session_secret: str
 
 
-@pytest.fixture
-def system(conn: Conn, settings: Settings) -> System:
-    boot = operators.bootstrap_first_admin(conn, settings, "admin1", display_name="管理 一郎")
-    operators.enrol_password(conn, boot.enrolment_token, ADMIN_PASSWORD)
-    terminal, secret = terminals.bind(conn, boot.binding_token)
-    signed = sessions.sign_in_password(conn, settings, terminal, "admin1", ADMIN_PASSWORD)
-    return System(signed.actor, terminal, secret, signed.secret)
-
-
 def operator_with_roles(
     conn: Conn, settings: Settings, system: System, login: str, *roles: str
 ) -> tuple[operators.Operator, str]:
@@ -76,8 +46,8 @@ def operator_with_roles(
     operator, token = operators.create_operator(conn, settings, login, f"{login} 表示名", by=system.admin)
     applicant = operators.console_actor(conn, login)
     for role in roles:
-        application = rights.apply(conn, operator.id, role, "業務のため", by=applicant)
-        rights.approve(conn, application, system.admin)
+        application = rights_ledger.apply(conn, operator.id, role, "業務のため", by=applicant)
+        rights_ledger.approve(conn, application, system.admin)
     return operator, token
 
 

@@ -1,4 +1,5 @@
-"""Helpers for the operation-log tests: actors, bulk appends, and the superuser attacker's tools."""
+"""Helpers of the operation-log tests (here, in tests/store and tests/interfaces): actors, bulk
+appends, and the superuser attacker's tools."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from juki.domain.records import FileKind
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
-from juki.services.audit.operation_log import GENESIS_HASH, ROW_COLUMNS, LogRow, record_operation, row_hash
+from juki.services.audit.operation_log import GENESIS_HASH, ROW_COLUMNS, LogEntry, record_operation, row_hash
 from juki.store.db import Database
 
 
@@ -56,8 +57,8 @@ def connect_as(db: Database, role: str) -> psycopg.Connection[Any]:
     return psycopg.connect(make_conninfo(**{k: str(v) for k, v in params.items() if v is not None}))
 
 
-def rows(conn: psycopg.Connection[Any]) -> list[LogRow]:
-    return [LogRow.from_db(r) for r in conn.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")]
+def rows(conn: psycopg.Connection[Any]) -> list[LogEntry]:
+    return [LogEntry.from_db(r) for r in conn.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")]
 
 
 def rehash_everything(conn: psycopg.Connection[Any]) -> None:
@@ -67,7 +68,7 @@ def rehash_everything(conn: psycopg.Connection[Any]) -> None:
     for number, row in enumerate(rows(conn), start=1):
         if row.seq != number:
             conn.execute("UPDATE audit.op_log SET seq = %s WHERE seq = %s", (number, row.seq))
-        moved = LogRow(**{**row.__dict__, "seq": number, "prev_hash": prev})
+        moved = LogEntry(**{**row.__dict__, "seq": number, "prev_hash": prev})
         new_hash = row_hash(prev, moved.canonical())
         conn.execute(
             "UPDATE audit.op_log SET prev_hash = %s, row_hash = %s WHERE seq = %s", (prev, new_hash, number)

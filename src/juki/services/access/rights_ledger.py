@@ -1,45 +1,38 @@
-"""Access rights: the permission matrix and the rights ledger (REQUIREMENTS S-03, S-07..S-12).
-
-The matrix (role × function × file) is data, `juki/data/permissions.toml`, so the whole policy can be
-read and reviewed in one place; this module only interprets it, denying by default: an unknown
-role, function or file allows nothing.
+"""The rights ledger: who holds which role (REQUIREMENTS S-08..S-12).
 
 Who holds which role is not configuration but the rights ledger in the database (migration 0008):
 an application (S-08) is approved or rejected by an administrator other than the applicant and the
 person concerned (S-12, four eyes), an approval makes a grant effective at once, and a revocation
 (S-09) ends the operator's open sessions in the same transaction. Every change is a ledger row and
 an operation-log row, written in the transaction of the change; a refused change leaves only its
-operation-log row. The inventory (S-11) lists who holds what, since when, approved by whom.
+operation-log row. The inventory (S-11) lists who holds what, since when, approved by whom. What a
+role allows is the permission matrix (`permissions`).
+
+Not to be confused with the update ledger of the registry (services/registry/ledger.py), which
+applies change notifications to the files.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from functools import cache
-from importlib import resources
-from types import MappingProxyType
 from typing import Any
 
 import psycopg
 
-from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.services.access.actor import Actor, Function, Outcome, file_scope
+from juki.services.access.actor import Actor, Function, Outcome
+from juki.services.access.permissions import ADMIN_ROLE, matrix, require, role_spec
+from juki.services.access.session_end import end_open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
 
 __all__ = [
-    "ADMIN_ROLE",
     "Application",
     "InventoryRow",
     "LedgerEntry",
-    "Matrix",
-    "RoleSpec",
     "admin_exists",
-    "allows",
     "applications",
     "apply",
     "approve",
@@ -48,139 +41,12 @@ __all__ = [
     "grant_demo_roles",
     "inventory",
     "ledger_entries",
-    "load_matrix",
-    "matrix",
-    "password_allowed",
-    "password_roles",
     "reject",
-    "require",
     "revoke",
-    "role_spec",
 ]
 
-#: The role whose holders approve rights; the bootstrap grants it and the last one cannot be revoked.
-ADMIN_ROLE = "admin"
 #: Serialises changes to administrator grants (the last-admin rule, the bootstrap).
 _ADMIN_LOCK = 0x4A554B4941444D  # "JUKIADM"
-_ROLE_KEYS = frozenset({"label", "description", "password_allowed", "allow"})
-_FUNCTION_KEYS = frozenset({"requires_bulk_terminal"})
-
-
-@dataclass(frozen=True)
-class RoleSpec:
-    """One role of the matrix."""
-
-    name: str
-    label: str  # Japanese, as shown at the terminal and in the inventory
-    description: str
-    password_allowed: bool
-    allow: frozenset[tuple[Function, FileKind | None]]
-
-
-@dataclass(frozen=True)
-class Matrix:
-    """The permission matrix as loaded from permissions.toml."""
-
-    roles: Mapping[str, RoleSpec]
-    bulk_functions: frozenset[Function]
-
-    def allows(
-        self, roles: Iterable[str], function: Function, file: FileKind | None, *, bulk_enabled: bool
-    ) -> bool:
-        """Whether any of `roles` allows `function` on `file` (at a bulk-enabled terminal or not)."""
-        if function in self.bulk_functions and not bulk_enabled:
-            return False
-        return any(
-            (function, file) in spec.allow
-            for spec in (self.roles.get(name) for name in roles)
-            if spec is not None
-        )
-
-
-def load_matrix(text: str) -> Matrix:
-    """Parse a permissions.toml text; refuse anything unknown so a typo cannot open a door."""
-    data = tomllib.loads(text)
-    unknown = set(data) - {"roles", "functions"}
-    if unknown:
-        raise ValueError(f"permissions: unknown section(s) {sorted(unknown)}")
-    roles: dict[str, RoleSpec] = {}
-    for name, spec in data.get("roles", {}).items():
-        extra = set(spec) - _ROLE_KEYS
-        if extra:
-            raise ValueError(f"permissions: role {name}: unknown key(s) {sorted(extra)}")
-        if not isinstance(spec.get("password_allowed"), bool) or not spec.get("label"):
-            raise ValueError(f"permissions: role {name}: label and password_allowed are required")
-        allow: set[tuple[Function, FileKind | None]] = set()
-        for function, files in spec.get("allow", {}).items():
-            for file in files:
-                allow.add((Function(function), file_scope(file)))  # ValueError on an unknown name
-        roles[name] = RoleSpec(
-            name=name,
-            label=str(spec["label"]),
-            description=str(spec.get("description", "")),
-            password_allowed=spec["password_allowed"],
-            allow=frozenset(allow),
-        )
-    bulk: set[Function] = set()
-    for function, conditions in data.get("functions", {}).items():
-        extra = set(conditions) - _FUNCTION_KEYS
-        if extra:
-            raise ValueError(f"permissions: function {function}: unknown key(s) {sorted(extra)}")
-        if conditions.get("requires_bulk_terminal", False):
-            bulk.add(Function(function))
-    if ADMIN_ROLE not in roles:
-        raise ValueError(f"permissions: the {ADMIN_ROLE!r} role is required (it approves rights)")
-    return Matrix(roles=MappingProxyType(roles), bulk_functions=frozenset(bulk))
-
-
-@cache
-def matrix() -> Matrix:
-    """The matrix shipped with the package, loaded once per process."""
-    text = resources.files("juki.data").joinpath("permissions.toml").read_text(encoding="utf-8")
-    return load_matrix(text)
-
-
-def allows(actor: Actor | None, function: Function | str, file: FileKind | str | None) -> bool:
-    """Whether `actor` may perform `function` on `file`. Deny by default: anything unknown is False."""
-    if actor is None:
-        return False
-    try:
-        fn, scope = Function(function), file_scope(file)
-    except ValueError:
-        return False
-    return matrix().allows(actor.roles, fn, scope, bulk_enabled=actor.bulk_enabled)
-
-
-def require(actor: Actor | None, function: Function, file: FileKind | None = None) -> None:
-    """Raise T_FORBIDDEN unless `actor` may perform `function`; None is the server console (allowed).
-
-    The console is whoever runs `juki` on the server with the database administrator's credentials:
-    they could do anything with psql anyway, so the CLI's commands are theirs.
-    """
-    if actor is not None and not allows(actor, function, file):
-        raise Refusal("T_FORBIDDEN")
-
-
-def role_spec(role: str) -> RoleSpec:
-    """The role's definition, or T_ROLE_UNKNOWN."""
-    spec = matrix().roles.get(role)
-    if spec is None:
-        raise Refusal("T_ROLE_UNKNOWN", role)
-    return spec
-
-
-def password_allowed(roles: Iterable[str]) -> bool:
-    """Whether any of `roles` lets its holder sign in with ID + password (S-02, S-03)."""
-    return bool(password_roles(roles))
-
-
-def password_roles(roles: Iterable[str]) -> frozenset[str]:
-    """The roles that a password session carries: those whose password_allowed is true (S-01)."""
-    known = matrix().roles
-    return frozenset(r for r in roles if r in known and known[r].password_allowed)
-
-
-# --- the ledger ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -531,11 +397,7 @@ def revoke(conn: psycopg.Connection[Any], grant_id: int, admin: Actor, reason: s
                WHERE id = %s""",
             (admin.operator_id, text, grant_id),
         )
-        ended = conn.execute(
-            """UPDATE term.sessions SET ended_at = now(), end_reason = 'rights_revoked'
-               WHERE operator_id = %s AND ended_at IS NULL""",
-            (operator_id,),
-        ).rowcount
+        ended = end_open_sessions(conn, reason="rights_revoked", operator_id=operator_id)
         _ledger(conn, "revoked", operator_id=operator_id, role=role, by=admin, grant_id=grant_id, reason=text)
         record_operation(
             conn,

@@ -15,7 +15,7 @@ from juki.services.access.actor import Function, Outcome
 from juki.services.audit.checkpoints import scan_log
 from juki.services.audit.operation_log import record_operation
 from juki.store.db import Database
-from tests.services.oplog_helpers import actor, append_many, connect_as
+from tests.services.audit.support import actor, append_many, connect_as
 
 ROLES = ("juki_pref", "juki_fuhyo", "juki_term")
 Z32 = "decode(repeat('00', 32), 'hex')"

@@ -1,4 +1,4 @@
-"""The permission matrix and the rights ledger (REQUIREMENTS S-03, S-07, S-08, S-09, S-11, S-12)."""
+"""The rights ledger (REQUIREMENTS S-07, S-08, S-09, S-11, S-12)."""
 
 from __future__ import annotations
 
@@ -6,100 +6,9 @@ import psycopg
 import pytest
 
 from juki.config import Settings
-from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.services.access import operators, rights, sessions
-from juki.services.access.actor import Actor, Function, TerminalKind
-from tests.services.term_support import (
-    Conn,
-    System,
-    admin_conn,
-    conn,
-    log_rows,
-    operator_with_roles,
-    second_admin,
-    settings,
-    system,
-)
-
-__all__ = ["admin_conn", "conn", "settings", "system"]  # fixtures
-
-
-def actor(*roles: str, bulk: bool = False) -> Actor:
-    return Actor(
-        operator_id=1,
-        login="x",
-        roles=frozenset(roles),
-        terminal_id=1,
-        terminal_name="t",
-        terminal_kind=TerminalKind.BUSINESS,
-        bulk_enabled=bulk,
-    )
-
-
-# --- the matrix --------------------------------------------------------------------------------
-
-
-def test_S07_matrix_grants_each_role_its_functions_only() -> None:
-    """S-07: rights follow the role; each role allows its own functions and files and nothing else."""
-    assert rights.allows(actor("pref_operator"), Function.SEARCH, FileKind.PREF)
-    assert rights.allows(actor("pref_operator"), Function.VIEW_RECORD, FileKind.PREF)
-    assert not rights.allows(actor("pref_operator"), Function.SEARCH, FileKind.FUHYO)
-    assert rights.allows(actor("fuhyo_operator"), Function.SEARCH, FileKind.FUHYO)
-    assert not rights.allows(actor("fuhyo_operator"), Function.VIEW_RECORD, FileKind.PREF)
-    assert rights.allows(actor("auditor"), Function.LOG_REVIEW, None)
-    assert not rights.allows(actor("auditor"), Function.SEARCH, FileKind.PREF)
-    assert rights.allows(actor("admin"), Function.RIGHTS_ADMIN, None)
-    assert not rights.allows(actor("admin"), Function.SEARCH, FileKind.PREF)
-    assert not rights.allows(actor("admin"), Function.LOG_REVIEW, None)
-    assert rights.allows(actor("pref_operator", "fuhyo_operator"), Function.SEARCH, FileKind.FUHYO)
-
-
-def test_S07_deny_by_default_for_anything_unknown() -> None:
-    """S-07: no actor, no role, an unknown role, function or file: all denied."""
-    assert not rights.allows(None, Function.SEARCH, FileKind.PREF)
-    assert not rights.allows(actor(), Function.SEARCH, FileKind.PREF)
-    assert not rights.allows(actor("superuser"), Function.SEARCH, FileKind.PREF)
-    assert not rights.allows(actor("pref_operator"), "delete_everything", FileKind.PREF)
-    assert not rights.allows(actor("pref_operator"), Function.SEARCH, "file3")
-    assert not rights.allows(actor("pref_operator"), Function.SEARCH, None)
-
-
-def test_S07_output_needs_the_bulk_role_and_a_bulk_enabled_terminal() -> None:
-    """S-07 (and S-29): output needs the bulk_output role *and* a terminal registered as bulk-enabled."""
-    assert rights.allows(actor("bulk_output", bulk=True), Function.OUTPUT, FileKind.PREF)
-    assert not rights.allows(actor("bulk_output", bulk=False), Function.OUTPUT, FileKind.PREF)
-    assert not rights.allows(actor("pref_operator", bulk=True), Function.OUTPUT, FileKind.PREF)
-
-
-def test_S01_S03_roles_touching_personal_data_need_webauthn() -> None:
-    """S-01/S-03: a role allowing any function on File 1 or File 2 never allows password sign-in."""
-    for spec in rights.matrix().roles.values():
-        touches = any(file is not None for _, file in spec.allow)
-        if touches:
-            assert not spec.password_allowed, spec.name
-        assert spec.label  # Japanese label for the screens and the inventory
-    assert rights.matrix().roles["admin"].password_allowed
-    assert rights.matrix().roles["auditor"].password_allowed
-    assert rights.password_roles({"admin", "pref_operator", "nonsense"}) == {"admin"}
-
-
-def test_S07_matrix_file_refuses_typos() -> None:
-    """S-07: an unknown function, file or key in permissions.toml stops the program, never opens a door."""
-    base = '[roles.admin]\nlabel = "管理"\npassword_allowed = true\n'
-    with pytest.raises(ValueError):
-        rights.load_matrix(base + 'allow = { serach = ["pref"] }\n')
-    with pytest.raises(ValueError):
-        rights.load_matrix(base + 'allow = { search = ["prefs"] }\n')
-    with pytest.raises(ValueError):
-        rights.load_matrix(base + "passwd_allowed = true\n")
-    with pytest.raises(ValueError):
-        rights.load_matrix('[roles.x]\nlabel = "x"\npassword_allowed = false\n')  # no admin role
-    loaded = rights.load_matrix(base + 'allow = { search = ["pref"] }\n')
-    assert loaded.allows({"admin"}, Function.SEARCH, FileKind.PREF, bulk_enabled=False)
-
-
-# --- the ledger ----------------------------------------------------------------------------------
+from juki.services.access import operators, rights_ledger, sessions
+from tests.services.access.support import Conn, System, log_rows, operator_with_roles, second_admin
 
 
 def test_S08_application_then_approval_makes_the_grant_effective(
@@ -109,16 +18,18 @@ def test_S08_application_then_approval_makes_the_grant_effective(
     and the operation log."""
     op, _ = operators.create_operator(conn, settings, "tanaka", "田中 花子", by=system.admin)
     me = operators.console_actor(conn, "tanaka")
-    application = rights.apply(conn, "tanaka", "pref_operator", "住民票の照会業務に従事", by=me)
-    assert rights.current_roles(conn, op.id) == frozenset()
-    pending = rights.applications(conn)
+    application = rights_ledger.apply(conn, "tanaka", "pref_operator", "住民票の照会業務に従事", by=me)
+    assert rights_ledger.current_roles(conn, op.id) == frozenset()
+    pending = rights_ledger.applications(conn)
     assert [(a.id, a.operator_login, a.role, a.decision) for a in pending] == [
         (application, "tanaka", "pref_operator", None)
     ]
-    grant = rights.approve(conn, application, system.admin, note="確認済み")
-    assert rights.current_roles(conn, op.id) == {"pref_operator"}
-    assert rights.applications(conn) == []
-    events = [(e.event, e.operator_login, e.role, e.by_login) for e in rights.ledger_entries(conn, "tanaka")]
+    grant = rights_ledger.approve(conn, application, system.admin, note="確認済み")
+    assert rights_ledger.current_roles(conn, op.id) == {"pref_operator"}
+    assert rights_ledger.applications(conn) == []
+    events = [
+        (e.event, e.operator_login, e.role, e.by_login) for e in rights_ledger.ledger_entries(conn, "tanaka")
+    ]
     assert events == [
         ("applied", "tanaka", "pref_operator", "tanaka"),
         ("approved", "tanaka", "pref_operator", "admin1"),
@@ -140,23 +51,23 @@ def test_S12_an_administrator_cannot_approve_their_own_application(
 ) -> None:
     """S-12: four eyes — the approver is neither the person concerned nor the one who filed it; the
     refusal is logged as a deny and the application stays pending."""
-    own = rights.apply(conn, "admin1", "auditor", "監査も兼務", by=system.admin)
+    own = rights_ledger.apply(conn, "admin1", "auditor", "監査も兼務", by=system.admin)
     with pytest.raises(Refusal) as refused:
-        rights.approve(conn, own, system.admin)
+        rights_ledger.approve(conn, own, system.admin)
     assert refused.value.code == "T_RIGHTS_SELF_APPROVAL"
     operators.create_operator(conn, settings, "suzuki", "鈴木", by=system.admin)
-    filed = rights.apply(conn, "suzuki", "fuhyo_operator", "附票業務", by=system.admin)
+    filed = rights_ledger.apply(conn, "suzuki", "fuhyo_operator", "附票業務", by=system.admin)
     with pytest.raises(Refusal) as refused:
-        rights.approve(conn, filed, system.admin)
+        rights_ledger.approve(conn, filed, system.admin)
     assert refused.value.code == "T_RIGHTS_SELF_APPROVAL"
-    assert {a.id for a in rights.applications(conn)} == {own, filed}
+    assert {a.id for a in rights_ledger.applications(conn)} == {own, filed}
     denies = [r for r in log_rows(admin_conn, outcome="deny") if r["detail"]["event"] == "rights_approve"]
     assert len(denies) == 2 and all(r["detail"]["refusal"] == "T_RIGHTS_SELF_APPROVAL" for r in denies)
     # A second administrator may approve both.
     other = second_admin(conn, settings, system)
-    rights.approve(conn, own, other)
-    rights.approve(conn, filed, other)
-    assert rights.current_roles(conn, system.admin.operator_id) == {"admin", "auditor"}
+    rights_ledger.approve(conn, own, other)
+    rights_ledger.approve(conn, filed, other)
+    assert rights_ledger.current_roles(conn, system.admin.operator_id) == {"admin", "auditor"}
 
 
 def test_S07_only_administrators_decide_and_applying_for_others_needs_a_right(
@@ -166,14 +77,14 @@ def test_S07_only_administrators_decide_and_applying_for_others_needs_a_right(
     operator_with_roles(conn, settings, system, "sato", "pref_operator")
     operators.create_operator(conn, settings, "kato", "加藤", by=system.admin)
     sato = operators.console_actor(conn, "sato")
-    application = rights.apply(
+    application = rights_ledger.apply(
         conn, "kato", "pref_operator", "応援", by=operators.console_actor(conn, "kato")
     )
     with pytest.raises(Refusal) as refused:
-        rights.approve(conn, application, sato)
+        rights_ledger.approve(conn, application, sato)
     assert refused.value.code == "T_FORBIDDEN"
     with pytest.raises(Refusal) as refused:
-        rights.apply(conn, "kato", "fuhyo_operator", "応援", by=sato)
+        rights_ledger.apply(conn, "kato", "fuhyo_operator", "応援", by=sato)
     assert refused.value.code == "T_FORBIDDEN"
     denied = [(r["operator_login"], r["detail"]["event"]) for r in log_rows(admin_conn, outcome="deny")]
     assert denied == [("sato", "rights_approve"), ("sato", "rights_apply")]
@@ -190,32 +101,32 @@ def test_S08_applications_are_checked(conn: Conn, settings: Settings, system: Sy
     ]
     for (who, role, reason), code in cases:
         with pytest.raises(Refusal) as refused:
-            rights.apply(conn, who, role, reason, by=ito if who == "ito" else system.admin)
+            rights_ledger.apply(conn, who, role, reason, by=ito if who == "ito" else system.admin)
         assert refused.value.code == code
-    rights.apply(conn, "ito", "auditor", "監査", by=ito)
+    rights_ledger.apply(conn, "ito", "auditor", "監査", by=ito)
     with pytest.raises(Refusal, match="T_RIGHTS_STATE"):
-        rights.apply(conn, "ito", "auditor", "監査", by=ito)
+        rights_ledger.apply(conn, "ito", "auditor", "監査", by=ito)
     with pytest.raises(Refusal, match="T_RIGHTS_STATE"):
-        rights.apply(conn, "admin1", "admin", "再申請", by=system.admin)
+        rights_ledger.apply(conn, "admin1", "admin", "再申請", by=system.admin)
 
 
 def test_S08_rejection_is_recorded_with_its_reason(conn: Conn, settings: Settings, system: System) -> None:
     """S-08: a rejected application grants nothing; the ledger keeps who rejected it and why."""
     op, _ = operators.create_operator(conn, settings, "mori", "森", by=system.admin)
-    application = rights.apply(
+    application = rights_ledger.apply(
         conn, op.id, "bulk_output", "一括出力", by=operators.console_actor(conn, "mori")
     )
     with pytest.raises(Refusal, match="T_REASON_REQUIRED"):
-        rights.reject(conn, application, system.admin, "")
-    rights.reject(conn, application, system.admin, "業務上不要")
-    assert rights.current_roles(conn, op.id) == frozenset()
+        rights_ledger.reject(conn, application, system.admin, "")
+    rights_ledger.reject(conn, application, system.admin, "業務上不要")
+    assert rights_ledger.current_roles(conn, op.id) == frozenset()
     with pytest.raises(Refusal, match="T_RIGHTS_STATE"):
-        rights.approve(conn, application, system.admin)
-    decided = rights.applications(conn, pending_only=False)
+        rights_ledger.approve(conn, application, system.admin)
+    decided = rights_ledger.applications(conn, pending_only=False)
     assert [(a.decision, a.decided_by_login, a.note) for a in decided if a.id == application] == [
         ("rejected", "admin1", "業務上不要")
     ]
-    assert [e.event for e in rights.ledger_entries(conn, "mori")] == ["applied", "rejected"]
+    assert [e.event for e in rights_ledger.ledger_entries(conn, "mori")] == ["applied", "rejected"]
 
 
 def test_S09_revocation_is_immediate_and_ends_open_sessions(
@@ -227,16 +138,16 @@ def test_S09_revocation_is_immediate_and_ends_open_sessions(
     operators.enrol_password(conn, token, "ueda-password-1234")
     signed = sessions.sign_in_password(conn, settings, system.terminal, "ueda", "ueda-password-1234")
     assert sessions.resolve(conn, settings, system.terminal, signed.secret).roles == {"auditor"}
-    grant = next(r.grant_id for r in rights.inventory(conn) if r.operator_login == "ueda")
+    grant = next(r.grant_id for r in rights_ledger.inventory(conn) if r.operator_login == "ueda")
     with pytest.raises(Refusal, match="T_REASON_REQUIRED"):
-        rights.revoke(conn, grant, system.admin, " ")
-    ended = rights.revoke(conn, grant, system.admin, "人事異動（転出）")
+        rights_ledger.revoke(conn, grant, system.admin, " ")
+    ended = rights_ledger.revoke(conn, grant, system.admin, "人事異動（転出）")
     assert ended == 1
     with pytest.raises(Refusal) as refused:
         sessions.resolve(conn, settings, system.terminal, signed.secret)
     assert refused.value.code == "T_SESSION_ENDED"
-    assert rights.current_roles(conn, op.id) == frozenset()
-    assert [e.event for e in rights.ledger_entries(conn, "ueda")] == ["applied", "approved", "revoked"]
+    assert rights_ledger.current_roles(conn, op.id) == frozenset()
+    assert [e.event for e in rights_ledger.ledger_entries(conn, "ueda")] == ["applied", "approved", "revoked"]
     row = admin_conn.execute(
         "SELECT end_reason FROM term.sessions WHERE operator_id = %s", (op.id,)
     ).fetchone()
@@ -244,15 +155,15 @@ def test_S09_revocation_is_immediate_and_ends_open_sessions(
     revoked = [r for r in log_rows(admin_conn, target="ueda") if r["detail"]["event"] == "rights_revoke"]
     assert revoked[0]["detail"]["sessions_ended"] == 1
     with pytest.raises(Refusal, match="T_RIGHTS_STATE"):
-        rights.revoke(conn, grant, system.admin, "二重取消")
+        rights_ledger.revoke(conn, grant, system.admin, "二重取消")
 
 
 def test_S07_a_session_sees_the_ledger_as_it_is_now(conn: Conn, settings: Settings, system: System) -> None:
     """S-07: a role approved while the operator is signed in is there on the next request."""
     session_roles = sessions.resolve(conn, settings, system.terminal, system.session_secret).roles
     assert session_roles == {"admin"}
-    application = rights.apply(conn, "admin1", "auditor", "兼務", by=system.admin)
-    rights.approve(conn, application, second_admin(conn, settings, system))
+    application = rights_ledger.apply(conn, "admin1", "auditor", "兼務", by=system.admin)
+    rights_ledger.approve(conn, application, second_admin(conn, settings, system))
     assert sessions.resolve(conn, settings, system.terminal, system.session_secret).roles == {
         "admin",
         "auditor",
@@ -261,13 +172,13 @@ def test_S07_a_session_sees_the_ledger_as_it_is_now(conn: Conn, settings: Settin
 
 def test_S09_the_last_administrator_cannot_be_revoked(conn: Conn, settings: Settings, system: System) -> None:
     """S-09: revoking the only admin grant would leave nobody to approve anything: refused."""
-    grant = next(r.grant_id for r in rights.inventory(conn) if r.operator_login == "admin1")
+    grant = next(r.grant_id for r in rights_ledger.inventory(conn) if r.operator_login == "admin1")
     with pytest.raises(Refusal, match="T_RIGHTS_LAST_ADMIN"):
-        rights.revoke(conn, grant, system.admin, "退職")
+        rights_ledger.revoke(conn, grant, system.admin, "退職")
     other = second_admin(conn, settings, system)
-    assert rights.revoke(conn, grant, other, "退職") == 1  # admin1's own session ends
+    assert rights_ledger.revoke(conn, grant, other, "退職") == 1  # admin1's own session ends
     with pytest.raises(Refusal, match="T_RIGHTS_NOT_FOUND"):
-        rights.revoke(conn, 999_999, other, "x")
+        rights_ledger.revoke(conn, 999_999, other, "x")
 
 
 def test_S11_inventory_lists_who_holds_what_since_when_approved_by_whom(
@@ -276,7 +187,7 @@ def test_S11_inventory_lists_who_holds_what_since_when_approved_by_whom(
     """S-11: the inventory report: holder, role (Japanese label), since, applicant, approver; the
     bootstrap grant is shown as such; revoked grants are not listed."""
     operator_with_roles(conn, settings, system, "nakamura", "pref_operator", "fuhyo_operator")
-    rows = rights.inventory(conn)
+    rows = rights_ledger.inventory(conn)
     summary = [
         (r.operator_login, r.role, r.role_label, r.bootstrap, r.requested_by_login, r.approved_by_login)
         for r in rows
@@ -289,8 +200,8 @@ def test_S11_inventory_lists_who_holds_what_since_when_approved_by_whom(
     assert all(r.effective_at is not None for r in rows)
     assert rows[1].approved_at is not None and rows[1].reason == "業務のため"
     assert rows[1].as_dict()["role_label"] == "附票本人確認情報 担当"
-    rights.revoke(conn, rows[2].grant_id, system.admin, "異動")
-    assert [(r.operator_login, r.role) for r in rights.inventory(conn)] == [
+    rights_ledger.revoke(conn, rows[2].grant_id, system.admin, "異動")
+    assert [(r.operator_login, r.role) for r in rights_ledger.inventory(conn)] == [
         ("admin1", "admin"),
         ("nakamura", "fuhyo_operator"),
     ]
