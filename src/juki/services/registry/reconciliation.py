@@ -42,8 +42,8 @@ from psycopg import sql
 
 from juki.domain.dates import DateParseError, parse_date
 from juki.domain.lgcodes import kanagawa
-from juki.domain.records import FileKind, notified_items
-from juki.services.registry.rows import FileSpec, spec_for
+from juki.domain.records import FileKind
+from juki.files import FileSpec, file_spec
 
 __all__ = [
     "DIFF_KINDS",
@@ -102,7 +102,7 @@ class ReconcileError(Exception):
 
 def upload_columns(file: FileKind) -> tuple[str, ...]:
     """The upload's columns, in order (the header row must be exactly these)."""
-    return ("juminhyo_code", *notified_items(file))
+    return ("juminhyo_code", *file_spec(file).notified_items)
 
 
 def municipality_scope(code: str) -> tuple[str, ...]:
@@ -463,9 +463,9 @@ def reconcile(
     """
     if conn.autocommit:
         raise ValueError("reconcile() needs a transactional connection (the TEMP table lives in it)")
-    tables = spec_for(file)
+    tables = file_spec(file)
     scope = municipality_scope(municipality_code)
-    items = notified_items(file)
+    items = tables.notified_items
     columns = upload_columns(file)
     conn.rollback()
     run_id = _start_run(conn, tables, municipality_code, scope, requested_by)
@@ -591,7 +591,7 @@ _RUN_COLUMNS = sql.SQL(
 
 def get_run(conn: psycopg.Connection[Any], file: FileKind, run_id: int) -> RunInfo | None:
     """A kept run (runs whose session disappeared are first marked failed, never left 'running')."""
-    schema = spec_for(file).schema
+    schema = file_spec(file).schema
     _sweep_abandoned(conn, schema)
     row = conn.execute(
         sql.SQL("SELECT {} FROM {}.reconciliation_run WHERE id = %s").format(
@@ -607,7 +607,7 @@ def list_runs(
     conn: psycopg.Connection[Any], file: FileKind, municipality_code: str | None = None, limit: int = 20
 ) -> list[RunInfo]:
     """The latest runs, newest first (optionally of one municipality)."""
-    schema = spec_for(file).schema
+    schema = file_spec(file).schema
     _sweep_abandoned(conn, schema)
     where = sql.SQL("WHERE municipality_code = %s") if municipality_code else sql.SQL("")
     params: tuple[Any, ...] = (municipality_code, limit) if municipality_code else (limit,)
@@ -629,7 +629,7 @@ def list_differences(
         sql.SQL(
             """SELECT seq, juminhyo_code, kind, fields FROM {}.reconciliation_diff
                 WHERE run_id = %s AND seq > %s ORDER BY seq LIMIT %s"""
-        ).format(sql.Identifier(spec_for(file).schema)),
+        ).format(sql.Identifier(file_spec(file).schema)),
         (run_id, offset, limit),
     ).fetchall()
     conn.commit()
