@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option(help="print rejected items and the summary only")] = False,
     ) -> None:
         """異動通知ファイルを適用し、通知ごとの結果（受理・重複・エラーコード）を出力する。"""
-        if file not in ("auto", "pref", "fuhyo"):
+        if file not in ("auto", *(spec.value for spec in all_files())):
             raise typer.BadParameter("--file は auto / pref / fuhyo")
         db = open_database()
 

@@ -299,7 +299,7 @@ def fuhyo_state(row: Mapping[str, Any]) -> PersonState:
 def pref_notice(row: Mapping[str, Any]) -> dict[str, Any]:
     """The notice to the 全国サーバ: the D1-PS items (L818) plus what J-LIS needs to apply it."""
     return {
-        "file": "pref",
+        "file": files.PREF.value,
         "juminhyo_code": row["juminhyo_code"],
         "name_kanji": row["name_kanji"],
         "name_kana": row["name_kana"],
@@ -321,7 +321,7 @@ def fuhyo_notice(row: Mapping[str, Any]) -> dict[str, Any]:
     """The notice to the 附票全国サーバ. A-09: the item set is not listed; we send D2-PS (no 個人番号,
     ever) plus the 附票 items J-LIS needs to keep its copy (status, 最終住所, 附票管理市町村, 旧コード)."""
     return {
-        "file": "fuhyo",
+        "file": files.FUHYO.value,
         "juminhyo_code": row["juminhyo_code"],
         "name_kanji": row["name_kanji"],
         "name_kana": row["name_kana"],
