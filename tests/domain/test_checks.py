@@ -26,11 +26,11 @@ from tests.factories import (
     KANAGAWA_KU,
     KAWASAKI_KU,
     TSURUMI,
+    base_fuhyo_record,
     jcode,
     mynum,
-    pref_record,
 )
-from tests.factories import fuhyo_record as base_fuhyo_record
+from tests.factories import base_pref_record as pref_record
 
 CODE = jcode("1234567890")
 NEW_CODE = jcode("2234567890")

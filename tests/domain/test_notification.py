@@ -19,8 +19,8 @@ from juki.domain.errors import CATALOG, ErrorSpec, Rejection
 from juki.domain.notification import MAX_ADDRESS_LENGTH, MAX_NAME_LENGTH, Notification, parse_notification
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FUHYO_NOTIFIED_ITEMS, PREF_NOTIFIED_ITEMS, FileKind
-from tests.factories import CHIYODA, MY_NUMBER, TSURUMI, YOKOHAMA, jcode, pref_record
-from tests.factories import fuhyo_record as base_fuhyo_record
+from tests.factories import CHIYODA, MY_NUMBER, TSURUMI, YOKOHAMA, base_fuhyo_record, jcode
+from tests.factories import base_pref_record as pref_record
 
 DRAFT = Path(__file__).resolve().parents[2] / "docs" / "error-codes.md"
 

@@ -20,7 +20,7 @@ from juki.services.access import operators, rights_ledger, terminals
 from juki.services.access.actor import Actor, TerminalKind
 from juki.services.registry.intake import NotificationApplier, iter_lines
 from juki.store.db import Database, DbRole
-from tests.services.factories import fuhyo_record, juminhyo, notification, pref_record
+from tests.factories import fuhyo_record, juminhyo, notification, pref_record
 
 ADMIN_PASSWORD = "correct horse battery staple"
 AUDITOR_PASSWORD = "audit-password-0123"

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 from juki.entry import app, main  # the full `juki` command, simulators included
 from juki.interfaces.common import EXIT_REJECTED
 from juki.store.db import Database
-from tests.services.factories import fuhyo_record, juminhyo, notification, pref_record
+from tests.factories import fuhyo_record, juminhyo, notification, pref_record
 
 Run = Callable[..., Result]
 COUNT_TABLES = (

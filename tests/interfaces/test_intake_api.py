@@ -18,7 +18,7 @@ from juki.interfaces.intake_api import close_pools, create_intake_app, intake_po
 from juki.interfaces.tls_server import PINNED_UVICORN, RunningServer, serve_in_thread
 from juki.services.access.pki import Pki, client_context, server_context
 from juki.store.db import Database
-from tests.services.factories import KAMAKURA, TSURUMI, juminhyo, notification, pref_record
+from tests.factories import KAMAKURA, TSURUMI, juminhyo, notification, pref_record
 
 
 @dataclass

@@ -22,9 +22,17 @@ from juki.interfaces.intake_api import create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.services.access.pki import Pki, client_context, server_context
 from juki.store.db import Database
-from tests.factories import YOKOHAMA
-from tests.services.factories import KAMAKURA, TSURUMI, juminhyo
-from tests.services.registry.test_reconciliation import MOVED, apply, born, csv_bytes, person
+from tests.factories import (
+    KAMAKURA,
+    MOVED,
+    TSURUMI,
+    YOKOHAMA,
+    apply_accepted,
+    born,
+    csv_bytes,
+    juminhyo,
+    person,
+)
 
 
 @dataclass
@@ -41,7 +49,9 @@ class Net:
 
 @pytest.fixture
 def net(db: Database, tmp_path: Path) -> Iterator[Net]:
-    apply(db, *(born(n) for n in (1, 2, 3, 4)), born(5, KAMAKURA, address="神奈川県鎌倉市御成町1番1号"))
+    apply_accepted(
+        db, *(born(n) for n in (1, 2, 3, 4)), born(5, KAMAKURA, address="神奈川県鎌倉市御成町1番1号")
+    )
     pki = Pki(tmp_path / "pki")
     pki.init()
     pki.issue(PeerRole.PREF_SERVER, "pref-server")

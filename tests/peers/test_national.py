@@ -26,7 +26,7 @@ from juki.peers.national import NationalKind, NationalSimulator, RunningServer
 from juki.peers.tls import PINNED_UVICORN, peer_cert_der, run_server_in_thread, stop_server
 from juki.services.access.pki import IssuedCert, Pki, client_context, server_context
 from juki.store.embedded import EmbeddedCluster
-from tests.services.factories import TSURUMI, juminhyo, my_number
+from tests.factories import TSURUMI, juminhyo, my_number
 
 _sim_dbs = itertools.count()
 

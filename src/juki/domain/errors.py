@@ -243,6 +243,128 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "同じ通知IDで内容の異なる通知が既に受け付けられています",
         "the notification id was already accepted with different content",
     ),
+    # --- intake and reconciliation HTTP APIs (the whole request, before any notification) -------
+    ErrorSpec(
+        "E_PEER_UNAUTHENTICATED",
+        "クライアント証明書で認証されていません",
+        "the request presented no authenticated client certificate",
+    ),
+    ErrorSpec(
+        "E_PEER_ROLE",
+        "この証明書の役割ではこの接続先を利用できません",
+        "the client certificate's role may not use this endpoint",
+    ),
+    ErrorSpec("E_CONTENT_TYPE", "本文の形式（Content-Type）が正しくありません", "unsupported Content-Type"),
+    ErrorSpec("E_BATCH_EMPTY", "通知が1件も含まれていません", "the batch holds no notification"),
+    ErrorSpec("E_BATCH_TOO_LARGE", "一括送信の大きさが上限を超えています", "the batch body is too large"),
+    ErrorSpec("E_BATCH_TOO_MANY", "一括送信の件数が上限を超えています", "the batch holds too many items"),
+    # --- bulk load (per CSV row; the row goes to the rejects file) ------------------------------
+    ErrorSpec("E_LOAD_COLUMNS", "列の数が足りません", "the CSV row has too few columns"),
+    ErrorSpec(
+        "E_LOAD_STATUS",
+        "状態区分と消除の区分が正しくないか、組み合わせが正しくありません",
+        "the status or end kind is unknown, or they do not fit together",
+    ),
+    # --- reconciliation (照合, F1-7 / F2-7) --------------------------------------------------------
+    ErrorSpec(
+        "E_RECON_HEADER",
+        "見出し行がない、または見出しの列が正しくありません",
+        "no header row, or not exactly the expected columns",
+    ),
+    ErrorSpec(
+        "E_RECON_TRUNCATED",
+        "アップロードが途中で終わっています",
+        "the upload was cut off mid-row, or the connection dropped",
+    ),
+    ErrorSpec(
+        "E_RECON_ROW", "CSVとして読めない行があります", "a row cannot be read (columns, quoting, code)"
+    ),
+    ErrorSpec("E_RECON_ENCODING", "UTF-8 ではない文字があります", "the upload is not UTF-8"),
+    ErrorSpec(
+        "E_RECON_DUPLICATE",
+        "同じ住民票コードが2回以上あります",
+        "the same juminhyo code appears twice",
+    ),
+    ErrorSpec(
+        "E_RECON_MUNICIPALITY",
+        "神奈川県の市町村（または指定都市）の地方公共団体コードではありません",
+        "not a Kanagawa municipality (or designated city)",
+    ),
+    ErrorSpec(
+        "E_RECON_INTERRUPTED",
+        "照合が中断されました（照合は完了していません）",
+        "the server failed while comparing (database error, cancel)",
+    ),
+    ErrorSpec(
+        "E_RECON_ABANDONED",
+        "照合を実行していたセッションが終了しました（照合は完了していません）",
+        "the session running the reconciliation disappeared (crash, kill)",
+    ),
+    ErrorSpec("E_RECON_NOT_FOUND", "指定された照合はありません", "no such reconciliation run"),
+    ErrorSpec(
+        "E_RECON_FORBIDDEN",
+        "他の市町村の照合結果は参照できません",
+        "the run belongs to another municipality",
+    ),
+    # --- J-LIS queries (照会, F1-3 / F2-3): raised here or answered by the national servers -------
+    ErrorSpec(
+        "E_QUERY_KEY",
+        "照会の条件の組み合わせが正しくありません",
+        "the query keys are missing, combined wrongly or not allowed for this file",
+    ),
+    ErrorSpec("E_QUERY_VALUE", "照会の条件の値が正しくありません", "a query value is malformed"),
+    ErrorSpec(
+        "E_QUERY_CONDITIONS",
+        "4情報による照会には、氏名（かな）に加えて生年月日または住所の指定が必要です",
+        "a basic-4 query needs the kana name plus the birth date or the address",
+    ),
+    ErrorSpec(
+        "E_TOO_MANY",
+        "該当が上限の件数を超えました。検索条件を絞り込んでください",
+        "more matches than the cap; narrow the conditions",
+    ),
+    ErrorSpec("E_NOT_FOUND", "該当する本人確認情報はありません", "no matching record"),
+    ErrorSpec("E_BAD_ANSWER", "J-LIS の応答の形式が不正です", "the national server's answer is malformed"),
+    ErrorSpec(
+        "E_CLIENT",
+        "照会の途中で都道府県サーバ側の処理が失敗しました",
+        "the query failed on this side (logged in the query log)",
+    ),
+    ErrorSpec("E_CONNECT", "全国サーバに接続できません", "the national server cannot be reached"),
+    ErrorSpec("E_TIMEOUT", "全国サーバが応答しません", "the national server did not answer in time"),
+    ErrorSpec("E_TLS", "全国サーバとの相互認証に失敗しました", "mutual TLS with the national server failed"),
+    ErrorSpec(
+        "E_SERVER_ROLE",
+        "接続先の証明書が期待する役割のサーバのものではありません",
+        "the server certificate does not name the role this client must talk to",
+    ),
+    ErrorSpec(
+        "E_UNAVAILABLE",
+        "全国サーバは一時的に利用できません",
+        "the national server is temporarily unavailable",
+    ),
+    # --- the national servers' answers to notices (the 全国サーバ simulator, peers/national.py) ---
+    ErrorSpec(
+        "E_IDEMPOTENCY_KEY",
+        "Idempotency-Key ヘッダーがない、または長すぎます",
+        "the Idempotency-Key header is missing or too long",
+    ),
+    ErrorSpec(
+        "E_IDEMPOTENCY_MISMATCH",
+        "Idempotency-Key は別の内容の通知で使われています",
+        "the Idempotency-Key was used for a notice with other content",
+    ),
+    ErrorSpec(
+        "E_WRONG_FILE", "この全国サーバが受け付けるファイルの通知ではありません", "notice for the other file"
+    ),
+    ErrorSpec("E_BAD_NOTICE", "通知の項目が不正です", "a notice item (code, update_seq) is malformed"),
+    ErrorSpec(
+        "E_MY_NUMBER_NOT_ALLOWED",
+        "附票全国サーバへの通知に個人番号を含めることはできません",
+        "a notice to the fuhyo national server carries an individual number",
+    ),
+    ErrorSpec("E_BAD_REQUEST", "要求の形式が不正です", "the request does not match the API"),
+    ErrorSpec("E_INTERNAL", "内部エラーが発生しました", "internal error"),
 )
 
 #: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.

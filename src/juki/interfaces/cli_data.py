@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,11 +12,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from juki.domain.records import FileKind
+from juki.files import all_files, file_spec
 from juki.interfaces.common import EXIT_REJECTED, console, emit_json, open_database
 from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
 from juki.services.registry.ledger import ItemResult
 from juki.services.registry.load import LoadReport, load_population
-from juki.store.db import Database, DbRole
+from juki.store.db import Database
 
 
 def _progress() -> Progress:
@@ -61,7 +63,6 @@ def load_dir(db: Database, src: Path, *, rejects_dir: Path) -> list[LoadReport]:
     kinds = [k for k in FileKind if (src / f"{k.value}_current.csv").exists()]
     if not kinds:
         raise RuntimeError(f"{src} に pref_current.csv / fuhyo_current.csv がありません")
-    roles = {FileKind.PREF: DbRole.PREF, FileKind.FUHYO: DbRole.FUHYO}
     with _progress() as bar:
         tasks = {k: bar.add_task(f"load {k.value}", total=None) for k in kinds}
 
@@ -70,7 +71,7 @@ def load_dir(db: Database, src: Path, *, rejects_dir: Path) -> list[LoadReport]:
                 bar.update(tasks[kind], completed=n)
 
         return load_population(
-            {k: db.conninfo(roles[k]) for k in kinds},
+            {k: db.conninfo(file_spec(k).db_role) for k in kinds},
             src,
             rejects_dir=rejects_dir,
             check_mode=db.settings.juminhyo_check_digit,
@@ -84,9 +85,10 @@ def apply_file(
     """Apply a notifications file; returns the summary and the results (rejected ones always kept)."""
     summary = Summary()
     kept: list[ItemResult] = []
-    with db.connect(DbRole.PREF) as pref_conn, db.connect(DbRole.FUHYO) as fuhyo_conn:
+    with contextlib.ExitStack() as stack:
+        connections = {spec.kind: stack.enter_context(db.connect(spec.db_role)) for spec in all_files()}
         applier = NotificationApplier(
-            {FileKind.PREF: pref_conn, FileKind.FUHYO: fuhyo_conn},
+            connections,
             check_digit_mode=db.settings.juminhyo_check_digit,
             batch_size=batch,
             only=only,
@@ -157,7 +159,7 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option(help="print rejected items and the summary only")] = False,
     ) -> None:
         """異動通知ファイルを適用し、通知ごとの結果（受理・重複・エラーコード）を出力する。"""
-        if file not in ("auto", "pref", "fuhyo"):
+        if file not in ("auto", *(spec.value for spec in all_files())):
             raise typer.BadParameter("--file は auto / pref / fuhyo")
         db = open_database()
 

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from juki.domain.records import FileKind
+from juki.files import file_spec
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.registry.reconciliation import (
     ReconcileError,
@@ -28,15 +29,10 @@ from juki.services.registry.reconciliation import (
     list_runs,
     reconcile,
 )
-from juki.store.db import DbRole
 
 app = typer.Typer(help="市町村CSとの整合性確認（本人確認情報整合 F1-7 / 附票 F2-7）", no_args_is_help=True)
 
 FileOption = Annotated[FileKind, typer.Option("--file", help="pref (File 1) or fuhyo (File 2)")]
-
-
-def _role(file: FileKind) -> DbRole:
-    return DbRole.PREF if file is FileKind.PREF else DbRole.FUHYO
 
 
 def _operator() -> str:
@@ -96,7 +92,7 @@ def run_cmd(
             console=console,
             transient=True,
         ) as bar,
-        db.connect(_role(file)) as conn,
+        db.connect(file_spec(file).db_role) as conn,
     ):
         task = bar.add_task(f"reconcile {path.name}", total=total)
         try:
@@ -132,7 +128,7 @@ def show_cmd(
 ) -> None:
     """保存された照合結果と差異を表示する。"""
     db = open_database()
-    with db.connect(_role(file)) as conn:
+    with db.connect(file_spec(file).db_role) as conn:
         info = get_run(conn, file, run_id)
         if info is None:
             console.print(f"[red]error:[/red] E_RECON_NOT_FOUND 照合 {run_id} はありません（{file.value}）")
@@ -153,7 +149,7 @@ def list_cmd(
 ) -> None:
     """最近の照合の一覧。"""
     db = open_database()
-    with db.connect(_role(file)) as conn:
+    with db.connect(file_spec(file).db_role) as conn:
         runs = list_runs(conn, file, municipality, limit)
     if as_json:
         emit_json([r.to_dict() for r in runs])

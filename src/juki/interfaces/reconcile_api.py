@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
+from juki.files import all_files, file_spec
 from juki.services.access.pki import PeerIdentity, peer_identity
 from juki.services.registry.reconciliation import (
     ReconcileError,
@@ -34,7 +35,7 @@ from juki.services.registry.reconciliation import (
     reconcile,
     upload_columns,
 )
-from juki.store.db import Database, DbRole
+from juki.store.db import Database
 
 #: HTTP status of each error code (the code, not the status, is the contract).
 ERROR_STATUS: dict[str, int] = {
@@ -121,10 +122,6 @@ def _municipal_peer(request: Request) -> PeerIdentity | JSONResponse:
     return peer
 
 
-def _role(file: FileKind) -> DbRole:
-    return DbRole.PREF if file is FileKind.PREF else DbRole.FUHYO
-
-
 def _document(file: FileKind, info: RunInfo, diffs: list[dict[str, Any]], offset: int, limit: int) -> Any:
     total = int((info.counts or {}).get("differences", 0))
     after = offset + len(diffs)
@@ -150,8 +147,7 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
         422: {"model": ReconError},
         503: {"model": ReconError},
     }
-    pref_header = ",".join(upload_columns(FileKind.PREF))
-    fuhyo_header = ",".join(upload_columns(FileKind.FUHYO))
+    headers = "; ".join(f"for {spec.value} `{','.join(upload_columns(spec.kind))}`" for spec in all_files())
 
     @app.post(
         "/cs/v1/{file}/reconciliation",
@@ -159,7 +155,7 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
         responses=responses,
         summary="Reconcile the municipality's complete set (CSV body, streamed) with the file",
         description="本人確認情報整合 / 附票本人確認情報整合 (F1-7, F2-7). "
-        f"The body is CSV (UTF-8) with a header row: for pref `{pref_header}`; for fuhyo `{fuhyo_header}`. "
+        f"The body is CSV (UTF-8) with a header row: {headers}. "
         "`expected_rows` (optional) is the number of data rows sent; a mismatch fails the run.",
         openapi_extra={
             "requestBody": {
@@ -195,7 +191,7 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
                 yield chunk
 
         def work() -> Any:
-            with db.connect(_role(file)) as conn:
+            with db.connect(file_spec(file).db_role) as conn:
                 info = reconcile(
                     conn, file, lg_code, chunks(), requested_by=f"cs:{lg_code}", expected_rows=expected_rows
                 )
@@ -229,7 +225,7 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
             return peer
 
         def work() -> Any:
-            with db.connect(_role(file)) as conn:
+            with db.connect(file_spec(file).db_role) as conn:
                 info = get_run(conn, file, run_id)
                 if info is None:
                     return _error(404, "E_RECON_NOT_FOUND", f"照合 {run_id} はありません")

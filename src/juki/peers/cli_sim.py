@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from juki.config import Settings
+from juki.domain.peers import PeerRole
 from juki.interfaces.common import console, emit_json
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.services.access.pki import Pki
@@ -52,14 +53,14 @@ def national_cmd(
     """全国サーバ／附票全国サーバのシミュレータを相互TLSで起動する（自分の写しを別DBに保持）。"""
     from juki.interfaces.common import open_database
     from juki.peers.national import NationalSimulator
-    from juki.peers.network import ensure_pki, sibling_database
+    from juki.peers.network import cert_name, ensure_pki, sibling_database
     from juki.services.access.pki import server_context
 
     if kind not in ("national", "fuhyo_national"):
         raise typer.BadParameter("national または fuhyo_national")
     db = open_database()
     pki = ensure_pki(db.settings.data_dir / "pki")
-    cert = "national" if kind == "national" else "fuhyo-national"
+    cert = cert_name(PeerRole(kind))
     simulator = NationalSimulator(kind, sibling_database(db, database or f"juki_sim_{kind}"))
     if other_prefectures:
         held = simulator.seed_other_prefectures(other_prefectures)

@@ -26,7 +26,8 @@ import orjson
 
 from juki.domain.lgcodes import kanagawa
 from juki.domain.peers import PeerRole
-from juki.domain.records import FUHYO_CSV_COLUMNS, PREF_CSV_COLUMNS, FileKind, notified_items
+from juki.domain.records import FileKind
+from juki.files import all_files, file_spec
 from juki.services.access.pki import Pki, client_context
 from juki.synth import SynthChange, iter_population
 
@@ -58,6 +59,9 @@ class SendReport:
         }
 
 
+_FILE_VALUES = frozenset(spec.value for spec in all_files())
+
+
 def _route(change: SynthChange, sender: str, file: str) -> tuple[str, str, set[str]]:
     """(sender, file, persons touched) of one change; odd lines keep the previous sender and file."""
     persons: set[str] = set()
@@ -67,7 +71,7 @@ def _route(change: SynthChange, sender: str, file: str) -> tuple[str, str, set[s
         # the certificate of the sender before it; the server judges what it claims.
         if isinstance(claimed, str) and kanagawa().is_resident_register_municipality(claimed):
             sender = claimed
-        if change.notification.get("file") in ("pref", "fuhyo"):
+        if change.notification.get("file") in _FILE_VALUES:
             file = str(change.notification["file"])
         for key in ("juminhyo_code", "new_juminhyo_code"):
             value = change.notification.get(key)
@@ -162,10 +166,11 @@ class MunicipalCsSimulator:
         population of (persons, seed), present persons only) and return the server's result (F1-7, F2-7).
 
         The upload is streamed: rows are generated and sent as they come, never held whole."""
-        columns = PREF_CSV_COLUMNS if file is FileKind.PREF else FUHYO_CSV_COLUMNS
-        wanted = ("juminhyo_code", *notified_items(file))
+        spec = file_spec(file)
+        columns = spec.csv_columns
+        wanted = ("juminhyo_code", *spec.notified_items)
         index = [columns.index(name) for name in wanted]
-        where = columns.index("municipality_code" if file is FileKind.PREF else "fuhyo_municipality_code")
+        where = columns.index(spec.municipality_column)
         status = columns.index("status")
 
         def rows() -> Iterator[bytes]:
@@ -173,8 +178,8 @@ class MunicipalCsSimulator:
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(wanted)
             for person in iter_population(persons, seed):
-                row = person.pref_current if file is FileKind.PREF else person.fuhyo_current
-                if row is None or row[where] != lg_code or row[status] == "ended":
+                row = person.current(file)
+                if row is None or row[where] != lg_code or row[status] == spec.ended_status:
                     continue
                 writer.writerow([row[i] for i in index])
                 if buffer.tell() > 1 << 16:

@@ -20,6 +20,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
+from juki.files import file_spec
 from juki.interfaces.intake_api import close_pools, create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.peers.national import NationalSimulator
@@ -34,6 +35,11 @@ CERTIFICATES: dict[str, PeerRole] = {
     "national": PeerRole.NATIONAL,
     "fuhyo-national": PeerRole.FUHYO_NATIONAL,
 }
+
+
+def cert_name(role: PeerRole) -> str:
+    """The name of the local network's certificate of ``role``."""
+    return next(name for name, named in CERTIFICATES.items() if named is role)
 
 
 def ensure_pki(directory: Path) -> Pki:
@@ -73,10 +79,19 @@ class LocalNetwork:
     fuhyo_national_url: str
 
     def relay(self, file: FileKind, policy: RelayPolicy | None = None) -> OutboxRelay:
-        name = "pref-server" if file is FileKind.PREF else "fuhyo-server"
-        url = self.national_url if file is FileKind.PREF else self.fuhyo_national_url
+        spec = file_spec(file)
+        name = cert_name(spec.server_peer)
+        url = self.national_url_of(spec.national_peer)
         context = client_context(self.pki.cert_path(name), self.pki.key_path(name), self.pki.ca_cert_path)
         return OutboxRelay(self.db, file, Peer(url, context), policy)
+
+    def national_url_of(self, role: PeerRole) -> str:
+        """The URL of the national simulator whose certificate role is ``role``."""
+        served = ((self.national, self.national_url), (self.fuhyo_national, self.fuhyo_national_url))
+        for simulator, url in served:
+            if simulator.kind.value == role.value:
+                return url
+        raise KeyError(role)
 
     def drain(self, timeout: float = 120.0) -> dict[str, RelayReport]:
         """Relay both files until nothing is due (or ``timeout``): what each relay did."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from juki.files import all_files
 from juki.peers.network import ensure_pki
 from juki.services.access.pki import Pki
 from juki.store.db import Database
@@ -129,7 +130,8 @@ def process_network(
             wait_for_port(port, process)
         # One relay process per file: each file's notices go to their own national server, so
         # the two deliver side by side without sharing an interpreter.
-        for file in ("pref", "fuhyo"):
+        files = [spec.value for spec in all_files()]
+        for file in files:
             relay_log = open(log_dir / f"relay-{file}.log", "wb")  # noqa: SIM115 - closed with the process
             relay = [*juki, "relay", "run", "--file", file, "--idle-seconds", "0.05"]
             relay += ["--national-url", f"https://127.0.0.1:{national}"]
@@ -137,7 +139,7 @@ def process_network(
             process = subprocess.Popen(relay, env=env, stdout=relay_log, stderr=subprocess.STDOUT)
             processes.append(process)
             named[f"relay-{file}"] = process
-        for file in ("pref", "fuhyo"):
+        for file in files:
             # Started and connected before anything is measured: a long-running relay does not pay
             # its start-up during a burst of notifications.
             wait_for_line(log_dir / f"relay-{file}.log", f"relay {file}: ready", named[f"relay-{file}"])

@@ -28,6 +28,7 @@ from juki.domain.records import (
     PREF_CSV_COLUMNS,
     PREF_HISTORY_CSV_COLUMNS,
     EndKind,
+    FileKind,
     FuhyoStatus,
     RecordStatus,
 )
@@ -112,6 +113,10 @@ class SynthPerson:
     pref_history: list[tuple[str, ...]]
     fuhyo_current: tuple[str, ...] | None
     fuhyo_history: list[tuple[str, ...]]
+
+    def current(self, file: FileKind) -> tuple[str, ...] | None:
+        """The person's current row in ``file`` (None: no File 2 record)."""
+        return self.pref_current if file is FileKind.PREF else self.fuhyo_current
 
 
 _ISO_BASE: Final = date(1900, 1, 1).toordinal()

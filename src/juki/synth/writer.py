@@ -14,12 +14,15 @@ from juki.domain.records import (
     PREF_CSV_COLUMNS,
     PREF_HISTORY_CSV_COLUMNS,
 )
+from juki.files import all_files
 from juki.synth.population import make_person
 
 __all__ = ["FILE_NAMES", "PROGRESS_EVERY", "PopulationSummary", "write_population"]
 
 #: File names written by :func:`write_population` (and read by the bulk loader).
-FILE_NAMES: Final = ("pref_current.csv", "pref_history.csv", "fuhyo_current.csv", "fuhyo_history.csv")
+FILE_NAMES: Final = tuple(
+    f"{spec.value}_{part}.csv" for spec in all_files() for part in ("current", "history")
+)
 PROGRESS_EVERY: Final = 10_000
 _BUFFER: Final = 1 << 20
 

@@ -16,6 +16,7 @@ import typer
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
+from juki.files import all_files
 from juki.interfaces.cli_data import load_dir, synth_population
 from juki.interfaces.cli_terminal_web import TerminalServer, terminal_server
 from juki.interfaces.common import console, open_database
@@ -32,7 +33,7 @@ from juki.synth import generate_changes
 DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
 DEMO_TERMINAL = "代表端末"
-DEMO_ROLES = ("pref_operator", "fuhyo_operator", "auditor")
+DEMO_ROLES = (*(spec.operator_role for spec in all_files()), "auditor")
 
 
 def demo(
@@ -66,9 +67,12 @@ def demo(
     else:
         console.print("2. 人口はロード済みです（再ロードしません）")
     with local_network(db, settings.data_dir / "pki", sim_prefix="juki_demo_sim") as net:
+        nationals = ", ".join(
+            f"{spec.national_label} {net.national_url_of(spec.national_peer)}" for spec in all_files()
+        )
         console.print(
-            f"3. 相互TLSのネットワークを起動: 受付 {net.intake.url}, 全国サーバ {net.national_url}, "
-            f"附票全国サーバ {net.fuhyo_national_url}（証明書: {net.pki.ca_cert_path.parent}）"
+            f"3. 相互TLSのネットワークを起動: 受付 {net.intake.url}, {nationals}"
+            f"（証明書: {net.pki.ca_cert_path.parent}）"
         )
         stream = list(generate_changes(persons, DEMO_SEED, changes, invalid_share=0.05))
         simulator = MunicipalCsSimulator(net.pki, net.intake.url)

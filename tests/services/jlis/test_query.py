@@ -39,8 +39,8 @@ from juki.services.jlis.query import (
 from juki.services.jlis.relay import Peer
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster
+from tests.factories import juminhyo
 from tests.peers.test_national import Certs, client, make_pki, running_simulator
-from tests.services.factories import juminhyo
 from tests.services.jlis.test_relay import apply, birth, fuhyo_birth
 
 Sim = tuple[NationalSimulator, RunningServer]

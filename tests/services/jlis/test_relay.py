@@ -39,8 +39,8 @@ from juki.services.registry.intake import NotificationApplier, iter_lines
 from juki.services.registry.ledger import ItemResult
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster
+from tests.factories import fuhyo_record, juminhyo, notification, pref_record
 from tests.peers.test_national import Certs, make_pki, running_simulator
-from tests.services.factories import fuhyo_record, juminhyo, notification, pref_record
 
 Sim = tuple[NationalSimulator, RunningServer]
 

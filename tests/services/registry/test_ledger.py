@@ -12,7 +12,7 @@ from juki.domain.records import FileKind
 from juki.services.registry.intake import NotificationApplier, iter_lines
 from juki.services.registry.ledger import ItemResult
 from juki.store.db import Database, DbRole
-from tests.services.factories import (
+from tests.factories import (
     KAMAKURA,
     KANAGAWA_KU,
     TSURUMI,

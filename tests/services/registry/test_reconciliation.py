@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 
 from juki.domain.records import FileKind
-from juki.services.registry.intake import NotificationApplier, iter_lines
+from juki.files import FUHYO, PREF, file_spec
 from juki.services.registry.reconciliation import (
     ReconcileError,
     get_run,
@@ -22,46 +19,22 @@ from juki.services.registry.reconciliation import (
     upload_columns,
 )
 from juki.store.db import Database, DbRole
-from tests.factories import YOKOHAMA
-from tests.services.factories import (
+from tests.factories import (
+    BORN,
     KAMAKURA,
     KANAGAWA_KU,
+    MOVED,
     TSURUMI,
+    YOKOHAMA,
+    apply_accepted,
+    born,
+    csv_bytes,
     fuhyo_record,
     juminhyo,
     notification,
-    pref_record,
+    person,
+    upload_row,
 )
-
-BORN = "2026-09-01"
-MOVED = "神奈川県横浜市鶴見区鶴見中央二丁目3番4号"
-
-
-def apply(db: Database, *items: dict[str, Any]) -> None:
-    lines = [orjson.dumps(item) for item in items]
-    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
-        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo}, batch_size=500)
-        results = list(applier.apply(iter_lines([b"\n".join(lines)]), source="test"))
-    assert all(r.status == "accepted" for r in results), results
-
-
-def born(n: int, municipality: str = TSURUMI, **over: str) -> dict[str, Any]:
-    record = pref_record(n, municipality=municipality, **{"birth_date": BORN, **over})
-    return notification(
-        "pref", "birth", juminhyo(n), municipality=municipality, record=record, change_date=BORN
-    )
-
-
-def row(file: FileKind, code: str, record: dict[str, str]) -> list[str]:
-    return [code, *(record[c] for c in upload_columns(file)[1:])]
-
-
-def csv_bytes(file: FileKind, rows: list[list[str]], header: tuple[str, ...] | None = None) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header or upload_columns(file))
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 def chunked(data: bytes, size: int = 7) -> Iterator[bytes]:
@@ -71,7 +44,7 @@ def chunked(data: bytes, size: int = 7) -> Iterator[bytes]:
 
 
 def run(db: Database, file: FileKind, municipality: str, data: bytes | Iterator[bytes], **kw: Any) -> Any:
-    with db.connect(DbRole.PREF if file is FileKind.PREF else DbRole.FUHYO) as conn:
+    with db.connect(file_spec(file).db_role) as conn:
         chunks = chunked(data) if isinstance(data, bytes) else data
         info = reconcile(conn, file, municipality, chunks, requested_by="test", **kw)
         return info, list_differences(conn, file, info.run_id, 0, 100)
@@ -81,7 +54,7 @@ def fingerprint(db: Database) -> tuple[Any, ...]:
     """Everything of both files that a reconciliation must never change."""
     with db.connect() as conn:
         out = []
-        for table in ("pref.identity_current", "pref.identity_history", "fuhyo.fuhyo_current", "pref.outbox"):
+        for table in (PREF.current, PREF.history, FUHYO.current, PREF.outbox):
             got = conn.execute(
                 f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
             )
@@ -94,7 +67,7 @@ def fingerprint(db: Database) -> tuple[Any, ...]:
 @pytest.fixture
 def tsurumi(db: Database) -> Database:
     """鶴見区: persons 1–4 present, 6 ended; 鎌倉市: person 5; 神奈川区: person 8."""
-    apply(
+    apply_accepted(
         db,
         *(born(n) for n in (1, 2, 3, 4, 6)),
         born(5, KAMAKURA, address="神奈川県鎌倉市御成町1番1号"),
@@ -102,11 +75,6 @@ def tsurumi(db: Database) -> Database:
         notification("pref", "ex_officio_removal", juminhyo(6)),
     )
     return db
-
-
-def person(n: int, municipality: str = TSURUMI, **over: str) -> list[str]:
-    record = pref_record(n, municipality=municipality, **{"birth_date": BORN, **over})
-    return row(FileKind.PREF, juminhyo(n), record)
 
 
 def test_F1_7_each_kind_of_difference_is_found_exactly(tsurumi: Database) -> None:
@@ -199,7 +167,7 @@ def test_F2_7_fuhyo_reconciliation_uses_the_fuhyo_municipality(db: Database) -> 
     abroad = fuhyo_record(
         birth_date=BORN, address_municipality_code="", address="アメリカ合衆国", last_address=MOVED
     )
-    apply(
+    apply_accepted(
         db,
         *(
             notification(
@@ -220,8 +188,8 @@ def test_F2_7_fuhyo_reconciliation_uses_the_fuhyo_municipality(db: Database) -> 
     upload = csv_bytes(
         FileKind.FUHYO,
         [
-            row(FileKind.FUHYO, juminhyo(11), fuhyo_record(birth_date=BORN)),
-            row(FileKind.FUHYO, juminhyo(12), {**abroad, "last_address": "神奈川県横浜市鶴見区"}),
+            upload_row(FileKind.FUHYO, juminhyo(11), fuhyo_record(birth_date=BORN)),
+            upload_row(FileKind.FUHYO, juminhyo(12), {**abroad, "last_address": "神奈川県横浜市鶴見区"}),
         ],
     )
     info, diffs = run(db, FileKind.FUHYO, TSURUMI, upload)

@@ -31,7 +31,7 @@ from juki.services.search.service import (
     view_record,
 )
 from juki.store.db import Database, DbRole
-from tests.services.factories import KAMAKURA, TSURUMI, fuhyo_record, juminhyo, notification, pref_record
+from tests.factories import KAMAKURA, TSURUMI, fuhyo_record, juminhyo, notification, pref_record
 
 TSURUMI_ADDRESS = "神奈川県横浜市鶴見区鶴見中央1丁目1番1号"
 KAMAKURA_ADDRESS = "神奈川県鎌倉市御成町2番3号"

@@ -17,6 +17,7 @@ import psycopg
 from juki.domain.codes import CheckDigitMode
 from juki.domain.errors import Rejection
 from juki.domain.records import FileKind
+from juki.files import all_files
 from juki.services.registry.ledger import Incoming, ItemResult, UpdateLedger
 
 #: A notification is a few hundred bytes; anything far larger is refused before parsing.
@@ -63,12 +64,15 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
         yield line_no + 1, carry.rstrip(b"\r")
 
 
+_FILE_VALUES = frozenset(spec.value for spec in all_files())
+
+
 def route(item: Incoming, default: FileKind) -> FileKind:
     """The file a line belongs to: its "file" field when valid, else ``default`` (whose inbox then
     records the rejection)."""
     if isinstance(item.obj, dict):
         value = item.obj.get("file")
-        if value in (FileKind.PREF.value, FileKind.FUHYO.value):
+        if value in _FILE_VALUES:
             return FileKind(value)
     return default
 

@@ -35,9 +35,8 @@ from juki.domain.codes import CheckDigitMode
 from juki.domain.derive import retain_until
 from juki.domain.errors import Rejection
 from juki.domain.notification import Notification, parse_notification
-from juki.domain.reasons import rule_for
-from juki.domain.records import EndKind, FileKind, RecordStatus
-from juki.services.registry.rows import HISTORY_EXTRA, FileSpec, Meta, Row, spec_for
+from juki.domain.records import EndKind, FileKind
+from juki.services.registry.rows import HISTORY_EXTRA, Meta, Row, RowSpec, row_spec
 
 #: The prefecture's business day is counted in Japan time (通知を受けた年月日, D1-19).
 JST = ZoneInfo("Asia/Tokyo")
@@ -126,7 +125,7 @@ class UpdateLedger:
         check_digit_mode: CheckDigitMode = CheckDigitMode.WARN,
     ) -> None:
         self.conn = conn
-        self.spec: FileSpec = spec_for(file)
+        self.spec: RowSpec = row_spec(file)
         self.check_digit_mode = check_digit_mode
 
     # -- public ----------------------------------------------------------------------------------
@@ -178,14 +177,14 @@ class UpdateLedger:
         idem = {(n.municipality_code, n.notification_id) for n in notes}
         numbers = (
             {str(n.record["my_number"]) for n in notes if n.record and n.record.get("my_number")}
-            if spec.kind is FileKind.PREF
+            if spec.file.holds_my_number
             else set()
         )
         self._lock(codes, idem)
         state = self._load_rows(codes)
         accepted = self._load_accepted(idem)
         owners = self._load_owners(numbers)
-        inbox_ids = self._next_values(f"{spec.inbox}_id_seq", len(parsed))
+        inbox_ids = self._next_values(f"{spec.file.inbox}_id_seq", len(parsed))
         received_on = business_date(now)
 
         plan = _Plan()
@@ -211,7 +210,7 @@ class UpdateLedger:
             row = state.get(n.juminhyo_code)
             current = spec.state_of(row) if row else None
             owner = None
-            if spec.kind is FileKind.PREF and n.record and n.record.get("my_number"):
+            if spec.file.holds_my_number and n.record and n.record.get("my_number"):
                 owner = owners.get(str(n.record["my_number"]))
             new_code_exists = bool(n.new_juminhyo_code and state.get(n.new_juminhyo_code) is not None)
             try:
@@ -232,7 +231,7 @@ class UpdateLedger:
             accepted[key] = (p.payload_hash or b"", None)
             self._record(plan, p, inbox_id, source, "accepted", warnings=n.warnings)
 
-        seqs = self._next_values(spec.seq, len(seq_fill))
+        seqs = self._next_values(spec.file.seq, len(seq_fill))
         for seq, rows in zip(seqs, seq_fill, strict=True):
             for row in rows:
                 if "superseded_by_seq" in row:
@@ -289,15 +288,12 @@ class UpdateLedger:
             old = dict(row)
             old.update(base)
             old.update(
-                status=RecordStatus.ENDED.value,  # "ended" in both files
+                status=spec.file.ended_status,
                 end_kind=EndKind.CODE_CHANGED.value,
                 successor_code=n.new_juminhyo_code,
                 version=row["version"] + 1,
             )
-            if spec.kind is FileKind.PREF:
-                old.update(retention_flag=True, deleted_flag=True, ended_on=base["change_date"])
-            else:
-                old["notification_kind"] = rule_for(n.reason, spec.kind).klass.value
+            spec.code_changed(old, n.reason, base["change_date"])
             state[n.juminhyo_code] = old
             plan.final_rows[n.juminhyo_code] = old
             touched.append(old)
@@ -326,13 +322,13 @@ class UpdateLedger:
             old_juminhyo_code=old_code,
         )
         new_row = spec.build_row(t.record, meta, None)
-        if row is not None and not t.ends_old_code and spec.kind is FileKind.PREF:
-            for seq_col in ("name_gaiji_seq", "address_gaiji_seq", "former_surname_gaiji_seq"):
-                new_row[seq_col] = row[seq_col]
+        if row is not None and not t.ends_old_code:
+            for carried in spec.carried_columns:
+                new_row[carried] = row[carried]
         state[code] = new_row
         plan.final_rows[code] = new_row
         touched.append(new_row)
-        if spec.kind is FileKind.PREF:
+        if spec.file.holds_my_number:
             if row is not None and row.get("my_number") and row["my_number"] != new_row["my_number"]:
                 owners.pop(row["my_number"], None)
             if new_row["my_number"]:
@@ -357,7 +353,7 @@ class UpdateLedger:
         snap["superseded_at"] = now
         snap["superseded_by_seq"] = 0
         snap["superseded_by_inbox"] = inbox_id
-        if self.spec.kind is FileKind.PREF:
+        if self.spec.retention:  # R-02: a superseded version is kept 150 years
             snap["retention_flag"] = True
             snap["retain_until"] = retain_until(None, business_date(now))
         plan.history.append(snap)
@@ -435,7 +431,7 @@ class UpdateLedger:
             return state
         with self.conn.cursor(row_factory=dict_row) as cur:
             cur.execute(
-                f"SELECT * FROM {self.spec.current} WHERE juminhyo_code = ANY(%s) FOR UPDATE",
+                f"SELECT * FROM {self.spec.file.current} WHERE juminhyo_code = ANY(%s) FOR UPDATE",
                 (list(codes),),
             )
             for row in cur:
@@ -448,7 +444,7 @@ class UpdateLedger:
         munis, ids = zip(*idem, strict=True)
         rows = self.conn.execute(
             f"""SELECT i.municipality_code, i.notification_id, i.payload_hash, i.update_seq
-                  FROM {self.spec.inbox} i
+                  FROM {self.spec.file.inbox} i
                   JOIN unnest(%s::text[], %s::text[]) AS k(m, n)
                     ON i.municipality_code = k.m AND i.notification_id = k.n
                  WHERE i.status = 'accepted'""",
@@ -460,7 +456,7 @@ class UpdateLedger:
         if not numbers:
             return {}
         rows = self.conn.execute(
-            """SELECT my_number, juminhyo_code FROM pref.identity_current
+            f"""SELECT my_number, juminhyo_code FROM {self.spec.file.current}
                 WHERE my_number = ANY(%s) AND end_kind IS DISTINCT FROM 'code_changed'""",
             (list(numbers),),
         ).fetchall()
@@ -479,21 +475,24 @@ class UpdateLedger:
         with self.conn.cursor() as cur:
             if plan.history:
                 cols = (*spec.columns, *HISTORY_EXTRA)
-                cur.executemany(_insert(spec.history, cols), [[r[c] for c in cols] for r in plan.history])
+                cur.executemany(
+                    _insert(spec.file.history, cols), [[r[c] for c in cols] for r in plan.history]
+                )
             if plan.final_rows:
                 cols = spec.columns
                 updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "juminhyo_code")
                 cur.executemany(
-                    _insert(spec.current, cols) + f" ON CONFLICT (juminhyo_code) DO UPDATE SET {updates}",
+                    _insert(spec.file.current, cols)
+                    + f" ON CONFLICT (juminhyo_code) DO UPDATE SET {updates}",
                     [[r[c] for c in cols] for r in plan.final_rows.values()],
                 )
             if plan.inbox:
                 cols = tuple(plan.inbox[0])
-                cur.executemany(_insert(spec.inbox, cols), [[r[c] for c in cols] for r in plan.inbox])
+                cur.executemany(_insert(spec.file.inbox, cols), [[r[c] for c in cols] for r in plan.inbox])
             if plan.outbox:
                 cols = ("destination", "juminhyo_code", "update_seq", "idempotency_key", "payload")
                 cur.executemany(
-                    _insert(spec.outbox, cols),
+                    _insert(spec.file.outbox, cols),
                     [[Jsonb(r[c]) if c == "payload" else r[c] for c in cols] for r in plan.outbox],
                 )
 

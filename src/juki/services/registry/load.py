@@ -35,23 +35,16 @@ from juki.domain.dates import DateParseError
 from juki.domain.derive import KeyCache, retain_until
 from juki.domain.lgcodes import kanagawa
 from juki.domain.reasons import ChangeReason
-from juki.domain.records import (
-    FUHYO_CSV_COLUMNS,
-    FUHYO_NOTIFIED_ITEMS,
-    PREF_CSV_COLUMNS,
-    PREF_NOTIFIED_ITEMS,
-    EndKind,
-    FileKind,
-    FuhyoStatus,
-    RecordStatus,
-)
-from juki.services.registry.rows import HISTORY_EXTRA, PREF_COLUMNS, FileSpec, Meta, spec_for
+from juki.domain.records import EndKind, FileKind
+from juki.files import FileSpec
+from juki.services.registry.rows import HISTORY_EXTRA, PREF_COLUMNS, Meta, RowSpec, row_spec
 from juki.store.copy import RowFormatter, deferred_indexes
 
 Progress = Callable[[int], None]
-_PREF_ENDED_ON = PREF_COLUMNS.index("ended_on")
-_PREF_RETAIN_UNTIL = PREF_COLUMNS.index("retain_until")
-_PREF_RETENTION_FLAG = PREF_COLUMNS.index("retention_flag")
+# R-02's retention columns (RowSpec.retention): only File 1's table has them.
+_ENDED_ON = PREF_COLUMNS.index("ended_on")
+_RETAIN_UNTIL = PREF_COLUMNS.index("retain_until")
+_RETENTION_FLAG = PREF_COLUMNS.index("retention_flag")
 LOADER_ID = "bulk-load"
 _CHUNK_PERSONS = 2_000
 
@@ -91,20 +84,16 @@ class _Converter:
 
     def __init__(self, kind: FileKind, check_mode: CheckDigitMode) -> None:
         self.kind = kind
-        self.spec: FileSpec = spec_for(kind)
+        self.spec: RowSpec = row_spec(kind)
         self.cache = KeyCache()
         self.check_mode = check_mode
-        self.columns = PREF_CSV_COLUMNS if kind is FileKind.PREF else FUHYO_CSV_COLUMNS
-        self.items = PREF_NOTIFIED_ITEMS if kind is FileKind.PREF else FUHYO_NOTIFIED_ITEMS
+        self.columns = self.spec.file.csv_columns
+        self.items = self.spec.file.notified_items
         self.width = len(self.columns)
         self.index = {name: i for i, name in enumerate(self.columns)}
         self.municipalities = frozenset(kanagawa().resident_register_codes())
         self.all_lg = frozenset(g.code for g in kanagawa())
-        self.statuses = (
-            frozenset(s.value for s in RecordStatus)
-            if kind is FileKind.PREF
-            else frozenset(s.value for s in FuhyoStatus)
-        )
+        self.statuses = self.spec.statuses
         self.reasons = frozenset(r.value for r in ChangeReason)
         self.end_kinds = frozenset(e.value for e in EndKind)
         self.warnings = 0
@@ -139,21 +128,16 @@ class _Converter:
             notified_on = date.fromisoformat(values[ix["notified_on"]])
         except ValueError:
             raise _RowError("E_DATE_FORMAT", values[ix["notified_on"]]) from None
-        if self.kind is FileKind.PREF:
-            municipality = values[ix["municipality_code"]]
-            if municipality not in self.municipalities:
-                raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
+        file = self.spec.file
+        municipality = values[ix[file.municipality_column]]
+        if municipality not in self.municipalities:
+            raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
+        if file.holds_my_number:
             number = values[ix["my_number"]]
             if number and not is_valid_my_number(number):
                 raise _RowError("E_MY_NUMBER_INVALID", number)
-            end_kind = values[ix["end_kind"]] or None
-        else:
-            municipality = values[ix["fuhyo_municipality_code"]]
-            if municipality not in self.municipalities:
-                raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
-            end_kind = None
-            if status == FuhyoStatus.ENDED:  # File 2 has no end-kind item: the last reason tells
-                end_kind = EndKind.DEATH.value if reason == ChangeReason.DEATH else EndKind.REMOVED.value
+        given_end_kind = values[ix["end_kind"]] if "end_kind" in ix else ""
+        end_kind = self.spec.loaded_end_kind(status, reason, given_end_kind)
         if end_kind is not None and end_kind not in self.end_kinds:
             raise _RowError("E_LOAD_STATUS", end_kind)
         if (end_kind is None) == (status in ("ended",)):
@@ -175,12 +159,12 @@ class _Converter:
             old_juminhyo_code=old_code or None,
         )
         row = self.spec.build_values(items, meta, self.cache)
-        if self.kind is FileKind.PREF and status == RecordStatus.ENDED:
+        if self.spec.retention and status == file.ended_status:
             ended_text = values[ix["ended_on"]]
             if ended_text:
                 ended = self.cache.date(ended_text)
-                row[_PREF_ENDED_ON] = ended.canonical()
-                row[_PREF_RETAIN_UNTIL] = retain_until(ended, notified_on)
+                row[_ENDED_ON] = ended.canonical()
+                row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
         return row
 
 
@@ -221,8 +205,9 @@ class _ChunkConverter:
         current_nullable: list[int],
         history_nullable: list[int],
     ) -> None:
-        spec = spec_for(kind)
+        spec = row_spec(kind)
         self.kind = kind
+        self.retention = spec.retention
         self.conv = _Converter(kind, check_mode)
         self.current_fmt = RowFormatter(current_nullable, len(spec.columns))
         self.history_fmt = RowFormatter(history_nullable, len(spec.columns) + len(HISTORY_EXTRA))
@@ -231,7 +216,7 @@ class _ChunkConverter:
         )
 
     def __call__(self, chunk: _Chunk) -> _Converted:
-        conv, pref = self.conv, self.kind is FileKind.PREF
+        conv, retention = self.conv, self.retention
         current: list[str] = []
         history: list[str] = []
         rejects: list[tuple[int, str, str]] = []
@@ -251,9 +236,9 @@ class _ChunkConverter:
                 rejects.append((line_no, exc.code, exc.detail))
                 continue
             for older, newer in zip(built, [*built[1:], row][: len(built)], strict=True):
-                if pref:  # R-02: a superseded version is kept 150 years
-                    older[_PREF_RETENTION_FLAG] = True
-                    older[_PREF_RETAIN_UNTIL] = retain_until(None, newer[self.notified_at])
+                if retention:  # R-02: a superseded version is kept 150 years
+                    older[_RETENTION_FLAG] = True
+                    older[_RETAIN_UNTIL] = retain_until(None, newer[self.notified_at])
                 older.extend((newer[self.updated_at], newer[self.seq_at], None))  # HISTORY_EXTRA
                 history.append(self.history_fmt.line(older))
             history_rows += len(built)
@@ -319,13 +304,14 @@ def load_file(
     COPY in order (in-flight chunks are bounded, so memory stays flat); 0 converts inline.
     """
     started = time.monotonic()
-    spec = spec_for(kind)
+    rows = row_spec(kind)
+    spec = rows.file
     current_csv, history_csv = (src_dir / name for name in csv_names(kind))
     if not current_csv.exists():
         raise LoadError(f"{current_csv} がありません")
-    columns = PREF_CSV_COLUMNS if kind is FileKind.PREF else FUHYO_CSV_COLUMNS
+    columns = spec.csv_columns
     report = LoadReport(file=kind.value)
-    history_cols = (*spec.columns, *HISTORY_EXTRA)
+    history_cols = (*rows.columns, *HISTORY_EXTRA)
     rejects_dir.mkdir(parents=True, exist_ok=True)
     rejects_path = rejects_dir / f"{kind.value}.rejects.csv"
 
@@ -339,7 +325,7 @@ def load_file(
         next_seq = int(seq_row[0]) + 1 if seq_row[1] else int(seq_row[0])
         copy_opts = "(FREEZE)" if fast else ""
         nullable = (
-            RowFormatter.for_table(conn, spec.schema, spec.current_table, spec.columns).nullable,
+            RowFormatter.for_table(conn, spec.schema, spec.current_table, rows.columns).nullable,
             RowFormatter.for_table(conn, spec.schema, spec.history_table, history_cols).nullable,
         )
         if fast:
@@ -383,7 +369,7 @@ def load_file(
 
             try:
                 with cur.copy(
-                    f"COPY {spec.current} ({', '.join(spec.columns)}) FROM STDIN {copy_opts}"
+                    f"COPY {spec.current} ({', '.join(rows.columns)}) FROM STDIN {copy_opts}"
                 ) as copy:
                     batch: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
                     for person in _persons(current_csv, history_csv, columns, report):

@@ -12,20 +12,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from juki.store.db import Database, DbRole
+from juki.files import FUHYO
+from juki.services.registry.rows import all_row_specs
+from juki.store.db import Database
 
 
 def purge(db: Database) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    with db.connect(DbRole.PREF) as conn:
-        cur = conn.execute("DELETE FROM pref.identity_history WHERE retain_until < current_date")
-        report["pref_history_purged"] = cur.rowcount
-        cur = conn.execute(
-            "DELETE FROM pref.identity_current WHERE status = 'ended' AND retain_until < current_date"
-        )
-        report["pref_ended_purged"] = cur.rowcount
-        conn.commit()
-    with db.connect(DbRole.FUHYO) as conn:
+    for rows in all_row_specs():
+        if not rows.retention:  # no stated period, nothing to purge
+            continue
+        file = rows.file
+        with db.connect(file.db_role) as conn:
+            cur = conn.execute(f"DELETE FROM {file.history} WHERE retain_until < current_date")
+            report[f"{file.value}_history_purged"] = cur.rowcount
+            cur = conn.execute(
+                f"DELETE FROM {file.current} WHERE status = %s AND retain_until < current_date",
+                (file.ended_status,),
+            )
+            report[f"{file.value}_ended_purged"] = cur.rowcount
+            conn.commit()
+    # The temporary 個人番号 area belongs to the 附票都道府県サーバ.
+    with db.connect(FUHYO.db_role) as conn:
         row = conn.execute("SELECT fuhyo_tmp.purge_expired()").fetchone()
         report["fuhyo_tmp_my_numbers_purged"] = int(row[0]) if row else 0
         conn.commit()

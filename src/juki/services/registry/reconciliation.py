@@ -41,9 +41,10 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 from juki.domain.dates import DateParseError, parse_date
+from juki.domain.errors import CATALOG
 from juki.domain.lgcodes import kanagawa
-from juki.domain.records import FileKind, notified_items
-from juki.services.registry.rows import FileSpec, spec_for
+from juki.domain.records import FileKind
+from juki.files import FileSpec, file_spec
 
 __all__ = [
     "DIFF_KINDS",
@@ -61,15 +62,15 @@ __all__ = [
 #: Kinds of difference, in the order they are counted and documented.
 DIFF_KINDS: tuple[str, ...] = ("missing_on_server", "missing_on_municipal", "different")
 
-#: Stable error codes of a failed run (the HTTP layer maps them to statuses).
-E_HEADER = "E_RECON_HEADER"  # no header, or not exactly the expected columns
-E_TRUNCATED = "E_RECON_TRUNCATED"  # cut off mid-row, or the connection dropped
-E_ROW = "E_RECON_ROW"  # a row PostgreSQL cannot read (columns, quoting, code format)
-E_ENCODING = "E_RECON_ENCODING"  # not UTF-8
-E_DUPLICATE = "E_RECON_DUPLICATE"  # the same 住民票コード twice
-E_MUNICIPALITY = "E_RECON_MUNICIPALITY"  # not a Kanagawa municipality (or designated city)
-E_INTERRUPTED = "E_RECON_INTERRUPTED"  # the server failed while comparing (database, cancel)
-E_ABANDONED = "E_RECON_ABANDONED"  # the session running it disappeared (crash, kill)
+#: Stable error codes of a failed run, from the catalogue (the HTTP layer maps them to statuses).
+E_HEADER = CATALOG["E_RECON_HEADER"].code  # no header, or not exactly the expected columns
+E_TRUNCATED = CATALOG["E_RECON_TRUNCATED"].code  # cut off mid-row, or the connection dropped
+E_ROW = CATALOG["E_RECON_ROW"].code  # a row PostgreSQL cannot read (columns, quoting, code format)
+E_ENCODING = CATALOG["E_RECON_ENCODING"].code  # not UTF-8
+E_DUPLICATE = CATALOG["E_RECON_DUPLICATE"].code  # the same 住民票コード twice
+E_MUNICIPALITY = CATALOG["E_RECON_MUNICIPALITY"].code  # not a Kanagawa municipality (or designated city)
+E_INTERRUPTED = CATALOG["E_RECON_INTERRUPTED"].code  # the server failed while comparing (database, cancel)
+E_ABANDONED = CATALOG["E_RECON_ABANDONED"].code  # the session running it disappeared (crash, kill)
 
 _UPLOAD_TABLE = "juki_recon_upload"
 _MAX_HEADER_BYTES = 64 * 1024
@@ -83,10 +84,12 @@ class ReconcileError(Exception):
     """A run that could not complete: a stable code, a Japanese message, the run (when recorded)."""
 
     def __init__(
-        self, code: str, message: str, *, run_id: int | None = None, line: int | None = None
+        self, code: str, message: str | None = None, *, run_id: int | None = None, line: int | None = None
     ) -> None:
+        spec = CATALOG[code]  # a code outside the catalogue (docs/error-codes.md) fails here
+        message = message or spec.message_ja
         super().__init__(f"{code}: {message}")
-        self.code = code
+        self.code = spec.code
         self.message = message
         self.run_id = run_id
         self.line = line
@@ -102,7 +105,7 @@ class ReconcileError(Exception):
 
 def upload_columns(file: FileKind) -> tuple[str, ...]:
     """The upload's columns, in order (the header row must be exactly these)."""
-    return ("juminhyo_code", *notified_items(file))
+    return ("juminhyo_code", *file_spec(file).notified_items)
 
 
 def municipality_scope(code: str) -> tuple[str, ...]:
@@ -265,13 +268,13 @@ def _sweep_abandoned(conn: psycopg.Connection[Any], schema: str) -> None:
         sql.SQL(
             """UPDATE {}.reconciliation_run r
                   SET status = 'failed', finished_at = now(), error_code = %s,
-                      error = '照合を実行していたセッションが終了しました（照合は完了していません）'
+                      error = %s
                 WHERE status = 'running'
                   AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
                                    WHERE a.pid = r.backend_pid
                                      AND (a.backend_start IS NULL OR a.backend_start = r.backend_start))"""
         ).format(sql.Identifier(schema)),
-        (E_ABANDONED,),
+        (E_ABANDONED, CATALOG[E_ABANDONED].message_ja),
     )
 
 
@@ -463,9 +466,9 @@ def reconcile(
     """
     if conn.autocommit:
         raise ValueError("reconcile() needs a transactional connection (the TEMP table lives in it)")
-    tables = spec_for(file)
+    tables = file_spec(file)
     scope = municipality_scope(municipality_code)
-    items = notified_items(file)
+    items = tables.notified_items
     columns = upload_columns(file)
     conn.rollback()
     run_id = _start_run(conn, tables, municipality_code, scope, requested_by)
@@ -554,9 +557,7 @@ def reconcile(
         _fail_run(conn, tables.schema, run_id, error.code, error.message)
         raise error from exc
     except BaseException:
-        _fail_run(
-            conn, tables.schema, run_id, E_INTERRUPTED, "照合が中断されました（照合は完了していません）"
-        )
+        _fail_run(conn, tables.schema, run_id, E_INTERRUPTED, CATALOG[E_INTERRUPTED].message_ja)
         raise
     info = get_run(conn, file, run_id)
     assert info is not None
@@ -591,7 +592,7 @@ _RUN_COLUMNS = sql.SQL(
 
 def get_run(conn: psycopg.Connection[Any], file: FileKind, run_id: int) -> RunInfo | None:
     """A kept run (runs whose session disappeared are first marked failed, never left 'running')."""
-    schema = spec_for(file).schema
+    schema = file_spec(file).schema
     _sweep_abandoned(conn, schema)
     row = conn.execute(
         sql.SQL("SELECT {} FROM {}.reconciliation_run WHERE id = %s").format(
@@ -607,7 +608,7 @@ def list_runs(
     conn: psycopg.Connection[Any], file: FileKind, municipality_code: str | None = None, limit: int = 20
 ) -> list[RunInfo]:
     """The latest runs, newest first (optionally of one municipality)."""
-    schema = spec_for(file).schema
+    schema = file_spec(file).schema
     _sweep_abandoned(conn, schema)
     where = sql.SQL("WHERE municipality_code = %s") if municipality_code else sql.SQL("")
     params: tuple[Any, ...] = (municipality_code, limit) if municipality_code else (limit,)
@@ -629,7 +630,7 @@ def list_differences(
         sql.SQL(
             """SELECT seq, juminhyo_code, kind, fields FROM {}.reconciliation_diff
                 WHERE run_id = %s AND seq > %s ORDER BY seq LIMIT %s"""
-        ).format(sql.Identifier(spec_for(file).schema)),
+        ).format(sql.Identifier(file_spec(file).schema)),
         (run_id, offset, limit),
     ).fetchall()
     conn.commit()

@@ -1,8 +1,10 @@
-"""Per-file configuration of the update ledger and the loader: tables, columns, row building.
+"""How the update ledger and the loader build and read each file's rows: columns, row builders.
 
 ARCHITECTURE.md §2: both servers share one module where the function is the same and differ by a
-small per-file configuration. `FileSpec` is that configuration; `PREF` and `FUHYO` are the two.
-Rows are plain dicts keyed by database column names.
+small per-file configuration. The plain configuration (schema, tables, statuses, peers, roles) is
+`juki.files.FileSpec`; a `RowSpec` adds what is behaviour — the row builders and the per-file
+rules of building a row — and names its FileSpec as ``file``. Rows are plain dicts keyed by
+database column names.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from juki import files
 from juki.domain.address import address_key
 from juki.domain.checks import PersonState
 from juki.domain.dates import JukiDate
@@ -26,6 +29,7 @@ from juki.domain.records import (
     FuhyoStatus,
     RecordStatus,
 )
+from juki.files import FileSpec
 
 Row = dict[str, Any]
 
@@ -295,7 +299,7 @@ def fuhyo_state(row: Mapping[str, Any]) -> PersonState:
 def pref_notice(row: Mapping[str, Any]) -> dict[str, Any]:
     """The notice to the 全国サーバ: the D1-PS items (L818) plus what J-LIS needs to apply it."""
     return {
-        "file": "pref",
+        "file": files.PREF.value,
         "juminhyo_code": row["juminhyo_code"],
         "name_kanji": row["name_kanji"],
         "name_kana": row["name_kana"],
@@ -317,7 +321,7 @@ def fuhyo_notice(row: Mapping[str, Any]) -> dict[str, Any]:
     """The notice to the 附票全国サーバ. A-09: the item set is not listed; we send D2-PS (no 個人番号,
     ever) plus the 附票 items J-LIS needs to keep its copy (status, 最終住所, 附票管理市町村, 旧コード)."""
     return {
-        "file": "fuhyo",
+        "file": files.FUHYO.value,
         "juminhyo_code": row["juminhyo_code"],
         "name_kanji": row["name_kanji"],
         "name_kana": row["name_kana"],
@@ -335,74 +339,95 @@ def fuhyo_notice(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class FileSpec:
-    """Everything that differs between File 1 and File 2 for updates and loading."""
+def _pref_code_changed(old: Row, reason: ChangeReason, change_date: str) -> None:
+    """File 1: the old code's record ends as 消除 and is retained (R-02)."""
+    old.update(retention_flag=True, deleted_flag=True, ended_on=change_date)
 
-    kind: FileKind
-    schema: str
-    current_table: str
-    history_table: str
-    columns: tuple[str, ...]
-    present_statuses: frozenset[str]
+
+def _fuhyo_code_changed(old: Row, reason: ChangeReason, change_date: str) -> None:
+    """File 2: the old code's record carries the 通知区分 of the reason that ended it."""
+    old["notification_kind"] = rule_for(reason, FileKind.FUHYO).klass.value
+
+
+def _pref_loaded_end_kind(status: str, reason: str, given: str) -> str | None:
+    """File 1's CSV states the end kind."""
+    return given or None
+
+
+def _fuhyo_loaded_end_kind(status: str, reason: str, given: str) -> str | None:
+    """File 2 has no end-kind item: the last reason tells."""
+    if status != FuhyoStatus.ENDED:
+        return None
+    return EndKind.DEATH.value if reason == ChangeReason.DEATH else EndKind.REMOVED.value
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    """How one file's rows are built and read; the plain configuration is ``file`` (juki.files)."""
+
+    file: FileSpec
+    columns: tuple[str, ...]  # the current table's columns, in table order
+    statuses: frozenset[str]  # every record state the file knows (present ones and ended)
     build_row: Callable[[Mapping[str, object], Meta, KeyCache | None], Row]
     build_values: Callable[[Mapping[str, object], Meta, KeyCache | None], list[Any]]
     state_of: Callable[[Mapping[str, Any]], PersonState]
     notice: Callable[[Mapping[str, Any]], dict[str, Any]]
-    destination: str
-    municipality_column: str  # whose resident the record is, for the municipality rule
+    #: Marks the old code's row ended by a 住民票コード change (reason, change date).
+    code_changed: Callable[[Row, ChangeReason, str], None]
+    #: The end kind of a loaded row: (status, reason, the CSV's end_kind text or "").
+    loaded_end_kind: Callable[[str, str, str], str | None]
+    #: R-02: rows carry their own retention (retention_flag, ended_on, retain_until): a superseded
+    #: version is kept 150 years, an ended record until its retain_until.
+    retention: bool
+    #: Columns a new version keeps from the version it supersedes (not derived from the items).
+    carried_columns: tuple[str, ...]
 
     @property
-    def current(self) -> str:
-        return f"{self.schema}.{self.current_table}"
+    def kind(self) -> FileKind:
+        return self.file.kind
 
     @property
-    def history(self) -> str:
-        return f"{self.schema}.{self.history_table}"
-
-    @property
-    def inbox(self) -> str:
-        return f"{self.schema}.notification_inbox"
-
-    @property
-    def outbox(self) -> str:
-        return f"{self.schema}.outbox"
-
-    @property
-    def seq(self) -> str:
-        return f"{self.schema}.update_seq"
+    def destination(self) -> str:
+        """The outbox destination of the file's notices: its national server."""
+        return self.file.national_peer.value
 
 
-PREF = FileSpec(
-    kind=FileKind.PREF,
-    schema="pref",
-    current_table="identity_current",
-    history_table="identity_history",
+PREF_ROWS = RowSpec(
+    file=files.PREF,
     columns=PREF_COLUMNS,
-    present_statuses=frozenset({RecordStatus.PRESENT.value}),
+    statuses=frozenset(s.value for s in RecordStatus),
     build_row=build_pref_row,
     build_values=pref_values,
     state_of=pref_state,
     notice=pref_notice,
-    destination="national",
-    municipality_column="municipality_code",
+    code_changed=_pref_code_changed,
+    loaded_end_kind=_pref_loaded_end_kind,
+    retention=True,
+    carried_columns=("name_gaiji_seq", "address_gaiji_seq", "former_surname_gaiji_seq"),
 )
 
-FUHYO = FileSpec(
-    kind=FileKind.FUHYO,
-    schema="fuhyo",
-    current_table="fuhyo_current",
-    history_table="fuhyo_history",
+FUHYO_ROWS = RowSpec(
+    file=files.FUHYO,
     columns=FUHYO_COLUMNS,
-    present_statuses=frozenset({FuhyoStatus.DOMESTIC.value, FuhyoStatus.ABROAD.value}),
+    statuses=frozenset(s.value for s in FuhyoStatus),
     build_row=build_fuhyo_row,
     build_values=fuhyo_values,
     state_of=fuhyo_state,
     notice=fuhyo_notice,
-    destination="fuhyo_national",
-    municipality_column="fuhyo_municipality_code",
+    code_changed=_fuhyo_code_changed,
+    loaded_end_kind=_fuhyo_loaded_end_kind,
+    retention=False,
+    carried_columns=(),
 )
 
+_ROWS: dict[FileKind, RowSpec] = {rows.kind: rows for rows in (PREF_ROWS, FUHYO_ROWS)}
 
-def spec_for(kind: FileKind) -> FileSpec:
-    return PREF if kind is FileKind.PREF else FUHYO
+
+def row_spec(kind: FileKind | str) -> RowSpec:
+    """The row building of ``kind``; its plain configuration is ``row_spec(kind).file``."""
+    return _ROWS[FileKind(kind)]
+
+
+def all_row_specs() -> tuple[RowSpec, ...]:
+    """Both files' row specs, in the order of `juki.files.all_files()`."""
+    return tuple(_ROWS[spec.kind] for spec in files.all_files())

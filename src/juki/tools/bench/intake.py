@@ -21,11 +21,12 @@ import psutil
 import typer
 
 from juki.domain.records import FileKind
+from juki.files import PREF, all_files
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
 from juki.peers.processes import ProcessNetwork, process_network
 from juki.services.registry.intake import NotificationApplier, Summary
-from juki.store.db import Database, DbRole
+from juki.store.db import Database
 from juki.synth import generate_changes
 from juki.tools.bench.registry import bench_load, machine, peak_rss_mib
 
@@ -34,11 +35,11 @@ def _pending(db: Database) -> int:
     """Notices not yet delivered, counted from the pending rows only (partial index): the operators'
     status summary scans the whole outbox, which polled every 50 ms cost PostgreSQL more CPU than the
     relays' own work and slowed the very thing being measured."""
+    pending = " + ".join(
+        f"(SELECT count(*) FROM {spec.outbox} WHERE status = 'pending')" for spec in all_files()
+    )
     with db.connect(autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM pref.outbox WHERE status = 'pending')"
-            " + (SELECT count(*) FROM fuhyo.outbox WHERE status = 'pending')"
-        ).fetchone()
+        row = conn.execute(f"SELECT {pending}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -52,10 +53,10 @@ def _set_aside_backlog(db: Database) -> int:
     """Notices left pending by earlier benchmark runs (the update benchmark has no relay) are marked
     dead with a reason, so this run measures only its own notices. Benchmark database only."""
     total = 0
-    for schema in ("pref", "fuhyo"):
+    for spec in all_files():
         with db.connect() as conn:
             cur = conn.execute(
-                f"UPDATE {schema}.outbox SET status = 'dead', "
+                f"UPDATE {spec.outbox} SET status = 'dead', "
                 "last_error = 'set aside by juki bench intake: left by an earlier benchmark run' "
                 "WHERE status = 'pending'"
             )
@@ -78,9 +79,9 @@ def bench_intake(
         row = conn.execute(
             # Synthetic notification ids are "<municipality>-<stream>-<seq>": continue after the
             # highest stream already received, so both streams of this run are fresh.
-            """SELECT (SELECT count(*) FROM pref.identity_current),
+            f"""SELECT (SELECT count(*) FROM {PREF.current}),
                       (SELECT coalesce(max(split_part(notification_id, '-', 2)::int), 0)
-                         FROM pref.notification_inbox WHERE notification_id ~ '^[0-9]{6}-[0-9]+-[0-9]+$')"""
+                         FROM {PREF.inbox} WHERE notification_id ~ '^[0-9]{{6}}-[0-9]+-[0-9]+$')"""
         ).fetchone()
     loaded, last_stream = (int(row[0]), int(row[1])) if row else (0, 0)
     if loaded < persons:
@@ -95,8 +96,9 @@ def bench_intake(
     ]
     started = time.monotonic()
     baseline = Summary()
-    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
-        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo}, batch_size=batch)
+    with contextlib.ExitStack() as stack:
+        connections = {spec.kind: stack.enter_context(db.connect(spec.db_role)) for spec in all_files()}
+        applier = NotificationApplier(connections, batch_size=batch)
         for result in applier.apply(lines, source="bench-inprocess"):
             baseline.add(result)
     baseline_seconds = time.monotonic() - started

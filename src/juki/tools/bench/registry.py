@@ -14,6 +14,7 @@ their own database (default `juki_bench`) so they never touch operational data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import resource
@@ -28,22 +29,18 @@ import psutil
 import psycopg
 from psycopg.types.json import Jsonb
 
-from juki.domain.records import (
-    FUHYO_CSV_COLUMNS,
-    FUHYO_HISTORY_CSV_COLUMNS,
-    PREF_CSV_COLUMNS,
-    PREF_HISTORY_CSV_COLUMNS,
-    FileKind,
-)
+from juki.files import PREF, all_files
 from juki.services.registry.intake import NotificationApplier, Summary
 from juki.services.registry.load import LoadReport, load_population
-from juki.store.db import Database, DbRole
+from juki.store.db import Database
 
 _BASELINE_TABLES: dict[str, tuple[str, ...]] = {
-    "pref_current": PREF_CSV_COLUMNS,
-    "pref_history": PREF_HISTORY_CSV_COLUMNS,
-    "fuhyo_current": FUHYO_CSV_COLUMNS,
-    "fuhyo_history": FUHYO_HISTORY_CSV_COLUMNS,
+    name: columns
+    for spec in all_files()
+    for name, columns in (
+        (f"{spec.value}_current", spec.csv_columns),
+        (f"{spec.value}_history", spec.history_csv_columns),
+    )
 }
 
 
@@ -151,11 +148,11 @@ def bench_load(
     reset_database(db)  # the baseline's pages must not help or hurt ours
     started = time.monotonic()
     reports = load_population(
-        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        {spec.kind: db.conninfo(spec.db_role) for spec in all_files()},
         files.directory,
         rejects_dir=work_dir / "rejects",
         check_mode=db.settings.juminhyo_check_digit,
-        progress=(lambda d: progress("load", d.get(FileKind.PREF, 0))) if progress else None,
+        progress=(lambda d: progress("load", d.get(PREF.kind, 0))) if progress else None,
     )
     seconds = time.monotonic() - started
     by_file: dict[str, LoadReport] = {r.file: r for r in reports}
@@ -189,12 +186,12 @@ def bench_update(
     from juki.synth import generate_changes
 
     with db.connect() as conn:
-        row = conn.execute("SELECT count(*) FROM pref.identity_current").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {PREF.current}").fetchone()
     loaded = int(row[0]) if row else 0
     if loaded < persons:
         bench_load(db, work_dir, persons, seed, progress)
     with db.connect() as conn:
-        row = conn.execute("SELECT count(*) FROM pref.notification_inbox").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {PREF.inbox}").fetchone()
     stream = 1000 + (int(row[0]) if row else 0) // max(notifications, 1)  # fresh ids every run
     lines = [
         (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
@@ -221,9 +218,10 @@ def bench_update(
     summary = Summary()
     latencies: list[float] = []
     started = time.monotonic()
-    with db.connect(DbRole.PREF) as pref_conn, db.connect(DbRole.FUHYO) as fuhyo_conn:
+    with contextlib.ExitStack() as stack:
+        connections = {spec.kind: stack.enter_context(db.connect(spec.db_role)) for spec in all_files()}
         applier = NotificationApplier(
-            {FileKind.PREF: pref_conn, FileKind.FUHYO: fuhyo_conn},
+            connections,
             check_digit_mode=db.settings.juminhyo_check_digit,
             batch_size=batch,
         )
@@ -303,9 +301,9 @@ def _reconcile_population(db: Database, persons: int, others: int, ended: int) -
         "アオイ",
     ]
     with db.connect() as conn:
-        with deferred_indexes(conn, "pref", "identity_current"):
+        with deferred_indexes(conn, PREF.schema, PREF.current_table):
             conn.execute(
-                """INSERT INTO pref.identity_current (juminhyo_code, name_kanji, name_kana, birth_date, sex,
+                f"""INSERT INTO {PREF.current} (juminhyo_code, name_kanji, name_kana, birth_date, sex,
                      address, my_number, change_reason, change_date, seion_kana, municipality_code, aza_code,
                      operator_id, terminal_id, notified_on, update_seq, status, end_kind, deleted_flag)
                    SELECT lpad(i::text, 11, '0'),
@@ -341,7 +339,7 @@ def _reconcile_population(db: Database, persons: int, others: int, ended: int) -
             )
         conn.commit()
     with db.connect(autocommit=True) as conn:
-        conn.execute("ANALYZE pref.identity_current")
+        conn.execute(f"ANALYZE {PREF.current}")
 
 
 def _reconcile_upload(db: Database, path: Path, persons: int, changed_every: int, dropped_every: int) -> int:
@@ -352,14 +350,14 @@ def _reconcile_upload(db: Database, path: Path, persons: int, changed_every: int
 
     added = max(1, persons // 50_000)
     wards = ",".join(municipality_scope(RECONCILE_CITY))  # validated 6-digit codes
-    cols = ",".join(upload_columns(FileKind.PREF))
+    cols = ",".join(upload_columns(PREF.kind))
     query = f"""COPY (
         SELECT juminhyo_code, name_kanji, name_kana, birth_date, sex,
                CASE WHEN juminhyo_code::bigint % {changed_every} = 0 THEN address || '－２'
                     ELSE address END AS address,
                municipality_code, aza_code, coalesce(my_number, '') AS my_number,
                former_surname_kanji, former_surname_kana
-          FROM pref.identity_current
+          FROM {PREF.current}
          WHERE status = 'present' AND municipality_code = ANY('{{{wards}}}'::text[])
            AND juminhyo_code::bigint % {dropped_every} <> 0
         UNION ALL
@@ -412,7 +410,7 @@ def bench_reconcile(
         conn.execute("CREATE SCHEMA bench_baseline")
         conn.execute(
             "CREATE TABLE bench_baseline.reconcile_upload ("
-            + ", ".join(f"{c} text" for c in upload_columns(FileKind.PREF))
+            + ", ".join(f"{c} text" for c in upload_columns(PREF.kind))
             + ")"
         )
     started = time.monotonic()
@@ -430,10 +428,10 @@ def bench_reconcile(
     # Ours.
     phases: dict[str, float] = {}
     started = time.monotonic()
-    with db.connect(DbRole.PREF) as conn:
+    with db.connect(PREF.db_role) as conn:
         info = reconcile(
             conn,
-            FileKind.PREF,
+            PREF.kind,
             RECONCILE_CITY,
             iter_file(path),
             requested_by="bench",
