@@ -20,6 +20,7 @@ from juki.peers.national import (
     other_prefecture_person,
 )
 from juki.peers.tls import run_server_in_thread, stop_server
+from juki.services.access.actor import Actor, TerminalKind
 from juki.services.jlis.client import (
     Basic4,
     JlisClient,
@@ -451,3 +452,20 @@ def test_simulator_ignores_bad_bodies_with_json_errors(national: Sim, certs: Cer
         assert bad.status_code == 400 and bad.json()["code"] == "E_BAD_REQUEST"
         wrong = http.post("/jlis/v1/query", json={"by": "juminhyo_code", "my_number": other(1)["my_number"]})
         assert wrong.status_code == 400 and wrong.json()["code"] == "E_QUERY_KEY"
+
+
+def test_REC4_requester_is_the_signed_in_actor_or_the_free_text_of_one_who_did_not_sign_in() -> None:
+    actor = Actor(
+        operator_id=7,
+        login="kensaku1",
+        roles=frozenset({"pref_operator"}),
+        terminal_id=3,
+        terminal_name="代表端末1",
+        terminal_kind=TerminalKind.REPRESENTATIVE,
+        bulk_enabled=False,
+    )
+    signed_in = Requester(actor=actor, operator="ignored", terminal="ignored")
+    assert (signed_in.operator_id, signed_in.terminal_id) == ("kensaku1", "代表端末1")
+    cli = Requester(operator="cli:alice", terminal="cli:host")
+    assert (cli.operator_id, cli.terminal_id) == ("cli:alice", "cli:host")
+    assert (Requester().operator_id, Requester().terminal_id) == ("system", "server")
