@@ -171,6 +171,9 @@ def _ident(column: str) -> sql.Composable:
     return sql.Identifier(column)
 
 
+_SEX_SQL: Final = sql.SQL("sex = %s")
+
+
 def _birth_ranges(d: JukiDate) -> list[tuple[int, int]]:
     """The birth_key ranges (inclusive) a query date matches: its own period, plus the keys of stored
     dates with fewer known parts that it could be (YYYYMM00 and YYYY0000)."""
@@ -224,44 +227,51 @@ def _prefix_pair(expr: sql.Composable, key: str) -> _Cond:
     )
 
 
-def _name_condition(name: str, match: NameMatch, part: NamePart) -> tuple[_Cond, bool] | None:
-    """The name condition and whether it is specific enough for S-25 (a prefix long enough); None when
-    the key is empty.
+#: The 清音化 kana keys of the whole name, the family part and the given part (all stored tables).
+_KANA_COLUMNS: Final = (
+    sql.Identifier("seion_kana"),
+    sql.Identifier("seion_family"),
+    sql.Identifier("seion_given"),
+)
+_KANJI_COLUMNS: Final = (sql.SQL(_KANJI_KEY_SQL), sql.SQL(_KANJI_FAMILY_SQL), sql.SQL(_KANJI_GIVEN_SQL))
+
+
+def _name_sql(
+    key: str, columns: tuple[sql.Composable, sql.Composable, sql.Composable], match: NameMatch, part: NamePart
+) -> _Cond:
+    """``key`` against the whole name, the family or the given part (``columns``), exact or prefix.
 
     The family part is searched through the whole-name key it starts (whose index exists in both
     files), then checked on the family key; a given part through its own key (both indexed, 0010).
     """
+    whole, family, given = columns
     prefix = match is NameMatch.PREFIX
-    kana = is_kana_text(name)
-    if kana:
-        # The key drops spaces: for a part, a space typed inside it does not split it.
-        key = seion_key(name)
-        if not key:
-            return None
-        whole: sql.Composable = _ident("seion_kana")
-        family: sql.Composable = _ident("seion_family")
-        given: sql.Composable = _ident("seion_given")
-    else:
-        key = kanji_key(name)
-        if not key:
-            return None
-        whole, family, given = sql.SQL(_KANJI_KEY_SQL), sql.SQL(_KANJI_FAMILY_SQL), sql.SQL(_KANJI_GIVEN_SQL)
     equal = sql.SQL("{} = %s")
     if part is NamePart.FULL:
-        cond = _prefix_pair(whole, key) if prefix else _same(equal.format(whole), [key], selective=True)
-    elif part is NamePart.FAMILY:
+        return _prefix_pair(whole, key) if prefix else _same(equal.format(whole), [key], selective=True)
+    if part is NamePart.FAMILY:
         check = _prefix_pair(family, key) if prefix else _same(equal.format(family), [key])
         lead = _prefix_pair(whole, key)
-        cond = _Cond(
+        return _Cond(
             sql.SQL("{} AND {}").format(lead.indexed, check.filter),
             check.filter,
             lead.params_indexed + check.params_filter,
             check.params_filter,
         )
-    else:
-        cond = _prefix_pair(given, key) if prefix else _same(equal.format(given), [key])
+    return _prefix_pair(given, key) if prefix else _same(equal.format(given), [key])
+
+
+def _name_condition(name: str, match: NameMatch, part: NamePart) -> tuple[_Cond, bool] | None:
+    """The name condition and whether it is specific enough for S-25 (a prefix long enough); None when
+    the key is empty. Kana input is compared through the kana keys, other input the kanji name."""
+    kana = is_kana_text(name)
+    # The kana key drops spaces: for a part, a space typed inside it does not split it.
+    key = seion_key(name) if kana else kanji_key(name)
+    if not key:
+        return None
+    cond = _name_sql(key, _KANA_COLUMNS if kana else _KANJI_COLUMNS, match, part)
     minimum = MIN_PREFIX_KANA if kana else MIN_PREFIX_KANJI
-    return cond, not prefix or len(key) >= minimum
+    return cond, match is not NameMatch.PREFIX or len(key) >= minimum
 
 
 @dataclass(frozen=True)
@@ -388,7 +398,7 @@ def compile_search(conditions: SearchConditions) -> CompiledSearch:
         sex = read_sex(conditions.sex)
         if sex is None:
             raise Refusal("T_SEARCH_INPUT", "性別は 1（男）または 2（女）で指定してください")
-        conds.append(_same(sql.SQL("sex = %s"), [sex]))
+        conds.append(_same(_SEX_SQL, [sex]))
         present.add(Condition.SEX)
 
     if not _blank(conditions.address):
@@ -474,23 +484,17 @@ def basic4_where(
     """
     parts: list[sql.Composable] = []
     params: list[Any] = []
-    for column, value in (
-        ("seion_kana", keys.seion),
-        ("seion_family", keys.family),
-        ("seion_given", keys.given),
+    match = NameMatch.PREFIX if keys.prefix else NameMatch.EXACT
+    for value, part in (
+        (keys.seion, NamePart.FULL),
+        (keys.family, NamePart.FAMILY),
+        (keys.given, NamePart.GIVEN),
     ):
-        if value is None:
-            continue
-        if keys.prefix:
-            parts.append(sql.SQL("{} LIKE %s").format(sql.Identifier(column)))
-            params.append(like_prefix(value))
-        else:
-            parts.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-            params.append(value)
-    if keys.family is not None and keys.seion is None:
-        # The family part starts the whole key: lets the (seion_kana) index serve a family search.
-        parts.append(sql.SQL("seion_kana LIKE %s"))
-        params.append(like_prefix(keys.family))
+        if value is not None:
+            # The same name conditions as the terminal search's (a kana name, every part given).
+            cond = _name_sql(value, _KANA_COLUMNS, match, part)
+            parts.append(cond.indexed)
+            params.extend(cond.params_indexed)
     if keys.birth_range is not None:
         low, high = keys.birth_range
         if low == high:
@@ -500,7 +504,7 @@ def basic4_where(
             parts.append(sql.SQL("birth_key BETWEEN %s AND %s"))
             params.extend([low, high])
     if keys.sex is not None:
-        parts.append(sql.SQL("sex = %s"))
+        parts.append(_SEX_SQL)
         params.append(keys.sex)
     if keys.address is not None:
         pattern = like_prefix(keys.address)
