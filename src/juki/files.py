@@ -49,6 +49,7 @@ class FileSpec:
     present_statuses: frozenset[str]  # record states of a person who is "present" in the file
     ended_status: str
     municipality_column: str  # whose record it is: the municipality that notifies it
+    address_municipality_column: str  # the municipality of the address (File 2: '' while abroad)
     notified_items: tuple[str, ...]  # what a 市町村CS may notify (S-38)
     csv_columns: tuple[str, ...]  # bulk-load and reconciliation CSV layout
     history_csv_columns: tuple[str, ...]
@@ -128,6 +129,7 @@ PREF: Final = FileSpec(
     present_statuses=frozenset({RecordStatus.PRESENT.value}),
     ended_status=RecordStatus.ENDED.value,
     municipality_column="municipality_code",
+    address_municipality_column="municipality_code",
     notified_items=PREF_NOTIFIED_ITEMS,
     csv_columns=PREF_CSV_COLUMNS,
     history_csv_columns=PREF_HISTORY_CSV_COLUMNS,
@@ -152,6 +154,7 @@ FUHYO: Final = FileSpec(
     present_statuses=frozenset({FuhyoStatus.DOMESTIC.value, FuhyoStatus.ABROAD.value}),
     ended_status=FuhyoStatus.ENDED.value,
     municipality_column="fuhyo_municipality_code",
+    address_municipality_column="address_municipality_code",
     notified_items=FUHYO_NOTIFIED_ITEMS,
     csv_columns=FUHYO_CSV_COLUMNS,
     history_csv_columns=FUHYO_HISTORY_CSV_COLUMNS,

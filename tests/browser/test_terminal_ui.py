@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, Route, expect
 
-from juki.services.search import service as search
+from juki.services.search.conditions import MINIMUM_RULES
 from tests.browser.browser_support import Operator, Terminal
 from tests.interfaces.terminal_web_support import (
     AUDITOR_PASSWORD,
@@ -189,7 +189,7 @@ def test_S25_search_with_too_few_conditions_shows_the_rule(new_operator: Any, te
     op = searcher(new_operator, terminal_ui)
     page = op.page
     page.get_by_role("link", name="4情報検索（本人確認情報）").first.click()
-    for rule in search.MINIMUM_RULES:
+    for rule in MINIMUM_RULES:
         expect(page.locator("#search-rules")).to_contain_text(rule.label)
     page.get_by_label("氏名（漢字またはかな）").fill(RESIDENT_NAME)
     page.get_by_role("button", name="検索", exact=True).click()

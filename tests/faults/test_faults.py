@@ -58,8 +58,8 @@ from juki.store.embedded import EmbeddedCluster, find_binaries
 from juki.store.migrate import migrate
 from juki.synth import generate_changes, write_population
 from tests.conftest import TEMPLATE
-from tests.peers.test_national import Certs, make_pki, sim_database
-from tests.services.jlis.test_relay import apply, birth, fuhyo_birth, fuhyo_move, move
+from tests.peers.national_support import Certs, make_pki, sim_database
+from tests.services.jlis.accepted_changes import apply, birth, fuhyo_birth, fuhyo_move, move
 
 PERSONS, SEED, CHANGES, BATCH = 400, 11, 240, 20
 FILES = ("pref", "fuhyo")

@@ -26,7 +26,7 @@ from juki.interfaces.terminal.security import CONTENT_SECURITY_POLICY, SESSION_C
 from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.services.access.pki import Pki
-from juki.services.search import service as search
+from juki.services.search import service as search_service
 from juki.store.db import Database, DbRole
 from tests.interfaces.terminal_web_support import (
     ADMIN_PASSWORD,
@@ -529,7 +529,7 @@ def test_errors_are_japanese_pages_with_a_code_never_a_stack_trace(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals: /etc/passwd")
 
-    monkeypatch.setattr(search, "search", broken)
+    monkeypatch.setattr(search_service, "search", broken)
     failed = search_pref(client, name=RESIDENT_NAME, birth_date=RESIDENT_BIRTH)
     assert failed.status_code == 500 and "T_INTERNAL" in failed.text
     assert "Traceback" not in failed.text and "secret internals" not in failed.text

@@ -6,6 +6,13 @@ The query presents the file's own client certificate from the PKI directory (``p
 file's ``jlis_query_log`` (REC-4). ``--local-first`` searches the prefecture's own file first and asks
 J-LIS only when nobody is found there (the F1-2 flow for persons of other prefectures).
 
+The options shared by the three commands belong to the ``query`` group and come before the command:
+``juki query --file fuhyo --json code 12345678901``.
+
+Who asked: the CLI has no signed-in operator yet (a later issue signs CLI users in), so the
+communication record names the free-text ``--operator`` / ``--terminal`` (default ``cli:<user>`` /
+``cli:<host>``), not an :class:`~juki.services.access.actor.Actor`.
+
 Exit codes: 0 answered (also when nobody was found: the count says so), 1 refused or failed (the
 server's code is shown), 2 usage error.
 """
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,11 +30,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from juki.domain.records import FileKind
+from juki.files import FileSpec, file_spec
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access.pki import Pki, client_context
-from juki.services.jlis import query as jlis
+from juki.services.jlis.client import (
+    Basic4,
+    JlisClient,
+    JlisError,
+    SearchKeys,
+    basic4_keys,
+    jlis_connection,
+)
+from juki.services.jlis.communication_records import Requester
+from juki.services.jlis.local_first import SearchResult, Source, search_person
 from juki.services.jlis.relay import Peer
+from juki.services.search.conditions import NameMatch
 
 app = typer.Typer(
     help="地方公共団体情報システム機構（全国サーバ・附票全国サーバ）への照会（住民票コード・個人番号・4情報）",
@@ -66,69 +84,91 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _run(
-    file: FileChoice,
-    keys: jlis.SearchKeys,
-    *,
-    local_first: bool,
-    as_json: bool,
-    national_url: str | None,
-    fuhyo_national_url: str | None,
-    pki_dir: Path | None,
-    pref_cert: str,
-    fuhyo_cert: str,
-    operator: str | None,
-    terminal: str | None,
-    timeout: float,
+@dataclass(frozen=True)
+class QueryOptions:
+    """The ``query`` group's options, shared by its commands (``ctx.obj``)."""
+
+    file: FileSpec
+    local_first: bool
+    as_json: bool
+    url: str | None  # of the file's J-LIS server
+    url_option: str  # how to give it, for the message when it is missing
+    pki_dir: Path | None
+    cert: str  # the file's client certificate
+    operator: str | None
+    terminal: str | None
+    timeout: float
+
+
+@app.callback()
+def query_options(
+    ctx: typer.Context,
+    file: FileOpt = FileChoice.pref,
+    local_first: LocalFirstOpt = False,
+    as_json: JsonOpt = False,
+    national_url: NationalUrlOpt = None,
+    fuhyo_national_url: FuhyoUrlOpt = None,
+    pki_dir: PkiDirOpt = None,
+    pref_cert: PrefCertOpt = "pref-server",
+    fuhyo_cert: FuhyoCertOpt = "fuhyo-server",
+    operator: OperatorOpt = None,
+    terminal: TerminalOpt = None,
+    timeout: TimeoutOpt = 10.0,
 ) -> None:
-    kind = FileKind(file.value)
-    url, cert_name = (national_url, pref_cert) if kind is FileKind.PREF else (fuhyo_national_url, fuhyo_cert)
-    if not url:
-        option = (
-            "--national-url / JUKI_NATIONAL_URL"
-            if kind is FileKind.PREF
-            else "--fuhyo-national-url / JUKI_FUHYO_NATIONAL_URL"
-        )
-        raise _fail(f"{kind.value} の照会先 URL を {option} で指定してください")
+    """地方公共団体情報システム機構（全国サーバ・附票全国サーバ）への照会。共通オプションはコマンドの前に指定する。"""
+    spec = file_spec(file.value)
+    # The file's own server and certificate options are named after it: --national-url / --pref-cert
+    # for File 1, --fuhyo-national-url / --fuhyo-cert for File 2.
+    server = spec.national_peer.value
+    url: str | None = ctx.params[f"{server}_url"]
+    cert: str = ctx.params[f"{spec.value}_cert"]
+    url_option = f"--{server.replace('_', '-')}-url / JUKI_{server.upper()}_URL"
+    ctx.obj = QueryOptions(
+        spec, local_first, as_json, url, url_option, pki_dir, cert, operator, terminal, timeout
+    )
+
+
+def _run(opts: QueryOptions, keys: SearchKeys) -> None:
+    spec = opts.file
+    if not opts.url:
+        raise _fail(f"{spec.value} の照会先 URL を {opts.url_option} で指定してください")
     db = open_database()
-    pki = Pki(pki_dir) if pki_dir else Pki(db.settings.data_dir / "pki")
+    pki = Pki(opts.pki_dir) if opts.pki_dir else Pki(db.settings.data_dir / "pki")
     try:
         crl = pki.crl_path if pki.crl_path.exists() else None
-        ctx = client_context(pki.cert_path(cert_name), pki.key_path(cert_name), pki.ca_cert_path, crl)
+        ctx = client_context(pki.cert_path(opts.cert), pki.key_path(opts.cert), pki.ca_cert_path, crl)
     except (OSError, ValueError) as exc:
-        raise _fail(f"証明書 {cert_name} を読めません（{pki.directory}）: {exc}") from None
-    function = "F1-5" if kind is FileKind.PREF else "F2-5"
-    if local_first:
-        function = "F1-2" if kind is FileKind.PREF else "F2-2"
-    caller = jlis.Caller(
-        operator_id=operator or f"cli:{getpass.getuser()}",
-        terminal_id=terminal or f"cli:{socket.gethostname()}",
-        function=function,
+        raise _fail(f"証明書 {opts.cert} を読めません（{pki.directory}）: {exc}") from None
+    requester = Requester(
+        operator=opts.operator or f"cli:{getpass.getuser()}",
+        terminal=opts.terminal or f"cli:{socket.gethostname()}",
     )
     try:
         with (
-            jlis.jlis_connection(db, kind) as conn,
-            jlis.JlisClient(Peer(url, ctx), kind, conn, caller=caller, timeout=timeout) as client,
+            jlis_connection(db, spec.kind) as conn,
+            JlisClient(
+                Peer(opts.url, ctx), spec.kind, conn, requester=requester, timeout=opts.timeout
+            ) as client,
         ):
-            if local_first:
-                result = jlis.search_person(conn, client, keys, caller=caller)
+            if opts.local_first:
+                result = search_person(conn, client, keys)
             else:
                 answer = client.query(keys)
-                result = jlis.SearchResult(jlis.Source.NATIONAL, keys.kind, answer.matches, answer.log_id)
-    except jlis.JlisError as exc:
-        if as_json:
-            emit_json({"file": kind.value, "error": {"code": exc.code, "message": exc.message}})
+                result = SearchResult(Source.NATIONAL, keys.kind, answer.matches, answer.log_id)
+    except JlisError as exc:
+        if opts.as_json:
+            emit_json({"file": spec.value, "error": {"code": exc.code, "message": exc.message}})
         raise _fail(f"{exc.code} {exc.message}") from None
-    out: dict[str, Any] = {"file": kind.value, **result.to_dict()}
-    if as_json:
+    out: dict[str, Any] = {"file": spec.value, **result.to_dict()}
+    if opts.as_json:
         emit_json(out)
         return
-    source = "自県のファイル" if result.source is jlis.Source.LOCAL else client.label
+    source = "自県のファイル" if result.source is Source.LOCAL else client.label
     if not result.matches:
         console.print(f"該当なし（照会先: {source}）")
         return
     columns = ["住民票コード", "氏名", "ふりがな", "生年月日", "性別", "住所"]
-    if kind is FileKind.PREF:
+    if spec.holds_my_number:
         columns.append("個人番号")
     table = Table(*columns, title=f"{len(result.matches)} 件（照会先: {source}）")
     for match in result.matches:
@@ -136,7 +176,7 @@ def _run(
         cells = [match.juminhyo_code] + [
             str(record.get(k) or "") for k in ("name_kanji", "name_kana", "birth_date", "sex", "address")
         ]
-        if kind is FileKind.PREF:
+        if spec.holds_my_number:
             cells.append(str(record.get("my_number") or ""))
         table.add_row(*(escape(c) for c in cells))
     console.print(table)
@@ -144,72 +184,26 @@ def _run(
 
 @app.command("code")
 def code_cmd(
-    juminhyo_code: Annotated[str, typer.Argument(help="住民票コード（11 桁）")],
-    file: FileOpt = FileChoice.pref,
-    local_first: LocalFirstOpt = False,
-    as_json: JsonOpt = False,
-    national_url: NationalUrlOpt = None,
-    fuhyo_national_url: FuhyoUrlOpt = None,
-    pki_dir: PkiDirOpt = None,
-    pref_cert: PrefCertOpt = "pref-server",
-    fuhyo_cert: FuhyoCertOpt = "fuhyo-server",
-    operator: OperatorOpt = None,
-    terminal: TerminalOpt = None,
-    timeout: TimeoutOpt = 10.0,
+    ctx: typer.Context, juminhyo_code: Annotated[str, typer.Argument(help="住民票コード（11 桁）")]
 ) -> None:
     """住民票コードで本人確認情報を照会する。"""
-    _run(
-        file,
-        jlis.SearchKeys(juminhyo_code=juminhyo_code),
-        local_first=local_first,
-        as_json=as_json,
-        national_url=national_url,
-        fuhyo_national_url=fuhyo_national_url,
-        pki_dir=pki_dir,
-        pref_cert=pref_cert,
-        fuhyo_cert=fuhyo_cert,
-        operator=operator,
-        terminal=terminal,
-        timeout=timeout,
-    )
+    _run(ctx.obj, SearchKeys(juminhyo_code=juminhyo_code))
 
 
 @app.command("my-number")
 def my_number_cmd(
-    my_number: Annotated[str, typer.Argument(help="個人番号（12 桁）")],
-    file: FileOpt = FileChoice.pref,
-    local_first: LocalFirstOpt = False,
-    as_json: JsonOpt = False,
-    national_url: NationalUrlOpt = None,
-    fuhyo_national_url: FuhyoUrlOpt = None,
-    pki_dir: PkiDirOpt = None,
-    pref_cert: PrefCertOpt = "pref-server",
-    fuhyo_cert: FuhyoCertOpt = "fuhyo-server",
-    operator: OperatorOpt = None,
-    terminal: TerminalOpt = None,
-    timeout: TimeoutOpt = 10.0,
+    ctx: typer.Context, my_number: Annotated[str, typer.Argument(help="個人番号（12 桁）")]
 ) -> None:
     """個人番号で本人確認情報を照会する（全国サーバのみ。附票全国サーバは個人番号を扱わない）。"""
-    if file is FileChoice.fuhyo:
-        raise _fail("E_QUERY_KEY 附票全国サーバには個人番号で照会できません")
-    _run(
-        file,
-        jlis.SearchKeys(my_number=my_number),
-        local_first=local_first,
-        as_json=as_json,
-        national_url=national_url,
-        fuhyo_national_url=fuhyo_national_url,
-        pki_dir=pki_dir,
-        pref_cert=pref_cert,
-        fuhyo_cert=fuhyo_cert,
-        operator=operator,
-        terminal=terminal,
-        timeout=timeout,
-    )
+    opts: QueryOptions = ctx.obj
+    if not opts.file.holds_my_number:
+        raise _fail(f"E_QUERY_KEY {opts.file.national_label}には個人番号で照会できません")
+    _run(opts, SearchKeys(my_number=my_number))
 
 
 @app.command("basic4")
 def basic4_cmd(
+    ctx: typer.Context,
     name_kana: Annotated[str | None, typer.Option(help="氏名のふりがな（氏と名、空白は無視）")] = None,
     family_kana: Annotated[str | None, typer.Option(help="氏のふりがな")] = None,
     given_kana: Annotated[str | None, typer.Option(help="名のふりがな")] = None,
@@ -219,43 +213,19 @@ def basic4_cmd(
     ] = None,
     sex: Annotated[str | None, typer.Option(help="性別（1: 男、2: 女）")] = None,
     address: Annotated[str | None, typer.Option(help="住所（前方一致。都道府県・市区町村は省略可）")] = None,
-    file: FileOpt = FileChoice.pref,
-    local_first: LocalFirstOpt = False,
-    as_json: JsonOpt = False,
-    national_url: NationalUrlOpt = None,
-    fuhyo_national_url: FuhyoUrlOpt = None,
-    pki_dir: PkiDirOpt = None,
-    pref_cert: PrefCertOpt = "pref-server",
-    fuhyo_cert: FuhyoCertOpt = "fuhyo-server",
-    operator: OperatorOpt = None,
-    terminal: TerminalOpt = None,
-    timeout: TimeoutOpt = 10.0,
 ) -> None:
     """4情報（氏名・生年月日・性別・住所）の組合せで照会する。氏名に加えて生年月日または住所が必要。"""
-    query = jlis.Basic4(
+    query = Basic4(
         name_kana=name_kana,
         family_kana=family_kana,
         given_kana=given_kana,
-        name_match=jlis.NameMatch.PREFIX if prefix else jlis.NameMatch.EXACT,
+        name_match=NameMatch.PREFIX if prefix else NameMatch.EXACT,
         birth_date=birth_date,
         sex=sex,
         address=address,
     )
     try:
-        jlis.basic4_keys(query)  # the minimum conditions, before anything else
-    except jlis.JlisError as exc:
+        basic4_keys(query)  # the minimum conditions, before anything else
+    except JlisError as exc:
         raise _fail(f"{exc.code} {exc.message}") from None
-    _run(
-        file,
-        jlis.SearchKeys(basic4=query),
-        local_first=local_first,
-        as_json=as_json,
-        national_url=national_url,
-        fuhyo_national_url=fuhyo_national_url,
-        pki_dir=pki_dir,
-        pref_cert=pref_cert,
-        fuhyo_cert=fuhyo_cert,
-        operator=operator,
-        terminal=terminal,
-        timeout=timeout,
-    )
+    _run(ctx.obj, SearchKeys(basic4=query))

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from juki.domain.records import FileKind
+from juki.files import all_files, file_spec
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access.pki import Pki, client_context
 from juki.services.jlis import relay
@@ -34,7 +35,7 @@ class FileChoice(StrEnum):
 
 
 def _files(choice: FileChoice | None) -> list[FileKind]:
-    return [FileKind(choice.value)] if choice else [FileKind.PREF, FileKind.FUHYO]
+    return [FileKind(choice.value)] if choice else [spec.kind for spec in all_files()]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -44,6 +45,7 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command("run")
 def run_cmd(
+    ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="送信できるものを一度送り切って終了する")] = False,
     file: Annotated[
         FileChoice | None,
@@ -80,7 +82,6 @@ def run_cmd(
     # One line per HTTP request would drown the relay's own messages (and cost CPU under load).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     pki = Pki(pki_dir) if pki_dir else Pki()
-    targets = {FileKind.PREF: (national_url, pref_cert), FileKind.FUHYO: (fuhyo_national_url, fuhyo_cert)}
     try:
         policy = relay.RelayPolicy(
             batch_size=batch_size,
@@ -94,20 +95,21 @@ def run_cmd(
         raise _fail(str(exc)) from None
     peers: dict[FileKind, relay.Peer] = {}
     for kind in _files(file):
-        url, cert_name = targets[kind]
+        # The file's own server and certificate options are named after it: --national-url /
+        # --pref-cert for File 1, --fuhyo-national-url / --fuhyo-cert for File 2.
+        spec = file_spec(kind)
+        server = spec.national_peer.value
+        url: str | None = ctx.params[f"{server}_url"]
+        cert_name: str = ctx.params[f"{spec.value}_cert"]
         if not url:
-            option = (
-                "--national-url / JUKI_NATIONAL_URL"
-                if kind is FileKind.PREF
-                else ("--fuhyo-national-url / JUKI_FUHYO_NATIONAL_URL")
-            )
+            option = f"--{server.replace('_', '-')}-url / JUKI_{server.upper()}_URL"
             raise _fail(f"{kind.value} の送信先 URL を {option} で指定してください")
         try:
             crl = pki.crl_path if pki.crl_path.exists() else None
-            ctx = client_context(pki.cert_path(cert_name), pki.key_path(cert_name), pki.ca_cert_path, crl)
+            tls = client_context(pki.cert_path(cert_name), pki.key_path(cert_name), pki.ca_cert_path, crl)
         except (OSError, ValueError) as exc:
             raise _fail(f"証明書 {cert_name} を読めません（{pki.directory}）: {exc}") from None
-        peers[kind] = relay.Peer(url, ctx)
+        peers[kind] = relay.Peer(url, tls)
 
     db = open_database()
     reports = {kind: relay.RelayReport(file=kind.value) for kind in peers}

@@ -20,7 +20,8 @@ trusts nothing but the certificate of its caller:
   ``given_kana`` (清音化 rules, ``name_match`` exact or prefix), ``birth_date`` (a year or a month
   searches the period), ``sex``, ``address`` (a normalised prefix; the prefecture and the city may be
   left out); at least a name and a birth date or an address, else 400 ``E_QUERY_CONDITIONS`` (the rule
-  of :func:`juki.services.jlis.query.basic4_keys`); ``{"count", "matches": […]}`` of living persons
+  of :func:`juki.services.jlis.client.basic4_keys`, compiled by the one 4情報 matcher
+  :mod:`juki.services.search.matcher`); ``{"count", "matches": […]}`` of living persons
   (``include_ended`` for all), or 422 ``E_TOO_MANY`` over ``max_matches``. The 附票全国サーバ never
   answers with a 個人番号.
 
@@ -46,13 +47,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import re
 import ssl
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -65,24 +62,21 @@ from fastapi.responses import JSONResponse
 from psycopg import sql
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from juki.domain.address import address_key, strip_municipality
 from juki.domain.codes import lg_code_check_digit
 from juki.domain.dates import DateParseError, parse_date
 from juki.domain.derive import name_keys
-from juki.domain.peers import PeerRole
 from juki.domain.records import PREF_CSV_COLUMNS
+from juki.files import FileSpec, all_files
 from juki.interfaces.tls_server import server_config
 from juki.peers.tls import RunningServer, peer_cert_der, run_server_in_thread
 from juki.services.access.pki import PeerIdentity, authorize_peer
-from juki.services.jlis.query import (
-    DEFAULT_MAX_MATCHES,
-    Basic4,
-    QueryConditionsError,
-    basic4_keys,
-    basic4_where,
-)
+from juki.services.jlis.client import DEFAULT_MAX_MATCHES, Basic4, QueryConditionsError, basic4_keys
+from juki.services.search.conditions import JLIS_QUERY_RULES
+from juki.services.search.matcher import basic4_where
 from juki.synth import make_person
 from juki.synth.draw import Draw
 
@@ -204,18 +198,9 @@ class NationalKind(StrEnum):
     FUHYO_NATIONAL = "fuhyo_national"  # 附票全国サーバ: File 2 notices from the 附票都道府県サーバ
 
 
-@dataclass(frozen=True)
-class _Spec:
-    label: str
-    file: str  # the "file" every notice must name
-    client_role: PeerRole  # the only role served
-    my_number: bool  # holds (and can be queried by) 個人番号
-
-
-_SPECS = {
-    NationalKind.NATIONAL: _Spec("全国サーバ", "pref", PeerRole.PREF_SERVER, True),
-    NationalKind.FUHYO_NATIONAL: _Spec("附票全国サーバ", "fuhyo", PeerRole.FUHYO_SERVER, False),
-}
+def _file_of(kind: NationalKind) -> FileSpec:
+    """The file a J-LIS server holds: the one whose national server it is (juki's per-file settings)."""
+    return next(spec for spec in all_files() if spec.national_peer.value == kind.value)
 
 
 class ApiError(Exception):
@@ -265,35 +250,6 @@ class FailMode:
                 self.injected += 1
                 return self._status
             return None
-
-
-class _Pool:
-    """A few autocommit connections reused across the server's worker threads."""
-
-    def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
-        self._idle: queue.LifoQueue[psycopg.Connection[TupleRow]] = queue.LifoQueue()
-
-    @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
-        try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = psycopg.connect(self._conninfo, autocommit=True, application_name="juki-sim:jlis")
-        try:
-            yield conn
-        finally:
-            if conn.closed or conn.broken:
-                conn.close()
-            else:
-                self._idle.put(conn)
-
-    def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
 
 
 class QueryRequest(BaseModel):
@@ -365,7 +321,7 @@ def _authenticated(request: Request) -> PeerIdentity:
     """
     simulator: NationalSimulator = request.app.state.simulator
     try:
-        return authorize_peer(peer_cert_der(request.scope), {simulator.spec.client_role})
+        return authorize_peer(peer_cert_der(request.scope), {simulator.spec.server_peer})
     except PermissionError as exc:
         raise ApiError(403, "E_PEER_ROLE", str(exc)) from None
 
@@ -378,11 +334,19 @@ class NationalSimulator:
 
     def __init__(self, kind: NationalKind | str, conninfo: str) -> None:
         self.kind = NationalKind(kind)
-        self.spec = _SPECS[self.kind]
+        self.spec = _file_of(self.kind)  # the file it holds (what it accepts, whom it serves)
+        self.label = self.spec.national_label
         self.schema = self.kind.value
         self.fail_mode = FailMode()
         self.max_matches = DEFAULT_MAX_MATCHES  # over this many 4情報 matches: 422 E_TOO_MANY
-        self._pool = _Pool(conninfo)
+        # Autocommit connections shared by the server's worker threads.
+        self._pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
+            conninfo,
+            kwargs={"autocommit": True, "application_name": "juki-sim:jlis"},
+            min_size=1,
+            max_size=10,
+            open=True,
+        )
         self.setup()
         self.app = self._build_app()
 
@@ -484,9 +448,9 @@ class NationalSimulator:
         with self._pool.connection() as conn:
             for number in range(count):
                 person = other_prefecture_person(seed, number)
-                if not self.spec.my_number:
+                if not self.spec.holds_my_number:
                     person = _as_fuhyo(person)
-                my_number = person.get("my_number") if self.spec.my_number else None
+                my_number = person.get("my_number") if self.spec.holds_my_number else None
                 batch.append((person["juminhyo_code"], my_number, Jsonb(person), *search_keys_of(person)))
                 if len(batch) >= 1000 or number == count - 1:
                     with conn.transaction(), conn.cursor() as cur:
@@ -510,9 +474,11 @@ class NationalSimulator:
     def _check_notice(self, key: str | None, notice: dict[str, Any]) -> tuple[str, str, int]:
         if not key or len(key) > _MAX_KEY:
             raise ApiError(400, "E_IDEMPOTENCY_KEY", "Idempotency-Key ヘッダーがない、または長すぎます")
-        if notice.get("file") != self.spec.file:
+        if notice.get("file") != self.spec.value:
             raise ApiError(
-                400, "E_WRONG_FILE", f"{self.spec.label}は file={self.spec.file} の通知だけを受け付けます"
+                400,
+                "E_WRONG_FILE",
+                f"{self.label}は file={self.spec.value} の通知だけを受け付けます",
             )
         code = notice.get("juminhyo_code")
         if not isinstance(code, str) or not _JUMINHYO.fullmatch(code):
@@ -520,7 +486,7 @@ class NationalSimulator:
         seq = notice.get("update_seq")
         if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
             raise ApiError(400, "E_BAD_NOTICE", "更新順番号（update_seq）が不正です")
-        if not self.spec.my_number and notice.get("my_number") is not None:
+        if not self.spec.holds_my_number and notice.get("my_number") is not None:
             raise ApiError(
                 400, "E_MY_NUMBER_NOT_ALLOWED", "附票全国サーバへの通知に個人番号を含めることはできません"
             )
@@ -634,7 +600,7 @@ class NationalSimulator:
                 (
                     code,
                     seq,
-                    notice.get("my_number") if self.spec.my_number else None,
+                    notice.get("my_number") if self.spec.holds_my_number else None,
                     Jsonb(notice),
                     *search_keys_of(notice),
                 )
@@ -710,7 +676,7 @@ class NationalSimulator:
     ) -> tuple[str, int]:
         """Record one checked notice inside the caller's transaction: (outcome, 更新順番号 held now)."""
         digest = hashlib.sha256(orjson.dumps(notice, option=orjson.OPT_SORT_KEYS)).digest()
-        my_number = notice.get("my_number") if self.spec.my_number else None
+        my_number = notice.get("my_number") if self.spec.holds_my_number else None
         # The key row first: a concurrent request with the same key waits here for ours to commit,
         # then sees the conflict and answers duplicate.
         fresh = conn.execute(
@@ -773,7 +739,7 @@ class NationalSimulator:
         return outcome, held if held is not None else seq
 
     def _answer(self, code: str, seq: int, record: dict[str, Any]) -> QueryAnswer:
-        if not self.spec.my_number and "my_number" in record:  # never, whatever the copy holds
+        if not self.spec.holds_my_number and "my_number" in record:  # never, whatever the copy holds
             record = {k: v for k, v in record.items() if k != "my_number"}
         return QueryAnswer(juminhyo_code=code, update_seq=seq, record=record)
 
@@ -793,7 +759,7 @@ class NationalSimulator:
         ):
             raise ApiError(400, "E_QUERY_KEY", "住民票コードまたは個人番号のどちらか一つを指定してください")
         if request.my_number is not None:
-            if not self.spec.my_number:
+            if not self.spec.holds_my_number:
                 raise ApiError(400, "E_QUERY_KEY", "附票全国サーバは個人番号では照会できません")
             if not _MY_NUMBER.fullmatch(request.my_number):
                 raise ApiError(400, "E_QUERY_KEY", "個人番号が不正です")
@@ -811,7 +777,7 @@ class NationalSimulator:
                 (value,),
             ).fetchone()
         if row is None:
-            raise ApiError(404, "E_NOT_FOUND", f"{self.spec.label}に該当する本人確認情報はありません")
+            raise ApiError(404, "E_NOT_FOUND", f"{self.label}に該当する本人確認情報はありません")
         return self._answer(row[0], row[1], row[2])
 
     def query_basic4(self, request: QueryRequest) -> QueryMatches:
@@ -835,7 +801,7 @@ class NationalSimulator:
         if len(rows) > self.max_matches:
             raise ApiError(
                 422,
-                "E_TOO_MANY",
+                JLIS_QUERY_RULES.too_many_code,
                 f"該当が {self.max_matches} 件を超えました。検索条件を絞り込んでください",
             )
         matches = [self._answer(code, seq, record) for code, seq, record in rows]
@@ -845,12 +811,12 @@ class NationalSimulator:
         """Raise the failure ``fail_mode`` asks for, if any (after authentication, before any work)."""
         status = self.fail_mode.take()
         if status is not None:
-            raise ApiError(status, "E_UNAVAILABLE", f"{self.spec.label}は一時的に利用できません（試験用）")
+            raise ApiError(status, "E_UNAVAILABLE", f"{self.label}は一時的に利用できません（試験用）")
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _build_app(self) -> FastAPI:
         app = FastAPI(
-            title=f"{self.spec.label} simulator (juki)",
+            title=f"{self.label} simulator (juki)",
             version="1",
             docs_url=None,
             redoc_url=None,

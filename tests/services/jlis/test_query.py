@@ -16,41 +16,33 @@ from juki.domain.records import FileKind
 from juki.entry import app
 from juki.peers.national import (
     NationalKind,
-    NationalSimulator,
     RunningServer,
     other_prefecture_person,
 )
 from juki.peers.tls import run_server_in_thread, stop_server
-from juki.services.jlis.query import (
+from juki.services.access.actor import Actor, TerminalKind
+from juki.services.jlis.client import (
     Basic4,
-    Caller,
     JlisClient,
     JlisUnavailable,
-    NameMatch,
     PeerRefusedError,
     QueryConditionsError,
     SearchKeys,
-    Source,
     TooManyMatches,
     jlis_connection,
-    query_log,
-    search_person,
 )
+from juki.services.jlis.communication_records import Requester, query_log
+from juki.services.jlis.local_first import Source, search_person
 from juki.services.jlis.relay import Peer
+from juki.services.search.conditions import NameMatch
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster
 from tests.factories import juminhyo
-from tests.peers.test_national import Certs, client, make_pki, running_simulator
-from tests.services.jlis.test_relay import apply, birth, fuhyo_birth
+from tests.peers.national_support import Certs, Sim, client, running_simulator
+from tests.services.jlis.accepted_changes import apply, birth, fuhyo_birth
 
-Sim = tuple[NationalSimulator, RunningServer]
 SEED = 1
 OTHERS = 300  # persons of other prefectures in each simulator
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
@@ -67,18 +59,6 @@ def fuhyo_national(cluster: EmbeddedCluster, certs: Certs) -> Iterator[Sim]:
     ) as pair:
         assert pair[0].seed_other_prefectures(OTHERS, SEED) == OTHERS
         yield pair
-
-
-@pytest.fixture
-def pref_conn(db: Database) -> Iterator[psycopg.Connection[Any]]:
-    with jlis_connection(db, FileKind.PREF) as conn:
-        yield conn
-
-
-@pytest.fixture
-def fuhyo_conn(db: Database) -> Iterator[psycopg.Connection[Any]]:
-    with jlis_connection(db, FileKind.FUHYO) as conn:
-        yield conn
 
 
 def jlis_client(
@@ -320,9 +300,9 @@ def test_REC4_every_query_is_recorded_without_personal_data(
 ) -> None:
     _sim, running = national
     p = other(9)
-    caller = Caller(operator_id="op-17", terminal_id="term-3", function="F1-5")
     with jlis_client(certs, running, FileKind.PREF, pref_conn) as jc:
-        jc.caller = caller
+        # No signed-in operator: the free text a CLI user gives; the function is the client's (F1-5).
+        jc.requester = Requester(operator="op-17", terminal="term-3")
         jc.query_by_code(p["juminhyo_code"])
         jc.query_by_my_number(p["my_number"])
         jc.query_basic4(Basic4(name_kana=p["name_kana"], birth_date=p["birth_date"]))
@@ -438,22 +418,23 @@ def test_cli_query_code_basic4_and_refusals(
 
     import json
 
-    code = runner.invoke(app, ["query", "code", p["juminhyo_code"], *common])
+    # The shared options belong to the `query` group: they come before the command.
+    code = runner.invoke(app, ["query", *common, "code", p["juminhyo_code"]])
     assert code.exit_code == 0, code.output
     out = json.loads(code.stdout)
     assert out["source"] == "national" and out["count"] == 1
     assert out["matches"][0]["record"]["my_number"] == p["my_number"]
 
     basic = runner.invoke(
-        app, ["query", "basic4", "--name-kana", p["name_kana"], "--birth-date", p["birth_date"], *common]
+        app, ["query", *common, "basic4", "--name-kana", p["name_kana"], "--birth-date", p["birth_date"]]
     )
     assert basic.exit_code == 0, basic.output
     assert p["juminhyo_code"] in [m["juminhyo_code"] for m in json.loads(basic.stdout)["matches"]]
 
-    too_little = runner.invoke(app, ["query", "basic4", "--name-kana", p["name_kana"], *common])
+    too_little = runner.invoke(app, ["query", *common, "basic4", "--name-kana", p["name_kana"]])
     assert too_little.exit_code == 1 and "E_QUERY_CONDITIONS" in too_little.output
 
-    fuhyo_number = runner.invoke(app, ["query", "my-number", p["my_number"], *common[:-1], "--file", "fuhyo"])
+    fuhyo_number = runner.invoke(app, ["query", *common[:-1], "--file", "fuhyo", "my-number", p["my_number"]])
     assert fuhyo_number.exit_code == 1 and "E_QUERY_KEY" in fuhyo_number.output
 
     with jlis_connection(db, FileKind.PREF) as conn:
@@ -471,3 +452,20 @@ def test_simulator_ignores_bad_bodies_with_json_errors(national: Sim, certs: Cer
         assert bad.status_code == 400 and bad.json()["code"] == "E_BAD_REQUEST"
         wrong = http.post("/jlis/v1/query", json={"by": "juminhyo_code", "my_number": other(1)["my_number"]})
         assert wrong.status_code == 400 and wrong.json()["code"] == "E_QUERY_KEY"
+
+
+def test_REC4_requester_is_the_signed_in_actor_or_the_free_text_of_one_who_did_not_sign_in() -> None:
+    actor = Actor(
+        operator_id=7,
+        login="kensaku1",
+        roles=frozenset({"pref_operator"}),
+        terminal_id=3,
+        terminal_name="代表端末1",
+        terminal_kind=TerminalKind.REPRESENTATIVE,
+        bulk_enabled=False,
+    )
+    signed_in = Requester(actor=actor, operator="ignored", terminal="ignored")
+    assert (signed_in.operator_id, signed_in.terminal_id) == ("kensaku1", "代表端末1")
+    cli = Requester(operator="cli:alice", terminal="cli:host")
+    assert (cli.operator_id, cli.terminal_id) == ("cli:alice", "cli:host")
+    assert (Requester().operator_id, Requester().terminal_id) == ("system", "server")

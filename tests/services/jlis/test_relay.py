@@ -11,7 +11,6 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ import psycopg
 import pytest
 
 from juki.domain.peers import PeerRole
-from juki.domain.records import FileKind
 from juki.peers.national import NationalKind, NationalSimulator, RunningServer
 from juki.services.access.pki import Pki, server_context
 from juki.services.jlis.relay import (
@@ -35,14 +33,10 @@ from juki.services.jlis.relay import (
     relay_connection,
     status,
 )
-from juki.services.registry.intake import NotificationApplier, iter_lines
-from juki.services.registry.ledger import ItemResult
-from juki.store.db import Database, DbRole
+from juki.store.db import Database
 from juki.store.embedded import EmbeddedCluster
-from tests.factories import fuhyo_record, juminhyo, notification, pref_record
-from tests.peers.test_national import Certs, make_pki, running_simulator
-
-Sim = tuple[NationalSimulator, RunningServer]
+from tests.peers.national_support import Certs, Sim, running_simulator
+from tests.services.jlis.accepted_changes import apply, birth, fuhyo_birth, fuhyo_move, move
 
 #: Short times for tests: retries come back within a fraction of a second.
 FAST = RelayPolicy(
@@ -53,25 +47,6 @@ FAST = RelayPolicy(
     backoff_base_seconds=0.05,
     backoff_cap_seconds=0.2,
 )
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def national(cluster: EmbeddedCluster, certs: Certs) -> Iterator[Sim]:
-    with running_simulator(cluster, NationalKind.NATIONAL, certs.server_ctx(certs.national)) as pair:
-        yield pair
-
-
-@pytest.fixture
-def fuhyo_national(cluster: EmbeddedCluster, certs: Certs) -> Iterator[Sim]:
-    with running_simulator(
-        cluster, NationalKind.FUHYO_NATIONAL, certs.server_ctx(certs.fuhyo_national)
-    ) as pair:
-        yield pair
 
 
 def make_relay(
@@ -86,38 +61,6 @@ def make_relay(
 ) -> OutboxRelay:
     cert = client_cert or (certs.pref_server if file == "pref" else certs.fuhyo_server)
     return OutboxRelay(db, file, Peer(running.url, certs.client_ctx(cert)), policy, **kw)
-
-
-def apply(db: Database, *items: dict[str, Any]) -> list[ItemResult]:
-    lines = [orjson.dumps(item) for item in items]
-    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
-        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo})
-        results = sorted(
-            applier.apply(iter_lines([b"\n".join(lines)]), source="test"), key=lambda r: r.line_no
-        )
-    assert all(r.status == "accepted" for r in results), results
-    return results
-
-
-def birth(n: int) -> dict[str, Any]:
-    record = pref_record(n, birth_date="2026-09-01")
-    return notification("pref", "birth", juminhyo(n), record=record, change_date="2026-09-01")
-
-
-def move(n: int, house: int) -> dict[str, Any]:
-    address = f"神奈川県横浜市鶴見区鶴見中央二丁目{house}番4号"
-    record = pref_record(n, birth_date="2026-09-01", address=address)
-    return notification("pref", "relocation", juminhyo(n), record=record)
-
-
-def fuhyo_birth(n: int) -> dict[str, Any]:
-    record = fuhyo_record(birth_date="2026-09-01")
-    return notification("fuhyo", "birth", juminhyo(n), record=record, change_date="2026-09-01")
-
-
-def fuhyo_move(n: int, house: int) -> dict[str, Any]:
-    record = fuhyo_record(birth_date="2026-09-01", address=f"神奈川県横浜市鶴見区鶴見中央三丁目{house}番1号")
-    return notification("fuhyo", "relocation", juminhyo(n), record=record)
 
 
 def rows(db: Database, query: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -19,17 +19,9 @@ from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.services.access.actor import Actor, Function, TerminalKind
 from juki.services.registry.intake import NotificationApplier, iter_lines
-from juki.services.search.service import (
-    MINIMUM_RULES,
-    Condition,
-    NameMatch,
-    NamePart,
-    SearchConditions,
-    compile_search,
-    kanji_key,
-    search,
-    view_record,
-)
+from juki.services.search.conditions import MINIMUM_RULES, Condition, NameMatch, NamePart, SearchConditions
+from juki.services.search.matcher import compile_search, kanji_key
+from juki.services.search.service import search, view_record
 from juki.store.db import Database, DbRole
 from tests.factories import KAMAKURA, TSURUMI, fuhyo_record, juminhyo, notification, pref_record
 

@@ -20,7 +20,7 @@ from juki.interfaces.terminal.context import TerminalWeb, terminal_pools
 from juki.interfaces.terminal.errors import install_error_handlers
 from juki.interfaces.terminal.render import Renderer
 from juki.interfaces.terminal.security import SecurityHeadersMiddleware, new_csrf_key
-from juki.services.search.service import DEFAULT_SEARCH_CAP
+from juki.services.search.conditions import DEFAULT_SEARCH_CAP
 from juki.store.db import Database
 
 

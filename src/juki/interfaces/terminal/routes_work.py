@@ -18,18 +18,20 @@ from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, require
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access.actor import Function
-from juki.services.search import service as search
+from juki.services.search import service
+from juki.services.search.conditions import MINIMUM_RULES, NameMatch, NamePart, SearchConditions
+from juki.services.search.service import SearchResult
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
 
 _FILES = {"pref": FileKind.PREF, "fuhyo": FileKind.FUHYO}
 NAME_PARTS = [
-    (search.NamePart.FULL.value, "氏名（氏＋名）"),
-    (search.NamePart.FAMILY.value, "氏のみ"),
-    (search.NamePart.GIVEN.value, "名のみ"),
+    (NamePart.FULL.value, "氏名（氏＋名）"),
+    (NamePart.FAMILY.value, "氏のみ"),
+    (NamePart.GIVEN.value, "名のみ"),
 ]
-NAME_MATCHES = [(search.NameMatch.EXACT.value, "完全一致"), (search.NameMatch.PREFIX.value, "前方一致")]
+NAME_MATCHES = [(NameMatch.EXACT.value, "完全一致"), (NameMatch.PREFIX.value, "前方一致")]
 _SEARCH_REFUSALS_ON_FORM = frozenset({"T_SEARCH_CONDITIONS", "T_SEARCH_TOO_MANY", "T_SEARCH_INPUT"})
 
 
@@ -57,7 +59,7 @@ def _search_page(
     file: FileKind,
     form: dict[str, Any],
     *,
-    result: search.SearchResult | None = None,
+    result: SearchResult | None = None,
     error: ShownError | None = None,
     status: int = 200,
 ) -> Response:
@@ -68,7 +70,7 @@ def _search_page(
         status=status,
         file=file.value,
         form=form,
-        rules=[rule.label for rule in search.MINIMUM_RULES],
+        rules=[rule.label for rule in MINIMUM_RULES],
         name_parts=NAME_PARTS,
         name_matches=NAME_MATCHES,
         result=result,
@@ -78,8 +80,8 @@ def _search_page(
 
 _EMPTY_FORM: dict[str, Any] = {
     "name": "",
-    "name_part": search.NamePart.FULL.value,
-    "name_match": search.NameMatch.EXACT.value,
+    "name_part": NamePart.FULL.value,
+    "name_match": NameMatch.EXACT.value,
     "birth_date": "",
     "sex": "",
     "address": "",
@@ -102,8 +104,8 @@ def search_post(
     file_name: str,
     csrf_token: FormText = "",
     name: FormText = "",
-    name_part: FormText = search.NamePart.FULL.value,
-    name_match: FormText = search.NameMatch.EXACT.value,
+    name_part: FormText = NamePart.FULL.value,
+    name_match: FormText = NameMatch.EXACT.value,
     birth_date: FormText = "",
     sex: FormText = "",
     address: FormText = "",
@@ -124,11 +126,11 @@ def search_post(
         "include_ended": bool(include_ended),
     }
     try:
-        part, match = search.NamePart(name_part), search.NameMatch(name_match)
+        part, match = NamePart(name_part), NameMatch(name_match)
     except ValueError:  # only a tampered form gets here: the page offers valid choices
         shown = ShownError.of(Refusal("T_SEARCH_INPUT", "氏名の区分または一致方法が正しくありません"))
         return _search_page(web, ctx, file, dict(_EMPTY_FORM), error=shown, status=422)
-    conditions = search.SearchConditions(
+    conditions = SearchConditions(
         file=file,
         name=name,
         name_part=part,
@@ -140,7 +142,7 @@ def search_post(
     )
     try:
         with web.file_connection(file) as conn:
-            result = search.search(conn, ctx.signed_in, conditions, limit=web.search_cap)
+            result = service.search(conn, ctx.signed_in, conditions, limit=web.search_cap)
     except Refusal as refused:
         if refused.code not in _SEARCH_REFUSALS_ON_FORM:
             raise
@@ -160,5 +162,5 @@ def record_view(
     req.check_csrf(request, csrf_token)
     scope = _file(file)
     with web.file_connection(scope) as conn:
-        record = search.view_record(conn, ctx.signed_in, scope, juminhyo_code)
+        record = service.view_record(conn, ctx.signed_in, scope, juminhyo_code)
     return web.renderer.page("record.html", ctx.view, title="記録の閲覧", record=record)

@@ -53,10 +53,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
+from juki.files import all_files, file_spec
 from juki.services.access.pki import ServerRoleCheck, ServerRoleRefused
-from juki.store.db import Database, DbRole
+from juki.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -65,25 +65,6 @@ RETRYABLE_4XX = frozenset({408, 409, 425, 429})
 NOTICES_PATH = "/jlis/v1/notices"
 NOTICES_BATCH_PATH = "/jlis/v1/notices:batch"
 _worker_numbers = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class _FileOutbox:
-    table: sql.Composed
-    role: DbRole
-    peer_label: str
-
-
-_OUTBOX = {
-    FileKind.PREF: _FileOutbox(
-        sql.SQL("{}.{}").format(sql.Identifier("pref"), sql.Identifier("outbox")), DbRole.PREF, "全国サーバ"
-    ),
-    FileKind.FUHYO: _FileOutbox(
-        sql.SQL("{}.{}").format(sql.Identifier("fuhyo"), sql.Identifier("outbox")),
-        DbRole.FUHYO,
-        "附票全国サーバ",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -113,13 +94,6 @@ class Peer:
 
     base_url: str
     ssl_context: ssl.SSLContext
-
-
-#: The role the server's certificate must name for each file's notices.
-_SERVER_ROLE: dict[FileKind, PeerRole] = {
-    FileKind.PREF: PeerRole.NATIONAL,
-    FileKind.FUHYO: PeerRole.FUHYO_NATIONAL,
-}
 
 
 def backoff_delay(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
@@ -178,7 +152,7 @@ class _Outcome:
 
 def relay_connection(db: Database, file: FileKind | str) -> psycopg.Connection[TupleRow]:
     """An autocommit connection as the file's own role (never the administrator)."""
-    return db.connect(_OUTBOX[FileKind(file)].role, autocommit=True)
+    return db.connect(file_spec(file).db_role, autocommit=True)
 
 
 class OutboxRelay:
@@ -196,7 +170,7 @@ class OutboxRelay:
     ) -> None:
         self.db = db
         self.file = FileKind(file)
-        self.outbox = _OUTBOX[self.file]
+        self.spec = file_spec(self.file)
         self.peer = peer
         self.policy = policy or RelayPolicy()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{next(_worker_numbers)}"
@@ -232,7 +206,7 @@ class OutboxRelay:
         return self._conn
 
     def _q(self, text: str) -> sql.Composed:
-        return sql.SQL(text).format(t=self.outbox.table)
+        return sql.SQL(text).format(t=sql.SQL(self.spec.outbox))
 
     # -- claiming and recording (each one short statement, autocommit) ---------------------------
     def claim(self, skip: Sequence[int] = ()) -> list[_Claimed]:
@@ -353,7 +327,7 @@ class OutboxRelay:
                 headers=headers,
                 # S-42: after the handshake and before a byte of the notice is written, the server's
                 # certificate must name the expected national server; anyone else gets nothing.
-                extensions={"trace": ServerRoleCheck(_SERVER_ROLE[self.file], self.outbox.peer_label)},
+                extensions={"trace": ServerRoleCheck(self.spec.national_peer, self.spec.national_label)},
             )
         except httpx.HTTPError as exc:  # connect/TLS failure, timeout, connection cut, bad encoding
             return _Outcome("retry", f"{type(exc).__name__}: {exc}")
@@ -447,7 +421,7 @@ class OutboxRelay:
                 if answer.kind == "retry":
                     return [(batch[0], answer)]
                 return [(item, answer) for item in batch]
-            log.info("%s has no batch endpoint: sending one notice per request", self.outbox.peer_label)
+            log.info("%s has no batch endpoint: sending one notice per request", self.spec.national_label)
             self._batch_endpoint = False
         out: list[tuple[_Claimed, _Outcome]] = []
         started = time.monotonic()
@@ -477,7 +451,7 @@ class OutboxRelay:
             if consecutive_failures >= self.policy.breaker_failures:
                 log.warning(
                     "%s: %d failures in a row, pausing this pass",
-                    self.outbox.peer_label,
+                    self.spec.national_label,
                     consecutive_failures,
                 )
                 return report
@@ -501,7 +475,7 @@ class OutboxRelay:
                 if permanent:
                     log.error(
                         "%s refused notice %s (outbox id %d) permanently: %s — dead-lettered",
-                        self.outbox.peer_label,
+                        self.spec.national_label,
                         item.idempotency_key,
                         item.id,
                         outcome.detail,
@@ -512,7 +486,7 @@ class OutboxRelay:
                     log.warning(
                         "delivery of %s to %s failed (attempt %d): %s",
                         item.idempotency_key,
-                        self.outbox.peer_label,
+                        self.spec.national_label,
                         item.attempts + 1,
                         outcome.detail,
                     )
@@ -550,11 +524,11 @@ class OutboxRelay:
 
 def file_status(db: Database, file: FileKind | str) -> dict[str, Any]:
     """Counts by status, the due/retrying/claimed pending rows and the oldest pending row's age."""
-    outbox = _OUTBOX[FileKind(file)]
+    outbox = sql.SQL(file_spec(file).outbox)
     with relay_connection(db, file) as conn:
         counts = {"pending": 0, "sent": 0, "dead": 0}
         for status, count in conn.execute(
-            sql.SQL("SELECT status, count(*) FROM {} GROUP BY status").format(outbox.table)
+            sql.SQL("SELECT status, count(*) FROM {} GROUP BY status").format(outbox)
         ).fetchall():
             counts[str(status)] = int(count)
         row = conn.execute(
@@ -564,7 +538,7 @@ def file_status(db: Database, file: FileKind | str) -> dict[str, Any]:
                           count(*) FILTER (WHERE claimed_until > now()),
                           extract(epoch FROM now() - min(created_at))
                      FROM {} WHERE status = 'pending'"""
-            ).format(outbox.table)
+            ).format(outbox)
         ).fetchone()
     assert row is not None
     return {
@@ -576,10 +550,10 @@ def file_status(db: Database, file: FileKind | str) -> dict[str, Any]:
     }
 
 
-def status(db: Database, files: Iterable[FileKind | str] = (FileKind.PREF, FileKind.FUHYO)) -> dict[str, Any]:
-    """The relay's state for operators and metrics: per file, plus the total of dead letters."""
+def status(db: Database, files: Iterable[FileKind | str] | None = None) -> dict[str, Any]:
+    """The relay's state for operators and metrics: per file (default: both), plus all dead letters."""
     out: dict[str, Any] = {}
-    for file in files:
+    for file in files if files is not None else (spec.kind for spec in all_files()):
         out[FileKind(file).value] = file_status(db, file)
     out["dead_letters"] = sum(v["dead"] for v in out.values() if isinstance(v, dict))
     return out
@@ -587,13 +561,13 @@ def status(db: Database, files: Iterable[FileKind | str] = (FileKind.PREF, FileK
 
 def dead_letters(db: Database, file: FileKind | str, limit: int = 100) -> list[dict[str, Any]]:
     """The dead rows (newest first) with why they died, without their payload (it holds personal data)."""
-    outbox = _OUTBOX[FileKind(file)]
+    outbox = sql.SQL(file_spec(file).outbox)
     with relay_connection(db, file) as conn:
         rows = conn.execute(
             sql.SQL(
                 """SELECT id, idempotency_key, juminhyo_code, attempts, last_error, created_at
                      FROM {} WHERE status = 'dead' ORDER BY id DESC LIMIT %s"""
-            ).format(outbox.table),
+            ).format(outbox),
             (limit,),
         ).fetchall()
     keys = ("id", "idempotency_key", "juminhyo_code", "attempts", "last_error", "created_at")
@@ -605,12 +579,12 @@ def redrive(db: Database, file: FileKind | str, ids: Sequence[int] | None = None
 
     ``last_error`` is kept until the next attempt overwrites it, so operators still see why it died.
     """
-    outbox = _OUTBOX[FileKind(file)]
+    outbox = sql.SQL(file_spec(file).outbox)
     query = sql.SQL(
         """UPDATE {} SET status = 'pending', attempts = 0, next_attempt_at = now(),
                   claimed_by = NULL, claimed_until = NULL
             WHERE status = 'dead'"""
-    ).format(outbox.table)
+    ).format(outbox)
     params: tuple[Any, ...] = ()
     if ids is not None:
         query = query + sql.SQL(" AND id = ANY(%s)")

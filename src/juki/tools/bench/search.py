@@ -29,18 +29,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from juki.domain.dates import JukiDate, format_wareki
-from juki.domain.records import FileKind
+from juki.domain.records import FileKind, FuhyoStatus
 from juki.domain.refusals import Refusal
+from juki.files import PREF, file_spec
 from juki.services.access.actor import Actor, TerminalKind
-from juki.services.search.service import (
-    DEFAULT_SEARCH_CAP,
-    NameMatch,
-    NamePart,
-    SearchConditions,
-    compile_search,
-    search,
-)
-from juki.store.db import Database, DbRole
+from juki.services.search.conditions import DEFAULT_SEARCH_CAP, NameMatch, NamePart, SearchConditions
+from juki.services.search.matcher import compile_search
+from juki.services.search.service import search
+from juki.store.db import Database
 from juki.tools.bench.registry import bench_load, machine, peak_rss_mib
 
 __all__ = ["MIX", "bench_search", "build_queries"]
@@ -56,11 +52,6 @@ MIX: Final[dict[str, float]] = {
     "ended": 0.05,
 }
 
-_TABLES: Final = {FileKind.PREF: "pref.identity_current", FileKind.FUHYO: "fuhyo.fuhyo_current"}
-_ROLES: Final = {
-    FileKind.PREF: (DbRole.PREF, "pref_operator"),
-    FileKind.FUHYO: (DbRole.FUHYO, "fuhyo_operator"),
-}
 _SPACE: Final = re.compile(r"[ \u3000]")
 _NUMBER: Final = re.compile(r"[0-9０-９一二三四五六七八九十]")
 
@@ -77,7 +68,7 @@ def _bench_actor(file: FileKind) -> Actor:
     return Actor(
         operator_id=0,
         login="bench",
-        roles=frozenset({_ROLES[file][1]}),
+        roles=frozenset({file_spec(file).operator_role}),
         terminal_id=0,
         terminal_name="bench",
         terminal_kind=TerminalKind.REPRESENTATIVE,
@@ -162,13 +153,11 @@ def _municipality(town: str) -> str:
 
 def _sample(db: Database, file: FileKind, n: int, seed: int, *, ended: bool) -> list[dict[str, Any]]:
     """About ``n`` stored persons (present or ended), sampled by block: quick even on 10M rows."""
-    table = _TABLES[file]
+    spec = file_spec(file)
+    table = spec.current
     # File 2's living persons abroad have a country for an address: they cannot serve the mix.
-    status = (
-        "status = 'ended'"
-        if ended
-        else ("status = 'present'" if file is FileKind.PREF else "status = 'domestic'")
-    )
+    living = sorted(spec.present_statuses - {FuhyoStatus.ABROAD.value})
+    status = f"status = '{spec.ended_status}'" if ended else f"status = '{living[0]}'"
     with db.connect() as conn:
         total_row = conn.execute(
             f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{table}'::regclass"
@@ -234,9 +223,11 @@ def bench_search(
     progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the search benchmark; returns the JSON object `juki bench search` prints."""
-    table = _TABLES[file]
+    spec = file_spec(file)
+    table = spec.current
     with db.connect() as conn:
-        row = conn.execute("SELECT count(*) FROM pref.identity_current").fetchone()
+        # bench_load loads File 1's population (and File 2's with it): its count says what is loaded.
+        row = conn.execute(f"SELECT count(*) FROM {PREF.current}").fetchone()
     loaded = int(row[0]) if row else 0
     if loaded < persons:
         bench_load(db, work_dir, persons, seed, progress)
@@ -248,7 +239,7 @@ def bench_search(
     plan = build_queries(db, file, queries, seed)
     compiled = [compile_search(q.conditions).query(cap + 1) for q in plan]
     actor = _bench_actor(file)
-    role = _ROLES[file][0]
+    role = spec.db_role
     ours: list[float] = []
     base: list[float] = []
     by_kind: dict[str, list[float]] = {}
