@@ -9,14 +9,12 @@ from __future__ import annotations
 from juki.interfaces.cli import app
 from juki.interfaces.cli import main as _main
 from juki.peers.cli_sim import app as sim_app
-from juki.tools.bench.intake import intake_cmd
+from juki.tools import demo
 from juki.tools.cli_bench import app as bench_app
-from juki.tools.demo import demo
 
 app.add_typer(sim_app, name="sim")
 app.add_typer(bench_app, name="bench")
-app.command("demo")(demo)
-bench_app.command("intake")(intake_cmd)
+app.add_typer(demo.app)
 
 
 def main() -> None:

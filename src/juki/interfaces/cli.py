@@ -41,9 +41,11 @@ app.add_typer(cli_relay.app, name="relay")
 app.add_typer(cli_reconcile.app, name="reconcile")
 app.add_typer(cli_query.app, name="query")
 app.add_typer(cli_audit.app, name="audit")
-cli_data.register(app)
-cli_terminal.register(app)
-app.command("serve-terminal")(cli_terminal_web.serve_terminal)
+# One registration style: every CLI module has its own `app`; a group is added under its name, a
+# module of top-level commands (`juki synth`, `juki serve-terminal` …) without one.
+app.add_typer(cli_data.app)
+app.add_typer(cli_terminal.app)
+app.add_typer(cli_terminal_web.app)
 
 
 @db_app.command("start")

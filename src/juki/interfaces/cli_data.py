@@ -118,62 +118,64 @@ def _print_result(result: ItemResult) -> None:
         )
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("synth")
-    def synth_cmd(
-        out: Annotated[Path, typer.Option(help="output directory (population) or .jsonl file (--changes)")],
-        persons: Annotated[int, typer.Option(min=1, help="population size")] = 10_000,
-        seed: Annotated[int, typer.Option(help="deterministic seed")] = 1,
-        changes: Annotated[int, typer.Option(min=0, help="write N change notifications instead")] = 0,
-        stream: Annotated[int, typer.Option(min=1, help="change stream number (distinct ids)")] = 1,
-        invalid_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="share of invalid items")] = 0.0,
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """合成人口（CSV）または異動通知ストリーム（JSON Lines）を生成する。実在の個人情報は含まない。"""
-        if changes:
-            expected = synth_changes(out, persons, seed, changes, stream=stream, invalid_share=invalid_share)
-            result: dict[str, Any] = {"changes": changes, "out": str(out), "expected": expected}
-        else:
-            result = {"out": str(out), **synth_population(out, persons, seed)}
-        emit_json(result) if as_json else console.print(result)
+app = typer.Typer()  # its commands are top-level: `juki synth`, `juki load`, `juki apply`
 
-    @app.command("load")
-    def load_cmd(
-        src: Annotated[Path, typer.Argument(help="directory holding the synth CSV files")],
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """人口CSVを一括ロードする（空のファイルには索引を後から構築する高速経路）。"""
-        db = open_database()
-        reports = load_dir(db, src, rejects_dir=db.settings.data_dir / "rejects")
-        payload = [r.__dict__ for r in reports]
-        emit_json(payload) if as_json else console.print(payload)
-        if any(r.rejected for r in reports):
-            raise typer.Exit(EXIT_REJECTED)
 
-    @app.command("apply")
-    def apply_cmd(
-        path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="notifications (JSON Lines)")],
-        file: Annotated[str, typer.Option(help="auto (each line's 'file'), pref or fuhyo")] = "auto",
-        batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
-        as_json: Annotated[bool, typer.Option("--json", help="one JSON result per line on stdout")] = False,
-        quiet: Annotated[bool, typer.Option(help="print rejected items and the summary only")] = False,
-    ) -> None:
-        """異動通知ファイルを適用し、通知ごとの結果（受理・重複・エラーコード）を出力する。"""
-        if file not in ("auto", *(spec.value for spec in all_files())):
-            raise typer.BadParameter("--file は auto / pref / fuhyo")
-        db = open_database()
+@app.command("synth")
+def synth_cmd(
+    out: Annotated[Path, typer.Option(help="output directory (population) or .jsonl file (--changes)")],
+    persons: Annotated[int, typer.Option(min=1, help="population size")] = 10_000,
+    seed: Annotated[int, typer.Option(help="deterministic seed")] = 1,
+    changes: Annotated[int, typer.Option(min=0, help="write N change notifications instead")] = 0,
+    stream: Annotated[int, typer.Option(min=1, help="change stream number (distinct ids)")] = 1,
+    invalid_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="share of invalid items")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """合成人口（CSV）または異動通知ストリーム（JSON Lines）を生成する。実在の個人情報は含まない。"""
+    if changes:
+        expected = synth_changes(out, persons, seed, changes, stream=stream, invalid_share=invalid_share)
+        result: dict[str, Any] = {"changes": changes, "out": str(out), "expected": expected}
+    else:
+        result = {"out": str(out), **synth_population(out, persons, seed)}
+    emit_json(result) if as_json else console.print(result)
 
-        def show(result: ItemResult) -> None:
-            if as_json:
-                emit_json(result.to_dict())
-            elif not quiet or result.status == "rejected":
-                _print_result(result)
 
-        summary, _ = apply_file(
-            db, path, only=None if file == "auto" else FileKind(file), batch=batch, on_result=show
-        )
-        console.print(
-            f"受理 {summary.accepted} 件 / 重複 {summary.duplicate} 件 / エラー {summary.rejected} 件"
-        )
-        if summary.rejected:
-            raise typer.Exit(EXIT_REJECTED)
+@app.command("load")
+def load_cmd(
+    src: Annotated[Path, typer.Argument(help="directory holding the synth CSV files")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """人口CSVを一括ロードする（空のファイルには索引を後から構築する高速経路）。"""
+    db = open_database()
+    reports = load_dir(db, src, rejects_dir=db.settings.data_dir / "rejects")
+    payload = [r.__dict__ for r in reports]
+    emit_json(payload) if as_json else console.print(payload)
+    if any(r.rejected for r in reports):
+        raise typer.Exit(EXIT_REJECTED)
+
+
+@app.command("apply")
+def apply_cmd(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="notifications (JSON Lines)")],
+    file: Annotated[str, typer.Option(help="auto (each line's 'file'), pref or fuhyo")] = "auto",
+    batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON result per line on stdout")] = False,
+    quiet: Annotated[bool, typer.Option(help="print rejected items and the summary only")] = False,
+) -> None:
+    """異動通知ファイルを適用し、通知ごとの結果（受理・重複・エラーコード）を出力する。"""
+    if file not in ("auto", *(spec.value for spec in all_files())):
+        raise typer.BadParameter("--file は auto / pref / fuhyo")
+    db = open_database()
+
+    def show(result: ItemResult) -> None:
+        if as_json:
+            emit_json(result.to_dict())
+        elif not quiet or result.status == "rejected":
+            _print_result(result)
+
+    summary, _ = apply_file(
+        db, path, only=None if file == "auto" else FileKind(file), batch=batch, on_result=show
+    )
+    console.print(f"受理 {summary.accepted} 件 / 重複 {summary.duplicate} 件 / エラー {summary.rejected} 件")
+    if summary.rejected:
+        raise typer.Exit(EXIT_REJECTED)

@@ -27,7 +27,7 @@ from juki.services.access import operators, permissions, rights_ledger, terminal
 from juki.services.access.actor import TerminalKind, scope_text
 from juki.store.db import DbRole
 
-__all__ = ["admin_app", "operator_app", "register", "rights_app", "terminal_app"]
+__all__ = ["admin_app", "app", "operator_app", "rights_app", "terminal_app"]
 
 operator_app = typer.Typer(
     help="操作者の登録・登録用リンクの発行・一覧・ロック解除・無効化", no_args_is_help=True
@@ -421,9 +421,9 @@ def admin_bootstrap(
     console.print(f"2. 続けて開く（パスワード・生体認証の登録）: {result['enrolment_url']}", soft_wrap=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the operator, terminal, rights and admin sub-commands to the `juki` command."""
-    app.add_typer(operator_app, name="operator")
-    app.add_typer(terminal_app, name="terminal")
-    app.add_typer(rights_app, name="rights")
-    app.add_typer(admin_app, name="admin")
+#: `juki operator / terminal / rights / admin`.
+app = typer.Typer()
+app.add_typer(operator_app, name="operator")
+app.add_typer(terminal_app, name="terminal")
+app.add_typer(rights_app, name="rights")
+app.add_typer(admin_app, name="admin")

@@ -23,7 +23,10 @@ from juki.config import Settings
 from juki.interfaces.common import console, open_database
 from juki.store.db import Database
 
+app = typer.Typer()  # `juki serve-terminal`
 
+
+@app.command("serve-terminal")
 def serve_terminal(
     host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
     port: Annotated[

@@ -36,6 +36,10 @@ DEMO_TERMINAL = "代表端末"
 DEMO_ROLES = (*(spec.operator_role for spec in all_files()), "auditor")
 
 
+app = typer.Typer()  # `juki demo`
+
+
+@app.command("demo")
 def demo(
     persons: Annotated[int, typer.Option(min=100)] = 20_000,
     changes: Annotated[int, typer.Option(min=1)] = 400,

@@ -14,11 +14,10 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
 import psutil
-import typer
 
 from juki.domain.records import FileKind
 from juki.files import PREF, all_files
@@ -211,31 +210,3 @@ def _result(
         "target": {"rate_per_s": 1000, "ratio": 0.5},
         "machine": machine(),
     }
-
-
-def intake_cmd(
-    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
-    notifications: Annotated[int, typer.Option(min=100)] = 5_000,
-    batch: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
-    seed: Annotated[int, typer.Option()] = 1,
-    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
-    processes: Annotated[
-        bool,
-        typer.Option(
-            "--processes/--threads",
-            help="peers as separate processes (default, as on their own machines), or threads of one process",
-        ),
-    ] = True,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """市町村CS→相互TLS→受付→全国サーバ送達までの通知/秒を、同一実行内のインプロセス適用と比較する。"""
-    from dataclasses import replace
-
-    from juki.config import Settings
-    from juki.interfaces.common import console, emit_json, open_database
-
-    db = open_database(replace(Settings.from_env(), database_name=database))
-    result = bench_intake(
-        db, db.settings.data_dir / "bench", persons, seed, notifications, batch, processes=processes
-    )
-    emit_json(result) if as_json else console.print_json(data=result)
