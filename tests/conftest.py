@@ -12,9 +12,11 @@ import psycopg
 import pytest
 
 from juki.config import Settings
+from juki.peers.national import NationalKind
 from juki.store.db import Database
 from juki.store.embedded import EmbeddedCluster, find_binaries
 from juki.store.migrate import migrate
+from tests.peers.national_support import Certs, Sim, make_pki, running_simulator
 
 TEMPLATE = "juki_template"
 _counter = itertools.count()
@@ -44,3 +46,26 @@ def db(cluster: EmbeddedCluster, tmp_path: Path) -> Iterator[Database]:
     yield Database(settings=settings, cluster=cluster, _admin_conninfo=cluster.conninfo(name))
     with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# --- the national simulators, shared by the peer, J-LIS and fault tests ------------------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def national(cluster: EmbeddedCluster, certs: Certs) -> Iterator[Sim]:
+    """A running 全国サーバ simulator with an empty copy (a test module may override it)."""
+    with running_simulator(cluster, NationalKind.NATIONAL, certs.server_ctx(certs.national)) as pair:
+        yield pair
+
+
+@pytest.fixture
+def fuhyo_national(cluster: EmbeddedCluster, certs: Certs) -> Iterator[Sim]:
+    with running_simulator(
+        cluster, NationalKind.FUHYO_NATIONAL, certs.server_ctx(certs.fuhyo_national)
+    ) as pair:
+        yield pair

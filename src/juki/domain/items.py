@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from juki.domain.records import FileKind
-
 
 @dataclass(frozen=True)
 class Item:
@@ -88,8 +86,6 @@ PREF_PROVIDED: Final[tuple[str, ...]] = (
 )
 #: D2-PS: what every recipient of File 2 data gets; the 個人番号 only through the add-on (F2-2).
 FUHYO_PROVIDED: Final[tuple[str, ...]] = ("juminhyo_code", "name_kanji", "address", "birth_date", "sex")
-
-ITEMS: Final[dict[FileKind, tuple[Item, ...]]] = {FileKind.PREF: PREF_ITEMS, FileKind.FUHYO: FUHYO_ITEMS}
 
 #: Column → Japanese label for everything a record view may show: the items of both files (in
 #: the wording operators use at the counter) and the bookkeeping columns juki adds.

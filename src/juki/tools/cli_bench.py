@@ -94,7 +94,7 @@ def search_cmd(
     from juki.domain.records import FileKind
     from juki.tools.bench.search import bench_search
 
-    if file not in (FileKind.PREF.value, FileKind.FUHYO.value):
+    if file not in {kind.value for kind in FileKind}:
         raise typer.BadParameter("pref または fuhyo を指定してください", param_hint="--file")
     db = _db(database)
     result = bench_search(

@@ -25,7 +25,6 @@ from juki.services.search.service import SearchResult
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
 
-_FILES = {"pref": FileKind.PREF, "fuhyo": FileKind.FUHYO}
 NAME_PARTS = [
     (NamePart.FULL.value, "氏名（氏＋名）"),
     (NamePart.FAMILY.value, "氏のみ"),
@@ -41,10 +40,12 @@ def _web(request: Request) -> TerminalWeb:
 
 
 def _file(value: str) -> FileKind:
-    found = _FILES.get(value)
-    if found is None:
-        raise Refusal("T_SEARCH_INPUT", "検索する情報（本人確認情報／附票本人確認情報）を指定してください")
-    return found
+    try:
+        return FileKind(value)
+    except ValueError:
+        raise Refusal(
+            "T_SEARCH_INPUT", "検索する情報（本人確認情報／附票本人確認情報）を指定してください"
+        ) from None
 
 
 @router.get("/")

@@ -6,28 +6,24 @@ from typing import Any
 
 import psycopg
 
-_QUERIES: dict[str, str] = {
-    "pref_present": "SELECT count(*) FROM pref.identity_current WHERE status = 'present'",
-    "pref_ended": "SELECT count(*) FROM pref.identity_current WHERE status = 'ended'",
-    "pref_history": "SELECT count(*) FROM pref.identity_history",
-    "fuhyo_domestic": "SELECT count(*) FROM fuhyo.fuhyo_current WHERE status = 'domestic'",
-    "fuhyo_abroad": "SELECT count(*) FROM fuhyo.fuhyo_current WHERE status = 'abroad'",
-    "fuhyo_ended": "SELECT count(*) FROM fuhyo.fuhyo_current WHERE status = 'ended'",
-    "fuhyo_history": "SELECT count(*) FROM fuhyo.fuhyo_history",
-}
+from juki.files import all_files
 
 
 def file_counts(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-    """Record counts, and notifications and notices by status, for both files (admin connection)."""
+    """Record counts by status, history versions, and notifications and notices by status, for both
+    files (admin connection). Keys: ``<file>_<status>``, ``<file>_history``, ``<file>_inbox``,
+    ``<file>_outbox``."""
     counts: dict[str, Any] = {}
-    for name, sql in _QUERIES.items():
-        row = conn.execute(sql).fetchone()
-        counts[name] = int(row[0]) if row else 0
-    for schema in ("pref", "fuhyo"):
-        rows = conn.execute(
-            f"SELECT status, count(*) FROM {schema}.notification_inbox GROUP BY status"
-        ).fetchall()
-        counts[f"{schema}_inbox"] = {str(s): int(c) for s, c in rows}
-        rows = conn.execute(f"SELECT status, count(*) FROM {schema}.outbox GROUP BY status").fetchall()
-        counts[f"{schema}_outbox"] = {str(s): int(c) for s, c in rows}
+    for spec in all_files():
+        by_status = dict(
+            conn.execute(f"SELECT status, count(*) FROM {spec.current} GROUP BY status").fetchall()
+        )
+        for status in (*sorted(spec.present_statuses, reverse=True), spec.ended_status):
+            counts[f"{spec.value}_{status}"] = int(by_status.get(status, 0))
+        row = conn.execute(f"SELECT count(*) FROM {spec.history}").fetchone()
+        counts[f"{spec.value}_history"] = int(row[0]) if row else 0
+        for box in ("inbox", "outbox"):
+            table = spec.inbox if box == "inbox" else spec.outbox
+            rows = conn.execute(f"SELECT status, count(*) FROM {table} GROUP BY status").fetchall()
+            counts[f"{spec.value}_{box}"] = {str(s): int(c) for s, c in rows}
     return counts
