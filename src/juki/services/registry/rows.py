@@ -33,7 +33,7 @@ from juki.files import FileSpec
 
 Row = dict[str, Any]
 
-#: Columns of pref.identity_current, in table order.
+#: Columns of File 1's current table (files.PREF.current), in table order.
 PREF_COLUMNS: tuple[str, ...] = (
     "juminhyo_code",
     "name_kanji",
@@ -76,7 +76,7 @@ PREF_COLUMNS: tuple[str, ...] = (
     "birth_key",
 )
 
-#: Columns of fuhyo.fuhyo_current, in table order.
+#: Columns of File 2's current table (files.FUHYO.current), in table order.
 FUHYO_COLUMNS: tuple[str, ...] = (
     "juminhyo_code",
     "name_kanji",
