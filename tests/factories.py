@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from juki.domain.codes import juminhyo_check_digit, my_number_check_digit
+from juki.domain.lgcodes import kanagawa
 from juki.domain.records import FileKind
 from juki.files import all_files
 from juki.services.registry.intake import NotificationApplier, iter_lines
@@ -46,6 +47,19 @@ def mynum(first11: str) -> str:
 MY_NUMBER = mynum("12345678901")
 
 
+def address_in(code: str, rest: str = "本町一丁目1番1号") -> str:
+    """An address lying in Kanagawa municipality ``code`` (a 住所 must lie in its 市町村コード's area)."""
+    return f"神奈川県{kanagawa().name_of(code)}{rest}"
+
+
+def _in_municipality(record: dict[str, str], over: dict[str, str], code_item: str) -> dict[str, str]:
+    """Move the default address into the municipality an override names, unless the address is given."""
+    code = over.get(code_item, "")
+    if code and code != TSURUMI and "address" not in over and kanagawa().get(code) is not None:
+        record["address"] = address_in(code)
+    return record
+
+
 def base_pref_record(**over: str) -> dict[str, str]:
     """A File 1 record (all notified items) of a resident of 鶴見区."""
     record = {
@@ -61,7 +75,7 @@ def base_pref_record(**over: str) -> dict[str, str]:
         "former_surname_kana": "",
     }
     record.update(over)
-    return record
+    return _in_municipality(record, over, "municipality_code")
 
 
 def base_fuhyo_record(**over: str) -> dict[str, str]:
@@ -76,7 +90,7 @@ def base_fuhyo_record(**over: str) -> dict[str, str]:
         "last_address": "",
     }
     record.update(over)
-    return record
+    return _in_municipality(record, over, "address_municipality_code")
 
 
 # -- persons and notifications of the service tests ------------------------------------------------
@@ -96,7 +110,9 @@ def pref_record(n: int, municipality: str = TSURUMI, **over: str) -> dict[str, s
     """Person n's File 1 record (its own 個人番号), born 1980 in 鶴見区 unless overridden."""
     base = {
         "birth_date": "1980-04-01",
-        "address": "神奈川県横浜市鶴見区豊岡町1番1号",
+        "address": "神奈川県横浜市鶴見区豊岡町1番1号"
+        if municipality == TSURUMI
+        else address_in(municipality),
         "municipality_code": municipality,
         "my_number": my_number(500 + n),
     }

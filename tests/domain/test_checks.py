@@ -26,6 +26,7 @@ from tests.factories import (
     KANAGAWA_KU,
     KAWASAKI_KU,
     TSURUMI,
+    address_in,
     base_fuhyo_record,
     jcode,
     mynum,
@@ -262,7 +263,7 @@ def test_S39_relocation_sent_by_the_old_ward_is_E_OTHER_MUNICIPALITY() -> None:
 @pytest.mark.parametrize(("old", "new"), [(TSURUMI, KAWASAKI_KU), (KAMAKURA, TSURUMI), (TSURUMI, KAMAKURA)])
 def test_S39_relocation_into_another_city_is_E_RELOCATION_OTHER_CITY(old: str, new: str) -> None:
     """Moving to another city is 転出/転入, never 転居."""
-    rec = pref_record(municipality_code=new, address="どこか1番")
+    rec = pref_record(municipality_code=new, address=address_in(new, "どこか1番"))
     assert rejected(make(record=rec, sender=new), pref_state(municipality=old)) == "E_RELOCATION_OTHER_CITY"
 
 
@@ -624,7 +625,7 @@ def _person(draw: st.DrawFn) -> dict[str, str]:
         name_kana=f"{kana_f}　{kana_g}",
         birth_date=birth.isoformat(),
         sex=draw(st.sampled_from(["1", "2"])),
-        address=draw(_ADDR),
+        address=address_in(ward, draw(_ADDR)),
         municipality_code=ward,
         aza_code=draw(st.sampled_from(["", "0001001", "1234567"])),
         my_number=mynum(draw(st.from_regex(r"[0-9]{11}", fullmatch=True))),
@@ -643,7 +644,7 @@ def test_F1_1_d_property_relocation_accepts_address_changes_only(
 ) -> None:
     old_ward = person["municipality_code"]
     state = PersonState("present", None, old_ward, parsed_record("pref", person))
-    moved = {**person, "address": new_address + "1", "municipality_code": new_ward}
+    moved = {**person, "address": address_in(new_ward, new_address + "1"), "municipality_code": new_ward}
     if extra == "name_kanji":
         moved["name_kanji"] = person["name_kanji"] + "子"
     elif extra == "name_kana":

@@ -451,7 +451,10 @@ def test_hardening_3_ivs_and_declared_gaiji_stay_accepted() -> None:
 
 
 def test_text_at_the_length_limit_is_accepted() -> None:
-    n = parse_notification(notif(record=pref_record(address="町" * MAX_ADDRESS_LENGTH)))
+    prefix = "神奈川県横浜市鶴見区"
+    n = parse_notification(
+        notif(record=pref_record(address=prefix + "町" * (MAX_ADDRESS_LENGTH - len(prefix))))
+    )
     assert n.record is not None and len(str(n.record["address"])) == MAX_ADDRESS_LENGTH
 
 
@@ -529,3 +532,49 @@ def test_operator_documentation_lists_every_error_code() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text(encoding="utf-8")
     missing = [code for code in CATALOG if f"`{code}`" not in text]
     assert not missing, missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening issue, item 15: the 住所 lies in the municipality of its code
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "address"),
+    [
+        (TSURUMI, "神奈川県鎌倉市大町1番1号"),  # the case found: a 転居 from 鶴見区 to 鎌倉市
+        (TSURUMI, "横浜市神奈川区東神奈川一丁目1番1号"),  # another ward of the same city
+        (TSURUMI, "東京都千代田区千代田1番1号"),  # another prefecture
+        (TSURUMI, "大町1番1号"),  # no municipality at all: where it lies cannot be told
+    ],
+)
+def test_hardening_15_address_outside_the_municipality_is_E_ADDRESS_MUNICIPALITY(
+    code: str, address: str
+) -> None:
+    for reason in ("relocation", "domestic_move_in"):
+        rejection = rejected(
+            notif(reason=reason, record=pref_record(municipality_code=code, address=address))
+        )
+        assert rejection.code == "E_ADDRESS_MUNICIPALITY"
+
+
+@pytest.mark.parametrize(
+    ("code", "address"),
+    [
+        (TSURUMI, "神奈川県横浜市鶴見区鶴見中央一丁目1番1号"),
+        (TSURUMI, "横浜市鶴見区鶴見中央一丁目1番1号"),  # without the prefecture
+        (TSURUMI, "鶴見区鶴見中央一丁目1番1号"),  # the ward alone
+        ("143821", "神奈川県足柄下郡箱根町湯本256番地"),  # a town with its 郡
+        ("143821", "箱根町湯本256番地"),  # and without
+    ],
+)
+def test_hardening_15_address_inside_the_municipality_is_accepted(code: str, address: str) -> None:
+    n = parse_notification(
+        notif(municipality_code=code, record=pref_record(municipality_code=code, address=address))
+    )
+    assert n.record is not None and n.record["address"] == address
+
+
+def test_hardening_15_fuhyo_address_is_checked_against_a_kanagawa_address_code() -> None:
+    record = fuhyo_record(address_municipality_code=TSURUMI, address="神奈川県鎌倉市大町1番1号")
+    assert rejected(notif(file="fuhyo", reason="birth", record=record)).code == "E_ADDRESS_MUNICIPALITY"

@@ -196,6 +196,35 @@ def municipality_prefixes() -> tuple[str, ...]:
     return tuple(sorted({_address_key(n) for n in names}, key=len, reverse=True))
 
 
+@cache
+def _names_of(code6: str) -> frozenset[str]:
+    """Keys of the names an address in Kanagawa municipality ``code6`` may start with."""
+    table = kanagawa()
+    lg = table.get(code6)
+    if lg is None:
+        return frozenset()
+    names = {table.name_of(code6), lg.name}  # 横浜市鶴見区 and 鶴見区; 箱根町
+    parent = table.by_code5(lg.parent_code5) if lg.parent_code5 else None
+    if parent is not None and parent.is_county:
+        names.add(parent.name + lg.name)  # 足柄下郡箱根町
+    return frozenset(address_key(n) for n in names)
+
+
+def lies_in(address: str, code6: str) -> bool:
+    """Whether ``address`` (with or without 神奈川県) starts with the name of Kanagawa municipality
+    ``code6`` — a record's 住所 must lie in the municipality its 市町村コード names.
+
+    The longest known municipality prefix decides, so 横浜市中区 is not read as in 横浜市中央区's
+    city and an address of another prefecture (東京都…) lies in no Kanagawa municipality.
+    """
+    text = address.strip().translate(_CHAR_TABLE)
+    if any(text.startswith(p) for p in _PREFECTURE_SET if p != "神奈川県"):
+        return False
+    key = address_key(address)
+    longest = next((p for p in municipality_prefixes() if key.startswith(p)), None)
+    return longest is not None and longest in _names_of(code6)
+
+
 # Other prefectures: a heuristic (郡+町村, 市+区, 市, 特別区). It misreads names with 市 inside
 # (四日市市 → 四日市), which is acceptable for an optional search prefix.
 _GENERIC_MUNICIPALITY_RE: Final = re.compile(

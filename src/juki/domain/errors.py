@@ -119,6 +119,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "an entry on an ended 住民票コード changes birth date or sex: a code never passes to another person",
     ),
     ErrorSpec(
+        "E_ADDRESS_MUNICIPALITY",
+        "住所が市町村コードの市区町村にありません",
+        "the address does not lie in the municipality its code names",
+    ),
+    ErrorSpec(
         "E_TEXT_INVISIBLE",
         "見えない文字・書式制御文字（ゼロ幅文字、双方向制御文字、未割り当ての符号位置など）が含まれています",
         "text contains an invisible or bidirectional formatting character, or an unassigned code point",

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from juki.domain import codes, kana, lgcodes
+from juki.domain import address, codes, kana, lgcodes
 from juki.domain.codes import CheckDigitMode
 from juki.domain.dates import DateParseError, JukiDate, parse_date
 from juki.domain.errors import Rejection
@@ -335,7 +335,20 @@ def _parse_record(raw: dict[object, object], file: FileKind) -> Mapping[str, obj
     out: dict[str, object] = {}
     for item in allowed:
         out[item] = _parse_item(item, values[item], file, values)
+    _check_address_lies_in_municipality(out)
     return MappingProxyType(out)
+
+
+def _check_address_lies_in_municipality(record: Mapping[str, object]) -> None:
+    """A 住所 must lie in the municipality its code names (hardening issue, item 15: a 転居 from
+    横浜市鶴見区 carried an address in 鎌倉市). Checked where the code is a Kanagawa one, whose names
+    the table holds; a File 2 address elsewhere in Japan is checked for its code's format only."""
+    code = str(record.get("municipality_code") or record.get("address_municipality_code") or "")
+    text = str(record.get("address") or "")
+    if text and code.startswith(_KANAGAWA_PREFIX) and not address.lies_in(text, code):
+        raise Rejection(
+            "E_ADDRESS_MUNICIPALITY", f"{_label('address')}が市町村コード {code} の区域にありません"
+        )
 
 
 def _parse_item(item: str, value: str, file: FileKind, values: Mapping[str, str]) -> object:
