@@ -341,3 +341,41 @@ def test_hardening_17_entered_era_is_information_not_provenance() -> None:
     """令和元年 (May–December 2019) and 平成31年 (January–April) are different periods."""
     assert parse_date("令和元年") != parse_date("平成31年")
     assert parse_date("2019") == parse_date("平成31年")
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical", "wareki", "seireki"),
+    [
+        ("昭和60年～61年", "1985～1986", "昭和60年～昭和61年", "1985年～1986年"),
+        ("昭和60年〜昭和61年", "1985～1986", "昭和60年～昭和61年", "1985年～1986年"),
+        ("S60～S61", "1985～1986", "昭和60年～昭和61年", "1985年～1986年"),
+        ("1985年～1986年", "1985～1986", "昭和60年～昭和61年", "1985年～1986年"),
+        ("1985年3月～5月", "1985-03～1985-05", "昭和60年3月～昭和60年5月", "1985年3月～1985年5月"),
+        ("昭和64年～平成2年", "1989～1990", "昭和64年～平成2年", "1989年～1990年"),
+    ],
+)
+def test_hardening_17_unknown_date_ranges_are_accepted(
+    text: str, canonical: str, wareki: str, seireki: str
+) -> None:
+    d = parse_date(text)
+    assert d.canonical() == canonical
+    assert JukiDate.parse_canonical(canonical) == d
+    assert format_wareki(d) == wareki
+    assert format_seireki(d) == seireki
+    assert d.sort_key == parse_date(text.split("～")[0].split("〜")[0]).sort_key  # sorted by its first bound
+    assert not d.is_complete and d.to_date() is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("1985年～1984年", "E_DATE_RANGE"),  # ends before it starts
+        ("1985年3月～1986年", "E_DATE_FORMAT"),  # bounds of different precision
+        ("1985年3月4日～5日", "E_DATE_FORMAT"),  # a range of days is not a 不詳 date
+        ("～1986年", "E_DATE_FORMAT"),
+    ],
+)
+def test_hardening_17_malformed_ranges_are_refused(text: str, code: str) -> None:
+    with pytest.raises(DateParseError) as info:
+        parse_date(text)
+    assert info.value.code == code

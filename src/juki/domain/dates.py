@@ -14,8 +14,9 @@ Representation choices (the project's, documented once here):
 * 上旬/中旬/下旬 need a known year and month and no day; 頃 and 推定 may qualify any known precision.
 * ``text`` is provenance, not value: it does not take part in equality or hashing, so "S60.3.4" and
   "1985-03-04" are the same date.
-* Ranges ("昭和60年～61年") are not parsed: such a text should be recorded by the municipality with a
-  qualifier (頃/推定) on the earlier bound.
+* 不詳 ranges ("昭和60年～61年", "1985年3月～5月") are a period between two partial dates of the same
+  precision (years, or years and months), kept as ``end``; the canonical form joins both bounds with "～"
+  ("1985～1986", "1985-03～1985-05"). A range sorts (and is searched) by its first bound.
 
 The era table :data:`ERAS` is the single place that knows the 和暦; a new era is one more row.
 """
@@ -174,6 +175,8 @@ class JukiDate:
     #: another era: "令和元年" (2019, month unknown) is not "平成31年", nor "平成元年1月" "昭和64年1月".
     #: It is information (a narrower period), so it takes part in equality and in the stored form.
     era: str | None = None
+    #: The last (year, month) of a 不詳 range; month is None for a range of years.
+    end: tuple[int, int | None] | None = None
 
     def __post_init__(self) -> None:
         y, m, d, q = self.year, self.month, self.day, self.qualifier
@@ -196,8 +199,33 @@ class JukiDate:
             raise DateParseError("E_DATE_RANGE", f"日が範囲外です（1～31）: {d}")
         if q in _TEN_DAY_QUALIFIERS and (m is None or d is not None):
             raise DateParseError("E_DATE_FORMAT", f"「{q.value}」は年月が分かり日が不詳の場合にだけ使えます")
+        if self.end is not None:
+            self._check_range()
         if self.era is not None and (self.era not in _ERA_BY_NAME or d is not None):
             raise DateParseError("E_DATE_FORMAT", f"元号の指定は日が不詳の日付にだけ付けられます: {self.era}")
+
+    def _check_range(self) -> None:
+        assert self.end is not None and self.year is not None
+        end_year, end_month = self.end
+        if self.day is not None or self.qualifier is not DateQualifier.NONE or self.era is not None:
+            raise DateParseError(
+                "E_DATE_FORMAT", "範囲の日付は年または年月だけで指定します（例: 昭和60年～61年）"
+            )
+        if (self.month is None) != (end_month is None):
+            raise DateParseError(
+                "E_DATE_FORMAT", "範囲の始まりと終わりは同じ精度（年どうし、年月どうし）で指定します"
+            )
+        if not 1 <= end_year <= 9999 or (end_month is not None and not 1 <= end_month <= 12):
+            raise DateParseError("E_DATE_RANGE", f"範囲の終わりが範囲外です: {end_year}-{end_month}")
+        if (end_year, end_month or 0) <= (self.year, self.month or 0):
+            raise DateParseError("E_DATE_RANGE", "範囲の終わりは始まりより後の日付にします")
+
+    @property
+    def end_date(self) -> JukiDate | None:
+        """The last bound of a 不詳 range as a date of its own."""
+        if self.end is None:
+            return None
+        return JukiDate(self.end[0], self.end[1], None)
 
     # -- derived views ---------------------------------------------------------------------------
 
@@ -254,6 +282,9 @@ class JukiDate:
             core = f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
         if self.qualifier:
             core = f"{core} {self.qualifier.value}"
+        if self.end is not None:
+            end_year, end_month = self.end
+            core += f"～{end_year:04d}" + (f"-{end_month:02d}" if end_month is not None else "")
         return f"{core} {self.era}" if self.era else core
 
     def __str__(self) -> str:
@@ -271,6 +302,14 @@ class JukiDate:
                 return cls(int(y), int(mo), int(d), DateQualifier.NONE, s)
         if s == DateQualifier.UNKNOWN.value:
             return cls(None, None, None, DateQualifier.UNKNOWN, s)
+        if _RANGE_MARK in s:
+            first, _, last = s.partition(_RANGE_MARK)
+            start, stop = cls.parse_canonical(first), cls.parse_canonical(last)
+            if stop.day is not None or stop.qualifier or stop.era or stop.year is None:
+                raise DateParseError("E_DATE_FORMAT", f"日付の保存形式ではありません: {s!r}")
+            return cls(
+                start.year, start.month, start.day, start.qualifier, s, start.era, (stop.year, stop.month)
+            )
         m = _CANONICAL_RE.fullmatch(s)
         if m is None:
             raise DateParseError("E_DATE_FORMAT", f"日付の保存形式ではありません: {s!r}")
@@ -286,6 +325,7 @@ class JukiDate:
         return cls(d.year, d.month, d.day, DateQualifier.NONE, d.isoformat())
 
 
+_RANGE_MARK: Final = "～"
 _CANONICAL_RE: Final = re.compile(
     r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?: (上旬頃|中旬頃|下旬頃|上旬|中旬|下旬|頃|推定))?"
     r"(?: (明治|大正|昭和|平成|令和))?"
@@ -346,7 +386,50 @@ def _check_era_range(era_index: int, y: int, m: int | None, d: int | None, text:
         raise DateParseError("E_DATE_ERA_RANGE", f"{era.name}の期間外の日付です: {text!r}")
 
 
+# "～" (U+FF5E) folds to "~" under NFKC; the wave dash 〜 (U+301C) and the tilde are written too.
+_RANGE_SEPARATORS: Final = ("~", "〜", "-から", "から")
+
+
 def _slow_parse(text: str) -> JukiDate:
+    folded = "".join(unicodedata.normalize("NFKC", text).split())
+    for sep in _RANGE_SEPARATORS:
+        if sep in folded:
+            return _parse_range(text, *folded.split(sep, 1))
+    return _parse_one(text)
+
+
+def _parse_range(text: str, first: str, last: str) -> JukiDate:
+    """ "昭和60年～61年", "1985年～1986年", "1985年3月～5月", "S60～S61": the second bound may leave out
+    what it shares with the first (the era, or the year of a month range)."""
+    start = _parse_one(first)
+    if start.year is None:
+        raise _format_error(text)
+    m = _RANGE_TAIL_RE.fullmatch(last.upper())
+    if m is not None and start.month is None and m["year"] and not m["month"]:
+        # a bare year: in the first bound's era when that was written in one
+        era = _ENTERED_ERA_RE.match(first.upper())
+        year = int(m["year"]) if not era else None
+        if era:
+            eyear = 1 if m["year"] == "元" else int(m["year"])
+            year = ERAS[_ERA_BY_TOKEN[era[1]]].first_year + eyear - 1
+        assert year is not None
+        stop = JukiDate(year, None, None)
+    elif m is not None and start.month is not None and m["month"] and not m["year"]:
+        stop = JukiDate(start.year, int(m["month"]), None)
+    else:
+        stop = _parse_one(last)
+    if stop.year is None or stop.day is not None or stop.qualifier:
+        raise _format_error(text)
+    if start.era is not None:  # an entered era of a range is shown by each bound's own period
+        start = JukiDate(start.year, start.month, start.day, start.qualifier, text)
+    return JukiDate(start.year, start.month, start.day, start.qualifier, text, None, (stop.year, stop.month))
+
+
+_RANGE_TAIL_RE: Final = re.compile(r"(?:(?P<year>元|\d{1,4})年?)?(?:(?P<month>\d{1,2})月)?(?:不詳)?")
+_ENTERED_ERA_RE: Final = re.compile(rf"({_ERA_TOKENS})")
+
+
+def _parse_one(text: str) -> JukiDate:
     # NFKC folds full-width digits and letters, and the square era signs (㍼ → 昭和); dates carry no
     # kanji names, so unlike names and addresses they may be normalised wholesale.
     s = "".join(unicodedata.normalize("NFKC", text).split()).upper()
@@ -463,10 +546,26 @@ def _tail(d: JukiDate, year_text: str) -> str:
     return "".join(parts)
 
 
+def _bound(d: JukiDate, year_text: str) -> str:
+    """One bound of a range: year and month only, without 不詳 (the range says the date is not exact)."""
+    return f"{year_text}年" + (f"{d.month}月" if d.month is not None else "")
+
+
+def _wareki_bound(d: JukiDate) -> str:
+    assert d.year is not None
+    era = _display_era(d.year, d.month, None, DateQualifier.NONE)
+    if era is None:
+        return _bound(d, str(d.year))
+    n = d.year - era.first_year + 1
+    return era.name + _bound(d, "元" if n == 1 else str(n))
+
+
 def format_seireki(d: JukiDate) -> str:
     """西暦 display ("1985年3月4日", "1985年3月上旬", "1985年不詳", "不詳") — used for foreign residents."""
     if d.year is None:
         return DateQualifier.UNKNOWN.value
+    if d.end_date is not None:
+        return f"{_bound(d, str(d.year))}～{_bound(d.end_date, str(d.end_date.year))}"
     return _tail(d, str(d.year))
 
 
@@ -485,6 +584,8 @@ def format_wareki(d: JukiDate) -> str:
     """
     if d.year is None:
         return DateQualifier.UNKNOWN.value
+    if d.end_date is not None:
+        return f"{_wareki_bound(d)}～{_wareki_bound(d.end_date)}"
     era = ERAS[_ERA_BY_NAME[d.era]] if d.era else _display_era(d.year, d.month, d.day, d.qualifier)
     if era is None:
         return format_seireki(d)
