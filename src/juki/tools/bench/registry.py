@@ -19,6 +19,7 @@ import os
 import platform
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,21 +183,24 @@ def bench_update(
     notifications: int,
     batch: int = 500,
     progress: Callable[[str, int], None] | None = None,
+    *,
+    invalid_share: float = 0.0,
 ) -> dict[str, Any]:
-    from juki.synth import generate_changes
+    """Notifications/s of accepted, committed changes through the full ledger.
 
-    with db.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {PREF.current}").fetchone()
-    loaded = int(row[0]) if row else 0
+    The stream is drawn from the persons stored now (:func:`~juki.tools.bench.streams.fitting_stream`),
+    with a stream number no earlier run used: a second run in the same database measures new work.
+    ``rate_per_s`` counts accepted notifications only; a run whose accepted count falls below 95 % of
+    what the stream intended raises :class:`~juki.tools.bench.streams.BenchmarkInvalid`.
+    """
+    from juki.tools.bench.streams import fitting_stream, require_work, stored_persons
+
+    loaded = stored_persons(db)
     if loaded < persons:
         bench_load(db, work_dir, persons, seed, progress)
-    with db.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {PREF.inbox}").fetchone()
-    stream = 1000 + (int(row[0]) if row else 0) // max(notifications, 1)  # fresh ids every run
-    lines = [
-        (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
-        for i, c in enumerate(generate_changes(persons, seed, notifications, stream=stream))
-    ]
+        loaded = stored_persons(db)
+    drawn = fitting_stream(db, seed, notifications, invalid_share=invalid_share)
+    lines = drawn.lines
     # Baseline: a bare INSERT of the same rows, same batch size, one commit per batch.
     with db.connect(autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS public.bench_plain_notifications")
@@ -208,14 +212,72 @@ def bench_update(
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO public.bench_plain_notifications VALUES (%s, %s)",
-                    [(n, Jsonb(orjson.loads(raw))) for n, raw in chunk],
+                    [(n, Jsonb(_json_or_text(raw))) for n, raw in chunk],
                 )
             conn.commit()
     baseline_seconds = time.monotonic() - started
     with db.connect(autocommit=True) as conn:
         conn.execute("DROP TABLE public.bench_plain_notifications")
-    # Ours: the full service.
+    measured = apply_stream(db, lines, batch, progress)
+    require_work("update", measured.outcomes, drawn.intended_accepted, len(lines))
+    seconds = measured.seconds
+    latencies = measured.latencies
+    rate = measured.summary.accepted / seconds
+    baseline_rate = len(lines) / baseline_seconds
+    return {
+        "benchmark": "update",
+        "persons": loaded,
+        "seed": seed,
+        "stream": drawn.stream,
+        "drawn_from": f"current file: {drawn.sample:,} stored persons sampled",
+        "notifications": len(lines),
+        "accepted": measured.summary.accepted,
+        "duplicate": measured.summary.duplicate,
+        "rejected": measured.summary.rejected,
+        "outcomes": dict(measured.outcomes),
+        "intended": dict(drawn.intended),
+        "batch_size": batch,
+        "seconds": round(seconds, 2),
+        "rate_per_s": round(rate, 1),
+        "rate_counts": "accepted and committed notifications",
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "batch_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        "batch_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1)
+        if latencies
+        else None,
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"rate_per_s": 2000},
+        "machine": machine(),
+    }
+
+
+def _json_or_text(raw: bytes) -> object:
+    """The baseline stores every line as jsonb: a line that is no JSON goes in as a JSON string."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+@dataclass
+class AppliedStream:
+    summary: Summary
+    outcomes: Counter[str]
+    seconds: float
+    latencies: list[float]
+
+
+def apply_stream(
+    db: Database,
+    lines: list[tuple[int, bytes]],
+    batch: int,
+    progress: Callable[[str, int], None] | None = None,
+) -> AppliedStream:
+    """The full service on ``lines``, in batches of ``batch`` (one commit each), timed."""
     summary = Summary()
+    outcomes: Counter[str] = Counter()
     latencies: list[float] = []
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
@@ -229,34 +291,13 @@ def bench_update(
             t0 = time.monotonic()
             for result in applier.apply(lines[start : start + batch], source="bench"):
                 summary.add(result)
+                outcomes[result.error_code or result.status] += 1
             latencies.append(time.monotonic() - t0)
             if progress:
                 progress("update", start + batch)
     seconds = time.monotonic() - started
     latencies.sort()
-    rate = len(lines) / seconds
-    baseline_rate = len(lines) / baseline_seconds
-    return {
-        "benchmark": "update",
-        "persons": loaded if loaded >= persons else persons,
-        "notifications": len(lines),
-        "accepted": summary.accepted,
-        "duplicate": summary.duplicate,
-        "rejected": summary.rejected,
-        "batch_size": batch,
-        "seconds": round(seconds, 2),
-        "rate_per_s": round(rate, 1),
-        "baseline_seconds": round(baseline_seconds, 2),
-        "baseline_rate_per_s": round(baseline_rate, 1),
-        "ratio": round(rate / baseline_rate, 3),
-        "batch_p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
-        "batch_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1)
-        if latencies
-        else None,
-        "peak_rss_mib": peak_rss_mib(),
-        "target": {"rate_per_s": 2000},
-        "machine": machine(),
-    }
+    return AppliedStream(summary, outcomes, seconds, latencies)
 
 
 # ------------------------------------------------------------------------ reconcile (F1-7, S-53)
