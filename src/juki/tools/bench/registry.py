@@ -511,3 +511,112 @@ def bench_reconcile(
         "target": {"seconds_for_3_7m": 120},
         "machine": machine(),
     }
+
+
+def bench_reconcile_loaded(
+    db: Database,
+    work_dir: Path,
+    city: str = RECONCILE_CITY,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Reconciliation (F1-7) on the database as it is loaded (`juki bench all`), not a fresh one.
+
+    The upload is exported from the stored present persons of ``city`` (横浜市's wards by default)
+    with the same deliberate differences as :func:`bench_reconcile`; the expected counts are counted
+    by SQL on the same rows, so the result is checked, whatever population is loaded. Reconciliation
+    only reads the file (its differences go to the run's own tables), so the later benchmarks of the
+    suite are unaffected.
+    """
+    from juki.services.registry.reconciliation import iter_file, municipality_scope, reconcile, upload_columns
+
+    changed_every, dropped_every = 10_007, 20_011
+    scope = list(municipality_scope(city))
+    with db.connect() as conn:
+        row = conn.execute(
+            f"""SELECT count(*),
+                       count(*) FILTER (WHERE juminhyo_code::bigint %% {dropped_every} = 0),
+                       count(*) FILTER (WHERE juminhyo_code::bigint %% {changed_every} = 0
+                                          AND juminhyo_code::bigint %% {dropped_every} <> 0)
+                  FROM {PREF.current}
+                 WHERE status = 'present' AND municipality_code = ANY(%s)""",
+            (scope,),
+        ).fetchone()
+    persons, dropped, changed = (int(v) for v in row) if row else (0, 0, 0)
+    if persons == 0:
+        raise RuntimeError(f"reconcile: no present person of {city} is stored; load a population first")
+    path = work_dir / f"reconcile-loaded-{city}.csv"
+    added = _reconcile_upload(db, path, persons, changed_every, dropped_every)
+    with db.connect() as conn:
+        row = conn.execute(
+            f"SELECT count(*) FROM generate_series(1, %s) AS g JOIN {PREF.current} AS c"
+            " ON c.juminhyo_code = lpad((90000000000 + g)::text, 11, '0')"
+            " AND c.status = 'present' AND c.municipality_code = ANY(%s)",
+            (added, scope),
+        ).fetchone()
+    already = int(row[0]) if row else 0
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
+        conn.execute("CREATE SCHEMA bench_baseline")
+        conn.execute(
+            "CREATE TABLE bench_baseline.reconcile_upload ("
+            + ", ".join(f"{c} text" for c in upload_columns(PREF.kind))
+            + ")"
+        )
+    started = time.monotonic()
+    with db.connect() as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY bench_baseline.reconcile_upload FROM STDIN (FORMAT csv, HEADER true)") as copy,
+        ):
+            for chunk in iter_file(path):
+                copy.write(chunk)
+        conn.commit()
+    baseline_seconds = time.monotonic() - started
+    with db.connect(autocommit=True) as conn:
+        conn.execute("DROP SCHEMA bench_baseline CASCADE")
+    phases: dict[str, float] = {}
+    started = time.monotonic()
+    with db.connect(PREF.db_role) as conn:
+        info = reconcile(
+            conn,
+            PREF.kind,
+            city,
+            iter_file(path),
+            requested_by="bench",
+            progress=(lambda n: progress("reconcile-kb", n // 1000)) if progress else None,
+            timings=phases,
+        )
+    seconds = time.monotonic() - started
+    expected = {
+        "missing_on_server": added - already,
+        "missing_on_municipal": dropped,
+        "different": changed + already,
+    }
+    counts = info.counts or {}
+    correct = all(counts.get(k, 0) == v for k, v in expected.items())
+    if not correct:
+        raise RuntimeError(f"reconcile: found {counts}, expected {expected}: no figure is reported")
+    rate = persons / seconds
+    baseline_rate = persons / baseline_seconds
+    return {
+        "benchmark": "reconcile",
+        "persons": persons,
+        "municipality_code": city,
+        "wards": len(info.scope_codes),
+        "upload_rows": info.uploaded_rows,
+        "upload_mib": round(path.stat().st_size / 2**20, 1),
+        "run_id": info.run_id,
+        "counts": counts,
+        "expected": expected,
+        "correct": correct,
+        "seconds": round(seconds, 2),
+        "phases_seconds": phases,
+        "rate_per_s": round(rate, 1),
+        "rate_counts": "present persons of the municipality compared",
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"seconds_for_3_7m": 120},
+        "machine": machine(),
+    }
