@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +33,18 @@ def _progress(stage: str, done: int) -> None:
         console.print(f"[dim]{stage}: {done:,}[/dim]")
 
 
+@contextlib.contextmanager
+def _refused() -> Iterator[None]:
+    """A benchmark whose stream did not measure real work prints why and exits 2, with no figure."""
+    from juki.tools.bench.streams import BenchmarkInvalid
+
+    try:
+        yield
+    except BenchmarkInvalid as exc:
+        console.print(f"[red]benchmark refused:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 @app.command("load")
 def load_cmd(
     persons: Annotated[int, typer.Option(min=1000)] = 100_000,
@@ -51,6 +66,9 @@ def update_cmd(
     notifications: Annotated[int, typer.Option(min=100)] = 20_000,
     batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
     seed: Annotated[int, typer.Option()] = 1,
+    invalid_share: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="share of deliberately invalid items in the stream")
+    ] = 0.0,
     database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -58,7 +76,17 @@ def update_cmd(
     from juki.tools.bench.registry import bench_update
 
     db = _db(database)
-    result = bench_update(db, db.settings.data_dir / "bench", persons, seed, notifications, batch, _progress)
+    with _refused():
+        result = bench_update(
+            db,
+            db.settings.data_dir / "bench",
+            persons,
+            seed,
+            notifications,
+            batch,
+            _progress,
+            invalid_share=invalid_share,
+        )
     emit_json(result) if as_json else console.print_json(data=result)
 
 
@@ -125,7 +153,48 @@ def intake_cmd(
     from juki.tools.bench.intake import bench_intake
 
     db = open_database(replace(Settings.from_env(), database_name=database))
-    result = bench_intake(
-        db, db.settings.data_dir / "bench", persons, seed, notifications, batch, processes=processes
-    )
+    with _refused():
+        result = bench_intake(
+            db, db.settings.data_dir / "bench", persons, seed, notifications, batch, processes=processes
+        )
     emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("all")
+def all_cmd(
+    persons: Annotated[int, typer.Option(min=1000)] = 100_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database (dropped and recreated)")] = "juki_bench",
+    out: Annotated[Path, typer.Option(help="directory of report.json and report.md")] = Path(
+        "docs/benchmarks"
+    ),
+    write_docs: Annotated[
+        bool,
+        typer.Option(
+            "--write-docs",
+            help="rewrite the generated tables of docs/benchmarks.md and README.md (repo root)",
+        ),
+    ] = False,
+    root: Annotated[Path, typer.Option(help="repository root for --write-docs")] = Path("."),
+) -> None:
+    """全ベンチマーク（load, update, intake, reconcile, search）を1つのDBで実行し、1つの報告を書く。"""
+    from juki.tools.bench.report import render_markdown, run_suite, write_between_markers, write_report
+
+    db = _db(database)
+
+    def shown(name: str, result: dict[str, object]) -> None:
+        if "error" in result:
+            console.print(f"[red]{name}: failed[/red] {result['error']}")
+        else:
+            console.print(f"{name}: {result.get('rate_per_s')}/s, ratio {result.get('ratio')}")
+
+    report = run_suite(db, db.settings.data_dir / "bench", persons, seed, on_step=shown)
+    json_path, md_path = write_report(report, out)
+    console.print(f"report: {json_path}, {md_path}")
+    if write_docs:
+        table = render_markdown(report)
+        for doc in (root / "docs" / "benchmarks.md", root / "README.md"):
+            write_between_markers(doc, table)
+            console.print(f"rewrote the generated table of {doc}")
+    if not report["ok"]:
+        raise typer.Exit(1)

@@ -7,7 +7,7 @@ modules (moves, births and deaths, corrections, code changes, invalid items).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -164,6 +164,8 @@ class _StreamBase:
         invalid_share: float,
         files: tuple[FileKind, ...],
         received_on: date,
+        current: Sequence[tuple[Sequence[str], Sequence[str] | None]] | None = None,
+        starts_on: date | None = None,
     ) -> None:
         if not 0 < persons <= _MAX_PERSONS:
             raise ValueError(f"persons must be within 1..{_MAX_PERSONS}")
@@ -174,8 +176,17 @@ class _StreamBase:
         self.invalid_ppm = round(invalid_share * 1_000_000)
         self.files = frozenset(files)
         self.d = Draw(f"changes/{seed}/{persons}/{stream}")
-        self.first_day = min(POPULATION_AS_OF.toordinal(), received_on.toordinal())
+        self.first_day = min((starts_on or POPULATION_AS_OF).toordinal(), received_on.toordinal())
         self.span = received_on.toordinal() - self.first_day
+        # Drawn from a stored file: ``current`` holds the current rows of a sample of its persons (File 1
+        # row, File 2 row or None, in the CSV column order); the stream draws its persons from them, by
+        # their position in the sample, instead of regenerating the synthetic population.
+        self.current = current
+        self.draw_space = len(current) if current is not None else persons
+        if self.draw_space < 1:
+            raise ValueError("a stream needs at least one person to draw from")
+        if self.draw_space > new_index_base(persons, stream):
+            raise ValueError("the sample of current rows overlaps the stream's new person indices")
         self.touched: dict[int, _Person] = {}
         self.new_people: list[int] = []
         self.moved_out: list[int] = []  # persons the stream removed by 国内転出
@@ -192,6 +203,9 @@ class _StreamBase:
         p = self.touched.get(index)
         if p is not None:
             return p
+        if self.current is not None and index < self.draw_space:
+            pref, fuhyo = self.current[index]
+            return _Person(list(pref), list(fuhyo) if fuhyo is not None else None)
         sp = make_person(self.seed, index)
         return _Person(list(sp.pref_current), list(sp.fuhyo_current) if sp.fuhyo_current else None)
 
@@ -217,7 +231,7 @@ class _StreamBase:
             if self.new_people and below(10) == 0:
                 index = self.new_people[below(len(self.new_people))]
             else:
-                index = below(self.persons)
+                index = below(self.draw_space)
             p = self.get(index)
             if ok(p):
                 return index, p

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from itertools import accumulate
 
@@ -80,16 +80,36 @@ def generate_changes(
     invalid_share: float = 0.0,
     files: tuple[FileKind, ...] = (FileKind.PREF, FileKind.FUHYO),
     received_on: date | None = None,
+    current: Sequence[tuple[Sequence[str], Sequence[str] | None]] | None = None,
+    starts_on: date | None = None,
 ) -> Iterator[SynthChange]:
     """``count`` items of change stream ``stream`` against the population ``(persons, seed)``.
 
-    Deterministic for equal arguments. Change dates run from :data:`POPULATION_AS_OF` to
-    ``received_on`` (default :data:`DEFAULT_RECEIVED_ON`) in stream order. Only notifications for
-    ``files`` are yielded (the others still happen: the state stays realistic).
+    Deterministic for equal arguments. Change dates run from ``starts_on`` (default
+    :data:`POPULATION_AS_OF`) to ``received_on`` (default :data:`DEFAULT_RECEIVED_ON`) in stream
+    order. Only notifications for ``files`` are yielded (the others still happen: the state stays realistic).
+
+    With ``current`` the stream is drawn from a stored file instead of the synthetic population: a
+    sample of its current rows (File 1 row and File 2 row or None, each in the CSV column order) whose
+    persons the stream changes, as they stand now. ``persons`` must then be at least the number of
+    records the file holds, so the persons the stream creates (indices from
+    :func:`new_index_base`) get codes no stored person has; ``seed`` still varies the stream; and
+    ``starts_on`` should be no earlier than the latest date in those rows (a change may not precede
+    the birth or the change before it).
     """
     if not 1 <= stream <= 9999:
         raise ValueError("stream must be 1..9999")
     if not 0.0 <= invalid_share <= 1.0:
         raise ValueError("invalid_share must be within 0..1")
-    s = _Stream(persons, seed, count, stream, invalid_share, files, received_on or DEFAULT_RECEIVED_ON)
+    s = _Stream(
+        persons,
+        seed,
+        count,
+        stream,
+        invalid_share,
+        files,
+        received_on or DEFAULT_RECEIVED_ON,
+        current,
+        starts_on,
+    )
     return s.items()

@@ -16,17 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psutil
 
 from juki.domain.records import FileKind
-from juki.files import PREF, all_files
+from juki.files import all_files
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.peers.network import local_network
 from juki.peers.processes import ProcessNetwork, process_network
-from juki.services.registry.intake import NotificationApplier, Summary
+from juki.services.registry.intake import Summary
 from juki.store.db import Database
-from juki.synth import generate_changes
 from juki.tools.bench.registry import bench_load, machine, peak_rss_mib
 
 
@@ -74,35 +72,25 @@ def bench_intake(
     *,
     processes: bool = False,
 ) -> dict[str, Any]:
-    with db.connect() as conn:
-        row = conn.execute(
-            # Synthetic notification ids are "<municipality>-<stream>-<seq>": continue after the
-            # highest stream already received, so both streams of this run are fresh.
-            f"""SELECT (SELECT count(*) FROM {PREF.current}),
-                      (SELECT coalesce(max(split_part(notification_id, '-', 2)::int), 0)
-                         FROM {PREF.inbox} WHERE notification_id ~ '^[0-9]{{6}}-[0-9]+-[0-9]+$')"""
-        ).fetchone()
-    loaded, last_stream = (int(row[0]), int(row[1])) if row else (0, 0)
+    from juki.tools.bench.registry import apply_stream
+    from juki.tools.bench.streams import fitting_stream, require_work, stored_persons
+
+    loaded = stored_persons(db)
     if loaded < persons:
         bench_load(db, work_dir, persons, seed)
-        loaded = persons
-    stream = max(last_stream, 3000) + 1
+        loaded = stored_persons(db)
     set_aside = _set_aside_backlog(db)
-    # Baseline: in-process apply of a fresh stream of the same size.
-    lines = [
-        (i + 1, c.raw_line if c.raw_line is not None else orjson.dumps(c.notification))
-        for i, c in enumerate(generate_changes(persons, seed, notifications, stream=stream))
-    ]
-    started = time.monotonic()
-    baseline = Summary()
-    with contextlib.ExitStack() as stack:
-        connections = {spec.kind: stack.enter_context(db.connect(spec.db_role)) for spec in all_files()}
-        applier = NotificationApplier(connections, batch_size=batch)
-        for result in applier.apply(lines, source="bench-inprocess"):
-            baseline.add(result)
-    baseline_seconds = time.monotonic() - started
-    # Ours: over the network, delivered to the national simulators.
-    changes = list(generate_changes(persons, seed, notifications, stream=stream + 1))
+    # Baseline: in-process apply of a fresh stream of the same size, drawn from the stored persons.
+    base_stream = fitting_stream(db, seed, notifications)
+    applied = apply_stream(db, base_stream.lines, batch)
+    require_work(
+        "intake (in-process baseline)", applied.outcomes, base_stream.intended_accepted, notifications
+    )
+    baseline, baseline_seconds = applied.summary, applied.seconds
+    # Ours: another fresh stream, drawn after the baseline changed the file, sent over the network
+    # and delivered to the national simulators.
+    drawn = fitting_stream(db, seed, notifications)
+    changes = drawn.changes
     mode = "processes" if processes else "threads"
     network = process_network(db, work_dir / "logs") if processes else _threaded_network(db, work_dir)
     with network as net:
@@ -119,9 +107,12 @@ def bench_intake(
         _drain(db)
         seconds = time.monotonic() - started
         cpu_after = _cpu(db, net)
+    require_work("intake", sent.outcomes, drawn.intended_accepted, notifications)
     report = _result(
         loaded, notifications, sent, baseline, seconds, sent_seconds, baseline_seconds, set_aside, db, mode
     )
+    report["streams"] = {"baseline": base_stream.stream, "ours": drawn.stream}
+    report["intended"] = dict(drawn.intended)
     report["cpu_seconds"] = {k: round(v - cpu_before.get(k, 0.0), 2) for k, v in cpu_after.items()}
     return report
 
@@ -188,8 +179,10 @@ def _result(
     db: Database,
     mode: str,
 ) -> dict[str, Any]:
-    rate = notifications / seconds
-    baseline_rate = notifications / baseline_seconds
+    undelivered = _pending(db)
+    delivered = max(0, sent.outcomes.get("accepted", 0) - undelivered)
+    rate = delivered / seconds
+    baseline_rate = baseline.accepted / baseline_seconds
     return {
         "mode": mode,
         "benchmark": "intake",
@@ -197,14 +190,16 @@ def _result(
         "notifications": notifications,
         "batches": sent.batches,
         "outcomes": sent.outcomes,
-        "baseline_outcomes": baseline.__dict__,
+        "baseline_outcomes": dict(baseline.__dict__),
         "seconds": round(seconds, 2),
         "intake_seconds": round(sent_seconds, 2),
+        "delivered": delivered,
         "rate_per_s": round(rate, 1),
+        "rate_counts": "notifications accepted, committed and delivered to the national simulators",
         "baseline_seconds": round(baseline_seconds, 2),
         "baseline_rate_per_s": round(baseline_rate, 1),
         "ratio": round(rate / baseline_rate, 3),
-        "undelivered": _pending(db),
+        "undelivered": undelivered,
         "backlog_set_aside": set_aside,
         "peak_rss_mib": peak_rss_mib(),
         "target": {"rate_per_s": 1000, "ratio": 0.5},
