@@ -153,7 +153,7 @@ def make_db(conninfo: str, data_dir: Path, name: str, cluster: EmbeddedCluster) 
 
 def load_into(db: Database, population: Path, rejects: Path) -> None:
     load_population(
-        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        {FileKind.PREF: db.admin_conninfo, FileKind.FUHYO: db.admin_conninfo},
         population,
         rejects_dir=rejects,
         workers_per_file=0,

@@ -25,7 +25,7 @@ def test_simulated_municipalities_send_a_stream_and_every_answer_is_the_expected
     persons, seed = 2000, 5
     write_population(tmp_path / "pop", persons, seed)
     load_population(
-        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        {FileKind.PREF: db.admin_conninfo, FileKind.FUHYO: db.admin_conninfo},
         tmp_path / "pop",
         rejects_dir=tmp_path / "rejects",
         workers_per_file=0,
@@ -59,7 +59,7 @@ def test_F1_7_municipal_reconciliation_upload_over_mtls(db: Database, tmp_path: 
     persons, seed = 1500, 9
     write_population(tmp_path / "pop", persons, seed)
     load_population(
-        {FileKind.PREF: db.conninfo(DbRole.PREF), FileKind.FUHYO: db.conninfo(DbRole.FUHYO)},
+        {FileKind.PREF: db.admin_conninfo, FileKind.FUHYO: db.admin_conninfo},
         tmp_path / "pop",
         rejects_dir=tmp_path / "rejects",
         workers_per_file=0,

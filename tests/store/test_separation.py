@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 
@@ -44,53 +46,137 @@ def test_S35_pref_role_is_refused_on_every_fuhyo_table(db: Database) -> None:
                 conn.execute(f"SELECT * FROM {schema}.{table} LIMIT 1")
 
 
-def test_S37_bridge_returns_only_the_my_number_for_a_purpose_and_records_it(db: Database) -> None:
-    """S-37: the fuhyo role gets exactly one 個人番号 for one 住民票コード, only for a 番号法 purpose;
-    every call (released, refused, not found) is recorded."""
+FUHYO_PERSON = """INSERT INTO fuhyo.fuhyo_current (juminhyo_code, name_kanji, name_kana, birth_date, sex, address,
+  change_date, fuhyo_municipality_code, status, notification_kind, change_reason, notified_on, update_seq, end_kind)
+VALUES (%s, '山田　花子', 'ヤマダ　ハナコ', '1980-01-01', '2', '', '2020-04-01', '141011', %s, '記載', 'abroad',
+  '2020-04-02', 1, %s)"""
+
+ABROAD, RESIDENT, NO_FUHYO, DEAD, NO_NUMBER = (
+    "12345678906",
+    "34567890123",
+    "45678901234",
+    "23456789010",
+    "56789012345",
+)
+RELEASE = "SELECT pref_api.release_my_number(%s, %s, %s)"
+
+
+def _population(db: Database) -> None:
+    """A 国外転出者 (File 1 ended by removal, File 2 abroad), a present resident (File 2 domestic), a resident
+    with no File 2 record, a dead person recorded abroad in File 2, and an abroad person without a number."""
     with db.connect(DbRole.PREF) as conn:
-        conn.execute(PERSON, ("12345678906", "123456789018", "present", None))
-        conn.execute(PERSON, ("23456789010", "023456789013", "ended", "death"))
+        conn.execute(PERSON, (ABROAD, "123456789018", "ended", "removed"))
+        conn.execute(PERSON, (RESIDENT, "345678901236", "present", None))
+        conn.execute(PERSON, (NO_FUHYO, "456789012349", "present", None))
+        conn.execute(PERSON, (DEAD, "023456789013", "ended", "death"))
+        conn.execute(PERSON, (NO_NUMBER, None, "ended", "removed"))
         conn.commit()
     with db.connect(DbRole.FUHYO) as conn:
-        call = "SELECT pref_api.my_number_for(%s, %s)"
-        assert conn.execute(call, ("12345678906", "bango-overseas")).fetchone() == ("123456789018",)
-        assert conn.execute(call, ("12345678906", "curiosity")).fetchone() == (None,)
-        assert conn.execute(call, ("99999999999", "bango-overseas")).fetchone() == (None,)
-        # R-07: File 2 never receives a dead person's number.
-        assert conn.execute(call, ("23456789010", "bango-overseas")).fetchone() == (None,)
+        conn.execute(FUHYO_PERSON, (ABROAD, "abroad", None))
+        conn.execute(FUHYO_PERSON, (RESIDENT, "domestic", None))
+        conn.execute(FUHYO_PERSON, (DEAD, "abroad", None))
+        conn.execute(FUHYO_PERSON, (NO_NUMBER, "abroad", None))
         conn.commit()
+
+
+def _stash(db: Database) -> list[tuple[object, ...]]:
+    with db.connect() as conn:
+        return conn.execute(
+            "SELECT juminhyo_code, my_number, purpose, request_ref, expires_at - created_at, "
+            "created_at = (SELECT max(called_at) FROM pref.my_number_release_log WHERE outcome = 'released') "
+            "FROM fuhyo_tmp.my_number_stash ORDER BY id"
+        ).fetchall()
+
+
+def test_hardening_7_bridge_releases_only_an_abroad_persons_number_into_the_temporary_area(
+    db: Database,
+) -> None:
+    """S-37/F2-2/R-07: the fuhyo role gets one 個人番号 only for a person whose File 2 record is 国外転出,
+    only for a catalogued 番号法 purpose and a request reference; the number goes straight into fuhyo_tmp
+    (the caller sees only true/false), with an expiry the server computes; every call is recorded."""
+    _population(db)
+    with db.connect(DbRole.FUHYO) as conn:
+        calls = [
+            (ABROAD, "bango-overseas", "req-1"),
+            (ABROAD, "curiosity", "req-1"),
+            (ABROAD, "bango-overseas", " "),
+            (RESIDENT, "bango-overseas", "req-1"),
+            (NO_FUHYO, "bango-overseas", "req-1"),
+            (DEAD, "bango-overseas", "req-1"),
+            (NO_NUMBER, "bango-overseas", "req-1"),
+            ("1234", "bango-overseas", "req-1"),
+        ]
+        answers = [conn.execute(RELEASE, call).fetchone() for call in calls]
+        conn.commit()
+    assert answers == [(True,)] + [(False,)] * 7
+    assert _stash(db) == [(ABROAD, "123456789018", "bango-overseas", "req-1", timedelta(days=30), True)]
+    with db.connect(DbRole.FUHYO) as conn:
+        assert conn.execute("SELECT juminhyo_code, my_number FROM fuhyo_tmp.my_number_live").fetchall() == [
+            (ABROAD, "123456789018")
+        ]
     with db.connect(DbRole.PREF) as conn:
         rows = conn.execute(
-            "SELECT called_by, juminhyo_code, purpose, outcome FROM pref.my_number_release_log ORDER BY id"
+            "SELECT called_by, juminhyo_code, purpose, request_ref, outcome, reason "
+            "FROM pref.my_number_release_log ORDER BY id"
         ).fetchall()
     assert rows == [
-        ("juki_fuhyo", "12345678906", "bango-overseas", "released"),
-        ("juki_fuhyo", "12345678906", "curiosity", "refused"),
-        ("juki_fuhyo", "99999999999", "bango-overseas", "not_found"),
-        ("juki_fuhyo", "23456789010", "bango-overseas", "not_found"),
+        ("juki_fuhyo", ABROAD, "bango-overseas", "req-1", "released", ""),
+        ("juki_fuhyo", ABROAD, "curiosity", "req-1", "refused", "purpose"),
+        ("juki_fuhyo", ABROAD, "bango-overseas", " ", "refused", "request"),
+        ("juki_fuhyo", RESIDENT, "bango-overseas", "req-1", "refused", "not_abroad"),
+        ("juki_fuhyo", NO_FUHYO, "bango-overseas", "req-1", "not_found", "no_fuhyo_record"),
+        ("juki_fuhyo", DEAD, "bango-overseas", "req-1", "not_found", "dead"),
+        ("juki_fuhyo", NO_NUMBER, "bango-overseas", "req-1", "not_found", "no_number"),
+        ("juki_fuhyo", "1234", "bango-overseas", "req-1", "refused", "bad_code"),
     ]
 
 
-def test_S36_temporary_my_numbers_live_apart_and_expire(db: Database) -> None:
-    """S-36/R-05/R-06: the number goes to fuhyo_tmp with an expiry (< 1 year); expired rows are purged
-    automatically and are never visible through the live view."""
+def test_hardening_7_the_harvesting_query_returns_no_number(db: Database) -> None:
+    """The issue's harvest: as juki_fuhyo, my_number_for over every File 2 record, kept by CREATE TABLE … AS.
+    The number-returning function is gone, the bridge returns no number, it puts no present resident's or
+    unrecorded person's number anywhere, and nothing can be kept in File 2's schema."""
+    _population(db)
+    with db.connect(DbRole.FUHYO) as conn, pytest.raises(psycopg.errors.UndefinedFunction):
+        conn.execute(
+            "SELECT pref_api.my_number_for(juminhyo_code, 'bango-overseas') FROM fuhyo.fuhyo_current"
+        )
     with db.connect(DbRole.FUHYO) as conn:
+        got = conn.execute(
+            "SELECT pref_api.release_my_number(juminhyo_code, 'bango-overseas', 'harvest') FROM fuhyo.fuhyo_current"
+        ).fetchall()
+        conn.commit()
+    assert sorted(got) == [(False,), (False,), (False,), (True,)]  # booleans only: no number in the answer
+    assert [row[0] for row in _stash(db)] == [ABROAD]  # the resident's and the dead person's are not released
+    for harvest in (
+        "CREATE TABLE fuhyo.harvest AS SELECT pref_api.release_my_number(juminhyo_code, 'bango-overseas', 'h') "
+        "FROM fuhyo.fuhyo_current",
+        "CREATE TABLE fuhyo.harvest AS SELECT * FROM fuhyo_tmp.my_number_live",
+        "CREATE TABLE fuhyo_tmp.harvest AS SELECT * FROM fuhyo_tmp.my_number_live",
+    ):
+        with db.connect(DbRole.FUHYO) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(harvest)
+
+
+def test_S36_temporary_my_numbers_live_apart_and_expire(db: Database) -> None:
+    """S-36/R-05/R-06: released numbers expire (< 1 year); expired rows are purged automatically on the next
+    release and by `juki purge`, and are never visible through the live view."""
+    _population(db)
+    with db.connect(DbRole.FUHYO) as conn:
+        assert conn.execute(RELEASE, (ABROAD, "bango-overseas", "r1")).fetchone() == (True,)
+        conn.commit()
+    with db.connect() as conn:  # age the row as only a superuser can (triggers off for this session)
+        conn.execute("SET session_replication_role = replica")
         conn.execute(
-            """INSERT INTO fuhyo_tmp.my_number_stash (juminhyo_code, my_number, purpose, request_ref, created_at,
-                 expires_at) VALUES ('12345678906', '123456789018', 'bango-overseas', 'r1',
-                 now() - interval '2 days', now() - interval '1 day')"""
+            "UPDATE fuhyo_tmp.my_number_stash SET created_at = now() - interval '2 days', "
+            "expires_at = now() - interval '1 day'"
         )
-        conn.execute(
-            """INSERT INTO fuhyo_tmp.my_number_stash (juminhyo_code, my_number, purpose, request_ref, expires_at)
-               VALUES ('23456789010', '023456789013', 'bango-overseas', 'r2', now() + interval '7 days')"""
-        )
-        rows = conn.execute("SELECT juminhyo_code FROM fuhyo_tmp.my_number_stash").fetchall()
-        assert rows == [("23456789010",)]  # the expired one was purged by the insert trigger
-        with pytest.raises(psycopg.errors.CheckViolation):
-            conn.execute(
-                """INSERT INTO fuhyo_tmp.my_number_stash (juminhyo_code, my_number, purpose, request_ref,
-                     expires_at) VALUES ('1', '123456789018', 'p', 'r3', now() + interval '2 years')"""
-            )
+        conn.commit()
+    with db.connect(DbRole.FUHYO) as conn:
+        assert conn.execute("SELECT count(*) FROM fuhyo_tmp.my_number_live").fetchone() == (0,)
+        assert conn.execute(RELEASE, (ABROAD, "bango-overseas", "r2")).fetchone() == (True,)
+        rows = conn.execute("SELECT request_ref FROM fuhyo_tmp.my_number_stash").fetchall()
+        assert rows == [("r2",)]  # the expired one was purged by the insert trigger
+        conn.commit()
     # No File 2 table can be joined to it by the pref role, and it is not in the fuhyo schema.
     with db.connect() as conn:
         row = conn.execute(

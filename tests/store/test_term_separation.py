@@ -56,13 +56,15 @@ def test_S02_file_roles_cannot_read_credentials_sessions_or_rights(db: Database)
 
 
 def test_S07_term_role_owns_its_schema_and_nothing_more(db: Database) -> None:
-    """S-07: juki_term is an ordinary login role (no superuser, no role or database creation)."""
+    """S-07: juki_term is an ordinary login role (no superuser, no role or database creation), and since
+    hardening item 8 it does not even own its schema: the NOLOGIN juki_term_owner does."""
     with db.connect() as conn:
         row = conn.execute(
             "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'juki_term'"
         ).fetchone()
         owner = conn.execute(
-            "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'term'"
+            "SELECT nspowner::regrole::text, r.rolcanlogin FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner "
+            "WHERE nspname = 'term'"
         ).fetchone()
     assert row == (True, False, False, False)
-    assert owner == ("juki_term",)
+    assert owner == ("juki_term_owner", False)

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from juki.domain.records import FileKind
-from juki.files import all_files, file_spec
+from juki.files import all_files
 from juki.interfaces.common import EXIT_REJECTED, console, emit_json, open_database
 from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
 from juki.services.registry.ledger import ItemResult
@@ -71,7 +71,7 @@ def load_dir(db: Database, src: Path, *, rejects_dir: Path) -> list[LoadReport]:
                 bar.update(tasks[kind], completed=n)
 
         return load_population(
-            {k: db.conninfo(file_spec(k).db_role) for k in kinds},
+            {k: db.admin_conninfo for k in kinds},  # a bulk load is an administrator's operation
             src,
             rejects_dir=rejects_dir,
             check_mode=db.settings.juminhyo_check_digit,

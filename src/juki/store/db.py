@@ -1,9 +1,11 @@
 """Connections to PostgreSQL, one code path for the embedded cluster and an external server.
 
 Each server connects as its own database role (ARCHITECTURE.md §2, REQUIREMENTS S-35..S-37):
-`juki_pref` owns File 1, `juki_fuhyo` owns File 2 and the temporary 個人番号 area. Migrations run as
-the administrator. A read-only connection (searches, bulk provision) can later be pointed at a
-standby by giving it another URL.
+`juki_pref` works on File 1, `juki_fuhyo` on File 2 and reads the temporary 個人番号 area. They own
+nothing: every schema belongs to a NOLOGIN owner role (`juki_pref_owner`, `juki_fuhyo_owner`,
+`juki_term_owner`, `juki_audit`, `juki_bridge`; migration 0012), so a login role has DML only, never
+DDL. Migrations and bulk loads run as the administrator. A read-only connection (searches, bulk
+provision) can later be pointed at a standby by giving it another URL.
 """
 
 from __future__ import annotations

@@ -23,9 +23,8 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def load(db: Database, src: Path, rejects: Path) -> dict[str, Any]:
-    roles = {FileKind.PREF: DbRole.PREF, FileKind.FUHYO: DbRole.FUHYO}
     reports = load_population(
-        {k: db.conninfo(r) for k, r in roles.items() if (src / f"{k.value}_current.csv").exists()},
+        {k: db.admin_conninfo for k in FileKind if (src / f"{k.value}_current.csv").exists()},
         src,
         rejects_dir=rejects,
     )
@@ -163,6 +162,26 @@ def test_inline_conversion_loads_the_same_as_worker_processes(
     """workers=0 converts in the loading process; the result must not depend on it."""
     from juki.services.registry.load import load_file
 
-    report = load_file(db.conninfo(DbRole.PREF), FileKind.PREF, population, rejects_dir=tmp_path, workers=0)
+    report = load_file(db.admin_conninfo, FileKind.PREF, population, rejects_dir=tmp_path, workers=0)
     assert report.persons == 3000 and report.rejected == 0
     assert q(db, "SELECT count(*) FROM pref.identity_history") == [(report.history_rows,)]
+
+
+def test_hardening_8_bulk_load_is_an_administrators_operation(
+    db: Database, population: Path, tmp_path: Path
+) -> None:
+    """The fast load truncates and drops indexes, DDL the server's login role no longer has: over the file
+    role's connection the load stops with a clear error before touching anything; the administrator's
+    connection loads as the file's owner role."""
+    from juki.services.registry.load import load_file
+
+    with pytest.raises(LoadError, match="管理者の操作"):
+        load_file(db.conninfo(DbRole.PREF), FileKind.PREF, population, rejects_dir=tmp_path, workers=0)
+    assert q(db, "SELECT count(*) FROM pref.identity_current") == [(0,)]
+    report = load_file(db.admin_conninfo, FileKind.PREF, population, rejects_dir=tmp_path, workers=0)
+    assert report.mode == "empty-fast" and report.persons == 3000
+    owners = q(
+        db,
+        "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = 'pref'::regnamespace",
+    )
+    assert owners == [("juki_pref_owner",)]  # the rebuilt indexes too

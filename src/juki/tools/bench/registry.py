@@ -149,7 +149,7 @@ def bench_load(
     reset_database(db)  # the baseline's pages must not help or hurt ours
     started = time.monotonic()
     reports = load_population(
-        {spec.kind: db.conninfo(spec.db_role) for spec in all_files()},
+        {spec.kind: db.admin_conninfo for spec in all_files()},
         files.directory,
         rejects_dir=work_dir / "rejects",
         check_mode=db.settings.juminhyo_check_digit,
