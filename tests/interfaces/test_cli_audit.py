@@ -53,7 +53,7 @@ def test_S15_cli_checkpoint_then_verify_then_detect_tampering(
     with db.connect() as conn:
         conn.execute("DELETE FROM audit.op_log WHERE seq > 4")
         conn.execute(
-            "UPDATE audit.chain_head SET last_seq = 4, last_hash = (SELECT row_hash FROM audit.op_log WHERE seq = 4)"
+            "UPDATE audit.chain_head SET last_seq = 4, last_pos = 4, last_hash = (SELECT row_hash FROM audit.op_log WHERE seq = 4)"
         )
         conn.commit()
     bad = juki("audit", "verify", "--json")
@@ -79,3 +79,11 @@ def test_S19_cli_paths_can_point_elsewhere(juki: Run, db: Database, tmp_path: Pa
     result = juki("audit", "verify", "--keydir", keys, "--checkpoints", out / "checkpoints.jsonl", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["checkpoints_checked"] == 1
+
+
+def test_hardening_11_cli_verify_exits_1_without_checkpoints(juki: Run, db: Database, tmp_path: Path) -> None:
+    """Item 11: `juki audit verify --checkpoints` naming a file that is not there fails (exit 1)."""
+    append_many(db, 3)
+    result = juki("audit", "verify", "--json", "--checkpoints", str(tmp_path / "none.jsonl"))
+    assert result.exit_code == 1
+    assert [f["code"] for f in json.loads(result.stdout)["findings"]] == ["A_NO_CHECKPOINT"]

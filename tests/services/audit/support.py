@@ -58,23 +58,27 @@ def connect_as(db: Database, role: str) -> psycopg.Connection[Any]:
 
 
 def rows(conn: psycopg.Connection[Any]) -> list[LogEntry]:
-    return [LogEntry.from_db(r) for r in conn.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")]
+    """Every row, sealed ones in chain order, then the unsealed ones."""
+    return [
+        LogEntry.from_db(r)
+        for r in conn.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY chain_pos NULLS LAST, seq")
+    ]
 
 
 def rehash_everything(conn: psycopg.Connection[Any]) -> None:
-    """What a superuser covering their tracks does: renumber the rows 1..n, recompute every hash of
+    """What a superuser covering their tracks does: renumber the chain 1..n, recompute every hash of
     the chain from the content and rewrite the chain head, so the chain alone looks intact."""
     prev = GENESIS_HASH
-    for number, row in enumerate(rows(conn), start=1):
-        if row.seq != number:
-            conn.execute("UPDATE audit.op_log SET seq = %s WHERE seq = %s", (number, row.seq))
-        moved = LogEntry(**{**row.__dict__, "seq": number, "prev_hash": prev})
-        new_hash = row_hash(prev, moved.canonical())
+    last_seq = 0
+    sealed = [r for r in rows(conn) if r.chain_pos is not None]
+    for number, row in enumerate(sealed, start=1):
+        new_hash = row_hash(prev, row.canonical())
         conn.execute(
-            "UPDATE audit.op_log SET prev_hash = %s, row_hash = %s WHERE seq = %s", (prev, new_hash, number)
+            "UPDATE audit.op_log SET chain_pos = %s, prev_hash = %s, row_hash = %s WHERE seq = %s",
+            (number, prev, new_hash, row.seq),
         )
-        prev = new_hash
+        prev, last_seq = new_hash, row.seq
     conn.execute(
-        "UPDATE audit.chain_head SET last_seq = (SELECT coalesce(max(seq), 0) FROM audit.op_log), last_hash = %s",
-        (prev,),
+        "UPDATE audit.chain_head SET last_pos = %s, last_seq = %s, last_hash = %s",
+        (len(sealed), last_seq, prev),
     )

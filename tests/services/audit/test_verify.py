@@ -106,9 +106,10 @@ def test_streaming_merkle_accumulator_equals_the_recursive_definition() -> None:
 
 
 def test_S15_untouched_log_verifies_with_and_without_checkpoints(db: Database, audit: Path) -> None:
-    """S-15/S-19: an untouched log verifies; without any checkpoint that is only a warning."""
+    """S-15/S-19: an untouched log verifies; a new, empty log without any checkpoint is only a
+    warning (A_NEW_LOG)."""
     report = check(db, audit)
-    assert report.ok and report.codes == {"A_NO_CHECKPOINT"} and report.rows == 0
+    assert report.ok and report.codes == {"A_NEW_LOG"} and report.rows == 0
     append_many(db, 12)
     first = checkpoint(db, audit)
     assert (first.tree_size, first.last_seq) == (12, 12)
@@ -228,7 +229,7 @@ def test_S15_truncated_tail_with_rewritten_head_is_detected(db: Database, audit:
     tamper(
         db,
         "DELETE FROM audit.op_log WHERE seq > 7",
-        "UPDATE audit.chain_head SET last_seq = 7, "
+        "UPDATE audit.chain_head SET last_seq = 7, last_pos = 7, "
         "last_hash = (SELECT row_hash FROM audit.op_log WHERE seq = 7)",
     )
     report = check(db, audit)
@@ -290,3 +291,20 @@ def test_S15_no_checkpoint_is_signed_over_a_tampered_log(db: Database, audit: Pa
         checkpoint(db, audit)
     assert {f.code for f in refused.value.findings} == {"A_CHECKPOINT_ROOT"}
     assert len((audit / CHECKPOINT_FILE).read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_hardening_11_verify_fails_when_the_checkpoints_are_gone(
+    db: Database, audit: Path, tmp_path: Path
+) -> None:
+    """Item 11: a log with rows but no checkpoint — the file deleted, or the path pointing at
+    nothing — is a failure (A_NO_CHECKPOINT), not "the chain alone verified"; the first checkpoint
+    can still be made."""
+    append_many(db, 4)
+    with db.connect() as conn:
+        missing = verify(conn, audit, tmp_path / "nowhere" / CHECKPOINT_FILE)
+    assert not missing.ok and missing.codes == {"A_NO_CHECKPOINT"}
+    checkpoint(db, audit)
+    assert check(db, audit).ok
+    (audit / CHECKPOINT_FILE).unlink()
+    deleted = check(db, audit)
+    assert not deleted.ok and deleted.codes == {"A_NO_CHECKPOINT"}

@@ -63,6 +63,7 @@ __all__ = [
     "node_hash",
     "read_checkpoints",
     "scan_log",
+    "seal",
 ]
 
 KEY_FILE: Final = "checkpoint-key.pem"
@@ -83,7 +84,15 @@ FINDINGS: Final[dict[str, tuple[str, str]]] = {
     "A_CHECKPOINT_ORDER": ("error", "チェックポイントの件数が前のチェックポイントより減っています"),
     "A_TRUNCATED": ("error", "ログの件数がチェックポイントの件数より少なくなっています（末尾の削除の疑い）"),
     "A_KEY_MISSING": ("error", "チェックポイントを検証する公開鍵が見つかりません"),
-    "A_NO_CHECKPOINT": ("warning", "チェックポイントがありません（ハッシュチェーンのみ検証しました）"),
+    "A_NO_CHECKPOINT": (
+        "error",
+        "ログに行があるのに署名付きチェックポイントがありません（ファイルの削除・指定誤りの疑い）",
+    ),
+    "A_UNSEALED": (
+        "warning",
+        "まだハッシュチェーンに封印されていない行があります（封印中の別トランザクションの終了後に封印されます）",
+    ),
+    "A_NEW_LOG": ("warning", "ログは空で、チェックポイントもまだありません（新しいログ）"),
 }
 
 
@@ -323,6 +332,7 @@ class ScanResult:
     last_row_hash: bytes = GENESIS_HASH
     root: bytes = field(default_factory=lambda: hashlib.sha256(b"").digest())
     checkpoints_checked: int = 0
+    unsealed: int = 0  # committed rows not yet in the chain (migration 0015)
     findings: list[Finding] = field(default_factory=list)
     findings_total: int = 0
     max_findings: int = 1000
@@ -351,7 +361,7 @@ def _snapshot(conn: psycopg.Connection[Any]) -> Iterator[None]:
 def _rows(conn: psycopg.Connection[Any]) -> Iterator[LogEntry]:
     with conn.cursor(name="juki_operation_log_scan") as cur:
         cur.itersize = _FETCH
-        cur.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log ORDER BY seq")
+        cur.execute(f"SELECT {ROW_COLUMNS} FROM audit.op_log WHERE chain_pos IS NOT NULL ORDER BY chain_pos")
         for row in cur:
             yield LogEntry.from_db(row)
 
@@ -373,11 +383,14 @@ def scan_log(
 ) -> ScanResult:
     """Verify the whole log in one streaming pass.
 
-    Per row: the hash recomputed from its content (A_ROW_HASH), the link to the previous row
-    (A_CHAIN_BROKEN), contiguous numbering from 1 (A_SEQ_GAP). Per checkpoint: the signature
-    (A_CHECKPOINT_SIGNATURE, A_KEY_MISSING) and the Merkle root of the first tree_size rows
+    The chain is the sealed rows in chain_pos order (migration 0015). Per row: the hash recomputed
+    from its content (A_ROW_HASH), the link to the previous row (A_CHAIN_BROKEN), chain positions
+    contiguous from 1 (A_SEQ_GAP). Committed rows not sealed yet are counted (A_UNSEALED, a warning:
+    a transaction holding the sealing lock has not ended; the next seal takes them in). Per
+    checkpoint: the signature (A_CHECKPOINT_SIGNATURE, A_KEY_MISSING) and the Merkle root of the
+    first tree_size rows
     (A_CHECKPOINT_ROOT); a checkpoint larger than the log is A_TRUNCATED. Finally the chain head
-    must name the last row (A_HEAD_MISMATCH).
+    must name the last row and its position (A_HEAD_MISMATCH).
     """
     result = ScanResult()
     pending = sorted(checkpoints, key=lambda c: (c.tree_size, c.line))
@@ -389,22 +402,24 @@ def scan_log(
                 result.add(Finding("A_CHECKPOINT_SIGNATURE", line=cp.line))
     acc = MerkleAccumulator()
     with _snapshot(conn):
-        head = conn.execute("SELECT last_seq, last_hash FROM audit.chain_head").fetchall()
+        head = conn.execute("SELECT last_pos, last_seq, last_hash FROM audit.chain_head").fetchall()
+        unsealed = conn.execute("SELECT count(*) FROM audit.op_log WHERE chain_pos IS NULL").fetchone()
+        result.unsealed = int(unsealed[0]) if unsealed else 0
         prev: LogEntry | None = None
         index = 0
         while index < len(pending) and pending[index].tree_size == 0:
             _check_checkpoint(result, pending[index], acc, None)
             index += 1
         for row in _rows(conn):
-            expected_seq = prev.seq + 1 if prev else 1
-            if row.seq != expected_seq:
-                result.add(Finding("A_SEQ_GAP", f"{expected_seq} の次が {row.seq}", seq=row.seq))
+            expected_pos = (prev.chain_pos or 0) + 1 if prev else 1
+            if row.chain_pos != expected_pos:
+                result.add(Finding("A_SEQ_GAP", f"{expected_pos - 1} の次が {row.chain_pos}", seq=row.seq))
             expected_prev = prev.row_hash if prev else GENESIS_HASH
             if row.prev_hash != expected_prev:
                 result.add(Finding("A_CHAIN_BROKEN", seq=row.seq))
             if row.expected_hash() != row.row_hash:
                 result.add(Finding("A_ROW_HASH", seq=row.seq))
-            acc.add(row.row_hash)
+            acc.add(row.row_hash or b"")
             prev = row
             while index < len(pending) and pending[index].tree_size == acc.size:
                 _check_checkpoint(result, pending[index], acc, row)
@@ -416,10 +431,25 @@ def scan_log(
     result.rows = acc.size
     result.root = acc.root()
     if prev is not None:
-        result.last_seq, result.last_row_hash = prev.seq, prev.row_hash
-    if len(head) != 1 or (int(head[0][0]), bytes(head[0][1])) != (result.last_seq, result.last_row_hash):
+        result.last_seq, result.last_row_hash = prev.seq, prev.row_hash or b""
+    last_pos = prev.chain_pos if prev is not None else 0
+    found_head = (int(head[0][0]), int(head[0][1]), bytes(head[0][2])) if len(head) == 1 else None
+    if found_head != (last_pos, result.last_seq, result.last_row_hash):
         result.add(Finding("A_HEAD_MISMATCH", seq=result.last_seq))
+    if result.unsealed:
+        result.add(Finding("A_UNSEALED", f"{result.unsealed} 件"))
     return result
+
+
+def seal(conn: psycopg.Connection[Any]) -> int:
+    """Seal the committed rows not yet in the chain, in a short transaction of its own; return how
+    many. Does nothing inside a caller's open transaction (its snapshot may be older than the last
+    seal) or while another transaction holds the sealing lock (it never waits: migration 0015)."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        return 0
+    with conn.transaction():
+        row = conn.execute("SELECT audit_api.seal()").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _check_order(checkpoints: list[Checkpoint], result: ScanResult) -> None:
@@ -432,18 +462,30 @@ def _check_order(checkpoints: list[Checkpoint], result: ScanResult) -> None:
 
 
 def check_all(
-    conn: psycopg.Connection[Any], keydir: Path, checkpoint_file: Path
+    conn: psycopg.Connection[Any], keydir: Path, checkpoint_file: Path, *, require_checkpoint: bool = True
 ) -> tuple[ScanResult, list[Checkpoint]]:
     """Read the checkpoint file and the keys, scan the log against them; the shared core of
-    `create_checkpoint` and `audit_verify.verify`."""
+    `create_checkpoint` and `audit_verify.verify`.
+
+    With `require_checkpoint` (verification) a log with rows but no checkpoint is an error,
+    A_NO_CHECKPOINT: a deleted checkpoint file, or `--checkpoints` naming the wrong file, must not
+    pass as "the chain alone verified", since a superuser can rewrite and re-hash a whole chain.
+    Only a new, empty log may have none (A_NEW_LOG, a warning). `create_checkpoint` passes False:
+    it is how the first checkpoint comes to exist."""
     checkpoints, format_findings = read_checkpoints(checkpoint_file)
     keys = load_public_keys(keydir)
+    seal(conn)
     result = scan_log(conn, checkpoints, keys)
     for finding in format_findings:
         result.add(finding)
     _check_order(checkpoints, result)
-    if not checkpoints:
-        result.add(Finding("A_NO_CHECKPOINT"))
+    if not checkpoints and require_checkpoint:
+        if result.rows == 0 and result.unsealed == 0:
+            result.add(Finding("A_NEW_LOG"))
+        else:
+            result.add(
+                Finding("A_NO_CHECKPOINT", f"{checkpoint_file.name}: ログ {result.rows + result.unsealed} 件")
+            )
     return result, checkpoints
 
 
@@ -459,7 +501,7 @@ def create_checkpoint(
     key = ensure_key(keydir)
     outdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = outdir / CHECKPOINT_FILE
-    result, _ = check_all(conn, keydir, path)
+    result, _ = check_all(conn, keydir, path, require_checkpoint=False)
     if result.errors:
         raise CheckpointRefused(result.errors)
     created = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")

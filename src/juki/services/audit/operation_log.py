@@ -3,8 +3,10 @@
 Services call `record_operation` **inside the transaction of the operation itself**, so a committed
 operation always has its row and a rolled-back one never does (docs/terminals.md, "The
 operation-log pattern"). The row is written by `audit_api.append(...)`, a SECURITY DEFINER function
-owned by the NOLOGIN role `juki_audit` (migration 0009): the server roles can append but never
-update or delete.
+owned by the NOLOGIN role `juki_audit` (migrations 0009, 0015): the server roles can append but
+never update or delete. An append takes no lock another transaction could be holding: the row is
+inserted unsealed and put into the hash chain by a sealer that only ever *tries* its lock
+(migration 0015), so a stalled transaction cannot hold up anybody else's operation.
 
 `canonical_bytes` is the Python twin of the SQL function `audit.canonical_bytes`: the verifier
 (`services/audit/checkpoints.py`) recomputes every row hash from the row's content with it, so the two must
@@ -44,7 +46,7 @@ _MICRO = timedelta(microseconds=1)
 #: The columns a verifier reads, in this order; detail comes back as PostgreSQL's canonical jsonb text.
 ROW_COLUMNS = (
     "seq, at, operator_id, operator_login, terminal_id, terminal_name, session_id, "
-    "function, file, outcome, target, detail::text, prev_hash, row_hash"
+    "function, file, outcome, target, detail::text, prev_hash, row_hash, chain_pos"
 )
 
 
@@ -66,8 +68,9 @@ class LogEntry:
     outcome: str
     target: str | None
     detail_text: str | None
-    prev_hash: bytes
-    row_hash: bytes
+    prev_hash: bytes | None  # None (with row_hash, chain_pos) until the row is sealed into the chain
+    row_hash: bytes | None
+    chain_pos: int | None = None  # place in the hash chain: 1, 2, … in sealing order
 
     @classmethod
     def from_db(cls, row: Sequence[Any]) -> LogEntry:
@@ -85,8 +88,9 @@ class LogEntry:
             row[9],
             row[10],
             row[11],
-            bytes(row[12]),
-            bytes(row[13]),
+            None if row[12] is None else bytes(row[12]),
+            None if row[13] is None else bytes(row[13]),
+            None if row[14] is None else int(row[14]),
         )
 
     @property
@@ -112,7 +116,9 @@ class LogEntry:
         )
 
     def expected_hash(self) -> bytes:
-        """The row hash recomputed from the content and the stored prev_hash."""
+        """The row hash recomputed from the content and the stored prev_hash (of a sealed row)."""
+        if self.prev_hash is None:
+            raise ValueError(f"row {self.seq} is not sealed into the chain yet")
         return row_hash(self.prev_hash, self.canonical())
 
 
@@ -196,9 +202,11 @@ def record_operation(
 ) -> int:
     """Append one row to the operation log in the caller's current transaction; return its seq.
 
-    Never commits: the row stands or falls with the operation it describes. The append locks the
-    chain head until the caller's transaction ends, so call it late in the transaction and commit
-    promptly. `actor` is None when nobody is signed in (a failed sign-in): pass the login typed and
+    Never commits: the row stands or falls with the operation it describes. The append never waits
+    for another transaction (migration 0015); the seq it returns identifies the row (numbers of
+    rolled-back appends are skipped). Commit promptly all the same: a transaction that sealed
+    holds the sealing lock until it ends, and rows appended meanwhile wait unsealed.
+    `actor` is None when nobody is signed in (a failed sign-in): pass the login typed and
     the terminal's name instead. Values given explicitly override the actor's.
     """
     operator_id = actor.operator_id if actor else None
