@@ -484,7 +484,9 @@ def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: 
 
 
 def console_actor(conn: psycopg.Connection[Any], login: str) -> Actor:
-    """The Actor of an administrator working at the server console (`juki rights … --as LOGIN`).
+    """The Actor of an operator at the server console, for setup code and tests (the demo's
+    bootstrap grants). No command takes it from the command line any more (hardening 13): an
+    identity named there is not authenticated.
 
     The console is not a registered terminal: terminal id 0, name "(console)". The roles are the
     operator's current roles, so the matrix and the four-eyes rule apply as at a terminal.
