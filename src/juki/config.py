@@ -24,7 +24,13 @@ class Settings:
     juminhyo_check_digit: the 住民票コード check-digit policy (DOMAIN.md §2), default warn.
     idle_lock_seconds: a terminal session idle longer than this is locked (S-04;
         JUKI_IDLE_LOCK_SECONDS, default 600 = 10 minutes).
-    lockout_threshold: consecutive sign-in failures that lock an operator ID (JUKI_LOCKOUT_THRESHOLD).
+    lockout_threshold: consecutive sign-in failures for one ID at one terminal that throttle that
+        terminal for that ID (JUKI_LOCKOUT_THRESHOLD).
+    lockout_terminals: how many terminals must each reach the threshold for one ID before the ID
+        itself is locked until an administrator unlocks it (JUKI_LOCKOUT_TERMINALS, default 2: one
+        terminal alone can never lock an operator out).
+    throttle_seconds: how long a throttled terminal must wait for that ID (JUKI_THROTTLE_SECONDS,
+        default 900 = 15 minutes).
     webauthn_rp_id / webauthn_origin: the WebAuthn relying party (JUKI_WEBAUTHN_RP_ID, a host name,
         never an IP address; JUKI_WEBAUTHN_ORIGIN, the terminal UI's https origin).
     one_time_token_seconds: validity of enrolment links and terminal binding tokens
@@ -39,6 +45,8 @@ class Settings:
     juminhyo_check_digit: CheckDigitMode = CheckDigitMode.WARN
     idle_lock_seconds: int = 600
     lockout_threshold: int = 5
+    lockout_terminals: int = 2
+    throttle_seconds: int = 900
     webauthn_rp_id: str = "localhost"
     webauthn_origin: str = "https://localhost:8444"
     one_time_token_seconds: int = 86400
@@ -55,6 +63,8 @@ class Settings:
             juminhyo_check_digit=CheckDigitMode(env.get("JUKI_JUMINHYO_CHECK_DIGIT", "warn")),
             idle_lock_seconds=int(env.get("JUKI_IDLE_LOCK_SECONDS", "600")),
             lockout_threshold=int(env.get("JUKI_LOCKOUT_THRESHOLD", "5")),
+            lockout_terminals=int(env.get("JUKI_LOCKOUT_TERMINALS", "2")),
+            throttle_seconds=int(env.get("JUKI_THROTTLE_SECONDS", "900")),
             webauthn_rp_id=env.get("JUKI_WEBAUTHN_RP_ID", "localhost"),
             webauthn_origin=env.get("JUKI_WEBAUTHN_ORIGIN", "https://localhost:8444"),
             one_time_token_seconds=int(env.get("JUKI_ONE_TIME_TOKEN_SECONDS", "86400")),

@@ -133,22 +133,45 @@ def test_S01_sign_in_without_user_verification_is_refused(new_operator: Any, ter
 
 
 def test_S02_S03_password_sign_in_and_lockout(new_operator: Any, terminal_ui: Terminal) -> None:
-    """S-02/S-03: ID + password where the role allows it; three wrong passwords lock the ID, and
-    then even the right one is refused (T_AUTH_LOCKED)."""
+    """S-02/S-03: ID + password where the role allows it; three wrong passwords throttle this terminal
+    for the ID, and then even the right one is refused there (T_AUTH_THROTTLED; hardening 12)."""
     ui = terminal_ui
     op = auditor(new_operator, ui)
     op.page.get_by_role("button", name="サインアウト").click()
     expect(op.page).to_have_url(ui.url("/signin"))
     for attempt in range(3):
         sign_in_password(op, ui, "kansa1", f"wrong password {attempt}")
-        expected = "T_AUTH_LOCKED" if attempt == 2 else "T_AUTH_FAILED"
+        expected = "T_AUTH_THROTTLED" if attempt == 2 else "T_AUTH_FAILED"
         expect(op.page.get_by_role("alert")).to_contain_text(expected)
         expect(op.page.get_by_label("操作者ID")).to_have_value("kansa1")
         expect(op.page.get_by_label("パスワード")).to_have_value("")
     sign_in_password(op, ui, "kansa1", AUDITOR_PASSWORD)
-    expect(op.page.get_by_role("alert")).to_contain_text("ロックされています")
+    expect(op.page.get_by_role("alert")).to_contain_text("しばらく受け付けません")
     rows = log_rows(ui.db, "operator_login = 'kansa1' AND function = 'sign_in' AND outcome = 'failure'")
-    assert len(rows) == 4 and rows[2]["detail"].get("locked") is True
+    assert len(rows) == 4 and rows[2]["detail"].get("throttled") is True
+
+
+def test_hardening_12_enter_after_the_id_is_not_a_failed_attempt(
+    new_operator: Any, terminal_ui: Terminal
+) -> None:
+    """Pressing Enter after typing the ID used to submit an empty password that counted as a failure:
+    five Enters locked out kensaku1, who has no password at all. Now nothing is submitted, nothing is
+    counted, and 生体認証 still signs in."""
+    ui = terminal_ui
+    op: Operator = new_operator()
+    bind(op, ui)
+    op.add_authenticator()
+    enrol(op, ui, "kensaku1")
+    op.page.goto(ui.url("/signin"))
+    op.page.get_by_label("操作者ID").fill("kensaku1")
+    for _ in range(6):
+        op.page.get_by_label("操作者ID").press("Enter")
+    expect(op.page).to_have_url(ui.url("/signin"))
+    expect(op.page.get_by_label("パスワード")).to_be_focused()  # the browser asks for the password
+    rows = log_rows(ui.db, "operator_login = 'kensaku1' AND function = 'sign_in' AND outcome <> 'allow'")
+    assert rows == []
+    op.page.get_by_role("button", name="生体認証でサインイン").click()
+    expect(op.page.get_by_role("heading", name="業務メニュー")).to_be_visible()
 
 
 def test_S04_idle_lock_hides_data_and_needs_reauthentication(

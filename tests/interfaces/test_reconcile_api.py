@@ -204,9 +204,12 @@ def test_F1_7_operator_cli_runs_and_shows_a_designated_city(
     assert ran.exit_code == 0, ran.output
     doc = json.loads(ran.stdout.strip().splitlines()[-1])
     assert doc["status"] == "completed" and len(doc["scope_codes"]) == 18
-    assert doc["counts"]["differences"] == 3 and len(doc["differences"]) == 3
+    assert doc["counts"]["differences"] == 3 and "differences" not in doc  # counts only (hardening 13)
     shown = runner.invoke(cli_app, ["reconcile", "show", str(doc["run_id"]), "--json"])
     assert shown.exit_code == 0 and json.loads(shown.stdout)["counts"] == doc["counts"]
+    assert "differences" not in json.loads(shown.stdout)
+    table = runner.invoke(cli_app, ["reconcile", "show", str(doc["run_id"])])
+    assert table.exit_code == 0 and "住民票コード" not in table.output
     listed = runner.invoke(cli_app, ["reconcile", "list", "--json"])
     assert [r["run_id"] for r in json.loads(listed.stdout)] == [doc["run_id"]]
     upload.write_bytes(UPLOAD[:-5])

@@ -284,7 +284,8 @@ def test_every_post_needs_the_csrf_token_of_its_session(client: Client, world: W
 def test_S02_S03_password_sign_in_lockout_and_roles_needing_biometrics(
     client: Client, world: World, db: Database
 ) -> None:
-    """S-02/S-03: ID + password for roles that allow it; repeated failures lock the ID (logged)."""
+    """S-02/S-03: ID + password for roles that allow it; repeated failures throttle this terminal for
+    the ID (logged); an empty password is not an attempt (hardening 12)."""
     bind(client, world)
     ok = sign_in(client, "kansa1", AUDITOR_PASSWORD)
     assert ok.status_code == 200 and "操作ログの点検" in ok.text
@@ -293,10 +294,13 @@ def test_S02_S03_password_sign_in_lockout_and_roles_needing_biometrics(
         wrong = sign_in(client, "kansa1", "wrong password!!")
         assert wrong.status_code == 401 and "T_AUTH_FAILED" in wrong.text
         assert 'value="kansa1"' in wrong.text  # the ID stays filled in, the password does not
+    for _ in range(3):
+        empty = sign_in(client, "kansa1", "")
+        assert empty.status_code == 422 and "T_PASSWORD_EMPTY" in empty.text
     locked = sign_in(client, "kansa1", "wrong password!!")
-    assert locked.status_code == 403 and "T_AUTH_LOCKED" in locked.text
+    assert locked.status_code == 429 and "T_AUTH_THROTTLED" in locked.text
     still = sign_in(client, "kansa1", AUDITOR_PASSWORD)
-    assert "T_AUTH_LOCKED" in still.text
+    assert "T_AUTH_THROTTLED" in still.text
     outcomes = [r["outcome"] for r in log_rows(db, "function = 'sign_in' AND operator_login = 'kansa1'")]
     assert outcomes.count("failure") == 4 and outcomes[0] == "allow"
 

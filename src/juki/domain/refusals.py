@@ -24,6 +24,17 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "the operator ID is locked after repeated failures",
     ),
     ErrorSpec(
+        "T_AUTH_THROTTLED",
+        "この端末からの認証の失敗が続いたため、このIDでのサインインをしばらく受け付けません。"
+        "時間をおいて再度お試しください",
+        "this terminal failed too often for this ID and must wait",
+    ),
+    ErrorSpec(
+        "T_PASSWORD_EMPTY",
+        "パスワードを入力してください。パスワードをお持ちでない場合は「生体認証でサインイン」を使用してください",
+        "no password was typed (not counted as a failed attempt)",
+    ),
+    ErrorSpec(
         "T_PASSWORD_NOT_ALLOWED",
         "この操作者はパスワードでサインインできません。生体認証（WebAuthn）を使用してください",
         "the operator's role does not allow password sign-in",

@@ -19,7 +19,6 @@ from juki.interfaces import (
     cli_audit,
     cli_data,
     cli_pki,
-    cli_query,
     cli_reconcile,
     cli_relay,
     cli_terminal,
@@ -39,7 +38,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(cli_pki.app, name="pki")
 app.add_typer(cli_relay.app, name="relay")
 app.add_typer(cli_reconcile.app, name="reconcile")
-app.add_typer(cli_query.app, name="query")
 app.add_typer(cli_audit.app, name="audit")
 # One registration style: every CLI module has its own `app`; a group is added under its name, a
 # module of top-level commands (`juki synth`, `juki serve-terminal` …) without one.

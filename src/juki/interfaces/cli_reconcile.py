@@ -1,16 +1,19 @@
 """`juki reconcile run|show|list`: the operator's path to the consistency check (F1-7, F2-7, S-53).
 
 `run` streams a municipality's complete CSV (the same file a 市町村CS would upload) through the same
-service as the mTLS API, with a progress bar on stderr; `show` prints a kept run and a page of its
-differences; `list` the latest runs. Exit codes: 0 the run completed (differences or not), 1 it failed
-(the message and the run's error code say why; the run is kept as failed).
+service as the mTLS API, with a progress bar on stderr; `show` prints a kept run; `list` the latest
+runs. The console prints run status and counts only, never the differences: they carry 住民票コード
+and item values (personal data), which only an authenticated operator may see, with the rights check
+and the operation-log row of the terminal UI (hardening 13). The 市町村CS gets them over mTLS.
+Exit codes: 0 the run completed (differences or not), 1 it failed (the message and the run's error
+code say why; the run is kept as failed).
 """
 
 from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -25,7 +28,6 @@ from juki.services.registry.reconciliation import (
     RunInfo,
     get_run,
     iter_file,
-    list_differences,
     list_runs,
     reconcile,
 )
@@ -42,7 +44,7 @@ def _operator() -> str:
         return "unknown"
 
 
-def _print_run(info: RunInfo, diffs: list[dict[str, Any]]) -> None:
+def _print_run(info: RunInfo) -> None:
     console.print(
         f"run {info.run_id} ({info.file}, {info.municipality_code}"
         f"{' = ' + ','.join(info.scope_codes) if info.scope_codes != [info.municipality_code] else ''}): "
@@ -60,13 +62,6 @@ def _print_run(info: RunInfo, diffs: list[dict[str, Any]]) -> None:
         )
         if c.get("fields"):
             console.print("fields: " + ", ".join(f"{k} {v:,}" for k, v in c["fields"].items()))
-    if diffs:
-        table = Table("#", "住民票コード", "kind", "differences")
-        for d in diffs:
-            fields = d["fields"] or {}
-            text = "; ".join(f"{k}: {v['municipal']!r} ≠ {v['server']!r}" for k, v in fields.items())
-            table.add_row(str(d["seq"]), d["juminhyo_code"], d["kind"], escape(text))
-        console.print(table)
 
 
 @app.command("run")
@@ -76,7 +71,6 @@ def run_cmd(
         str, typer.Option(help="地方公共団体コード (a designated city covers its wards)")
     ],
     file: FileOption = FileKind.PREF,
-    limit: Annotated[int, typer.Option(min=0, help="differences to print")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """市町村の全件CSVをファイルと照合し、結果を保存・表示する。"""
@@ -111,33 +105,29 @@ def run_cmd(
             run = f" (run {exc.run_id} failed)" if exc.run_id is not None else ""
             console.print(f"[red]error:[/red] {exc.code} {escape(exc.message)}{run}")
             raise typer.Exit(1) from None
-        diffs = list_differences(conn, file, info.run_id, 0, limit) if limit else []
     if as_json:
-        emit_json({**info.to_dict(), "differences": diffs})
+        emit_json(info.to_dict())
     else:
-        _print_run(info, diffs)
+        _print_run(info)
 
 
 @app.command("show")
 def show_cmd(
     run_id: Annotated[int, typer.Argument(help="the run's id")],
     file: FileOption = FileKind.PREF,
-    offset: Annotated[int, typer.Option(min=0)] = 0,
-    limit: Annotated[int, typer.Option(min=0)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """保存された照合結果と差異を表示する。"""
+    """保存された照合の状態と件数を表示する（差異の内容は個人情報を含むため表示しない）。"""
     db = open_database()
     with db.connect(file_spec(file).db_role) as conn:
         info = get_run(conn, file, run_id)
         if info is None:
             console.print(f"[red]error:[/red] E_RECON_NOT_FOUND 照合 {run_id} はありません（{file.value}）")
             raise typer.Exit(1)
-        diffs = list_differences(conn, file, run_id, offset, limit) if limit else []
     if as_json:
-        emit_json({**info.to_dict(), "differences": diffs})
+        emit_json(info.to_dict())
     else:
-        _print_run(info, diffs)
+        _print_run(info)
 
 
 @app.command("list")

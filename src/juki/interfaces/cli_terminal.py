@@ -1,10 +1,13 @@
 """`juki operator|terminal|rights|admin …`: operators, terminals and access rights from the server console.
 
 The console is whoever runs `juki` on the server with the database administrator's credentials.
-Registering operators and terminals from here is logged as "(console)". Rights decisions name the
-administrator who takes them (`--as LOGIN`): the ledger records them, and the matrix and the
-four-eyes rule apply exactly as at a terminal (S-08, S-12). One-time tokens are printed once, with
-the terminal UI's links (`JUKI_WEBAUTHN_ORIGIN`); only their hashes are stored.
+Registering operators and terminals from here is logged as "(console)". Rights are *listed* here
+(roles, applications, inventory: no personal data) but applied for, approved, rejected and revoked
+only on the terminal UI's /rights page (hardening 13): a decision must be taken by an operator who
+authenticated, or four-eyes approval (S-12) is nominal — `--as LOGIN` named an approver nobody had
+checked. The first administrator comes from `juki admin bootstrap`; a second one is applied for and
+approved at a terminal. One-time tokens are printed once, with the terminal UI's links
+(`JUKI_WEBAUTHN_ORIGIN`); only their hashes are stored.
 
 Exit codes: 0 done; 1 refused (the stable refusal code and the Japanese message are printed).
 """
@@ -34,12 +37,12 @@ operator_app = typer.Typer(
 )
 terminal_app = typer.Typer(help="端末（代表端末・業務端末）の登録・一覧・再登録・廃止", no_args_is_help=True)
 rights_app = typer.Typer(
-    help="アクセス権限の申請・承認・却下・取消・棚卸し（権限台帳）", no_args_is_help=True
+    help="アクセス権限の役割・申請・棚卸しの一覧（申請・承認・取消は端末の「権限」画面で）",
+    no_args_is_help=True,
 )
 admin_app = typer.Typer(help="初期設定（最初のシステム管理者と代表端末）", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="機械可読な JSON を標準出力へ")]
-AsOption = Annotated[str, typer.Option("--as", help="操作するシステム管理者の操作者ID（台帳に記録される）")]
 T = TypeVar("T")
 
 
@@ -259,63 +262,6 @@ def rights_roles(as_json: JsonOption = False) -> None:
             for r in roles
         ],
     )
-
-
-@rights_app.command("apply")
-def rights_apply(
-    login: Annotated[str, typer.Argument(help="権限を受ける操作者ID")],
-    role: Annotated[str, typer.Argument(help="役割（`juki rights roles` を参照）")],
-    reason: Annotated[str, typer.Option("--reason", help="申請理由")],
-    by: Annotated[str, typer.Option("--as", help="申請者の操作者ID（本人、または申請権限を持つ者）")],
-    as_json: JsonOption = False,
-) -> None:
-    """権限付与を申請する（S-08）。承認は申請者・本人以外のシステム管理者が行う。"""
-    number = _run(lambda c, s: rights_ledger.apply(c, login, role, reason, operators.console_actor(c, by)))
-    if as_json:
-        emit_json({"application": number, "login": login, "role": role})
-    else:
-        console.print(f"application {number}: {login} → {role} (pending approval)")
-
-
-@rights_app.command("approve")
-def rights_approve(
-    application: Annotated[int, typer.Argument(help="申請番号")],
-    by: AsOption,
-    note: Annotated[str, typer.Option("--note", help="承認メモ")] = "",
-    as_json: JsonOption = False,
-) -> None:
-    """申請を承認し、権限を直ちに有効にする（自分が関係する申請は承認できない、S-12）。"""
-    grant = _run(lambda c, s: rights_ledger.approve(c, application, operators.console_actor(c, by), note))
-    if as_json:
-        emit_json({"application": application, "grant": grant})
-    else:
-        console.print(f"application {application} approved: grant {grant} effective")
-
-
-@rights_app.command("reject")
-def rights_reject(
-    application: Annotated[int, typer.Argument(help="申請番号")],
-    by: AsOption,
-    reason: Annotated[str, typer.Option("--reason", help="却下理由")],
-) -> None:
-    """申請を却下する（理由は台帳に記録される）。"""
-    _run(lambda c, s: rights_ledger.reject(c, application, operators.console_actor(c, by), reason))
-    console.print(f"application {application} rejected")
-
-
-@rights_app.command("revoke")
-def rights_revoke(
-    grant: Annotated[int, typer.Argument(help="権限番号（`juki rights inventory` を参照）")],
-    by: AsOption,
-    reason: Annotated[str, typer.Option("--reason", help="取消理由（退職・異動など）")],
-    as_json: JsonOption = False,
-) -> None:
-    """権限を取り消す（S-09）。その操作者の開いているセッションは直ちに終了する。"""
-    ended = _run(lambda c, s: rights_ledger.revoke(c, grant, operators.console_actor(c, by), reason))
-    if as_json:
-        emit_json({"grant": grant, "sessions_ended": ended})
-    else:
-        console.print(f"grant {grant} revoked, {ended} session(s) ended")
 
 
 @rights_app.command("applications")

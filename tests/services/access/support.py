@@ -20,7 +20,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from juki.config import Settings
 from juki.services.access import operators, rights_ledger, terminals
-from juki.services.access.actor import Actor
+from juki.services.access.actor import Actor, TerminalKind
 
 ADMIN_PASSWORD = "correct horse battery staple"
 Conn = psycopg.Connection[Any]
@@ -55,6 +55,15 @@ def second_admin(conn: Conn, settings: Settings, system: System) -> Actor:
     """A second administrator (four eyes), as a console actor."""
     operator_with_roles(conn, settings, system, "admin2", "admin")
     return operators.console_actor(conn, "admin2")
+
+
+def second_terminal(
+    conn: Conn, settings: Settings, system: System, name: str = "業務端末2"
+) -> terminals.Terminal:
+    """Another registered, bound 業務端末."""
+    _, token = terminals.register_terminal(conn, settings, name, TerminalKind.BUSINESS, by=system.admin)
+    terminal, _ = terminals.bind(conn, token)
+    return terminal
 
 
 def log_rows(admin_conn: Conn, **where: Any) -> list[dict[str, Any]]:

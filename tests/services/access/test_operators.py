@@ -19,6 +19,7 @@ from tests.services.access.support import (
     log_rows,
     operator_with_roles,
     second_admin,
+    second_terminal,
 )
 
 PASSWORD = "a long enough passphrase"
@@ -148,28 +149,31 @@ def test_S02_wrong_password_and_unknown_id_fail_alike_and_are_logged(
         failures[0]["detail"]["failures"] == 1
         and failures[0]["detail"]["operator"] == system.admin.operator_id
     )
-    assert "failures" not in failures[1]["detail"]
+    assert failures[1]["detail"]["failures"] == 1  # an unknown ID is counted like a known one
 
 
 def test_S02_lockout_after_consecutive_failures_until_an_administrator_unlocks(
     conn: Conn, admin_conn: Conn, settings: Settings, system: System
 ) -> None:
-    """S-02: N consecutive failures (setting) lock the ID — even the right password is refused — and end
-    the operator's sessions; an administrator unlocks it; a success resets the count."""
+    """S-02: N consecutive failures (setting) at one terminal throttle that terminal for the ID; when a
+    second terminal reaches N too the ID is locked — even the right password is refused — and the
+    operator's sessions end; an administrator unlocks it; a success resets the count."""
     strict = dataclasses.replace(settings, lockout_threshold=3)
     _, token = operator_with_roles(conn, settings, system, "honda", "auditor")
     operators.enrol_password(conn, token, PASSWORD)
+    other = second_terminal(conn, settings, system)
     open_session = sessions.sign_in_password(conn, strict, system.terminal, "honda", PASSWORD)
     for _ in range(2):
         with pytest.raises(Refusal, match="T_AUTH_FAILED"):
             sessions.sign_in_password(conn, strict, system.terminal, "honda", "not the password")
     sessions.sign_in_password(conn, strict, system.terminal, "honda", PASSWORD)  # resets the count
     codes = []
-    for _ in range(3):
-        with pytest.raises(Refusal) as refused:
-            sessions.sign_in_password(conn, strict, system.terminal, "honda", "not the password")
-        codes.append(refused.value.code)
-    assert codes == ["T_AUTH_FAILED", "T_AUTH_FAILED", "T_AUTH_LOCKED"]
+    for terminal in (system.terminal, other):
+        for _ in range(3):
+            with pytest.raises(Refusal) as refused:
+                sessions.sign_in_password(conn, strict, terminal, "honda", "not the password")
+            codes.append(refused.value.code)
+    assert codes == ["T_AUTH_FAILED"] * 2 + ["T_AUTH_THROTTLED"] + ["T_AUTH_FAILED"] * 2 + ["T_AUTH_LOCKED"]
     with pytest.raises(Refusal, match="T_AUTH_LOCKED"):
         sessions.sign_in_password(conn, strict, system.terminal, "honda", PASSWORD)
     assert operators.get_operator(conn, "honda").locked_at is not None

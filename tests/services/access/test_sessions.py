@@ -119,7 +119,8 @@ def test_S04_manual_lock_and_sign_out(
 def test_S04_failed_unlocks_lead_to_the_lockout_which_ends_the_session(
     conn: Conn, settings: Settings, system: System
 ) -> None:
-    """S-02/S-04: guessing at the lock screen counts towards the lockout like a sign-in."""
+    """S-02/S-04: guessing at the lock screen counts like a sign-in at that terminal; throttling
+    there ends the session (whoever guesses must sign in again)."""
     strict = dataclasses.replace(settings, lockout_threshold=2)
     sessions.lock(conn, system.terminal, system.session_secret)
     codes = []
@@ -127,7 +128,7 @@ def test_S04_failed_unlocks_lead_to_the_lockout_which_ends_the_session(
         with pytest.raises(Refusal) as refused:
             sessions.unlock_password(conn, strict, system.terminal, system.session_secret, "guess")
         codes.append(refused.value.code)
-    assert codes == ["T_AUTH_FAILED", "T_AUTH_LOCKED"]
+    assert codes == ["T_AUTH_FAILED", "T_AUTH_THROTTLED"]
     info = sessions.info(conn, system.session_secret)
     assert info is not None and info.end_reason == "lockout"
 

@@ -5,15 +5,12 @@ other prefectures (F1-2), against the national simulators over real mTLS (S-42) 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from typer.testing import CliRunner
 
 from juki.domain.records import FileKind
-from juki.entry import app
 from juki.peers.national import (
     NationalKind,
     RunningServer,
@@ -29,7 +26,6 @@ from juki.services.jlis.client import (
     QueryConditionsError,
     SearchKeys,
     TooManyMatches,
-    jlis_connection,
 )
 from juki.services.jlis.communication_records import Requester, query_log
 from juki.services.jlis.local_first import Source, search_person
@@ -399,50 +395,6 @@ def test_F1_2_fuhyo_search_answers_locally_then_forwards(
 def test_jlis_client_needs_an_autocommit_connection(db: Database, certs: Certs) -> None:
     with db.connect(DbRole.PREF) as conn, pytest.raises(ValueError):
         JlisClient(Peer("https://127.0.0.1:1", certs.client_ctx(certs.pref_server)), FileKind.PREF, conn)
-
-
-# ------------------------------------------------------------------------------------- CLI
-
-
-def test_cli_query_code_basic4_and_refusals(
-    national: Sim, certs: Certs, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _sim, running = national
-    monkeypatch.setenv("JUKI_DATABASE_URL", db.admin_conninfo)
-    monkeypatch.setenv("JUKI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("JUKI_NATIONAL_URL", running.url)
-    monkeypatch.delenv("JUKI_DATABASE_NAME", raising=False)
-    runner = CliRunner()
-    p = other(4)
-    common = ["--file", "pref", "--pki-dir", str(certs.pki.directory), "--operator", "op-cli", "--json"]
-
-    import json
-
-    # The shared options belong to the `query` group: they come before the command.
-    code = runner.invoke(app, ["query", *common, "code", p["juminhyo_code"]])
-    assert code.exit_code == 0, code.output
-    out = json.loads(code.stdout)
-    assert out["source"] == "national" and out["count"] == 1
-    assert out["matches"][0]["record"]["my_number"] == p["my_number"]
-
-    basic = runner.invoke(
-        app, ["query", *common, "basic4", "--name-kana", p["name_kana"], "--birth-date", p["birth_date"]]
-    )
-    assert basic.exit_code == 0, basic.output
-    assert p["juminhyo_code"] in [m["juminhyo_code"] for m in json.loads(basic.stdout)["matches"]]
-
-    too_little = runner.invoke(app, ["query", *common, "basic4", "--name-kana", p["name_kana"]])
-    assert too_little.exit_code == 1 and "E_QUERY_CONDITIONS" in too_little.output
-
-    fuhyo_number = runner.invoke(app, ["query", *common[:-1], "--file", "fuhyo", "my-number", p["my_number"]])
-    assert fuhyo_number.exit_code == 1 and "E_QUERY_KEY" in fuhyo_number.output
-
-    with jlis_connection(db, FileKind.PREF) as conn:
-        rows = log_rows(conn, FileKind.PREF)
-    assert [(r["kind"], r["operator_id"]) for r in rows] == [
-        ("juminhyo_code", "op-cli"),
-        ("basic4", "op-cli"),
-    ]
 
 
 def test_simulator_ignores_bad_bodies_with_json_errors(national: Sim, certs: Certs) -> None:

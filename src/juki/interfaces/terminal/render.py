@@ -36,6 +36,8 @@ WEB_ERRORS: Final[dict[str, ErrorSpec]] = {
 STATUS: Final[dict[str, int]] = {
     "T_AUTH_FAILED": 401,
     "T_AUTH_LOCKED": 403,
+    "T_AUTH_THROTTLED": 429,
+    "T_PASSWORD_EMPTY": 422,
     "T_PASSWORD_NOT_ALLOWED": 403,
     "T_WEBAUTHN_FAILED": 401,
     "T_WEBAUTHN_UV_REQUIRED": 401,

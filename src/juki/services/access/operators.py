@@ -2,9 +2,10 @@
 
 An administrator registers an operator (login and display name) and hands them a one-time
 enrolment link; with it the operator sets a password — only if one of their roles allows passwords
-(S-02, S-03) — or registers a WebAuthn authenticator (`webauthn_auth`, S-01). Consecutive sign-in
-failures lock the ID after `Settings.lockout_threshold` attempts until an administrator unlocks it;
-the lock ends the operator's open sessions. Every such event is in the operation log.
+(S-02, S-03) — or registers a WebAuthn authenticator (`webauthn_auth`, S-01). Sign-in failures are
+counted per terminal and per ID typed (`throttle`): one terminal that fails too often is throttled
+for that ID; failures from several terminals lock the ID until an administrator unlocks it; the
+lock ends the operator's open sessions. Every such event is in the operation log.
 
 The password check itself (`check_password`) is a building block of `sessions`: it runs inside the
 sign-in's transaction and raises `Refusal`; `failure_handler` turns a refusal into a counted
@@ -24,7 +25,7 @@ import psycopg
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.services.access import passwords, permissions, rights_ledger, tokens
+from juki.services.access import passwords, permissions, rights_ledger, throttle, tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
 from juki.services.access.session_end import end_open_sessions
 from juki.services.access.terminals import CONSOLE, get_terminal, issue_binding_token, register_terminal
@@ -300,18 +301,29 @@ def enrol_password(
 
 
 def check_password(
-    conn: psycopg.Connection[Any], operator: int | str, password: str, attempt: Attempt
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    terminal_id: int,
+    operator: int | str,
+    password: str,
+    attempt: Attempt,
 ) -> Operator:
     """Verify ID + password inside the caller's transaction; raise the refusal a sign-in gets.
 
-    T_AUTH_FAILED for an unknown or disabled ID, a missing or wrong password (the same answer, and
-    the same Argon2 work, for all of them); T_AUTH_LOCKED for a locked ID; T_PASSWORD_NOT_ALLOWED
-    when the password is right but none of the operator's roles allows passwords. A good password
-    resets the failure count and is rehashed if the hashing parameters changed.
+    The answer never depends on whether the ID exists (hardening 12): T_AUTH_FAILED for an unknown
+    or disabled ID, an operator without a password, a wrong password; T_AUTH_THROTTLED /
+    T_AUTH_LOCKED from `throttle.gate`, which counts IDs as typed. Exactly one Argon2 verification
+    runs on every path (against a dummy hash when there is nothing real to check), so the time does
+    not tell either. An empty password is not an attempt (T_PASSWORD_EMPTY, not counted).
+    T_PASSWORD_NOT_ALLOWED when the password is right but none of the operator's roles allows
+    passwords. A good password clears the failure counts and is rehashed if the parameters changed.
     """
+    if not password:
+        raise Refusal("T_PASSWORD_EMPTY")
     found = _find(conn, operator)
     if found is not None:
         attempt.operator_id, attempt.operator_login = found.id, found.login
+    key = throttle.login_key(conn, found.login if found is not None else str(operator))
     row = (
         conn.execute(
             "SELECT hash FROM term.password_credentials WHERE operator_id = %s", (found.id,)
@@ -319,13 +331,14 @@ def check_password(
         if found is not None and found.active
         else None
     )
-    if found is None or row is None:
-        passwords.dummy_verify(password)
-        raise Refusal("T_AUTH_FAILED")
-    if found.locked_at is not None:
-        raise Refusal("T_AUTH_LOCKED")
-    stored = str(row[0])
-    if not passwords.verify_password(stored, password):
+    stop = throttle.gate(
+        conn, settings, terminal_id, key, operator_locked=found is not None and found.locked_at is not None
+    )
+    stored = str(row[0]) if row is not None and stop is None else None
+    matches = passwords.verify_password(stored or passwords.dummy_hash(), password)
+    if stop is not None:
+        raise stop
+    if found is None or stored is None or not matches:
         raise Refusal("T_AUTH_FAILED")
     if not permissions.password_allowed(rights_ledger.current_roles(conn, found.id)):
         raise Refusal("T_PASSWORD_NOT_ALLOWED")
@@ -334,28 +347,40 @@ def check_password(
             "UPDATE term.password_credentials SET hash = %s WHERE operator_id = %s",
             (passwords.hash_password(password), found.id),
         )
-    record_success(conn, found.id)
+    record_success(conn, found)
     return found
 
 
-def record_success(conn: psycopg.Connection[Any], operator_id: int) -> None:
-    """A successful authentication resets the consecutive-failure count."""
+def record_success(conn: psycopg.Connection[Any], operator: Operator) -> None:
+    """A successful authentication ends the ID's consecutive failures, at every terminal."""
     conn.execute(
         """UPDATE term.sign_in_state SET consecutive_failures = 0, last_success_at = now()
            WHERE operator_id = %s""",
-        (operator_id,),
+        (operator.id,),
     )
+    throttle.clear(conn, throttle.login_key(conn, operator.login))
 
 
 def failure_handler(
-    conn: psycopg.Connection[Any], settings: Settings, attempt: Attempt, *, count_failures: bool = True
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    attempt: Attempt,
+    *,
+    terminal_id: int | None = None,
+    login: str | None = None,
+    session_id: int | None = None,
+    count_failures: bool = True,
 ) -> Callable[[Refusal], tuple[Refusal, Mapping[str, object] | None]]:
-    """The `on_refusal` of a sign-in: count the failure, lock the ID at the threshold.
+    """The `on_refusal` of a sign-in: count the failure for the ID typed at this terminal.
 
     Runs in the transaction that logs the refusal, so the count is committed with the log row even
-    though the sign-in itself is refused. The attempt that reaches the threshold locks the ID, ends
-    the operator's open sessions, and is reported as T_AUTH_LOCKED. A used WebAuthn challenge stays
-    used. With `count_failures` False (enrolment) only the challenge is kept used.
+    though the sign-in itself is refused. The counting (`throttle.record_failure`) is the same
+    whether the ID exists or not: the attempt that reaches the threshold at this terminal is
+    answered T_AUTH_THROTTLED; the one that makes `lockout_terminals` terminals reach it locks the
+    ID (for an operator: `sign_in_state.locked_at`, and their open sessions end) and is answered
+    T_AUTH_LOCKED. At a lock screen (`session_id`) throttling also ends that session: whoever is
+    guessing there must sign in again. A used WebAuthn challenge stays used. With `count_failures`
+    False (enrolment) only the challenge is kept used.
     """
 
     def handle(refusal: Refusal) -> tuple[Refusal, Mapping[str, object] | None]:
@@ -364,24 +389,38 @@ def failure_handler(
                 "UPDATE term.webauthn_challenges SET used_at = coalesce(used_at, now()) WHERE id = %s",
                 (attempt.challenge_id,),
             )
-        if not count_failures or refusal.code not in AUTH_FAILURES or attempt.operator_id is None:
+        if not count_failures or refusal.code not in AUTH_FAILURES or terminal_id is None or not login:
             return refusal, None
-        row = conn.execute(
-            """UPDATE term.sign_in_state
-               SET consecutive_failures = consecutive_failures + 1, last_failure_at = now()
-               WHERE operator_id = %s RETURNING consecutive_failures, locked_at IS NOT NULL""",
-            (attempt.operator_id,),
-        ).fetchone()
-        if row is None:
-            return refusal, None
-        failures, already_locked = int(row[0]), bool(row[1])
-        if already_locked or failures < settings.lockout_threshold:
-            return refusal, {"failures": failures}
-        conn.execute(
-            "UPDATE term.sign_in_state SET locked_at = now() WHERE operator_id = %s", (attempt.operator_id,)
+        led_to, failures = throttle.record_failure(
+            conn, settings, terminal_id, throttle.login_key(conn, login)
         )
-        ended = end_open_sessions(conn, reason="lockout", operator_id=attempt.operator_id)
-        return Refusal("T_AUTH_LOCKED"), {"failures": failures, "locked": True, "sessions_ended": ended}
+        found = _find(conn, login)
+        if found is not None:
+            conn.execute(
+                """UPDATE term.sign_in_state
+                   SET consecutive_failures = consecutive_failures + 1, last_failure_at = now()
+                   WHERE operator_id = %s""",
+                (found.id,),
+            )
+        detail: dict[str, object] = {"failures": failures}
+        if led_to is not None and session_id is not None:
+            conn.execute(
+                """UPDATE term.sessions SET ended_at = now(), end_reason = 'lockout'
+                   WHERE id = %s AND ended_at IS NULL""",
+                (session_id,),
+            )
+        if led_to == "throttled":
+            return Refusal("T_AUTH_THROTTLED"), {**detail, "throttled": True}
+        if led_to != "locked":
+            return refusal, detail
+        detail["locked"] = True
+        if found is not None:
+            conn.execute(
+                "UPDATE term.sign_in_state SET locked_at = coalesce(locked_at, now()) WHERE operator_id = %s",
+                (found.id,),
+            )
+            detail["sessions_ended"] = end_open_sessions(conn, reason="lockout", operator_id=found.id)
+        return Refusal("T_AUTH_LOCKED"), detail
 
     return handle
 
@@ -396,6 +435,7 @@ def unlock_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: A
             "UPDATE term.sign_in_state SET locked_at = NULL, consecutive_failures = 0 WHERE operator_id = %s",
             (found.id,),
         )
+        throttle.unlock(conn, throttle.login_key(conn, found.login))
         _log_admin(
             conn,
             by,
@@ -444,7 +484,9 @@ def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: 
 
 
 def console_actor(conn: psycopg.Connection[Any], login: str) -> Actor:
-    """The Actor of an administrator working at the server console (`juki rights … --as LOGIN`).
+    """The Actor of an operator at the server console, for setup code and tests (the demo's
+    bootstrap grants). No command takes it from the command line any more (hardening 13): an
+    identity named there is not authenticated.
 
     The console is not a registered terminal: terminal id 0, name "(console)". The roles are the
     operator's current roles, so the matrix and the four-eyes rule apply as at a terminal.

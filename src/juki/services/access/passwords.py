@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from juki.domain.refusals import Refusal
 
-__all__ = ["MIN_LENGTH", "check_strength", "dummy_verify", "hash_password", "needs_rehash", "verify_password"]
+__all__ = ["MIN_LENGTH", "check_strength", "dummy_hash", "hash_password", "needs_rehash", "verify_password"]
 
 #: Minimum length of a new password (characters).
 MIN_LENGTH = 12
@@ -54,10 +54,7 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 @cache
-def _dummy_hash() -> str:
+def dummy_hash() -> str:
+    """A hash that matches no password anybody types: verified instead of a real one when there is
+    none (unknown, disabled, locked or throttled ID), so every answer costs one Argon2 verification."""
     return hash_password("juki: no such operator, the same work as a real check")
-
-
-def dummy_verify(password: str) -> None:
-    """Spend the time of a real verification, so an unknown login answers as slowly as a known one."""
-    verify_password(_dummy_hash(), password)

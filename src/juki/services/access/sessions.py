@@ -26,7 +26,7 @@ import psycopg
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.services.access import operators, permissions, rights_ledger, tokens, webauthn_auth
+from juki.services.access import operators, permissions, rights_ledger, throttle, tokens, webauthn_auth
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.access.terminals import Terminal
 from juki.services.audit.guard import Attempt, guarded
@@ -161,7 +161,7 @@ def _sign_in(
         operator_login=login,
         terminal_name=terminal.name,
         attempt=attempt,
-        on_refusal=operators.failure_handler(conn, settings, attempt),
+        on_refusal=operators.failure_handler(conn, settings, attempt, terminal_id=terminal.id, login=login),
     )
     return result
 
@@ -171,13 +171,14 @@ def sign_in_password(
 ) -> SignedIn:
     """ID + password sign-in (S-02) at a registered terminal.
 
-    Refusals: T_AUTH_FAILED, T_AUTH_LOCKED (also on the failure that reaches the lockout
-    threshold), T_PASSWORD_NOT_ALLOWED (none of the operator's roles allows passwords).
+    Refusals: T_PASSWORD_EMPTY (not counted), T_AUTH_FAILED, T_AUTH_THROTTLED (this terminal failed
+    too often for this ID), T_AUTH_LOCKED, T_PASSWORD_NOT_ALLOWED (none of the operator's roles
+    allows passwords) — the same answers whether the ID exists or not (`throttle`).
     """
     attempt = Attempt()
 
     def body() -> SignedIn:
-        operator = operators.check_password(conn, login, password, attempt)
+        operator = operators.check_password(conn, settings, terminal.id, login, password, attempt)
         return _open(conn, operator, terminal, "password")
 
     return _sign_in(conn, settings, terminal, login, attempt, "sign_in_password", body)
@@ -200,7 +201,7 @@ def sign_in_webauthn(
     """Step 2 of a 生体認証 sign-in (S-01, S-02): verify the assertion for the ID typed in step 1.
 
     Refusals: T_WEBAUTHN_FAILED, T_WEBAUTHN_UV_REQUIRED (the authenticator did not verify the
-    user), T_AUTH_LOCKED.
+    user), T_AUTH_THROTTLED, T_AUTH_LOCKED — decided for the ID typed, existing or not.
     """
     attempt = Attempt()
 
@@ -211,6 +212,15 @@ def sign_in_webauthn(
             found = None
         if found is not None:
             attempt.operator_login = found.login
+        stop = throttle.gate(
+            conn,
+            settings,
+            terminal.id,
+            throttle.login_key(conn, login),
+            operator_locked=found is not None and found.locked_at is not None,
+        )
+        if stop is not None:
+            raise stop
         operator = webauthn_auth.check_assertion(
             conn,
             settings,
@@ -313,6 +323,7 @@ def _unlock(
 ) -> Actor:
     known = info(conn, secret)
     login = known.login if known is not None else None
+    counted = known is not None and known.terminal_id == terminal.id
     result: Actor = guarded(
         conn,
         body,
@@ -323,7 +334,14 @@ def _unlock(
         operator_login=login,
         terminal_name=terminal.name,
         attempt=attempt,
-        on_refusal=operators.failure_handler(conn, settings, attempt),
+        on_refusal=operators.failure_handler(
+            conn,
+            settings,
+            attempt,
+            terminal_id=terminal.id,
+            login=login if counted else None,
+            session_id=known.id if known is not None and counted else None,
+        ),
     )
     return result
 
@@ -343,7 +361,7 @@ def unlock_password(
         attempt.operator_id, attempt.operator_login = found.operator_id, found.login
         if found.auth_method != "password":
             raise Refusal("T_PASSWORD_NOT_ALLOWED")
-        operators.check_password(conn, found.operator_id, password, attempt)
+        operators.check_password(conn, settings, terminal.id, found.operator_id, password, attempt)
         return _unlocked(conn, found, terminal)
 
     return _unlock(conn, settings, terminal, secret, attempt, "unlock_password", body)

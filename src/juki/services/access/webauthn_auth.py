@@ -56,7 +56,7 @@ from webauthn.helpers.structs import (
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.services.access import operators, tokens
+from juki.services.access import operators, throttle, tokens
 from juki.services.access.actor import Function, Outcome
 from juki.services.access.terminals import Terminal
 from juki.services.audit.guard import Attempt, guarded
@@ -324,11 +324,16 @@ def _request_options(
     purpose: ChallengePurpose,
     operator_id: int | None,
     session_id: int | None = None,
+    *,
+    login: str | None = None,
 ) -> Ceremony:
+    allowed = _descriptors(conn, operator_id) if operator_id is not None else []
+    if not allowed and login is not None:
+        allowed = _stand_in_descriptors(conn, login)
     options = generate_authentication_options(
         rp_id=settings.webauthn_rp_id,
         timeout=_TIMEOUT_MS,
-        allow_credentials=_descriptors(conn, operator_id) if operator_id is not None else [],
+        allow_credentials=allowed,
         user_verification=UserVerificationRequirement.REQUIRED,
     )
     _store_challenge(
@@ -337,13 +342,30 @@ def _request_options(
     return Ceremony(options_to_json(options))
 
 
+def _stand_in_descriptors(conn: psycopg.Connection[Any], login: str) -> list[PublicKeyCredentialDescriptor]:
+    """One credential for an ID without any (unknown, disabled, or enrolled without WebAuthn): its ID
+    derived from the ID typed and the server secret (`throttle.fake_credential_ids`), its length and
+    transports those of the newest real credential, so the options look like a real operator's and
+    are the same on every request (hardening 12)."""
+    newest = conn.execute(
+        """SELECT octet_length(credential_id), transports FROM term.webauthn_credentials
+           ORDER BY id DESC LIMIT 1"""
+    ).fetchone()
+    length, transports = (int(newest[0]), list(newest[1])) if newest else (32, ["internal"])
+    return [
+        PublicKeyCredentialDescriptor(id=fake, transports=_transports(transports))
+        for fake in throttle.fake_credential_ids(conn, login, 1, length)
+    ]
+
+
 def authentication_options(
     conn: psycopg.Connection[Any], settings: Settings, terminal: Terminal, login: str
 ) -> Ceremony:
     """Start a sign-in with 生体認証 for the ID typed (S-02: ID + biometrics).
 
-    An unknown or disabled ID gets options too (with no credentials listed), so this step does not
-    tell whether an ID exists; the sign-in then fails.
+    An ID with no usable credential — unknown, disabled, or without an authenticator — gets options
+    listing a stand-in credential derived from the ID (`_stand_in_descriptors`), so this step does
+    not tell whether an ID exists (hardening 12); the sign-in then fails like a wrong key.
     """
     with conn.transaction():
         try:
@@ -351,7 +373,7 @@ def authentication_options(
         except Refusal:
             found = None
         operator_id = found.id if found is not None and found.active else None
-        return _request_options(conn, settings, terminal, "authenticate", operator_id)
+        return _request_options(conn, settings, terminal, "authenticate", operator_id, login=login)
 
 
 def unlock_options(
@@ -437,5 +459,5 @@ def check_assertion(
         "UPDATE term.webauthn_credentials SET sign_count = %s, last_used_at = now() WHERE id = %s",
         (verified.new_sign_count, int(row[0])),
     )
-    operators.record_success(conn, operator_id)
+    operators.record_success(conn, operator)
     return operator

@@ -36,6 +36,7 @@ FAILURE_CODES = frozenset(
     {
         "T_AUTH_FAILED",
         "T_AUTH_LOCKED",
+        "T_AUTH_THROTTLED",
         "T_WEBAUTHN_FAILED",
         "T_WEBAUTHN_UV_REQUIRED",
         "T_ENROLMENT_INVALID",
