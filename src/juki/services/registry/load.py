@@ -8,6 +8,11 @@ transaction as the TRUNCATE, so PostgreSQL writes no WAL for the rows under wal_
 sets no hint bits later) and rebuilds the indexes once at the end. Into a non-empty file it COPYs
 with the indexes live. File 1 and File 2 load in parallel processes.
 
+Who: truncating, dropping and rebuilding indexes are DDL, which the servers' login roles do not have
+(hardening item 8: schemas belong to NOLOGIN owner roles). A bulk load is an administrator's operation:
+it connects as the administrator and acts as the file's owner role (the owner of the file's schema, read
+from the catalog), so one load still touches only its own file.
+
 Memory stays flat: rows stream from the CSV to COPY; history rows, which arrive in a second file
 grouped by person in the same order, are spooled to a temporary file and copied after the current
 rows. Bad rows are not loaded; each goes to a rejects file with its line number and error code.
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from juki.domain.codes import CheckDigitMode, assess_juminhyo_code, is_valid_my_number
 from juki.domain.dates import DateParseError
@@ -298,7 +304,7 @@ def load_file(
     progress: Progress | None = None,
     workers: int = 0,
 ) -> LoadReport:
-    """Load one file's CSVs over a connection acting as that file's role.
+    """Load one file's CSVs; ``conninfo`` is the administrator's (the load acts as the file's owner role).
 
     ``workers`` > 0 converts rows in that many processes while this one reads the CSV and streams
     COPY in order (in-flight chunks are bounded, so memory stays flat); 0 converts inline.
@@ -316,6 +322,7 @@ def load_file(
     rejects_path = rejects_dir / f"{kind.value}.rejects.csv"
 
     with psycopg.connect(conninfo) as conn, conn.transaction():
+        _act_as_owner(conn, spec)
         conn.execute(f"LOCK TABLE {spec.current}, {spec.history} IN SHARE ROW EXCLUSIVE MODE")
         empty = conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {spec.current})").fetchone()
         fast = bool(empty and empty[0])
@@ -398,6 +405,7 @@ def load_file(
         if next_seq > 1:
             conn.execute("SELECT setval(%s::regclass, %s)", (spec.seq, next_seq - 1))
     with psycopg.connect(conninfo, autocommit=True) as conn:
+        _act_as_owner(conn, spec)
         conn.execute(f"ANALYZE {spec.current}")
         conn.execute(f"ANALYZE {spec.history}")
     if progress:
@@ -407,6 +415,21 @@ def load_file(
         rejects_path.unlink(missing_ok=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _act_as_owner(conn: psycopg.Connection[Any], spec: FileSpec) -> None:
+    """Act as the owner of the file's schema; refuse clearly when ``conn`` is not the administrator."""
+    row = conn.execute(
+        "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", (spec.schema,)
+    ).fetchone()
+    if row is None:
+        raise LoadError(f"スキーマ {spec.schema} がありません（migrate を先に実行してください）")
+    try:
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(str(row[0]))))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise LoadError(
+            f"一括ロードは管理者の操作です：{spec.label}の所有者ロールになれない接続です（管理者の接続で実行してください）"
+        ) from exc
 
 
 def _submit(
@@ -484,7 +507,8 @@ def load_population(
     workers_per_file: int = 2,
 ) -> list[LoadReport]:
     """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend),
-    each converting rows in ``workers_per_file`` worker processes (0: inline)."""
+    each converting rows in ``workers_per_file`` worker processes (0: inline). ``conninfos`` names the
+    files to load, each with an administrator connection (see the module's "Who")."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
