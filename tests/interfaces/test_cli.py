@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
@@ -412,3 +414,76 @@ def test_every_command_has_help(juki: Run) -> None:
         result = juki(*path, "--help")
         assert result.exit_code == 0, f"juki {' '.join(path)} --help: {explain(result)}"
         assert "Usage" in result.stdout
+
+
+def test_hardening_1_apply_rejects_nul_deep_and_duplicate_key_lines_and_applies_the_rest(
+    juki: Run, db: Database, tmp_path: Path
+) -> None:
+    """`juki apply` used to die with a traceback on a \\u0000 or deeply nested line."""
+    nul = orjson.dumps(birth(140)).replace(b'"sex"', b'"x\\u0000":1,"sex"')
+    deep = b"[" * 400 + b"]" * 400
+    dup = orjson.dumps(birth(141)).replace(b'"reason"', b'"reason":"birth","reason"')
+    path = write_jsonl(tmp_path / "bad.jsonl", birth(142), nul, deep, dup, birth(143))
+    result = juki("apply", path, "--json")
+    assert result.exit_code == EXIT_REJECTED, explain(result)
+    assert "Traceback" not in result.output
+    results = sorted(json_lines(result), key=lambda r: r["line"])
+    assert [(r.get("error") or {}).get("code") for r in results] == [
+        None,
+        "E_JSON_NUL",
+        "E_JSON_TOO_DEEP",
+        "E_JSON_DUPLICATE_KEY",
+        None,
+    ]
+    with db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM pref.notification_inbox").fetchone()
+    assert row == (5,)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    junk=st.lists(
+        st.binary(min_size=1, max_size=30)
+        | st.integers(1, 400).map(lambda d: b"[" * d + b"]" * d)
+        | st.text(max_size=4).map(lambda t: json.dumps({"file": "pref", "x": t + "\0"}).encode())
+        | st.builds(
+            lambda v: json.dumps(v).encode(),
+            st.recursive(
+                st.none() | st.integers() | st.text(max_size=5),
+                lambda inner: (
+                    st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+                ),
+                max_leaves=8,
+            ),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_hardening_1_fuzz_apply_gives_one_result_and_one_inbox_row_per_line(
+    db: Database, tmp_path: Path, junk: list[bytes]
+) -> None:
+    """Property (the path of `juki apply`): arbitrary lines around a valid one never fail the run."""
+    from juki.interfaces.cli_data import apply_file
+
+    lines = [line.replace(b"\n", b" ") for line in junk if line.replace(b"\n", b" ").strip()]
+    good = orjson.dumps(birth(next(_apply_fuzz_n)))
+    lines.append(good)
+    path = tmp_path / "fuzz.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with db.connect() as conn:
+        before = conn.execute(
+            "SELECT (SELECT count(*) FROM pref.notification_inbox) + (SELECT count(*) FROM fuhyo.notification_inbox)"
+        ).fetchone()
+    seen: list[Any] = []
+    summary, _ = apply_file(db, path, only=None, batch=3, on_result=seen.append)
+    assert len(seen) == len(lines) == summary.accepted + summary.duplicate + summary.rejected
+    assert {r.line_no: r.status for r in seen}[len(lines)] == "accepted"  # the valid line is applied
+    with db.connect() as conn:
+        after = conn.execute(
+            "SELECT (SELECT count(*) FROM pref.notification_inbox) + (SELECT count(*) FROM fuhyo.notification_inbox)"
+        ).fetchone()
+    assert before is not None and after is not None and after[0] == before[0] + len(lines)
+
+
+_apply_fuzz_n = iter(range(150, 100_000))

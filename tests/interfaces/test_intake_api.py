@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from juki.domain.peers import PeerRole
 from juki.files import all_files
@@ -168,3 +171,121 @@ def test_a_pooled_connection_the_server_dropped_costs_no_batch(db: Database) -> 
     finally:
         for pool in pools.values():
             pool.close()
+
+
+# --- hardening 1 and 2: a bad line is one rejected item, never a failed batch ----------------------
+
+SECRET_NAME = "秘密　花子"
+
+
+def _birth(n: int, **record: str) -> dict[str, Any]:
+    rec = dict(pref_record(n, birth_date="2026-09-01"), **record)
+    return notification("pref", "birth", juminhyo(n), record=rec, change_date="2026-09-01")
+
+
+def test_hardening_1_nul_and_deep_json_are_one_rejected_item_each(
+    net: Net, db: Database, cluster: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A \\u0000 in a string, or JSON nested 300 deep (orjson reads 1024 levels but writes 254), used to
+    fail the whole batch with HTTP 500 and put the person's data into the logs."""
+    nul = orjson.dumps(_birth(700, name_kanji=SECRET_NAME + "\u0000"))
+    deep = b'{"a":' * 300 + b"1" + b"}" * 300
+    log_before = cluster.logfile.read_text(encoding="utf-8", errors="replace")
+    batch = body(_birth(701), nul, deep)
+    with net.client("cs-tsurumi") as client:
+        for first in ("accepted", "duplicate"):  # a resend gets the same answers
+            response = post(client, batch)
+            assert response.status_code == 200, response.text
+            results = response.json()["results"]
+            assert [(r["status"], (r.get("error") or {}).get("code")) for r in results] == [
+                (first, None),
+                ("rejected", "E_JSON_NUL"),
+                ("rejected", "E_JSON_TOO_DEEP"),
+            ]
+    assert count(db, "SELECT count(*) FROM pref.identity_current") == 1
+    with db.connect() as conn:
+        kept = conn.execute(
+            "SELECT raw, payload FROM pref.notification_inbox WHERE error_code LIKE 'E_JSON_%%' ORDER BY id"
+        ).fetchall()
+    assert [bytes(r[0]) for r in kept] == [nul, deep, nul, deep]  # the line's bytes, as sent
+    assert all(r[1] is None for r in kept)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    pg_log = cluster.logfile.read_text(encoding="utf-8", errors="replace")[len(log_before) :]
+    for secret in (juminhyo(700), SECRET_NAME[:2]):
+        assert secret not in logged and secret not in pg_log
+
+
+def test_hardening_1_a_failing_statement_logs_no_values_for_the_server_roles(
+    db: Database, cluster: Any
+) -> None:
+    """Whatever still fails in the database (here a JSON literal PostgreSQL cannot hold) is logged
+    without DETAIL, CONTEXT or the statement: the server roles log terse (migration 0016)."""
+    import psycopg
+
+    from juki.store.db import DbRole
+
+    before = cluster.logfile.read_text(encoding="utf-8", errors="replace")
+    with db.connect(DbRole.PREF) as conn, pytest.raises(psycopg.DataError):
+        conn.execute("SELECT %s::jsonb", ('{"name_kanji": "' + SECRET_NAME + '\\u0000"}',))
+    after = cluster.logfile.read_text(encoding="utf-8", errors="replace")[len(before) :]
+    assert "ERROR" in after  # the failure itself is logged
+    assert SECRET_NAME not in after and "STATEMENT" not in after and "CONTEXT" not in after
+
+
+def test_hardening_2_duplicate_json_keys_reject_the_line(net: Net, db: Database) -> None:
+    """orjson keeps the last of two equal keys; a notification naming a field twice is ambiguous."""
+    top = orjson.dumps(_birth(710)).replace(
+        b'"juminhyo_code"', b'"juminhyo_code":"00000000019","juminhyo_code"'
+    )
+    nested = orjson.dumps(_birth(711)).replace(b'"sex":"1"', b'"sex":"1","sex":"2"')
+    assert top.count(b'"juminhyo_code"') == 2 and nested.count(b'"sex"') == 2
+    with net.client("cs-tsurumi") as client:
+        response = post(client, body(top, nested, _birth(712)))
+    assert response.status_code == 200, response.text
+    codes = [(r["error"] or {}).get("code") if r.get("error") else None for r in response.json()["results"]]
+    assert codes == ["E_JSON_DUPLICATE_KEY", "E_JSON_DUPLICATE_KEY", None]
+    assert count(db, "SELECT count(*) FROM pref.identity_current") == 1
+    assert count(db, "SELECT count(*) FROM pref.notification_inbox WHERE raw IS NOT NULL") == 2
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+_LINE = (
+    (
+        st.binary(min_size=1, max_size=40)
+        | st.builds(
+            lambda v, a: json.dumps(v, ensure_ascii=a).encode("utf-8", "surrogatepass"), _JSON, st.booleans()
+        )
+        | st.integers(1, 300).map(lambda d: b"[" * d + b"]" * d)
+        | st.text(max_size=6).map(
+            lambda t: orjson.dumps({"file": "pref", "record": {"name_kanji": t + "\0"}})
+        )
+    )
+    .map(lambda b: b.replace(b"\n", b" "))
+    .filter(lambda b: bool(b.strip()))
+)
+_fuzz_n = iter(range(720, 100_000))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(junk=st.lists(_LINE, min_size=1, max_size=5), where=st.integers(0, 5))
+def test_hardening_1_fuzz_the_intake_never_fails_a_batch(
+    net: Net, db: Database, junk: list[bytes], where: int
+) -> None:
+    """Property: arbitrary bytes and arbitrary JSON around one valid notification: never 5xx, one
+    result per line, the valid line accepted, one inbox row per line."""
+    good = orjson.dumps(_birth(next(_fuzz_n)))
+    lines = [*junk]
+    lines.insert(min(where, len(lines)), good)
+    inbox_before = count(db, "SELECT count(*) FROM pref.notification_inbox")
+    with net.client("cs-tsurumi") as client:
+        response = post(client, b"\n".join(lines))
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert len(results) == len(lines)
+    assert [r["status"] for r in results].count("accepted") >= 1
+    assert results[min(where, len(junk))]["status"] == "accepted"
+    assert count(db, "SELECT count(*) FROM pref.notification_inbox") == inbox_before + len(lines)

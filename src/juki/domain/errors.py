@@ -36,6 +36,21 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "the notification line is larger than 64 KiB",
     ),
     ErrorSpec(
+        "E_JSON_DUPLICATE_KEY",
+        "JSONの同じオブジェクトに同じ項目名が2回以上あります",
+        "a JSON object names the same key more than once",
+    ),
+    ErrorSpec(
+        "E_JSON_NUL",
+        "文字列にNUL文字（\\u0000）が含まれています",
+        "a JSON string contains the NUL character (\\u0000)",
+    ),
+    ErrorSpec(
+        "E_JSON_TOO_DEEP",
+        "JSONの入れ子が深すぎます（16段まで）",
+        "the JSON value is nested more than 16 levels deep",
+    ),
+    ErrorSpec(
         "E_NOT_OBJECT", "通知がJSONオブジェクトではありません", "the notification is not a JSON object"
     ),
     ErrorSpec("E_FIELD_MISSING", "必須の項目がありません", "a required top-level field is missing"),
@@ -265,6 +280,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ErrorSpec("E_BATCH_TOO_MANY", "一括送信の件数が上限を超えています", "the batch holds too many items"),
     # --- bulk load (per CSV row; the row goes to the rejects file) ------------------------------
     ErrorSpec("E_LOAD_COLUMNS", "列の数が足りません", "the CSV row has too few columns"),
+    ErrorSpec(
+        "E_LOAD_CSV",
+        "CSVの行として読めません（閉じていない引用符、項目内の改行、NUL文字など）",
+        "the line is not one CSV record (unterminated quote, line break in a field, NUL character)",
+    ),
     ErrorSpec(
         "E_LOAD_STATUS",
         "状態区分と消除の区分が正しくないか、組み合わせが正しくありません",

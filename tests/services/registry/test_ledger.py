@@ -435,3 +435,66 @@ def test_R02_superseded_versions_are_kept_150_years(db: Database) -> None:
     )
     assert flag is True
     assert until.year - superseded.year == 150
+
+
+def test_hardening_14_a_my_number_once_anyones_is_never_given_to_another(db: Database) -> None:
+    """S-39 / issue item 14: a 個人番号 a person gave up (now only in the history) is still theirs; the
+    same person may take it back, and a code change does not make their own number someone else's."""
+    a = born(db, 60)
+    b = born(db, 61)
+    mine = pref_record(60, birth_date="2026-09-01")
+    old_number = mine["my_number"]
+    [changed] = apply(
+        db, notification("pref", "my_number_change_request", a, record=dict(mine, my_number=my_number(9060)))
+    )
+    assert changed.status == "accepted"
+    assert one(db, "SELECT count(*) FROM pref.identity_current WHERE my_number = %s", old_number) == 0
+    # Another person, in a later batch: the number is only in a's history, and is refused.
+    theirs = pref_record(61, birth_date="2026-09-01")
+    [taken] = apply(
+        db, notification("pref", "my_number_change_request", b, record=dict(theirs, my_number=old_number))
+    )
+    assert taken.error_code == "E_MY_NUMBER_IN_USE"
+    # Nor can a newcomer be registered with it.
+    [newcomer] = apply(
+        db,
+        notification(
+            "pref",
+            "birth",
+            juminhyo(62),
+            record=dict(pref_record(62, birth_date="2026-09-01"), my_number=old_number),
+            change_date="2026-09-01",
+        ),
+    )
+    assert newcomer.error_code == "E_MY_NUMBER_IN_USE"
+    # a changes 住民票コード; the new code is the same person, so a's old numbers stay a's.
+    new_code = juminhyo(63)
+    [recoded] = apply(
+        db,
+        notification(
+            "pref",
+            "juminhyo_code_change_request",
+            a,
+            record=dict(mine, my_number=my_number(9060)),
+            new_juminhyo_code=new_code,
+        ),
+    )
+    assert recoded.status == "accepted", recoded
+    [back] = apply(
+        db,
+        notification("pref", "my_number_change_request", new_code, record=dict(mine, my_number=old_number)),
+    )
+    assert back.status == "accepted", back
+
+
+def test_hardening_14_the_owner_look_up_uses_the_history_index(db: Database) -> None:
+    """The history look-up is an index scan (the bulk intake must not slow down)."""
+    with db.connect() as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(
+            str(r[0])
+            for r in conn.execute(
+                "EXPLAIN SELECT 1 FROM pref.identity_history WHERE my_number = ANY(%s)", (["123456789018"],)
+            )
+        )
+    assert "identity_history_my_number" in plan

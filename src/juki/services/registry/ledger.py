@@ -328,11 +328,9 @@ class UpdateLedger:
         state[code] = new_row
         plan.final_rows[code] = new_row
         touched.append(new_row)
-        if spec.file.holds_my_number:
-            if row is not None and row.get("my_number") and row["my_number"] != new_row["my_number"]:
-                owners.pop(row["my_number"], None)
-            if new_row["my_number"]:
-                owners[new_row["my_number"]] = code
+        # A number the person gave up stays theirs (it is in their history now): nothing is removed.
+        if spec.file.holds_my_number and new_row["my_number"]:
+            owners[new_row["my_number"]] = code
         notice = spec.notice(new_row)
         if t.ends_old_code:
             notice["old_juminhyo_code"] = n.juminhyo_code
@@ -453,14 +451,34 @@ class UpdateLedger:
         return {(r[0], r[1]): (bytes(r[2]), r[3]) for r in rows}
 
     def _load_owners(self, numbers: set[str]) -> dict[str, str]:
+        """個人番号 → the person (their 住民票コード today) it has ever belonged to: in the current
+        table or in any history version, since a number that was anyone's is never given to another
+        (S-39). A code that was changed stands for its successor (followed through the chain); the
+        present holder wins over a history one. Both look-ups use an index on my_number."""
         if not numbers:
             return {}
+        current, history = self.spec.file.current, self.spec.file.history
         rows = self.conn.execute(
-            f"""SELECT my_number, juminhyo_code FROM {self.spec.file.current}
-                WHERE my_number = ANY(%s) AND end_kind IS DISTINCT FROM 'code_changed'""",
-            (list(numbers),),
+            f"""WITH RECURSIVE hit AS (
+                    SELECT my_number, juminhyo_code, 0 AS rank FROM {current}
+                     WHERE my_number = ANY(%(n)s) AND end_kind IS DISTINCT FROM 'code_changed'
+                    UNION
+                    SELECT my_number, juminhyo_code, 1 FROM {history} WHERE my_number = ANY(%(n)s)
+                ), chain AS (
+                    SELECT my_number, juminhyo_code AS code, rank, 0 AS hops FROM hit
+                    UNION ALL
+                    SELECT chain.my_number, c.successor_code, chain.rank, chain.hops + 1
+                      FROM chain JOIN {current} c ON c.juminhyo_code = chain.code
+                     WHERE c.end_kind = 'code_changed' AND c.successor_code IS NOT NULL
+                       AND chain.hops < 32
+                )
+                SELECT my_number, code FROM chain ch
+                 WHERE NOT EXISTS (SELECT 1 FROM {current} c WHERE c.juminhyo_code = ch.code
+                                      AND c.end_kind = 'code_changed' AND c.successor_code IS NOT NULL)
+                 ORDER BY rank DESC, code DESC""",
+            {"n": list(numbers)},
         ).fetchall()
-        return {str(r[0]): str(r[1]) for r in rows}
+        return {str(r[0]): str(r[1]) for r in rows}  # the last wins: rank 0 (present holder)
 
     def _next_values(self, sequence: str, count: int) -> list[int]:
         if count == 0:

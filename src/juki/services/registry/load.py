@@ -84,6 +84,9 @@ class _RowError(Exception):
         self.code = code
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type[_RowError], tuple[str, str]]:  # crosses to worker processes
+        return (_RowError, (self.code, self.detail))
+
 
 class _Converter:
     """CSV row → table row, with validation. One per file and process."""
@@ -174,20 +177,50 @@ class _Converter:
         return row
 
 
-def _reader(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = csv.reader(handle)
-        header = next(rows, None)
-        if header is None or tuple(header[: len(columns)]) != columns:
+#: One CSV record per physical line: `juki synth` writes no field with a line break, and reading line
+#: by line means a stray quote spoils only its own line (a CSV reader would swallow the following
+#: lines into one field, and they would be neither loaded nor rejected).
+def _parse_line(raw: bytes) -> list[str] | _RowError:
+    """One physical line → its fields, or why it cannot be read."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _RowError("E_ENCODING", f"byte {exc.start}")
+    if "\x00" in text:
+        return _RowError("E_LOAD_CSV", "NUL 文字があります")
+    try:
+        fields = next(csv.reader((text,), strict=True), [])
+    except csv.Error as exc:
+        return _RowError("E_LOAD_CSV", str(exc))
+    if any("\r" in f or "\n" in f for f in fields):
+        return _RowError("E_LOAD_CSV", "項目の中に改行があります")
+    return fields
+
+
+def _reader(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str] | _RowError]]:
+    """(line number, fields or the line's error) for every data line, blank ones included."""
+    with open(path, "rb") as handle:
+        header_raw = handle.readline()
+        header = _parse_line(header_raw.rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf"))
+        if isinstance(header, _RowError) or tuple(header[: len(columns)]) != columns:
             raise LoadError(f"{path.name}: header does not match the expected columns {columns}")
-        yield from enumerate(rows, start=2)
+        for line_no, raw in enumerate(handle, start=2):
+            yield line_no, _parse_line(raw.rstrip(b"\r\n"))
+
+
+#: A line's fields, or why the line could not be read.
+_Fields = list[str] | _RowError
+#: A person: (line number, current fields, [(line number, history fields)], [(line number, error) of
+#: unreadable history lines met while reading its history — rejected on their own]).
+_Person = tuple[int, _Fields, list[tuple[int, list[str]]], list[tuple[int, _RowError]]]
+CURRENT, HISTORY = 0, 1  # which CSV a reject's line number is in
 
 
 @dataclass
 class _Chunk:
-    """Persons to convert: (line number, current values, [(line number, history values)]) each."""
+    """Persons to convert."""
 
-    persons: list[tuple[int, list[str], list[tuple[int, list[str]]]]]
+    persons: list[_Person]
     seq_base: int  # 更新順番号 of the chunk's first version; every version takes one (rejects leave gaps)
 
 
@@ -195,7 +228,7 @@ class _Chunk:
 class _Converted:
     current: str
     history: str
-    rejects: list[tuple[int, str, str]]
+    rejects: list[tuple[int, int, str, str]]  # (CURRENT or HISTORY, line, code, detail)
     persons: int
     history_rows: int
     warnings: int
@@ -225,21 +258,29 @@ class _ChunkConverter:
         conv, retention = self.conv, self.retention
         current: list[str] = []
         history: list[str] = []
-        rejects: list[tuple[int, str, str]] = []
+        rejects: list[tuple[int, int, str, str]] = []
         history_rows = 0
         warnings_before = conv.warnings
         seq = chunk.seq_base
-        for line_no, values, versions in chunk.persons:
+        for line_no, values, versions, stray in chunk.persons:
+            rejects.extend((HISTORY, hline, err.code, err.detail) for hline, err in stray)
             base = seq
             seq += len(versions) + 1
             try:
+                if isinstance(values, _RowError):
+                    raise values
                 built = [
                     conv.convert(hvalues, base + number - 1, number)
                     for number, (_, hvalues) in enumerate(versions, start=1)
                 ]
                 row = conv.convert(values, base + len(versions), len(versions) + 1)
             except _RowError as exc:
-                rejects.append((line_no, exc.code, exc.detail))
+                # Every line of the person is rejected, each with the reason (nothing unaccounted).
+                rejects.append((CURRENT, line_no, exc.code, exc.detail))
+                rejects.extend(
+                    (HISTORY, hline, exc.code, f"現在行 {line_no} の人が取り込まれなかったため")
+                    for hline, _ in versions
+                )
                 continue
             for older, newer in zip(built, [*built[1:], row][: len(built)], strict=True):
                 if retention:  # R-02: a superseded version is kept 150 years
@@ -275,21 +316,36 @@ def _convert_in_worker(chunk: _Chunk) -> _Converted:
 
 
 def _persons(
-    current_csv: Path, history_csv: Path, columns: tuple[str, ...], report: LoadReport
-) -> Iterator[tuple[int, list[str], list[tuple[int, list[str]]]]]:
-    """Each current row with its history rows (grouped by person, in the same order)."""
+    current_csv: Path,
+    history_csv: Path,
+    columns: tuple[str, ...],
+    trailing: Callable[[int, _RowError], None],
+) -> Iterator[_Person]:
+    """Each current row with its history rows (grouped by person, in the same order).
+
+    An unreadable history line belongs to no one for sure: it is rejected by itself."""
     history_iter = _reader(history_csv, (*columns, "version")) if history_csv.exists() else iter(())
     pending = next(history_iter, None)
     for line_no, values in _reader(current_csv, columns):
-        code = values[0] if values else ""
+        code = values[0] if not isinstance(values, _RowError) and values else None
         versions: list[tuple[int, list[str]]] = []
-        while pending is not None and pending[1] and pending[1][0] == code:
-            versions.append(pending)
+        stray: list[tuple[int, _RowError]] = []
+        while pending is not None:
+            hline, hvalues = pending
+            if isinstance(hvalues, _RowError):
+                stray.append((hline, hvalues))
+            elif code is not None and hvalues and hvalues[0] == code:
+                versions.append((hline, hvalues))
+            else:
+                break
             pending = next(history_iter, None)
-        yield line_no, values, versions
+        yield line_no, values, versions, stray
+    while pending is not None and isinstance(pending[1], _RowError):
+        trailing(pending[0], pending[1])  # unreadable lines after the last person's history
+        pending = next(history_iter, None)
     if pending is not None:
         raise LoadError(
-            f"{history_csv.name} line {pending[0]}: history for {pending[1][:1]} is not grouped "
+            f"{history_csv.name} line {pending[0]}: this history row is not grouped "
             "with its person in the order of the current file"
         )
 
@@ -315,12 +371,60 @@ def load_file(
     current_csv, history_csv = (src_dir / name for name in csv_names(kind))
     if not current_csv.exists():
         raise LoadError(f"{current_csv} がありません")
-    columns = spec.csv_columns
     report = LoadReport(file=kind.value)
-    history_cols = (*rows.columns, *HISTORY_EXTRA)
     rejects_dir.mkdir(parents=True, exist_ok=True)
     rejects_path = rejects_dir / f"{kind.value}.rejects.csv"
 
+    try:
+        _load_into(
+            conninfo,
+            kind,
+            report,
+            current_csv,
+            history_csv,
+            rejects_dir,
+            rejects_path,
+            check_mode,
+            progress,
+            workers,
+        )
+    except psycopg.errors.UniqueViolation:
+        raise LoadError(
+            f"{spec.label}: 読み込むCSVに、既に登録されている住民票コードが"
+            "あります（何も読み込んでいません）。一括ロードは人口の初回投入用です。登録済みの人の異動は"
+            "異動通知として `juki apply` で適用し、既存の内容を入れ替えるには空のデータベースに読み込んで"
+            "ください。"
+        ) from None
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        _act_as_owner(conn, spec)
+        conn.execute(f"ANALYZE {spec.current}")
+        conn.execute(f"ANALYZE {spec.history}")
+    if progress:
+        progress(report.persons)
+    report.rejects_path = str(rejects_path) if report.rejected else None
+    if not report.rejected:
+        rejects_path.unlink(missing_ok=True)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _load_into(
+    conninfo: str,
+    kind: FileKind,
+    report: LoadReport,
+    current_csv: Path,
+    history_csv: Path,
+    rejects_dir: Path,
+    rejects_path: Path,
+    check_mode: CheckDigitMode,
+    progress: Progress | None,
+    workers: int,
+) -> None:
+    """The load itself, in one transaction (nothing stays of a load that fails)."""
+    rows = row_spec(kind)
+    spec = rows.file
+    columns = spec.csv_columns
+    history_cols = (*rows.columns, *HISTORY_EXTRA)
     with psycopg.connect(conninfo) as conn, conn.transaction():
         _act_as_owner(conn, spec)
         conn.execute(f"LOCK TABLE {spec.current}, {spec.history} IN SHARE ROW EXCLUSIVE MODE")
@@ -359,14 +463,20 @@ def load_file(
             copy_started = time.monotonic()
             in_flight: deque[Future[_Converted]] = deque()
 
+            def trailing(line_no: int, error: _RowError) -> None:
+                report.reject_codes[error.code] = report.reject_codes.get(error.code, 0) + 1
+                report.rejected += 1
+                rejects.writerow([history_csv.name, line_no, error.code, error.detail])
+
             def drain(copy: Any, keep: int) -> None:
                 while len(in_flight) > keep:
                     done = in_flight.popleft().result()
                     copy.write(done.current)
                     spool.write(done.history)
-                    for line_no, code, detail in done.rejects:
+                    for which, line_no, code, detail in done.rejects:
                         report.reject_codes[code] = report.reject_codes.get(code, 0) + 1
-                        rejects.writerow([current_csv.name, line_no, code, detail])
+                        name = current_csv.name if which == CURRENT else history_csv.name
+                        rejects.writerow([name, line_no, code, detail])
                     report.rejected += len(done.rejects)
                     report.persons += done.persons
                     report.history_rows += done.history_rows
@@ -378,18 +488,18 @@ def load_file(
                 with cur.copy(
                     f"COPY {spec.current} ({', '.join(rows.columns)}) FROM STDIN {copy_opts}"
                 ) as copy:
-                    batch: list[tuple[int, list[str], list[tuple[int, list[str]]]]] = []
-                    for person in _persons(current_csv, history_csv, columns, report):
+                    batch: list[_Person] = []
+                    for person in _persons(current_csv, history_csv, columns, trailing):
                         batch.append(person)
                         if len(batch) == _CHUNK_PERSONS:
                             chunk = _Chunk(batch, next_seq)
-                            next_seq += sum(len(v) + 1 for _, _, v in batch)
+                            next_seq += sum(len(p[2]) + 1 for p in batch)
                             in_flight.append(_submit(pool, inline, chunk))
                             drain(copy, keep=3 * max(workers, 1))
                             batch = []
                     if batch:
                         chunk = _Chunk(batch, next_seq)
-                        next_seq += sum(len(v) + 1 for _, _, v in batch)
+                        next_seq += sum(len(p[2]) + 1 for p in batch)
                         in_flight.append(_submit(pool, inline, chunk))
                     drain(copy, keep=0)
             finally:
@@ -404,17 +514,6 @@ def load_file(
         report.index_seconds = time.monotonic() - index_started
         if next_seq > 1:
             conn.execute("SELECT setval(%s::regclass, %s)", (spec.seq, next_seq - 1))
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        _act_as_owner(conn, spec)
-        conn.execute(f"ANALYZE {spec.current}")
-        conn.execute(f"ANALYZE {spec.history}")
-    if progress:
-        progress(report.persons)
-    report.rejects_path = str(rejects_path) if report.rejected else None
-    if not report.rejected:
-        rejects_path.unlink(missing_ok=True)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _act_as_owner(conn: psycopg.Connection[Any], spec: FileSpec) -> None:
@@ -493,6 +592,8 @@ def _load_worker(
             workers=workers,
         )
         results.put((kind, report, None))
+    except LoadError as exc:  # a message for the operator, already clear
+        results.put((kind, None, str(exc)))
     except Exception as exc:  # reported to the parent, which raises it with the file's name
         results.put((kind, None, f"{type(exc).__name__}: {exc}"))
 

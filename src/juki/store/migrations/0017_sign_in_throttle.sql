@@ -10,7 +10,7 @@
 --   threshold is throttled for that ID for a while (T_AUTH_THROTTLED) — it does not lock anybody.
 -- * sign_in_locks is the ID lock (T_AUTH_LOCKED, lifted by an administrator): reached only when
 --   several terminals (Settings.lockout_terminals) each reached the threshold for the same ID.
-SET ROLE juki_term;
+SET ROLE juki_term_owner;  -- since 0012 the schema belongs to the owner role; juki_term gets DML by default privileges
 
 CREATE TABLE term.sign_in_secret (
   only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
