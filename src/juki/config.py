@@ -36,6 +36,8 @@ class Settings:
     one_time_token_seconds: validity of enrolment links and terminal binding tokens
         (JUKI_ONE_TIME_TOKEN_SECONDS, default one day).
     search_cap: more 4情報 search results than this is T_SEARCH_TOO_MANY (JUKI_SEARCH_CAP, default 100).
+    crl_reload_seconds: a running mTLS server looks at its CRL (and certificate files) at most this
+        often and loads a changed one without a restart (JUKI_CRL_RELOAD_SECONDS, default 30).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -51,6 +53,7 @@ class Settings:
     webauthn_origin: str = "https://localhost:8444"
     one_time_token_seconds: int = 86400
     search_cap: int = 100
+    crl_reload_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,4 +72,5 @@ class Settings:
             webauthn_origin=env.get("JUKI_WEBAUTHN_ORIGIN", "https://localhost:8444"),
             one_time_token_seconds=int(env.get("JUKI_ONE_TIME_TOKEN_SECONDS", "86400")),
             search_cap=int(env.get("JUKI_SEARCH_CAP", "100")),
+            crl_reload_seconds=float(env.get("JUKI_CRL_RELOAD_SECONDS", "30")),
         )

@@ -1,4 +1,5 @@
-"""Fault tests (issue 3 item 7, ARCHITECTURE.md §6): the intake server killed with SIGKILL in the middle of
+"""Fault tests (issue 3 item 7, ARCHITECTURE.md §6; hardening 5: a certificate revoked while `juki serve`
+runs): the intake server killed with SIGKILL in the middle of
 a batch, PostgreSQL restarted in immediate mode under load, the 全国サーバ unreachable for longer than the
 relay's backoff, and peers that fail authentication. After each fault the invariants hold:
 
@@ -828,3 +829,68 @@ def test_S42_nothing_is_sent_to_a_peer_that_fails_authentication(
         assert redrive(db, "pref") == 4
         deliver_everything(db, "pref", relay_peer(certs, "pref", genuine))
         check_national(db, "pref", sim)
+
+
+# ------------------------------------------- hardening 5: a certificate revoked while `juki serve` runs
+
+
+CRL_RELOAD_SECONDS = 1
+
+
+def test_hardening_5_a_municipality_revoked_while_juki_serve_runs_is_refused_within_the_bound(
+    db: Database, tmp_path: Path
+) -> None:
+    """`juki pki revoke` (which republishes the CRL) while `juki serve` runs: within
+    JUKI_CRL_RELOAD_SECONDS (plus a margin for a loaded machine) the revoked 市町村CS gets no answer on
+    a new connection, another 市町村CS still does, no restart, and the server's log names the address
+    and the reason of every refused handshake (no personal data: there is none in a handshake)."""
+    data_dir = tmp_path / "data"
+    certs = make_pki(data_dir / "pki")
+    revoked, other = "141011", "141020"
+    port = free_port()
+    url = f"https://127.0.0.1:{port}"
+    server = IntakeProcess(data_dir, db.admin_conninfo, port, tmp_path / "serve.log")
+    server.env["JUKI_CRL_RELOAD_SECONDS"] = str(CRL_RELOAD_SECONDS)
+
+    def answered(lg_code: str) -> bool:
+        """A new connection (a new handshake) of the 市町村CS ``lg_code`` gets an HTTP answer."""
+        with cs_client(certs.pki, lg_code, url) as client:
+            try:
+                return client.get("/openapi.json").status_code == 200
+            except httpx.TransportError:
+                return False
+
+    try:
+        with cs_client(certs.pki, revoked, url) as probe:
+            server.start(probe)
+        assert answered(revoked) and answered(other)
+        runner = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "juki.entry",
+                "pki",
+                "revoke",
+                f"cs-{revoked}",
+                "--reason",
+                "keyCompromise",
+            ],
+            env=server.env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert runner.returncode == 0, runner.stderr
+        start = time.monotonic()
+        wait_until(
+            lambda: not answered(revoked), CRL_RELOAD_SECONDS + 10, "the revoked 市町村CS to be refused"
+        )
+        assert time.monotonic() - start <= CRL_RELOAD_SECONDS + 3
+        assert answered(other)
+        assert server.proc is not None and server.proc.poll() is None  # the same process: no restart
+    finally:
+        server.stop()
+    log = (tmp_path / "serve.log").read_text(errors="replace")
+    refused = [line for line in log.splitlines() if "TLS handshake failed" in line]
+    assert refused and all(
+        "from 127.0.0.1:" in line and line.endswith("certificate revoked") for line in refused
+    )

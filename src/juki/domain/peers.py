@@ -19,13 +19,24 @@ class PeerRole(StrEnum):
     PREF_SERVER = "pref_server"  # 都道府県サーバ
     FUHYO_SERVER = "fuhyo_server"  # 附票都道府県サーバ
     TERMINAL = "terminal"  # 業務端末
+    TERMINAL_WEB = "terminal_web"  # 業務端末の画面を配信する web サーバ（サーバ専用、誰の代理でもない）
 
     @property
     def is_server(self) -> bool:
-        """Roles that accept connections: serverAuth + clientAuth and SANs; the others are clients."""
-        return self in _SERVER_ROLES
+        """Roles that accept connections: serverAuth and SANs in the certificate."""
+        return self in _SERVER_ROLES or self is PeerRole.TERMINAL_WEB
+
+    @property
+    def is_client(self) -> bool:
+        """Roles that may connect to another juki machine: clientAuth in the certificate.
+
+        The terminal web server only serves browsers: its certificate has serverAuth alone, so every
+        mTLS server refuses it at the handshake, and `authorize_peer` refuses the role as well.
+        """
+        return self is not PeerRole.TERMINAL_WEB
 
 
+# Servers that are also clients of another machine (the prefectural servers call the national ones).
 _SERVER_ROLES = frozenset(
     {PeerRole.NATIONAL, PeerRole.FUHYO_NATIONAL, PeerRole.PREF_SERVER, PeerRole.FUHYO_SERVER}
 )

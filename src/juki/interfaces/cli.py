@@ -118,16 +118,24 @@ def serve_cmd(
     cert_name: Annotated[str, typer.Option(help="this server's certificate in the PKI")] = "pref-server",
 ) -> None:
     """市町村CSからの異動通知を相互TLSで受け付けるサーバを起動する（証明書は `juki pki` で発行）。"""
+    import logging
+
     import uvicorn
 
     from juki.interfaces.intake_api import create_intake_app
     from juki.interfaces.tls_server import server_config
-    from juki.services.access.pki import Pki, server_context
+    from juki.services.access.pki import Pki, ReloadingServerContext
 
+    # juki.tls: refused handshakes (address and reason) and CRL reloads, next to uvicorn's lines.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = open_database()
     pki = Pki(db.settings.data_dir / "pki")
-    context = server_context(
-        pki.cert_path(cert_name), pki.key_path(cert_name), pki.ca_cert_path, pki.crl_path
+    context = ReloadingServerContext(
+        pki.cert_path(cert_name),
+        pki.key_path(cert_name),
+        pki.ca_cert_path,
+        pki.crl_path,
+        reload_seconds=db.settings.crl_reload_seconds,
     )
     console.print(f"intake listening on https://{host}:{port} (client certificates required)")
     uvicorn.Server(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -89,11 +90,30 @@ def revoke_cmd(
 
 
 @app.command("crl")
-def crl_cmd(days: Annotated[int, typer.Option(min=1, help="validity in days")] = 7) -> None:
-    """失効した全証明書を載せた CRL を発行する（失効がなくても発行する）。"""
+def crl_cmd(
+    days: Annotated[int, typer.Option(min=1, help="validity in days")] = 7,
+    renew_before: Annotated[
+        float | None,
+        typer.Option(
+            "--renew-before",
+            min=0,
+            help="only when the current CRL expires within this many days (for a daily job)",
+        ),
+    ] = None,
+) -> None:
+    """失効した全証明書を載せた CRL を発行する（--renew-before: 期限が近いときだけ。日次ジョブ用）。"""
+    pki = Pki()
     with _clear_errors():
-        crl = Pki().publish_crl(days=days)
-    console.print(f"CRL published: {crl}", soft_wrap=True)
+        if renew_before is None:
+            crl: Path | None = pki.publish_crl(days=days)
+        else:
+            crl = pki.renew_crl(renew_before, days=days)
+        next_update = pki.crl_next_update()
+    until = next_update.isoformat() if next_update else "-"
+    if crl is None:
+        console.print(f"CRL not due (next update {until}): {pki.crl_path}", soft_wrap=True)
+    else:
+        console.print(f"CRL published: {crl} (next update {until})", soft_wrap=True)
 
 
 @app.command("list")

@@ -54,7 +54,7 @@ def national_cmd(
     from juki.interfaces.common import open_database
     from juki.peers.national import NationalSimulator
     from juki.peers.network import cert_name, ensure_pki, sibling_database
-    from juki.services.access.pki import server_context
+    from juki.services.access.pki import ReloadingServerContext
 
     if kind not in ("national", "fuhyo_national"):
         raise typer.BadParameter("national または fuhyo_national")
@@ -65,6 +65,12 @@ def national_cmd(
     if other_prefectures:
         held = simulator.seed_other_prefectures(other_prefectures)
         console.print(f"holds {held:,} synthetic residents of other prefectures")
-    context = server_context(pki.cert_path(cert), pki.key_path(cert), pki.ca_cert_path, pki.crl_path)
+    context = ReloadingServerContext(
+        pki.cert_path(cert),
+        pki.key_path(cert),
+        pki.ca_cert_path,
+        pki.crl_path,
+        reload_seconds=db.settings.crl_reload_seconds,
+    )
     console.print(f"{kind} simulator on https://{host}:{port} (client certificates required)")
     simulator.serve_forever(context, host=host, port=port)

@@ -48,7 +48,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import ssl
 import threading
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
@@ -71,7 +70,7 @@ from juki.domain.dates import DateParseError, parse_date
 from juki.domain.derive import name_keys
 from juki.domain.records import PREF_CSV_COLUMNS
 from juki.files import FileSpec, all_files
-from juki.interfaces.tls_server import server_config
+from juki.interfaces.tls_server import ContextSource, server_config
 from juki.peers.tls import RunningServer, peer_cert_der, run_server_in_thread
 from juki.services.access.pki import PeerIdentity, authorize_peer
 from juki.services.jlis.client import DEFAULT_MAX_MATCHES, Basic4, QueryConditionsError, basic4_keys
@@ -857,12 +856,12 @@ class NationalSimulator:
         return app
 
     def serve_in_thread(
-        self, ssl_context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 0
+        self, ssl_context: ContextSource, host: str = "127.0.0.1", port: int = 0
     ) -> RunningServer:
         """Serve the app over mTLS in a background thread (``ssl_context`` from ``pki.server_context``)."""
         server, thread, bound = run_server_in_thread(self.app, ssl_context, host, port)
         return RunningServer(server=server, thread=thread, host=host, port=bound)
 
-    def serve_forever(self, ssl_context: ssl.SSLContext, host: str = "127.0.0.1", port: int = 8444) -> None:
+    def serve_forever(self, ssl_context: ContextSource, host: str = "127.0.0.1", port: int = 8444) -> None:
         """Serve in the foreground until interrupted (for a `juki sim national` command)."""
         uvicorn.Server(server_config(self.app, ssl_context, host=host, port=port, log_level="info")).run()

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -24,7 +23,7 @@ from juki.files import file_spec
 from juki.interfaces.intake_api import close_pools, create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.peers.national import NationalSimulator
-from juki.services.access.pki import Pki, client_context, server_context
+from juki.services.access.pki import Pki, ReloadingServerContext, client_context
 from juki.services.jlis.relay import OutboxRelay, Peer, RelayPolicy, RelayReport
 from juki.store.db import Database
 
@@ -54,8 +53,11 @@ def ensure_pki(directory: Path) -> Pki:
     return pki
 
 
-def _server_context(pki: Pki, name: str) -> Any:
-    return server_context(pki.cert_path(name), pki.key_path(name), pki.ca_cert_path, pki.crl_path)
+def _server_context(pki: Pki, name: str, reload_seconds: float) -> ReloadingServerContext:
+    """The server context of certificate ``name``, following a new CRL while the network runs."""
+    return ReloadingServerContext(
+        pki.cert_path(name), pki.key_path(name), pki.ca_cert_path, pki.crl_path, reload_seconds=reload_seconds
+    )
 
 
 def sibling_database(db: Database, name: str) -> str:
@@ -117,13 +119,14 @@ class LocalNetwork:
 def local_network(db: Database, pki_dir: Path, *, sim_prefix: str = "juki_sim") -> Iterator[LocalNetwork]:
     """Start the national simulators and the intake (threads, 127.0.0.1 ephemeral ports)."""
     pki = ensure_pki(pki_dir)
+    reload_seconds = db.settings.crl_reload_seconds
     national = NationalSimulator("national", sibling_database(db, f"{sim_prefix}_national"))
     fuhyo_national = NationalSimulator("fuhyo_national", sibling_database(db, f"{sim_prefix}_fuhyo_national"))
-    national_server = national.serve_in_thread(_server_context(pki, "national"))
-    fuhyo_server = fuhyo_national.serve_in_thread(_server_context(pki, "fuhyo-national"))
+    national_server = national.serve_in_thread(_server_context(pki, "national", reload_seconds))
+    fuhyo_server = fuhyo_national.serve_in_thread(_server_context(pki, "fuhyo-national", reload_seconds))
     app = create_intake_app(db)
     try:
-        with serve_in_thread(app, _server_context(pki, "pref-server")) as intake:
+        with serve_in_thread(app, _server_context(pki, "pref-server", reload_seconds)) as intake:
             yield LocalNetwork(
                 db, pki, intake, national, fuhyo_national, national_server.url, fuhyo_server.url
             )

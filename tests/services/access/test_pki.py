@@ -30,6 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from typer.testing import CliRunner
 
 from juki.interfaces.cli import app
+from juki.interfaces.terminal.tls import ensure_terminal_certificate
 from juki.services.access.pki import (
     IssuedCert,
     PeerIdentity,
@@ -415,3 +416,86 @@ def test_cli_pki_end_to_end(tmp_path: Path) -> None:
     code, _, err = run("revoke", "cs-141011")
     assert code == 1 and "既に失効" in err
     assert run("list")[0] == 0
+
+
+# ------------------------------------------------------------------ hardening 5: CRL renewal
+
+
+def test_hardening_5_renew_crl_publishes_only_when_the_crl_expires_within_the_margin(pki: Pki) -> None:
+    """`Pki.renew_crl(before_days)` is idempotent (a daily job): a fresh CRL is left alone, one that
+    expires within the margin (or is missing) is republished with the revocations."""
+    first = x509.load_pem_x509_crl(pki.crl_path.read_bytes())  # from init: valid 7 days
+    assert pki.renew_crl(2, days=7) is None
+    assert pki.crl_path.read_bytes() == first.public_bytes(serialization.Encoding.PEM)
+
+    bad = pki.issue(PeerRole.MUNICIPAL_CS, "cs-141020", lg_code="141020")
+    pki.revoke("cs-141020")
+    pki.publish_crl(days=1)  # now expiring within 2 days
+    assert pki.renew_crl(2, days=7) == pki.crl_path
+    renewed = x509.load_pem_x509_crl(pki.crl_path.read_bytes())
+    assert [r.serial_number for r in renewed] == [bad.serial]
+    next_update = pki.crl_next_update()
+    assert next_update is not None and next_update - datetime.now(UTC) > timedelta(days=6)
+    assert pki.renew_crl(2, days=7) is None  # second run the same day: nothing to do
+
+    pki.crl_path.unlink()
+    assert pki.renew_crl(2, days=7) == pki.crl_path and pki.crl_path.exists()
+    with pytest.raises(ValueError, match="前倒し"):
+        pki.renew_crl(7, days=7)  # would renew on every run
+
+
+def test_hardening_5_cli_pki_crl_renew_before(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"JUKI_DATA_DIR": str(tmp_path)}
+    assert runner.invoke(app, ["pki", "init"], env=env).exit_code == 0
+    crl = tmp_path / "pki" / "crl.pem"
+    before = crl.read_bytes()
+    result = runner.invoke(app, ["pki", "crl", "--renew-before", "2"], env=env)
+    assert result.exit_code == 0 and "not due" in result.stderr and crl.read_bytes() == before
+    result = runner.invoke(app, ["pki", "crl", "--days", "1"], env=env)
+    assert result.exit_code == 0 and "published" in result.stderr
+    result = runner.invoke(app, ["pki", "crl", "--renew-before", "2"], env=env)
+    assert result.exit_code == 0 and "published" in result.stderr
+    next_update = Pki(tmp_path / "pki").crl_next_update()
+    assert next_update is not None and next_update - datetime.now(UTC) > timedelta(days=6)
+    result = runner.invoke(app, ["pki", "crl", "--renew-before", "9"], env=env)
+    assert result.exit_code == 1 and "前倒し" in result.stderr and "Traceback" not in result.stderr
+
+
+# ------------------------------------------------- hardening 6: the terminal web server's certificate
+
+
+def test_hardening_6_terminal_web_certificate_is_a_server_certificate_only(pki: Pki) -> None:
+    """The terminal UI's certificate names its own role and has serverAuth alone: no mTLS server
+    accepts it as a client (OpenSSL: "unsuitable certificate purpose"), and the role is refused by
+    `authorize_peer` whatever a caller lists."""
+    issued = pki.issue(PeerRole.TERMINAL_WEB, "terminal-web", dns_names=["localhost"])
+    cert = x509.load_pem_x509_certificate(issued.cert_path.read_bytes())
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    assert peer_identity(cert).role is PeerRole.TERMINAL_WEB
+    with pytest.raises(PermissionError, match="terminal_web"):
+        authorize_peer(cert.public_bytes(serialization.Encoding.DER), set(PeerRole))
+    server = pki.issue(PeerRole.PREF_SERVER, "pref-server")
+    ctx = server_context(server.cert_path, server.key_path, pki.ca_cert_path, pki.crl_path)
+    with tls_server(ctx) as (port, outcomes):
+        error = refused(port, outcomes, client_ctx(pki, issued))
+    assert isinstance(error, ssl.SSLCertVerificationError) and "unsuitable certificate purpose" in str(error)
+
+
+def test_hardening_6_old_terminal_web_certificate_is_revoked_and_reissued(pki: Pki) -> None:
+    """A data directory from before holds `terminal-web` as a pref_server certificate (clientAuth):
+    `ensure_terminal_certificate` revokes it (in the CRL) and issues a terminal_web one in its place."""
+    old = pki.issue(PeerRole.PREF_SERVER, "terminal-web", dns_names=["localhost"])
+    cert, key = ensure_terminal_certificate(pki, host_names=["localhost"])
+    new = x509.load_pem_x509_certificate(cert.read_bytes())
+    assert peer_identity(new).role is PeerRole.TERMINAL_WEB and new.serial_number != old.serial
+    assert key.exists()
+    crl = x509.load_pem_x509_crl(pki.crl_path.read_bytes())
+    assert [r.serial_number for r in crl] == [old.serial]
+    assert [(r["role"], r["status"]) for r in pki.list()] == [
+        ("pref_server", "revoked"),
+        ("terminal_web", "valid"),
+    ]
+    assert ensure_terminal_certificate(pki, host_names=["localhost"]) == (cert, key)  # kept from now on
+    assert x509.load_pem_x509_certificate(cert.read_bytes()).serial_number == new.serial_number

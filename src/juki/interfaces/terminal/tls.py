@@ -9,12 +9,15 @@ operator by WebAuthn or a password.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography import x509
+
 from juki.domain.peers import PeerRole
-from juki.services.access.pki import Pki
+from juki.services.access.pki import Pki, PkiError, peer_identity
 
 #: Name of the terminal web server's certificate in the PKI directory (issued/<name>.crt).
 DEFAULT_CERT_NAME = "terminal-web"
@@ -25,16 +28,36 @@ def ensure_terminal_certificate(
 ) -> tuple[Path, Path]:
     """Create the CA if there is none and issue the web server's certificate if it is missing.
 
-    Returns (certificate, key). The certificate is a server certificate (serverAuth) whose SANs are
-    exactly ``host_names`` (no IP address: the UI is reached by name).
+    Returns (certificate, key). The certificate names the role terminal_web and is a server
+    certificate only (serverAuth, no clientAuth) whose SANs are exactly ``host_names`` (no IP address:
+    the UI is reached by name). No mTLS server accepts it as a client (hardening item 6).
+
+    A data directory from before that change holds a certificate of this name with the role
+    pref_server and clientAuth — with it, the web server's key could call the 全国サーバ as the
+    都道府県サーバ. Such a certificate (any role but terminal_web) is revoked (superseded), the CRL is
+    republished, and a terminal_web certificate is issued in its place.
     """
     if not pki.exists():
         pki.init()
-    if not pki.cert_path(name).exists() or not pki.key_path(name).exists():
-        pki.issue(PeerRole.PREF_SERVER, name, dns_names=list(host_names))
+    cert_path, key_path = pki.cert_path(name), pki.key_path(name)
+    if cert_path.exists() and key_path.exists() and not _is_terminal_web(cert_path):
+        with contextlib.suppress(PkiError):  # not in the index or already revoked: nothing to revoke
+            pki.revoke(name, reason="superseded")
+        pki.publish_crl()
+        cert_path.unlink()
+    if not cert_path.exists() or not key_path.exists():
+        pki.issue(PeerRole.TERMINAL_WEB, name, dns_names=list(host_names))
     if not pki.crl_path.exists():
         pki.publish_crl()
-    return pki.cert_path(name), pki.key_path(name)
+    return cert_path, key_path
+
+
+def _is_terminal_web(cert: Path) -> bool:
+    """True when ``cert`` is a readable juki certificate of the role terminal_web."""
+    try:
+        return peer_identity(x509.load_pem_x509_certificate(cert.read_bytes())).role is PeerRole.TERMINAL_WEB
+    except (OSError, ValueError):
+        return False
 
 
 def terminal_server_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -15,8 +15,10 @@ published at ``init`` already (empty) so a server can always load one: a revoked
 only when a CRL is loaded (ARCHITECTURE §7, ``ssl.VERIFY_CRL_CHECK_LEAF``). A CRL past its next update
 makes every handshake fail (fail closed): republish it (``juki pki crl``) well before it expires.
 
-An ``ssl.SSLContext`` cannot unload a CRL: after publishing a new one, build a new server context
-(for a running asyncio server, swap ``ssl_object.context`` in an ``sni_callback``).
+An ``ssl.SSLContext`` cannot unload a CRL: a running server holds a :class:`ReloadingServerContext`,
+which builds a new context when the CRL file changes (checked every ``JUKI_CRL_RELOAD_SECONDS``), and
+the TLS server takes the current one for each new connection. ``Pki.renew_crl`` republishes the CRL
+before it expires (``juki pki crl --renew-before DAYS``, for a daily job).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import json
+import logging
 import os
 import re
 import ssl
+import threading
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +53,7 @@ ORGANIZATION = "juki"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CLOCK_SKEW = timedelta(minutes=5)
 _INDEX_VERSION = 1
+_log = logging.getLogger("juki.tls")
 
 
 class PkiError(RuntimeError):
@@ -120,7 +126,7 @@ def authorize_peer(cert_der: bytes | None, allowed: Collection[PeerRole]) -> Pee
         identity = peer_identity(cert_der)
     except ValueError as exc:
         raise PermissionError(str(exc)) from None
-    if identity.role not in allowed:
+    if not identity.role.is_client or identity.role not in allowed:
         raise PermissionError(f"役割 {identity.role.value} の相手にはこの機能を提供しません")
     return identity
 
@@ -311,9 +317,10 @@ class Pki:
     ) -> IssuedCert:
         """Issue a certificate and key for a peer: ``issued/<name>.crt`` and ``issued/<name>.key`` (0600).
 
-        Server roles get serverAuth+clientAuth and SANs (default DNS localhost and IP 127.0.0.1);
-        client roles get clientAuth. A municipal_cs certificate needs the 地方公共団体コード of a Kanagawa
-        住基 municipality (a ward for a designated city). A name in use by a valid certificate is refused.
+        Server roles get serverAuth and SANs (default DNS localhost and IP 127.0.0.1); every role but
+        terminal_web (the terminal UI's web server, serverAuth only) gets clientAuth. A municipal_cs
+        certificate needs the 地方公共団体コード of a Kanagawa 住基 municipality (a ward for a designated
+        city). A name in use by a valid certificate is refused.
         """
         role = _check_role(role)
         name = _check_name(name)
@@ -350,9 +357,11 @@ class Pki:
             now = _now()
             not_after = min(now + timedelta(days=days), ca_cert.not_valid_after_utc)
             serial = x509.random_serial_number()
-            usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
+            usages = []
             if role.is_server:
-                usages.insert(0, ExtendedKeyUsageOID.SERVER_AUTH)
+                usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
+            if role.is_client:
+                usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
             builder = (
                 x509.CertificateBuilder()
                 .subject_name(x509.Name(attrs))
@@ -435,6 +444,29 @@ class Pki:
             self._write_index(index)
             return path
 
+    def crl_next_update(self) -> datetime | None:
+        """When the published CRL stops being valid (its nextUpdate); None when there is no readable CRL."""
+        return crl_next_update(self.crl_path)
+
+    def renew_crl(self, before_days: float, days: int = 7) -> Path | None:
+        """Publish a new CRL when the current one expires within ``before_days`` (or is missing/unreadable).
+
+        Idempotent, for a daily job: otherwise nothing is written and None is returned. A CRL past its
+        nextUpdate makes every client handshake fail, so the job must run well within ``days``.
+        """
+        if days < 1:
+            raise ValueError("有効日数は1以上です")
+        if before_days < 0 or before_days >= days:
+            raise ValueError(f"更新の前倒し日数は 0 以上、CRL の有効日数（{days}）未満です: {before_days}")
+        with self._locked():
+            next_update = crl_next_update(self.crl_path)
+            if next_update is not None and next_update - _now() > timedelta(days=before_days):
+                return None
+            index = self._read_index()
+            path = self._publish_crl_locked(index, days=days)
+            self._write_index(index)
+            return path
+
     def _publish_crl_locked(self, index: dict[str, Any], *, days: int) -> Path:
         ca_cert, ca_key = self._load_ca()
         now = _now()
@@ -475,6 +507,15 @@ class Pki:
                 row["status"] = "expired"
             out.append(row)
         return out
+
+
+def crl_next_update(path: Path) -> datetime | None:
+    """The nextUpdate of the CRL in ``path``; None when the file is missing, unreadable or has none."""
+    try:
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return crl.next_update_utc
 
 
 def _check_role(role: PeerRole | str) -> PeerRole:
@@ -531,6 +572,82 @@ def server_context(cert: Path, key: Path, ca: Path, crl: Path | None) -> ssl.SSL
         ctx.load_verify_locations(cafile=crl)
         ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     return ctx
+
+
+class ReloadingServerContext:
+    """A server's TLS context that follows the PKI files while the server runs (hardening item 5).
+
+    An ``ssl.SSLContext`` cannot drop a CRL once loaded, so this object builds a fresh
+    :func:`server_context` whenever the CRL (or the certificate, key or CA file) changes on disk, and
+    hands out the current one with :meth:`current` — the TLS server asks for it on every new
+    connection. The files are looked at no more often than every ``reload_seconds``
+    (``JUKI_CRL_RELOAD_SECONDS``): a certificate revoked and published is refused by new connections
+    within that many seconds, without a restart. A CRL that cannot be loaded keeps the previous context
+    (its revocations still hold) and is logged; a CRL past its nextUpdate is logged as an error, since
+    every client handshake then fails until a new one is published (``juki pki crl --renew-before``).
+    """
+
+    def __init__(
+        self, cert: Path, key: Path, ca: Path, crl: Path | None, *, reload_seconds: float = 30.0
+    ) -> None:
+        if reload_seconds < 0:
+            raise ValueError(f"CRL の再読込間隔は 0 秒以上です: {reload_seconds}")
+        self.cert, self.key, self.ca, self.crl = cert, key, ca, crl
+        self.reload_seconds = reload_seconds
+        self._lock = threading.Lock()
+        self._files = self._stat()
+        self._context = server_context(cert, key, ca, crl)
+        self._checked = time.monotonic()
+        self._warned_expired: tuple[object, ...] | None = None
+        self._check_crl_expiry()
+
+    def _stat(self) -> tuple[object, ...]:
+        """What identifies the files' current contents: (inode, size, mtime) of each, None if missing."""
+        out: list[object] = []
+        for path in (self.cert, self.key, self.ca, self.crl):
+            try:
+                st = path.stat() if path is not None else None
+            except OSError:
+                st = None
+            out.append(None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
+    def current(self) -> ssl.SSLContext:
+        """The context for a new connection, rebuilt first when the files changed since the last look."""
+        now = time.monotonic()
+        if now - self._checked < self.reload_seconds:
+            return self._context
+        with self._lock:
+            if now - self._checked >= self.reload_seconds:
+                self._checked = now
+                files = self._stat()
+                if files != self._files:
+                    self._reload(files)
+                self._check_crl_expiry()
+            return self._context
+
+    def _reload(self, files: tuple[object, ...]) -> None:
+        try:
+            context = server_context(self.cert, self.key, self.ca, self.crl)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            # Keep the previous context: the revocations it knows still hold. Try again next time.
+            _log.error("TLS: 証明書・CRL を読み直せません（前の設定のまま）: %s", exc)
+            return
+        self._context, self._files = context, files
+        _log.info("TLS: 証明書・CRL の変更を読み込みました（CRL %s）", self.crl)
+
+    def _check_crl_expiry(self) -> None:
+        if self.crl is None or self._warned_expired == self._files:
+            return
+        next_update = crl_next_update(self.crl)
+        if next_update is not None and next_update <= _now():
+            self._warned_expired = self._files
+            _log.error(
+                "TLS: CRL %s の有効期限（%s）が過ぎています。クライアントの接続はすべて拒否されます"
+                "（`juki pki crl` で発行し直してください）",
+                self.crl,
+                _iso(next_update),
+            )
 
 
 def client_context(cert: Path, key: Path, ca: Path, crl: Path | None = None) -> ssl.SSLContext:
