@@ -38,6 +38,11 @@ class Settings:
     search_cap: more 4情報 search results than this is T_SEARCH_TOO_MANY (JUKI_SEARCH_CAP, default 100).
     crl_reload_seconds: a running mTLS server looks at its CRL (and certificate files) at most this
         often and loads a changed one without a restart (JUKI_CRL_RELOAD_SECONDS, default 30).
+    national_url / fuhyo_national_url: the 全国サーバ / 附票全国サーバ the terminal's J-LIS queries
+        (F1-5, F2-5) go to (JUKI_NATIONAL_URL / JUKI_FUHYO_NATIONAL_URL, the relay's variables);
+        None = not configured, the query page refuses with T_JLIS_NOT_CONFIGURED.
+    pki_dir: the PKI directory holding the servers' client certificates (JUKI_PKI_DIR, default
+        ``<data_dir>/pki``, as for the relay); see `pki_directory`.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -54,6 +59,14 @@ class Settings:
     one_time_token_seconds: int = 86400
     search_cap: int = 100
     crl_reload_seconds: float = 30.0
+    national_url: str | None = None
+    fuhyo_national_url: str | None = None
+    pki_dir: Path | None = None
+
+    @property
+    def pki_directory(self) -> Path:
+        """The PKI directory: ``pki_dir`` when set, else ``<data_dir>/pki``."""
+        return self.pki_dir if self.pki_dir is not None else self.data_dir / "pki"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,4 +86,7 @@ class Settings:
             one_time_token_seconds=int(env.get("JUKI_ONE_TIME_TOKEN_SECONDS", "86400")),
             search_cap=int(env.get("JUKI_SEARCH_CAP", "100")),
             crl_reload_seconds=float(env.get("JUKI_CRL_RELOAD_SECONDS", "30")),
+            national_url=env.get("JUKI_NATIONAL_URL") or None,
+            fuhyo_national_url=env.get("JUKI_FUHYO_NATIONAL_URL") or None,
+            pki_dir=Path(env["JUKI_PKI_DIR"]).resolve() if env.get("JUKI_PKI_DIR") else None,
         )

@@ -129,6 +129,35 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     ErrorSpec("T_SEARCH_INPUT", "検索条件の形式が正しくありません", "a search condition is malformed"),
     ErrorSpec("T_RECORD_NOT_FOUND", "該当する記録がありません", "no such record"),
+    # --- query to J-LIS (F1-5, F2-5, S-25) -----------------------------------------------------
+    ErrorSpec(
+        "T_JLIS_CONDITIONS",
+        "照会条件が不足しています",
+        "the J-LIS minimum query conditions are not met (E_QUERY_CONDITIONS)",
+    ),
+    ErrorSpec(
+        "T_JLIS_TOO_MANY",
+        "該当者が多すぎます。条件を追加して絞り込んでください",
+        "too many matches at J-LIS: narrow the conditions (E_TOO_MANY)",
+    ),
+    ErrorSpec("T_JLIS_INPUT", "照会条件の形式が正しくありません", "a query key is malformed or not allowed"),
+    ErrorSpec(
+        "T_JLIS_NOT_CONFIGURED",
+        "照会先のサーバへの接続が設定されていません。システム管理者に連絡してください",
+        "the national server's URL or this server's client certificate is not configured",
+    ),
+    ErrorSpec(
+        "T_JLIS_UNAVAILABLE",
+        "照会先のサーバから応答がありません。時間をおいて再度照会してください",
+        "the national server did not answer (connection, timeout, 5xx)",
+    ),
+    ErrorSpec(
+        "T_JLIS_REFUSED",
+        "照会先のサーバとの相互認証に失敗しました。システム管理者に連絡してください",
+        "mutual authentication with the national server failed, or it refused the query",
+    ),
+    # --- consistency check results (F1-7, F2-7) ------------------------------------------------
+    ErrorSpec("T_RECON_RUN_NOT_FOUND", "該当する整合性確認の実行がありません", "no such reconciliation run"),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

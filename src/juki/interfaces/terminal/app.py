@@ -2,7 +2,8 @@
 
 Server-rendered Japanese pages (Jinja2) for operators at 代表端末 and 業務端末 (ARCHITECTURE.md §4):
 sign-in with 生体認証 (WebAuthn, user verification required) or ID + password where the role allows
-it, the 4情報 search and record view of File 1 and File 2, the operation-log review, and the
+it, the 4情報 search and record view of File 1 and File 2, the query to J-LIS (F1-5, F2-5), the
+results of the consistency check (F1-7, F2-7), the operation-log review, and the
 access-rights pages. Everything the security model asks of a web UI is here in one place:
 `security.SecurityHeadersMiddleware` (no-store, strict CSP, …) wraps every response, cookies are
 ``__Host-`` Secure HttpOnly SameSite=Strict, every POST carries a CSRF token, personal data only
@@ -15,7 +16,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from juki.config import Settings
-from juki.interfaces.terminal import routes_audit, routes_auth, routes_rights, routes_work
+from juki.interfaces.terminal import (
+    routes_audit,
+    routes_auth,
+    routes_jlis,
+    routes_reconcile,
+    routes_rights,
+    routes_work,
+)
 from juki.interfaces.terminal.context import TerminalWeb, terminal_pools
 from juki.interfaces.terminal.errors import install_error_handlers
 from juki.interfaces.terminal.render import Renderer
@@ -56,7 +64,7 @@ def create_terminal_app(
         search_cap=search_cap or int(getattr(settings, "search_cap", DEFAULT_SEARCH_CAP)),
     )
     install_error_handlers(app, renderer)
-    for module in (routes_auth, routes_work, routes_audit, routes_rights):
+    for module in (routes_auth, routes_work, routes_jlis, routes_reconcile, routes_audit, routes_rights):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

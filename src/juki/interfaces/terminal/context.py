@@ -140,6 +140,24 @@ def menu_for(actor: Actor) -> list[MenuItem]:
             items.append(
                 MenuItem(f"/search/{spec.kind.value}", f"4情報検索（{spec.label}）", spec.server_label)
             )
+    for spec in all_files():
+        if permissions.allows(actor, Function.JLIS_QUERY, spec.kind):
+            items.append(
+                MenuItem(
+                    f"/jlis/{spec.kind.value}",
+                    f"{spec.national_label}への照会（{spec.label}）",
+                    f"{spec.server_label}から{spec.national_label}へ",
+                )
+            )
+    for spec in all_files():
+        if permissions.allows(actor, Function.RECONCILIATION_REVIEW, spec.kind):
+            items.append(
+                MenuItem(
+                    f"/reconcile/{spec.kind.value}",
+                    f"整合性確認の結果（{spec.label}）",
+                    f"市町村CSとの整合性確認（{spec.server_label}）",
+                )
+            )
     if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.

@@ -31,6 +31,8 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.RIGHTS_INVENTORY.value: "権限の棚卸し",
     Function.OPERATOR_ADMIN.value: "操作者の管理",
     Function.TERMINAL_ADMIN.value: "端末の管理",
+    Function.JLIS_QUERY.value: "全国サーバへの照会",
+    Function.RECONCILIATION_REVIEW.value: "整合性確認結果の確認",
     Function.SIGN_IN.value: "認証",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {

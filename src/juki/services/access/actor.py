@@ -35,6 +35,8 @@ class Function(StrEnum):
     RIGHTS_INVENTORY = "rights_inventory"  # the inventory report (S-11)
     OPERATOR_ADMIN = "operator_admin"  # register operators, reset credentials
     TERMINAL_ADMIN = "terminal_admin"  # register terminals
+    JLIS_QUERY = "jlis_query"  # query to J-LIS: 全国サーバ / 附票全国サーバ (F1-5, F2-5)
+    RECONCILIATION_REVIEW = "reconciliation_review"  # results of the consistency check (F1-7, F2-7)
     SIGN_IN = "sign_in"  # authentication events (S-01..S-03), logged like any operation
 
 

@@ -25,7 +25,7 @@ from juki.domain.refusals import Refusal
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.audit.operation_log import record_operation
 
-__all__ = ["DENY_CODES", "FAILURE_CODES", "Attempt", "guarded", "outcome_of"]
+__all__ = ["DENY_CODES", "ERROR_CODES", "FAILURE_CODES", "Attempt", "guarded", "outcome_of"]
 
 T = TypeVar("T")
 
@@ -46,6 +46,10 @@ FAILURE_CODES = frozenset(
         "T_SESSION_LOCKED",
     }
 )
+
+#: Refusals because the system, not the operator's input, could not carry the operation out (the
+#: J-LIS server unreachable, not configured, or failing mutual authentication): logged as error.
+ERROR_CODES = frozenset({"T_JLIS_NOT_CONFIGURED", "T_JLIS_UNAVAILABLE", "T_JLIS_REFUSED"})
 
 
 @dataclass
@@ -70,6 +74,8 @@ def outcome_of(refusal: Refusal) -> Outcome:
         return Outcome.DENY
     if refusal.code in FAILURE_CODES:
         return Outcome.FAILURE
+    if refusal.code in ERROR_CODES:
+        return Outcome.ERROR
     return Outcome.REJECTED
 
 

@@ -44,7 +44,15 @@ __all__ = [
 
 MAX_PAGE: Final = 1000
 #: Functions that touch personal data: the ones whose volume and repeated targets matter.
-DATA_FUNCTIONS: Final = frozenset({Function.SEARCH.value, Function.VIEW_RECORD.value, Function.OUTPUT.value})
+DATA_FUNCTIONS: Final = frozenset(
+    {
+        Function.SEARCH.value,
+        Function.VIEW_RECORD.value,
+        Function.OUTPUT.value,
+        Function.JLIS_QUERY.value,
+        Function.RECONCILIATION_REVIEW.value,
+    }
+)
 
 
 @dataclass(frozen=True)
