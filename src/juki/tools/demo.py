@@ -9,6 +9,7 @@ step. Safe to run again: the second run's notifications are all answered as dupl
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Annotated
 
 import orjson
@@ -16,7 +17,7 @@ import typer
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.files import all_files
+from juki.files import FUHYO, PREF, all_files
 from juki.interfaces.cli_data import load_dir, synth_population
 from juki.interfaces.cli_terminal_web import TerminalServer, terminal_server
 from juki.interfaces.common import console, open_database
@@ -105,12 +106,18 @@ def demo(
             f"6. 全国サーバの写し {len(net.national.copy()):,} 人 / 附票全国サーバの写し "
             f"{len(net.fuhyo_national.copy()):,} 人（都道府県サーバから通知された人）"
         )
-    with db.connect() as conn:
-        after = file_counts(conn)
-    console.print("7. 現在の件数:")
-    console.print_json(orjson.dumps(after).decode())
-    if terminal:
-        serve_terminal_ui(db, settings, terminal_seconds)
+        with db.connect() as conn:
+            after = file_counts(conn)
+        console.print("7. 現在の件数:")
+        console.print_json(orjson.dumps(after).decode())
+        if terminal:
+            # The national simulators keep running, so the terminal's J-LIS query page has a server.
+            peers = replace(
+                settings,
+                national_url=net.national_url_of(PREF.national_peer),
+                fuhyo_national_url=net.national_url_of(FUHYO.national_peer),
+            )
+            serve_terminal_ui(db, peers, terminal_seconds)
     if db.cluster and not keep_running:
         db.cluster.stop()
         console.print("9. 停止しました（もう一度 `make run` すると冪等性を確認できます）")
