@@ -84,7 +84,10 @@ def test_S01_S02_webauthn_registration_and_sign_in(new_operator: Any, terminal_u
     expect(op.page.get_by_text("本人確認情報 担当")).to_be_visible()
     credentials = op.cdp.send("WebAuthn.getCredentials", {"authenticatorId": op.authenticator_id})
     assert len(credentials["credentials"]) == 1
-    events = [r["detail"]["event"] for r in log_rows(terminal_ui.db, "operator_login = 'kensaku1'")]
+    events = [
+        r["detail"]["event"]
+        for r in log_rows(terminal_ui.db, "coalesce(operator_login, claimed_login) = 'kensaku1'")
+    ]
     assert events[-2:] == ["enrol_webauthn", "sign_in"]
 
 
@@ -147,7 +150,10 @@ def test_S02_S03_password_sign_in_and_lockout(new_operator: Any, terminal_ui: Te
         expect(op.page.get_by_label("パスワード")).to_have_value("")
     sign_in_password(op, ui, "kansa1", AUDITOR_PASSWORD)
     expect(op.page.get_by_role("alert")).to_contain_text("しばらく受け付けません")
-    rows = log_rows(ui.db, "operator_login = 'kansa1' AND function = 'sign_in' AND outcome = 'failure'")
+    rows = log_rows(
+        ui.db,
+        "operator_login IS NULL AND claimed_login = 'kansa1' AND function = 'sign_in' AND outcome = 'failure'",
+    )
     assert len(rows) == 4 and rows[2]["detail"].get("throttled") is True
 
 
@@ -168,7 +174,10 @@ def test_hardening_12_enter_after_the_id_is_not_a_failed_attempt(
         op.page.get_by_label("操作者ID").press("Enter")
     expect(op.page).to_have_url(ui.url("/signin"))
     expect(op.page.get_by_label("パスワード")).to_be_focused()  # the browser asks for the password
-    rows = log_rows(ui.db, "operator_login = 'kensaku1' AND function = 'sign_in' AND outcome <> 'allow'")
+    rows = log_rows(
+        ui.db,
+        "coalesce(operator_login, claimed_login) = 'kensaku1' AND function = 'sign_in' AND outcome <> 'allow'",
+    )
     assert rows == []
     op.page.get_by_role("button", name="生体認証でサインイン").click()
     expect(op.page.get_by_role("heading", name="業務メニュー")).to_be_visible()

@@ -301,7 +301,10 @@ def test_S02_S03_password_sign_in_lockout_and_roles_needing_biometrics(
     assert locked.status_code == 429 and "T_AUTH_THROTTLED" in locked.text
     still = sign_in(client, "kansa1", AUDITOR_PASSWORD)
     assert "T_AUTH_THROTTLED" in still.text
-    outcomes = [r["outcome"] for r in log_rows(db, "function = 'sign_in' AND operator_login = 'kansa1'")]
+    outcomes = [
+        r["outcome"]
+        for r in log_rows(db, "function = 'sign_in' AND coalesce(operator_login, claimed_login) = 'kansa1'")
+    ]
     assert outcomes.count("failure") == 4 and outcomes[0] == "allow"
 
 
@@ -316,7 +319,7 @@ def test_S01_webauthn_sign_in_requires_user_verification(client: Client, world: 
     assert refused.status_code == 401
     assert refused.json()["code"] == "T_WEBAUTHN_UV_REQUIRED"
     assert "本人確認" in refused.json()["message"]
-    rows = log_rows(db, "operator_login = 'kensaku1' AND outcome = 'failure'")
+    rows = log_rows(db, "operator_login IS NULL AND claimed_login = 'kensaku1' AND outcome = 'failure'")
     assert rows and rows[-1]["detail"]["refusal"] == "T_WEBAUTHN_UV_REQUIRED"
 
 

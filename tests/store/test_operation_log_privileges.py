@@ -7,15 +7,18 @@ calling the internal functions. juki_term alone may read the log (the review pag
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 import pytest
 
 from juki.domain.records import FileKind
+from juki.domain.refusals import Refusal
 from juki.services.access.actor import Function, Outcome
 from juki.services.audit.checkpoints import scan_log
 from juki.services.audit.operation_log import record_operation
 from juki.store.db import Database
-from tests.services.audit.support import actor, append_many, connect_as
+from tests.services.audit.support import actor, append_many, connect_as, rows
 
 ROLES = ("juki_pref", "juki_fuhyo", "juki_term")
 Z32 = "decode(repeat('00', 32), 'hex')"
@@ -35,10 +38,9 @@ WRITES = (
 @pytest.mark.parametrize("role", ROLES)
 def test_S15_application_roles_append_through_the_function(db: Database, role: str) -> None:
     """S-15/S-16: every server role (File 1, File 2, terminals) can write its log rows."""
+    who = actor(db)
     with connect_as(db, role) as conn:
-        seq = record_operation(
-            conn, actor(), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW
-        )
+        seq = record_operation(conn, who, function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW)
         conn.commit()
     assert seq == 1
 
@@ -100,3 +102,87 @@ def test_S15_the_log_owner_cannot_log_in_and_append_has_a_fixed_search_path(db: 
             )
         }
         assert table_grantees == {("juki_term", "SELECT")}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_hardening_9_no_role_can_log_as_another_operator_or_terminal(db: Database, role: str) -> None:
+    """Item 9: who and where of a row come from a live session the database knows, not from the
+    caller. As each server role: the old call naming an operator and terminal no longer exists; a
+    doctored Actor logs as the session it holds; an unknown or ended session secret is refused
+    (T_SESSION_ENDED); only juki_term may log somebody not signed in, and only as *claimed*; and
+    `juki audit verify` (scan_log) still passes."""
+    admin = actor(db, "admin1", "代表端末")
+    clerk = actor(db, "yamada", "T-001")
+    with db.connect() as conn:  # admin1's session ends (sign-out)
+        conn.execute(
+            "UPDATE term.sessions SET ended_at = now(), end_reason = 'sign_out' WHERE id = %s",
+            (int(admin.session_id or 0),),
+        )
+        conn.commit()
+    with connect_as(db, role) as conn:
+        conn.autocommit = True
+        # The 0015 call that named anybody is gone.
+        with pytest.raises(psycopg.errors.UndefinedFunction):
+            conn.execute(
+                "SELECT audit_api.append(%s::bigint, 'admin1', %s::bigint, '代表端末', 's', 'view_record', "
+                "'pref', 'allow', NULL, NULL::jsonb)",
+                (admin.operator_id, admin.terminal_id),
+            )
+        # A secret nobody holds, and the secret of an ended session: refused with a stable code.
+        for forged in (replace(admin, session_secret="not-a-session-secret"), admin):
+            with pytest.raises(Refusal) as refused:
+                record_operation(
+                    conn, forged, function=Function.VIEW_RECORD, file=FileKind.PREF, outcome=Outcome.ALLOW
+                )
+            assert refused.value.code == "T_SESSION_ENDED"
+        # An Actor doctored to name admin1 at 代表端末 still logs as the session it holds.
+        doctored = replace(
+            clerk,
+            operator_id=admin.operator_id,
+            login="admin1",
+            terminal_id=admin.terminal_id,
+            terminal_name="代表端末",
+        )
+        seq = record_operation(
+            conn, doctored, function=Function.VIEW_RECORD, file=FileKind.PREF, outcome=Outcome.ALLOW
+        )
+        # Without a session: no operator in the row, ever; the typed login is only claimed.
+        if role == "juki_term":
+            record_operation(
+                conn,
+                None,
+                function=Function.SIGN_IN,
+                file=None,
+                outcome=Outcome.FAILURE,
+                claimed_login="admin1",
+                terminal_id=admin.terminal_id,
+            )
+        else:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                record_operation(
+                    conn,
+                    None,
+                    function=Function.SIGN_IN,
+                    file=None,
+                    outcome=Outcome.FAILURE,
+                    claimed_login="admin1",
+                    terminal_id=admin.terminal_id,
+                )
+        with pytest.raises(psycopg.Error) as unknown:
+            record_operation(
+                conn,
+                None,
+                function=Function.SEARCH,
+                file=FileKind.PREF,
+                outcome=Outcome.ALLOW,
+                system="代表端末",
+            )
+        assert unknown.value.sqlstate == "JKS02"
+    with db.connect() as conn:
+        logged = rows(conn)
+        assert [(r.seq, r.operator_login, r.terminal_name, r.session_id) for r in logged if r.seq == seq] == [
+            (seq, "yamada", "T-001", clerk.session_id)
+        ]
+        assert all(r.operator_login != "admin1" for r in logged)
+        assert all(r.operator_id is None for r in logged if r.actor_kind != "session")
+        assert scan_log(conn).findings == []

@@ -68,7 +68,10 @@ def second_terminal(
 
 def log_rows(admin_conn: Conn, **where: Any) -> list[dict[str, Any]]:
     """Operation-log rows (as dicts), optionally filtered by column values."""
-    sql = "SELECT seq, operator_id, operator_login, terminal_name, session_id, function, file, outcome, target, detail FROM audit.op_log"
+    sql = (
+        "SELECT seq, operator_id, operator_login, terminal_name, session_id, function, file, outcome, target, "
+        "detail, claimed_login, actor_kind FROM audit.op_log"
+    )
     params: list[Any] = []
     if where:
         sql += " WHERE " + " AND ".join(f"{k} = %s" for k in where)
@@ -85,8 +88,18 @@ def log_rows(admin_conn: Conn, **where: Any) -> list[dict[str, Any]]:
         "outcome",
         "target",
         "detail",
+        "claimed_login",
+        "actor_kind",
     )
     return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def who(row: dict[str, Any]) -> str | None:
+    """Whom a log row is about: the session's operator, or the login only claimed (somebody not
+    signed in, or the console's --as) marked "claimed:" (migration 0018)."""
+    if row["operator_login"] is not None:
+        return str(row["operator_login"])
+    return None if row["claimed_login"] is None else f"claimed:{row['claimed_login']}"
 
 
 # --- a software authenticator ---------------------------------------------------------------------

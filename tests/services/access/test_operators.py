@@ -48,9 +48,9 @@ def test_bootstrap_creates_the_first_administrator_once(
     assert refused.value.code == "T_BOOTSTRAP_DONE"
     assert [o.login for o in operators.list_operators(conn)] == ["admin1"]
     bootstraps = [r for r in log_rows(admin_conn) if r["detail"]["event"] == "rights_bootstrap"]
-    assert [(r["outcome"], r["operator_login"]) for r in bootstraps] == [
-        ("allow", "(console)"),
-        ("rejected", "(console)"),
+    assert [(r["outcome"], r["operator_login"], r["actor_kind"]) for r in bootstraps] == [
+        ("allow", None, "system:console"),
+        ("rejected", None, "system:console"),
     ]
 
 
@@ -141,9 +141,12 @@ def test_S02_wrong_password_and_unknown_id_fail_alike_and_are_logged(
             sessions.sign_in_password(conn, settings, system.terminal, login, "wrong password!")
         assert refused.value.code == "T_AUTH_FAILED"
     failures = log_rows(admin_conn, function="sign_in", outcome="failure")
-    assert [(r["operator_login"], r["terminal_name"], r["detail"]["refusal"]) for r in failures] == [
-        ("admin1", "代表端末", "T_AUTH_FAILED"),
-        ("nobody", "代表端末", "T_AUTH_FAILED"),
+    assert [
+        (r["operator_login"], r["claimed_login"], r["terminal_name"], r["detail"]["refusal"])
+        for r in failures
+    ] == [
+        (None, "admin1", "代表端末", "T_AUTH_FAILED"),
+        (None, "nobody", "代表端末", "T_AUTH_FAILED"),
     ]
     assert (
         failures[0]["detail"]["failures"] == 1
@@ -179,7 +182,7 @@ def test_S02_lockout_after_consecutive_failures_until_an_administrator_unlocks(
     assert operators.get_operator(conn, "honda").locked_at is not None
     with pytest.raises(Refusal, match="T_SESSION_ENDED"):
         sessions.resolve(conn, strict, system.terminal, open_session.secret)
-    locked = [r for r in log_rows(admin_conn, operator_login="honda") if r["detail"].get("locked")]
+    locked = [r for r in log_rows(admin_conn, claimed_login="honda") if r["detail"].get("locked")]
     assert len(locked) == 1 and locked[0]["detail"]["cause"] == "T_AUTH_FAILED"
     unlocked = operators.unlock_operator(conn, "honda", by=system.admin)
     assert unlocked.locked_at is None and unlocked.consecutive_failures == 0

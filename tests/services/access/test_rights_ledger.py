@@ -9,6 +9,7 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import operators, rights_ledger, sessions
 from tests.services.access.support import Conn, System, log_rows, operator_with_roles, second_admin
+from tests.services.access.support import who as row_who
 
 
 def test_S08_application_then_approval_makes_the_grant_effective(
@@ -35,12 +36,12 @@ def test_S08_application_then_approval_makes_the_grant_effective(
         ("approved", "tanaka", "pref_operator", "admin1"),
     ]
     logged = [
-        (r["function"], r["outcome"], r["operator_login"], r["target"], r["detail"]["event"])
+        (r["function"], r["outcome"], row_who(r), r["target"], r["detail"]["event"])
         for r in log_rows(admin_conn)
         if r["function"] in ("rights_apply", "rights_admin") and r["target"] == "tanaka"
     ]
     assert logged == [
-        ("rights_apply", "allow", "tanaka", "tanaka", "rights_apply"),
+        ("rights_apply", "allow", "claimed:tanaka", "tanaka", "rights_apply"),  # at the console
         ("rights_admin", "allow", "admin1", "tanaka", "rights_approve"),
     ]
     assert grant > 0
@@ -86,8 +87,8 @@ def test_S07_only_administrators_decide_and_applying_for_others_needs_a_right(
     with pytest.raises(Refusal) as refused:
         rights_ledger.apply(conn, "kato", "fuhyo_operator", "応援", by=sato)
     assert refused.value.code == "T_FORBIDDEN"
-    denied = [(r["operator_login"], r["detail"]["event"]) for r in log_rows(admin_conn, outcome="deny")]
-    assert denied == [("sato", "rights_approve"), ("sato", "rights_apply")]
+    denied = [(row_who(r), r["detail"]["event"]) for r in log_rows(admin_conn, outcome="deny")]
+    assert denied == [("claimed:sato", "rights_approve"), ("claimed:sato", "rights_apply")]  # console --as
 
 
 def test_S08_applications_are_checked(conn: Conn, settings: Settings, system: System) -> None:

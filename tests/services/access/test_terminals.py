@@ -16,6 +16,7 @@ from tests.services.access.support import (
     System,
     log_rows,
     operator_with_roles,
+    who,
 )
 
 
@@ -105,11 +106,8 @@ def test_S07_only_terminal_administrators_register_terminals(
         terminals.register_terminal(conn, settings, "私物PC", TerminalKind.BUSINESS, by=aoki)
     with pytest.raises(Refusal, match="T_FORBIDDEN"):
         terminals.retire(conn, "代表端末", by=aoki)
-    denied = [
-        (r["operator_login"], r["target"])
-        for r in log_rows(admin_conn, function="terminal_admin", outcome="deny")
-    ]
-    assert denied == [("aoki", "私物PC"), ("aoki", "代表端末")]
+    denied = [(who(r), r["target"]) for r in log_rows(admin_conn, function="terminal_admin", outcome="deny")]
+    assert denied == [("claimed:aoki", "私物PC"), ("claimed:aoki", "代表端末")]  # console --as
     assert [t.name for t in terminals.list_terminals(conn)] == ["代表端末"]
 
 

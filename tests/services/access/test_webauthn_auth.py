@@ -110,7 +110,8 @@ def test_S01_assertion_without_user_verification_is_refused_and_counted(
     assert refused.value.code == "T_WEBAUTHN_UV_REQUIRED"
     assert operators.get_operator(conn, "yoshida").consecutive_failures == 1
     failure = log_rows(admin_conn, function="sign_in", outcome="failure")[-1]
-    assert failure["operator_login"] == "yoshida" and failure["detail"]["refusal"] == "T_WEBAUTHN_UV_REQUIRED"
+    assert failure["operator_login"] is None and failure["claimed_login"] == "yoshida"
+    assert failure["detail"]["refusal"] == "T_WEBAUTHN_UV_REQUIRED"
     strict = dataclasses.replace(settings, lockout_threshold=2, lockout_terminals=1)
     with pytest.raises(Refusal, match="T_AUTH_LOCKED"):
         sign_in(conn, strict, system, "yoshida", key, uv=False)

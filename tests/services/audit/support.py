@@ -3,35 +3,74 @@ appends, and the superuser attacker's tools."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from juki.domain.records import FileKind
+from juki.services.access import tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
 from juki.services.audit.operation_log import GENESIS_HASH, ROW_COLUMNS, LogEntry, record_operation, row_hash
 from juki.store.db import Database
 
 
 def actor(
-    operator_id: int = 1, login: str = "yamada", terminal: str = "T-001", session: str | None = "s-1"
+    target: Database | psycopg.Connection[Any],
+    login: str = "yamada",
+    terminal: str = "T-001",
+    *,
+    roles: frozenset[str] = frozenset({"clerk"}),
 ) -> Actor:
+    """An operator signed in at a terminal, for real: the operator, terminal and a live session are
+    rows of the term schema (made if missing), because the log takes who acts from the session
+    (migration 0018). Given a Database, the rows are committed at once (so a connection of any role
+    can log with the actor); given a connection, they are part of its transaction."""
+    if isinstance(target, Database):
+        with target.connect() as conn:
+            made = actor(conn, login, terminal, roles=roles)
+            conn.commit()
+        return made
+    conn = target
+    found = conn.execute("SELECT id FROM term.operators WHERE login = %s", (login,)).fetchone()
+    if found is None:
+        found = conn.execute(
+            """INSERT INTO term.operators (login, display_name, webauthn_user_handle, created_by)
+               VALUES (%s, %s, %s, 'test') RETURNING id""",
+            (login, login, secrets.token_bytes(32)),
+        ).fetchone()
+    place = conn.execute("SELECT id FROM term.terminals WHERE name = %s", (terminal,)).fetchone()
+    if place is None:
+        place = conn.execute(
+            """INSERT INTO term.terminals (name, kind, registered_by) VALUES (%s, 'business', 'test')
+               RETURNING id""",
+            (terminal,),
+        ).fetchone()
+    assert found is not None and place is not None
+    secret = tokens.new_secret()
+    session = conn.execute(
+        """INSERT INTO term.sessions (secret_hash, operator_id, terminal_id, auth_method)
+           VALUES (%s, %s, %s, 'password') RETURNING id""",
+        (tokens.digest(secret), found[0], place[0]),
+    ).fetchone()
+    assert session is not None
     return Actor(
-        operator_id=operator_id,
+        operator_id=int(found[0]),
         login=login,
-        roles=frozenset({"clerk"}),
-        terminal_id=operator_id + 100,
+        roles=roles,
+        terminal_id=int(place[0]),
         terminal_name=terminal,
         terminal_kind=TerminalKind.BUSINESS,
         bulk_enabled=False,
-        session_id=session,
+        session_id=str(session[0]),
+        session_secret=secret,
     )
 
 
 def append_many(db: Database, n: int, who: Actor | None = None) -> list[int]:
     """n search operations by one operator, committed; returns their seqs."""
-    who = who or actor()
+    who = who or actor(db)
     with db.connect() as conn:
         seqs = [
             record_operation(

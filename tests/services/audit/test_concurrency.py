@@ -13,7 +13,6 @@ import contextlib
 import os
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from juki.domain.records import FileKind
@@ -46,10 +45,7 @@ def test_hardening_10_a_stuck_writer_cannot_stall_four_searching_terminals(
     bench_load(db, tmp_path / "bench", 300, 1)
     plan = build_queries(db, FileKind.PREF, 120, 1)
     role = frozenset({file_spec(FileKind.PREF).operator_role})  # the search needs the file's operator role
-    who = [
-        replace(actor(operator_id=i + 1, login=f"term{i}", terminal=f"T-{i:03d}"), roles=role)
-        for i in range(4)
-    ]
+    who = [actor(db, f"term{i}", f"T-{i:03d}", roles=role) for i in range(4)]
     latencies: list[float] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(TERMINALS)
@@ -73,7 +69,7 @@ def test_hardening_10_a_stuck_writer_cannot_stall_four_searching_terminals(
 
     with db.connect(DbRole.PREF) as stuck:
         stuck_seq = record_operation(
-            stuck, actor(login="stuck"), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW
+            stuck, actor(db, "stuck"), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW
         )
         # ... and the stuck writer does not commit while the terminals work.
         workers = [threading.Thread(target=terminal, args=(i,)) for i in range(TERMINALS)]

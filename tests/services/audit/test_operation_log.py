@@ -18,7 +18,7 @@ from tests.services.audit.support import actor, rows
 
 def test_S15_each_operation_leaves_one_chained_row(db: Database) -> None:
     """S-15/S-20: who, where, what, on whom and how it ended; each row chained to the previous."""
-    who = actor(operator_id=7, login="suzuki", terminal="代表端末-1", session="sess-abc")
+    who = actor(db, "suzuki", "代表端末-1")
     with db.connect() as conn:
         first = record_operation(
             conn,
@@ -37,12 +37,13 @@ def test_S15_each_operation_leaves_one_chained_row(db: Database) -> None:
     assert (first, second) == (1, 2)
     one, two = logged
     assert (one.operator_id, one.operator_login, one.terminal_id, one.terminal_name, one.session_id) == (
-        7,
+        who.operator_id,
         "suzuki",
-        107,
+        who.terminal_id,
         "代表端末-1",
-        "sess-abc",
+        who.session_id,
     )
+    assert (one.format, one.actor_kind, one.claimed_login) == (2, "session", None)
     assert (one.function, one.file, one.outcome, one.target) == ("search", "pref", "allow", "12345678901")
     assert (two.function, two.file, two.outcome, two.target, two.detail_text) == (
         "view_record",
@@ -57,8 +58,9 @@ def test_S15_each_operation_leaves_one_chained_row(db: Database) -> None:
 
 
 def test_S16_failed_sign_in_is_logged_without_an_actor(db: Database) -> None:
-    """S-16: authentication failures are operations too; nobody is signed in, so the typed login and
-    the terminal are recorded instead."""
+    """S-16: authentication failures are operations too; nobody is signed in, so the typed login (as
+    claimed only, never as the operator: item 9) and the terminal are recorded instead."""
+    place = actor(db, "somebody", "T-009").terminal_id
     with db.connect() as conn:
         record_operation(
             conn,
@@ -66,19 +68,20 @@ def test_S16_failed_sign_in_is_logged_without_an_actor(db: Database) -> None:
             function=Function.SIGN_IN,
             file=None,
             outcome=Outcome.FAILURE,
-            operator_login="nobody",
-            terminal_name="T-009",
+            claimed_login="nobody",
+            terminal_id=place,
             detail={"reason": "T_AUTH_FAILED"},
         )
         conn.commit()
         (row,) = rows(conn)
     assert (row.operator_id, row.operator_login, row.terminal_id, row.terminal_name, row.session_id) == (
         None,
-        "nobody",
         None,
+        place,
         "T-009",
         None,
     )
+    assert (row.claimed_login, row.actor_kind, row.who) == ("nobody", "unauthenticated", "claimed:nobody")
     assert (row.function, row.file, row.outcome) == ("sign_in", "-", "failure")
 
 
@@ -86,11 +89,11 @@ def test_S15_log_row_rolls_back_with_its_operation_and_the_chain_stays_gapless(d
     """S-15: a row never describes an operation that did not happen; a rollback leaves no gap in
     the chain (the seq of the rolled-back row is skipped: it came from a sequence, migration 0015)."""
     with db.connect() as conn:
-        record_operation(conn, actor(), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW)
+        record_operation(conn, actor(db), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW)
         conn.rollback()
         assert rows(conn) == []
         seq = record_operation(
-            conn, actor(), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW
+            conn, actor(db), function=Function.SEARCH, file=FileKind.PREF, outcome=Outcome.ALLOW
         )
         conn.commit()
         assert [(r.seq, r.chain_pos) for r in rows(conn)] == [(seq, 1)]
@@ -137,6 +140,32 @@ def test_S15_python_canonical_bytes_match_the_database(db: Database) -> None:
                     detail_text=db_detail[0],
                 )
                 assert bytes(sql[0]) == ours
+                # Format 2 (migration 0018): the same fields, then claimed_login and actor_kind.
+                for claimed, kind in ((None, "session"), (login, "unauthenticated"), ("", "system:console")):
+                    sql2 = conn.execute(
+                        "SELECT audit.canonical_bytes_v2(%s, %s, %s, %s, %s, %s, %s, 'search', 'pref', "
+                        "'allow', %s, %s::jsonb, %s, %s)",
+                        (42, at, opid, login, tid, tname, sid, target, detail, claimed, kind),
+                    ).fetchone()
+                    assert sql2 is not None
+                    ours2 = canonical_bytes(
+                        format=2,
+                        seq=42,
+                        at=at,
+                        operator_id=opid,
+                        operator_login=login,
+                        terminal_id=tid,
+                        terminal_name=tname,
+                        session_id=sid,
+                        function="search",
+                        file="pref",
+                        outcome="allow",
+                        target=target,
+                        detail_text=db_detail[0],
+                        claimed_login=claimed,
+                        actor_kind=kind,
+                    )
+                    assert bytes(sql2[0]) == ours2 != ours
 
 
 def test_S15_canonical_encoding_is_unambiguous() -> None:
@@ -172,9 +201,11 @@ def test_S15_concurrent_appends_keep_one_valid_chain(db: Database) -> None:
     errors: list[BaseException] = []
     barrier = threading.Barrier(threads)
 
+    people = [actor(db, f"op{index}") for index in range(threads)]  # before the threads race
+
     def work(index: int) -> None:
         try:
-            who = actor(operator_id=index + 1, login=f"op{index}")
+            who = people[index]
             with db.connect() as conn:
                 barrier.wait()
                 for i in range(per_thread):

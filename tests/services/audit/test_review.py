@@ -50,11 +50,23 @@ def add(
         file=FileKind.PREF if function != Function.SIGN_IN else None,
         outcome=outcome,
         target=target,
-        operator_login=login,
-        terminal_name="T-009" if who is None else None,
+        claimed_login=login,
+        terminal_id=None if who is not None else _terminal(conn, "T-009"),
     )
     conn.execute("UPDATE audit.op_log SET at = %s WHERE seq = %s", (when, seq))
     return seq
+
+
+def _terminal(conn: psycopg.Connection[Any], name: str) -> int:
+    """The id of a registered terminal of this name (registered now if missing)."""
+    found = conn.execute("SELECT id FROM term.terminals WHERE name = %s", (name,)).fetchone()
+    if found is None:
+        found = conn.execute(
+            "INSERT INTO term.terminals (name, kind, registered_by) VALUES (%s, 'business', 'test') RETURNING id",
+            (name,),
+        ).fetchone()
+    assert found is not None
+    return int(found[0])
 
 
 def kinds(found: list[UnusualPattern]) -> set[tuple[PatternKind, str | None]]:
@@ -64,7 +76,7 @@ def kinds(found: list[UnusualPattern]) -> set[tuple[PatternKind, str | None]]:
 def test_S17_search_filters_and_pages_newest_first(db: Database) -> None:
     """S-17: the reviewer narrows the log by operator, terminal, function, outcome, file and time."""
     assert MONDAY.isoweekday() == 1
-    sato, kato = actor(1, "sato", "T-001"), actor(2, "kato", "T-002")
+    sato, kato = actor(db, "sato", "T-001"), actor(db, "kato", "T-002")
     with db.connect() as conn:
         for i in range(5):
             add(conn, sato, at(MONDAY, 9, i), target=f"{i:011d}")
@@ -91,7 +103,7 @@ def test_S17_audit_sample_is_random_and_reproducible_from_its_seed(db: Database)
     again to whoever checks the audit."""
     with db.connect() as conn:
         for i in range(60):
-            add(conn, actor(1 + i % 3, f"op{i % 3}"), at(MONDAY, 9) + timedelta(minutes=i), target=str(i))
+            add(conn, actor(conn, f"op{i % 3}"), at(MONDAY, 9) + timedelta(minutes=i), target=str(i))
         conn.commit()
         first = sample(conn, LogFilter(), 10)
         assert len(first.seed) >= 16 and first.population == 60 and len(first.entries) == 10
@@ -112,11 +124,11 @@ def test_S17_volume_over_the_daily_cap_or_far_above_the_norm_is_flagged(db: Data
     with db.connect() as conn:
         for n in range(8):
             for i in range(10):
-                add(conn, actor(10 + n, f"usual{n}"), at(MONDAY, 9, i))
+                add(conn, actor(conn, f"usual{n}"), at(MONDAY, 9, i))
         for i in range(60):
-            add(conn, actor(2, "heavy"), at(MONDAY, 10) + timedelta(seconds=i))
+            add(conn, actor(conn, "heavy"), at(MONDAY, 10) + timedelta(seconds=i))
         for i in range(120):
-            add(conn, actor(3, "capped"), at(MONDAY + timedelta(days=1), 10) + timedelta(seconds=i))
+            add(conn, actor(conn, "capped"), at(MONDAY + timedelta(days=1), 10) + timedelta(seconds=i))
         conn.commit()
         found = unusual_patterns(
             conn,
@@ -136,14 +148,14 @@ def test_S17_operations_outside_working_hours_and_days_are_flagged(db: Database)
     """S-17: work at night, on a weekend or on a holiday (JST) stands out; office hours do not."""
     holiday = MONDAY + timedelta(days=2)
     with db.connect() as conn:
-        add(conn, actor(1, "day"), at(MONDAY, 8, 0))
-        add(conn, actor(1, "day"), at(MONDAY, 19, 59))
-        add(conn, actor(2, "night"), at(MONDAY, 22, 30))
+        add(conn, actor(conn, "day"), at(MONDAY, 8, 0))
+        add(conn, actor(conn, "day"), at(MONDAY, 19, 59))
+        add(conn, actor(conn, "night"), at(MONDAY, 22, 30))
         add(
-            conn, actor(2, "night"), at(MONDAY + timedelta(days=1), 6, 0)
+            conn, actor(conn, "night"), at(MONDAY + timedelta(days=1), 6, 0)
         )  # 06:00 JST = 21:00 UTC the day before
-        add(conn, actor(3, "weekend"), at(MONDAY + timedelta(days=5), 10))  # Saturday
-        add(conn, actor(4, "holiday"), at(holiday, 10))
+        add(conn, actor(conn, "weekend"), at(MONDAY + timedelta(days=5), 10))  # Saturday
+        add(conn, actor(conn, "holiday"), at(holiday, 10))
         conn.commit()
         found = unusual_patterns(
             conn,
@@ -167,16 +179,16 @@ def test_S18_repeated_look_ups_of_one_person_are_flagged(db: Database) -> None:
         for minute in range(3):
             add(
                 conn,
-                actor(1, "curious"),
+                actor(conn, "curious"),
                 at(MONDAY, 11, minute),
                 function=Function.VIEW_RECORD,
                 target="12345678901",
             )
-        add(conn, actor(1, "curious"), at(MONDAY, 12), target="22222222222")
-        add(conn, actor(1, "curious"), at(MONDAY, 13), target="22222222222")
-        add(conn, actor(2, "a"), at(MONDAY, 11), target="33333333333")
-        add(conn, actor(3, "b"), at(MONDAY, 11), target="33333333333")
-        add(conn, actor(4, "c"), at(MONDAY, 11), target="33333333333")
+        add(conn, actor(conn, "curious"), at(MONDAY, 12), target="22222222222")
+        add(conn, actor(conn, "curious"), at(MONDAY, 13), target="22222222222")
+        add(conn, actor(conn, "a"), at(MONDAY, 11), target="33333333333")
+        add(conn, actor(conn, "b"), at(MONDAY, 11), target="33333333333")
+        add(conn, actor(conn, "c"), at(MONDAY, 11), target="33333333333")
         conn.commit()
         found = unusual_patterns(conn, at(MONDAY, 0), at(MONDAY, 0) + timedelta(days=1))
     repeated = [p for p in found if p.kind is PatternKind.REPEATED_TARGET]
@@ -188,8 +200,8 @@ def test_S17_repeated_denies_and_sign_in_failures_are_flagged(db: Database) -> N
     """S-17: repeated refusals by the permission matrix, and repeated sign-in failures for one login."""
     with db.connect() as conn:
         for minute in range(3):
-            add(conn, actor(1, "prober"), at(MONDAY, 14, minute), outcome=Outcome.DENY)
-        add(conn, actor(2, "once"), at(MONDAY, 14), outcome=Outcome.DENY)
+            add(conn, actor(conn, "prober"), at(MONDAY, 14, minute), outcome=Outcome.DENY)
+        add(conn, actor(conn, "once"), at(MONDAY, 14), outcome=Outcome.DENY)
         for minute in range(5):
             add(
                 conn,
@@ -203,7 +215,7 @@ def test_S17_repeated_denies_and_sign_in_failures_are_flagged(db: Database) -> N
         found = unusual_patterns(conn, at(MONDAY, 0), at(MONDAY, 0) + timedelta(days=1))
     assert kinds(found) == {
         (PatternKind.REPEATED_DENY, "prober"),
-        (PatternKind.REPEATED_FAILURE, "guess"),
+        (PatternKind.REPEATED_FAILURE, "claimed:guess"),  # typed, never signed in
     }
 
 
@@ -211,7 +223,7 @@ def test_S17_nothing_unusual_in_an_ordinary_week(db: Database) -> None:
     with db.connect() as conn:
         for d in range(5):
             for n in range(4):
-                add(conn, actor(n + 1, f"op{n}"), at(MONDAY + timedelta(days=d), 9 + n), target=f"{d}{n}")
+                add(conn, actor(conn, f"op{n}"), at(MONDAY + timedelta(days=d), 9 + n), target=f"{d}{n}")
         conn.commit()
         assert unusual_patterns(conn, at(MONDAY, 0), at(MONDAY, 0) + timedelta(days=7)) == []
 

@@ -8,6 +8,7 @@ administrator.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -17,13 +18,14 @@ import pytest
 from juki.domain.dates import JukiDate
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.services.access.actor import Actor, Function, TerminalKind
+from juki.services.access.actor import Actor, Function
 from juki.services.registry.intake import NotificationApplier, iter_lines
 from juki.services.search.conditions import MINIMUM_RULES, Condition, NameMatch, NamePart, SearchConditions
 from juki.services.search.matcher import compile_search, kanji_key
 from juki.services.search.service import search, view_record
 from juki.store.db import Database, DbRole
 from tests.factories import KAMAKURA, TSURUMI, fuhyo_record, juminhyo, notification, pref_record
+from tests.services.audit.support import actor as signed_in
 
 TSURUMI_ADDRESS = "神奈川県横浜市鶴見区鶴見中央1丁目1番1号"
 KAMAKURA_ADDRESS = "神奈川県鎌倉市御成町2番3号"
@@ -31,21 +33,22 @@ FA19_NAME = "\ufa19田\u3000花子"  # U+FA19 神 (CJK compatibility ideograph):
 IVS_NAME = "葛\U000e0100城\u3000一郎"  # 葛 + IVS selector (Moji_Joho)
 
 
-def pref_actor(*roles: str) -> Actor:
-    return Actor(
-        operator_id=7,
-        login="search-tester",
-        roles=frozenset(roles or ("pref_operator",)),
-        terminal_id=3,
-        terminal_name="T-SEARCH",
-        terminal_kind=TerminalKind.BUSINESS,
-        bulk_enabled=False,
-        session_id="s-search",
-    )
+def pref_actor(db: Database, *roles: str) -> Actor:
+    """The searching operator, signed in for real at T-SEARCH: the log takes who searched from the
+    live session (migration 0018), so the operator, terminal and session are rows of the term schema."""
+    return signed_in(db, "search-tester", "T-SEARCH", roles=frozenset(roles or ("pref_operator",)))
 
 
-PREF_ACTOR = pref_actor("pref_operator")
-FUHYO_ACTOR = pref_actor("fuhyo_operator")
+# Set for each test by `_actors` (in the test's own database).
+PREF_ACTOR: Actor
+FUHYO_ACTOR: Actor
+
+
+@pytest.fixture(autouse=True)
+def _actors(db: Database) -> None:
+    global PREF_ACTOR, FUHYO_ACTOR
+    PREF_ACTOR = pref_actor(db, "pref_operator")
+    FUHYO_ACTOR = replace(PREF_ACTOR, roles=frozenset({"fuhyo_operator"}))
 
 
 def apply(db: Database, *items: dict[str, Any]) -> None:

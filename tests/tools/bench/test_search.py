@@ -35,7 +35,7 @@ def test_bench_search_reports_latencies_against_the_bare_lookup(db: Database, tm
     assert result["outcomes"].get("found", 0) > 30 and "T_SEARCH_CONDITIONS" not in result["outcomes"]
     with db.connect() as conn:
         row = conn.execute(
-            "SELECT count(*) FROM audit.op_log WHERE function = 'search' AND operator_login = 'bench'"
+            "SELECT count(*) FROM audit.op_log WHERE function = 'search' AND actor_kind = 'system:bench' AND claimed_login = 'bench'"
         ).fetchone()
     assert row is not None and row[0] == 60  # every search of ours left its one row, the baseline none
 

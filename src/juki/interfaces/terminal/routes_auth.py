@@ -159,7 +159,7 @@ def enrol_password(
         return _enrol_page(web, ctx, token, error=error, status=422)
     try:
         with web.term() as conn:
-            operator = operators.enrol_password(conn, token, password, terminal_name=ctx.terminal.name)
+            operator = operators.enrol_password(conn, token, password, terminal_id=ctx.terminal.id)
     except Refusal as refused:
         if refused.code == "T_ENROLMENT_INVALID":
             raise

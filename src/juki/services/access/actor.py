@@ -9,7 +9,7 @@ tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
@@ -71,7 +71,15 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """An operator at a terminal, with the roles the rights ledger grants them right now."""
+    """An operator at a terminal, with the roles the rights ledger grants them right now.
+
+    The operation log does not take the operator and terminal named here on trust: an actor of a
+    signed-in session carries the session's secret (`session_secret`, built only by
+    services/access/sessions.py, kept out of repr and comparison), from which the database finds
+    the session and writes *its* operator and terminal (migration 0018). An actor with no session
+    works through a system channel (`system`: "console" for `juki … --as LOGIN`, "bench"), logged
+    as that system with the login only claimed.
+    """
 
     operator_id: int
     login: str
@@ -81,3 +89,5 @@ class Actor:
     terminal_kind: TerminalKind
     bulk_enabled: bool
     session_id: str | None = None
+    session_secret: str | None = field(default=None, repr=False, compare=False)
+    system: str | None = None

@@ -27,8 +27,14 @@ from juki.config import Settings
 from juki.domain.refusals import Refusal
 from juki.services.access import passwords, permissions, rights_ledger, throttle, tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
-from juki.services.access.session_end import end_open_sessions
-from juki.services.access.terminals import CONSOLE, get_terminal, issue_binding_token, register_terminal
+from juki.services.access.session_end import end_open_sessions, open_sessions
+from juki.services.access.terminals import (
+    CONSOLE,
+    SYSTEM_CONSOLE,
+    get_terminal,
+    issue_binding_token,
+    register_terminal,
+)
 from juki.services.audit.guard import Attempt, guarded
 from juki.services.audit.operation_log import record_operation
 
@@ -148,8 +154,7 @@ def _log_admin(
         outcome=Outcome.ALLOW,
         target=target,
         detail={"event": event, **extra},
-        operator_login=None if by else CONSOLE,
-        terminal_name=None if by else CONSOLE,
+        system=None if by else SYSTEM_CONSOLE,
     )
 
 
@@ -163,8 +168,7 @@ def _guard_admin(
         function=Function.OPERATOR_ADMIN,
         event=event,
         target=target,
-        operator_login=None if by else CONSOLE,
-        terminal_name=None if by else CONSOLE,
+        system=None if by else SYSTEM_CONSOLE,
     )
 
 
@@ -254,7 +258,7 @@ def enrolment_operator(conn: psycopg.Connection[Any], token: str) -> tuple[Opera
 
 
 def enrol_password(
-    conn: psycopg.Connection[Any], token: str, password: str, *, terminal_name: str | None = None
+    conn: psycopg.Connection[Any], token: str, password: str, *, terminal_id: int | None = None
 ) -> Operator:
     """Set the operator's password with an enrolment token, using the token up.
 
@@ -283,8 +287,8 @@ def enrol_password(
             outcome=Outcome.ALLOW,
             target=operator.login,
             detail={"event": "enrol_password", "operator": operator.id},
-            operator_login=operator.login,
-            terminal_name=terminal_name,
+            claimed_login=operator.login,
+            terminal_id=terminal_id,
         )
         return get_operator(conn, operator.id)
 
@@ -294,7 +298,7 @@ def enrol_password(
         actor=None,
         function=Function.SIGN_IN,
         event="enrol_password",
-        terminal_name=terminal_name,
+        terminal_id=terminal_id,
         attempt=attempt,
     )
     return result
@@ -475,9 +479,10 @@ def disable_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: 
             "UPDATE term.operators SET disabled_at = now(), disabled_by = %s WHERE id = %s",
             (_by(by), found.id),
         )
-        ended = end_open_sessions(conn, reason="operator_disabled", operator_id=found.id, expire_tokens=True)
+        # Logged before the sessions end (the log takes who acts from the acting session).
+        ended = open_sessions(conn, operator_id=found.id)
         _log_admin(conn, by, "operator_disable", found.login, operator=found.id, sessions_ended=ended)
-        return ended
+        return end_open_sessions(conn, reason="operator_disabled", operator_id=found.id, expire_tokens=True)
 
     result: int = _guard_admin(conn, body, by, "operator_disable", str(operator))
     return result
@@ -502,6 +507,7 @@ def console_actor(conn: psycopg.Connection[Any], login: str) -> Actor:
         terminal_name=CONSOLE,
         terminal_kind=TerminalKind.REPRESENTATIVE,
         bulk_enabled=False,
+        system=SYSTEM_CONSOLE,
     )
 
 
@@ -566,8 +572,7 @@ def bootstrap_first_admin(
                 "grant": grant_id,
                 "terminal": terminal.name,
             },
-            operator_login=CONSOLE,
-            terminal_name=CONSOLE,
+            system=SYSTEM_CONSOLE,
         )
         return Bootstrap(operator, enrolment, binding)
 
@@ -578,7 +583,6 @@ def bootstrap_first_admin(
         function=Function.RIGHTS_ADMIN,
         event="rights_bootstrap",
         target=login,
-        operator_login=CONSOLE,
-        terminal_name=CONSOLE,
+        system=SYSTEM_CONSOLE,
     )
     return result

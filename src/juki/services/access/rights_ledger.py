@@ -24,7 +24,7 @@ import psycopg
 from juki.domain.refusals import Refusal
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.access.permissions import ADMIN_ROLE, matrix, require, role_spec
-from juki.services.access.session_end import end_open_sessions
+from juki.services.access.session_end import end_open_sessions, open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
 
@@ -397,7 +397,8 @@ def revoke(conn: psycopg.Connection[Any], grant_id: int, admin: Actor, reason: s
                WHERE id = %s""",
             (admin.operator_id, text, grant_id),
         )
-        ended = end_open_sessions(conn, reason="rights_revoked", operator_id=operator_id)
+        # Logged before the sessions end: the administrator may be revoking a right of their own.
+        ended = open_sessions(conn, operator_id=operator_id)
         _ledger(conn, "revoked", operator_id=operator_id, role=role, by=admin, grant_id=grant_id, reason=text)
         record_operation(
             conn,
@@ -408,7 +409,7 @@ def revoke(conn: psycopg.Connection[Any], grant_id: int, admin: Actor, reason: s
             target=login,
             detail={"event": "rights_revoke", "grant": grant_id, "role": role, "sessions_ended": ended},
         )
-        return ended
+        return end_open_sessions(conn, reason="rights_revoked", operator_id=operator_id)
 
     return guarded(
         conn,

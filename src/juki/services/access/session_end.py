@@ -15,6 +15,24 @@ import psycopg
 EndReason = Literal["lockout", "rights_revoked", "operator_disabled", "terminal_retired"]
 
 
+def open_sessions(
+    conn: psycopg.Connection[Any], *, operator_id: int | None = None, terminal_id: int | None = None
+) -> int:
+    """How many sessions of ``operator_id`` or of ``terminal_id`` are open, their rows locked.
+
+    For the log row written *before* `end_open_sessions`: the operation log takes who acts from the
+    acting session (migration 0018), and an administrator may be ending their own session."""
+    if (operator_id is None) == (terminal_id is None):
+        raise ValueError("open_sessions: give exactly one of operator_id and terminal_id")
+    column, subject = (
+        ("operator_id", operator_id) if operator_id is not None else ("terminal_id", terminal_id)
+    )
+    rows = conn.execute(
+        f"SELECT id FROM term.sessions WHERE {column} = %s AND ended_at IS NULL FOR UPDATE", (subject,)
+    ).fetchall()
+    return len(rows)
+
+
 def end_open_sessions(
     conn: psycopg.Connection[Any],
     *,

@@ -99,6 +99,7 @@ def _actor(
     login: str,
     method: str,
     terminal: Terminal,
+    secret: str,
 ) -> Actor:
     roles = rights_ledger.current_roles(conn, operator_id)
     if method == "password":
@@ -112,6 +113,7 @@ def _actor(
         terminal_kind=terminal.kind,
         bulk_enabled=terminal.bulk_enabled,
         session_id=str(session_id),
+        session_secret=secret,
     )
 
 
@@ -137,7 +139,7 @@ def _open(
         (tokens.digest(secret), operator.id, terminal.id, method),
     ).fetchone()
     assert row is not None
-    actor = _actor(conn, int(row[0]), operator.id, operator.login, method, terminal)
+    actor = _actor(conn, int(row[0]), operator.id, operator.login, method, terminal, secret)
     _log(conn, actor, "sign_in", method=method, roles=sorted(actor.roles))
     return SignedIn(secret, actor)
 
@@ -158,8 +160,8 @@ def _sign_in(
         function=Function.SIGN_IN,
         event=event,
         target=login,
-        operator_login=login,
-        terminal_name=terminal.name,
+        claimed_login=login,
+        terminal_id=terminal.id,
         attempt=attempt,
         on_refusal=operators.failure_handler(conn, settings, attempt, terminal_id=terminal.id, login=login),
     )
@@ -270,7 +272,7 @@ def resolve(
             refusal = Refusal("T_SESSION_LOCKED")
         else:
             session_id, operator_id, login, method = int(row[0]), int(row[1]), str(row[2]), str(row[4])
-            actor = _actor(conn, session_id, operator_id, login, method, terminal)
+            actor = _actor(conn, session_id, operator_id, login, method, terminal, secret)
             if row[7]:
                 conn.execute("UPDATE term.sessions SET locked_at = now() WHERE id = %s", (session_id,))
                 _log(conn, actor, "idle_lock", idle_lock_seconds=settings.idle_lock_seconds)
@@ -289,8 +291,9 @@ def lock(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) 
         found = info(conn, secret)
         if found is None or found.ended_at is not None or found.locked or found.terminal_id != terminal.id:
             return
+        assert secret is not None
         conn.execute("UPDATE term.sessions SET locked_at = now() WHERE id = %s", (found.id,))
-        actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal)
+        actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal, secret)
         _log(conn, actor, "manual_lock")
 
 
@@ -303,11 +306,11 @@ def _session_to_unlock(conn: psycopg.Connection[Any], terminal: Terminal, secret
     return found
 
 
-def _unlocked(conn: psycopg.Connection[Any], found: SessionInfo, terminal: Terminal) -> Actor:
+def _unlocked(conn: psycopg.Connection[Any], found: SessionInfo, terminal: Terminal, secret: str) -> Actor:
     conn.execute(
         "UPDATE term.sessions SET locked_at = NULL, last_activity_at = now() WHERE id = %s", (found.id,)
     )
-    actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal)
+    actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal, secret)
     _log(conn, actor, "unlock", method=found.auth_method)
     return actor
 
@@ -331,8 +334,8 @@ def _unlock(
         function=Function.SIGN_IN,
         event=event,
         target=login,
-        operator_login=login,
-        terminal_name=terminal.name,
+        claimed_login=login,
+        terminal_id=terminal.id,
         attempt=attempt,
         on_refusal=operators.failure_handler(
             conn,
@@ -362,7 +365,8 @@ def unlock_password(
         if found.auth_method != "password":
             raise Refusal("T_PASSWORD_NOT_ALLOWED")
         operators.check_password(conn, settings, terminal.id, found.operator_id, password, attempt)
-        return _unlocked(conn, found, terminal)
+        assert secret is not None  # _session_to_unlock found its session
+        return _unlocked(conn, found, terminal, secret)
 
     return _unlock(conn, settings, terminal, secret, attempt, "unlock_password", body)
 
@@ -400,7 +404,8 @@ def unlock_webauthn(
             operator_id=found.operator_id,
             session_id=found.id,
         )
-        return _unlocked(conn, found, terminal)
+        assert secret is not None  # _session_to_unlock found its session
+        return _unlocked(conn, found, terminal, secret)
 
     return _unlock(conn, settings, terminal, secret, attempt, "unlock_webauthn", body)
 
@@ -411,8 +416,10 @@ def sign_out(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | No
         found = info(conn, secret)
         if found is None or found.ended_at is not None or found.terminal_id != terminal.id:
             return
+        assert secret is not None
+        # Logged first: the log takes the operator from the session, which must still be live.
+        actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal, secret)
+        _log(conn, actor, "sign_out")
         conn.execute(
             "UPDATE term.sessions SET ended_at = now(), end_reason = 'sign_out' WHERE id = %s", (found.id,)
         )
-        actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal)
-        _log(conn, actor, "sign_out")

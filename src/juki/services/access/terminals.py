@@ -20,7 +20,7 @@ from juki.domain.refusals import Refusal
 from juki.services.access import tokens
 from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
 from juki.services.access.permissions import require
-from juki.services.access.session_end import end_open_sessions
+from juki.services.access.session_end import end_open_sessions, open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
 
@@ -38,6 +38,8 @@ __all__ = [
 
 #: How the server console (the `juki` CLI) appears in logs and `*_by` columns.
 CONSOLE = "(console)"
+#: The operation log's system channel of the server console (audit_api.append_system, migration 0018).
+SYSTEM_CONSOLE = "console"
 
 _COLUMNS = "id, name, kind, bulk_enabled, registered_at, secret_hash IS NOT NULL, bound_at, retired_at"
 
@@ -91,8 +93,7 @@ def _log(
         outcome=Outcome.ALLOW,
         target=terminal.name,
         detail={"event": event, "terminal": terminal.id, **extra},
-        operator_login=None if by else CONSOLE,
-        terminal_name=None if by else CONSOLE,
+        system=None if by else SYSTEM_CONSOLE,
     )
 
 
@@ -157,8 +158,7 @@ def register_terminal(
         function=Function.TERMINAL_ADMIN,
         event="terminal_register",
         target=clean,
-        operator_login=None if by else CONSOLE,
-        terminal_name=None if by else CONSOLE,
+        system=None if by else SYSTEM_CONSOLE,
     )
 
 
@@ -193,8 +193,7 @@ def issue_binding_token(
         function=Function.TERMINAL_ADMIN,
         event="terminal_binding_token",
         target=str(terminal),
-        operator_login=None if by else CONSOLE,
-        terminal_name=None if by else CONSOLE,
+        system=None if by else SYSTEM_CONSOLE,
     )
 
 
@@ -226,7 +225,7 @@ def bind(conn: psycopg.Connection[Any], binding_token: str) -> tuple[Terminal, s
             outcome=Outcome.ALLOW,
             target=terminal.name,
             detail={"event": "terminal_bind", "terminal": terminal.id, "rebound": found.bound},
-            terminal_name=terminal.name,
+            terminal_id=terminal.id,
         )
         return terminal, secret
 
@@ -258,9 +257,9 @@ def retire(conn: psycopg.Connection[Any], terminal: int | str, *, by: Actor | No
             "UPDATE term.terminals SET retired_at = now(), retired_by = %s WHERE id = %s",
             (_by(by), found.id),
         )
-        ended = end_open_sessions(conn, reason="terminal_retired", terminal_id=found.id, expire_tokens=True)
-        _log(conn, by, "terminal_retire", found, sessions_ended=ended)
-        return ended
+        # Logged before the sessions end: the administrator may be at the terminal being retired.
+        _log(conn, by, "terminal_retire", found, sessions_ended=open_sessions(conn, terminal_id=found.id))
+        return end_open_sessions(conn, reason="terminal_retired", terminal_id=found.id, expire_tokens=True)
 
     return guarded(
         conn,
@@ -269,6 +268,5 @@ def retire(conn: psycopg.Connection[Any], terminal: int | str, *, by: Actor | No
         function=Function.TERMINAL_ADMIN,
         event="terminal_retire",
         target=str(terminal),
-        operator_login=None if by else CONSOLE,
-        terminal_name=None if by else CONSOLE,
+        system=None if by else SYSTEM_CONSOLE,
     )

@@ -296,8 +296,8 @@ def finish_registration(
             outcome=Outcome.ALLOW,
             target=operator.login,
             detail={"event": "enrol_webauthn", "operator": operator.id, "aaguid": verified.aaguid},
-            operator_login=operator.login,
-            terminal_name=terminal.name if terminal else None,
+            claimed_login=operator.login,
+            terminal_id=terminal.id if terminal else None,
         )
         return operators.get_operator(conn, operator.id)
 
@@ -307,7 +307,7 @@ def finish_registration(
         actor=None,
         function=Function.SIGN_IN,
         event="enrol_webauthn",
-        terminal_name=terminal.name if terminal else None,
+        terminal_id=terminal.id if terminal else None,
         attempt=attempt,
         on_refusal=operators.failure_handler(conn, settings, attempt, count_failures=False),
     )

@@ -88,8 +88,9 @@ def guarded(
     event: str,
     target: str | None = None,
     file: FileKind | None = None,
-    operator_login: str | None = None,
-    terminal_name: str | None = None,
+    claimed_login: str | None = None,
+    terminal_id: int | None = None,
+    system: str | None = None,
     on_refusal: Callable[[Refusal], tuple[Refusal, Mapping[str, object] | None]] | None = None,
     attempt: Attempt | None = None,
 ) -> T:
@@ -100,6 +101,8 @@ def guarded(
     same one, or another (the failure that locks an operator ID is reported as T_AUTH_LOCKED) — and
     detail to add to the log row. `attempt`, filled in by the body, names the operator and target
     in the refusal's row. The body writes its own success log row (it knows what it did).
+    Without an actor the refusal is logged as somebody not signed in at `terminal_id`, the login
+    typed (or the attempt's) as claimed only, or as `system` (record_operation, migration 0018).
     """
     try:
         with conn.transaction():
@@ -129,8 +132,11 @@ def guarded(
                 outcome=outcome_of(final),
                 target=(attempt.target if attempt and attempt.target else None) or target,
                 detail=detail,
-                operator_login=(attempt.operator_login if attempt else None) or operator_login,
-                terminal_name=terminal_name,
+                claimed_login=None
+                if actor is not None
+                else (attempt.operator_login if attempt else None) or claimed_login,
+                terminal_id=None if actor is not None else terminal_id,
+                system=None if actor is not None else system,
             )
         if final is refused:
             raise

@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 MAX_PAGE: Final = 1000
+#: Whom a row is about, for the patterns: the session's operator, else the login only claimed by
+#: somebody not signed in (or given to the console's --as), marked so it is never taken for an
+#: operator (migration 0018; LogEntry.who).
+_WHO: Final = "coalesce(operator_login, 'claimed:' || claimed_login)"
 #: Functions that touch personal data: the ones whose volume and repeated targets matter.
 DATA_FUNCTIONS: Final = frozenset(
     {
@@ -72,8 +76,11 @@ class LogFilter:
         """SQL condition (constant text, values as parameters) for these filters."""
         clauses: list[str] = []
         params: list[Any] = []
+        if self.operator_login:
+            # The operator of a session, or the login somebody not signed in typed (claimed).
+            clauses.append("(operator_login = %s OR claimed_login = %s)")
+            params += [self.operator_login, self.operator_login]
         for column, value in (
-            ("operator_login", self.operator_login),
             ("terminal_name", self.terminal_name),
             ("function", self.function),
             ("file", self.file),
@@ -221,22 +228,22 @@ def unusual_patterns(
         "failure": Outcome.FAILURE.value,
         "sign_in": Function.SIGN_IN.value,
     }
-    window = "at >= %(since)s AND at < %(until)s AND operator_login IS NOT NULL"
+    window = f"at >= %(since)s AND at < %(until)s AND {_WHO} IS NOT NULL"
     examples = "(array_agg(seq ORDER BY seq))[1:10]"
     found: list[UnusualPattern] = []
 
     volume = _pattern_rows(
         conn,
         f"""WITH days AS (
-              SELECT operator_login, ({_LOCAL})::date AS day, count(*) AS n, min(at) AS first_at,
+              SELECT {_WHO} AS who, ({_LOCAL})::date AS day, count(*) AS n, min(at) AS first_at,
                      max(at) AS last_at, {examples} AS seqs
               FROM audit.op_log WHERE {window} AND function = ANY(%(data)s)
               GROUP BY 1, 2),
             norm AS (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY n) AS median FROM days)
-            SELECT d.operator_login, d.day, d.n, d.first_at, d.last_at, d.seqs, norm.median
+            SELECT d.who, d.day, d.n, d.first_at, d.last_at, d.seqs, norm.median
             FROM days d, norm
             WHERE d.n > %(max_per_day)s OR (d.n >= %(volume_min)s AND d.n > %(factor)s * norm.median)
-            ORDER BY d.day, d.operator_login""",
+            ORDER BY d.day, d.who""",
         params,
     )
     for login, day, n, first_at, last_at, seqs, median in volume:
@@ -254,7 +261,7 @@ def unusual_patterns(
 
     off_hours = _pattern_rows(
         conn,
-        f"""SELECT operator_login, ({_LOCAL})::date AS day, count(*), min(at), max(at), {examples}
+        f"""SELECT {_WHO}, ({_LOCAL})::date AS day, count(*), min(at), max(at), {examples}
             FROM audit.op_log
             WHERE {window} AND (
               ({_LOCAL})::time < %(work_start)s OR ({_LOCAL})::time >= %(work_end)s
@@ -281,7 +288,7 @@ def unusual_patterns(
 
     targets = _pattern_rows(
         conn,
-        f"""SELECT operator_login, target, count(*), min(at), max(at), {examples}
+        f"""SELECT {_WHO}, target, count(*), min(at), max(at), {examples}
             FROM audit.op_log
             WHERE {window} AND target IS NOT NULL AND function = ANY(%(data)s)
             GROUP BY 1, 2 HAVING count(*) >= %(repeat_target)s ORDER BY 3 DESC, 1, 2""",
@@ -318,7 +325,7 @@ def unusual_patterns(
     ):
         rows = _pattern_rows(
             conn,
-            f"""SELECT operator_login, ({_LOCAL})::date AS day, count(*), min(at), max(at), {examples}
+            f"""SELECT {_WHO}, ({_LOCAL})::date AS day, count(*), min(at), max(at), {examples}
                 FROM audit.op_log WHERE {window} AND {condition}
                 GROUP BY 1, 2 HAVING count(*) >= {threshold} ORDER BY 2, 1""",
             params,

@@ -64,7 +64,8 @@ class BenchQuery:
 
 def _bench_actor(file: FileKind) -> Actor:
     """The benchmark's operator: the file's operator role at a 代表端末 named "bench". It has no row in
-    the term schema: the log row names it, nothing else needs it."""
+    the term schema and no session: its log rows go through the "bench" system channel
+    (audit_api.append_system, migration 0018), naming no operator or terminal."""
     return Actor(
         operator_id=0,
         login="bench",
@@ -74,6 +75,7 @@ def _bench_actor(file: FileKind) -> Actor:
         terminal_kind=TerminalKind.REPRESENTATIVE,
         bulk_enabled=False,
         session_id=None,
+        system="bench",
     )
 
 
