@@ -119,6 +119,20 @@ class Ctx:
         return self.actor
 
 
+def web_of(request: Request) -> TerminalWeb:
+    """The application's shared state, as every route reads it."""
+    web: TerminalWeb = request.app.state.web
+    return web
+
+
+def file_of(value: str, *, refusal: str = "T_SEARCH_INPUT") -> FileKind:
+    """The file a path names ("pref" / "fuhyo"); anything else is the page's input refusal, never a 500."""
+    try:
+        return FileKind(value)
+    except ValueError:
+        raise Refusal(refusal, "本人確認情報／附票本人確認情報のいずれかを指定してください") from None
+
+
 def _info(terminal: Terminal) -> TerminalInfo:
     return TerminalInfo(terminal.id, terminal.name, terminal.kind.value, terminal.bulk_enabled)
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Requests, TerminalWeb, logged_use, require_logged
+from juki.interfaces.terminal.context import Requests, TerminalWeb, logged_use, require_logged, web_of
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import FUNCTION_LABELS, JST, OUTCOME_LABELS
 from juki.interfaces.terminal.render import ShownError
@@ -28,11 +28,6 @@ FormText = Annotated[str, Form()]
 DEFAULT_DAYS = 7
 DEFAULT_SAMPLE = 20
 LIST_LIMIT = 200
-
-
-def _web(request: Request) -> TerminalWeb:
-    web: TerminalWeb = request.app.state.web
-    return web
 
 
 def _default_form() -> dict[str, Any]:
@@ -80,7 +75,7 @@ def _page(web: TerminalWeb, ctx: Any, form: dict[str, Any], *, status: int = 200
 
 @router.get("/audit")
 def audit_form(request: Request) -> Response:
-    web = _web(request)
+    web = web_of(request)
     ctx = Requests(web).session(request)
     require_logged(web, ctx.signed_in, Function.LOG_REVIEW, event="log_review_form")
     return _page(web, ctx, _default_form())
@@ -100,7 +95,7 @@ def audit_post(
     sample_size: FormText = "",
     seed: FormText = "",
 ) -> Response:
-    web = _web(request)
+    web = web_of(request)
     req = Requests(web)
     ctx = req.session(request)
     req.check_csrf(request, csrf_token)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb
+from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, web_of
 from juki.interfaces.terminal.errors import SafeRoute, forget_session
 from juki.interfaces.terminal.render import ShownError, TerminalInfo, View, status_of
 from juki.interfaces.terminal.security import (
@@ -40,13 +40,8 @@ Payload = Annotated[dict[str, Any], Body()]
 FormText = Annotated[str, Form()]
 
 
-def _web(request: Request) -> TerminalWeb:
-    web: TerminalWeb = request.app.state.web
-    return web
-
-
 def _requests(request: Request) -> Requests:
-    return Requests(_web(request))
+    return Requests(web_of(request))
 
 
 def _terminal_csrf(web: TerminalWeb, ctx: Ctx) -> str:
@@ -84,7 +79,7 @@ def _bind_csrf(web: TerminalWeb, token: str) -> str:
 
 @router.get("/terminal/bind/{token}")
 def bind_page(request: Request, token: str) -> Response:
-    web = _web(request)
+    web = web_of(request)
     with web.term() as conn:
         tokens.peek(conn, token, "bind_terminal")  # T_ENROLMENT_INVALID: unknown, used or expired
     view = View(csrf=_bind_csrf(web, token))
@@ -93,7 +88,7 @@ def bind_page(request: Request, token: str) -> Response:
 
 @router.post("/terminal/bind/{token}")
 def bind_post(request: Request, token: str, csrf_token: FormText = "") -> Response:
-    web = _web(request)
+    web = web_of(request)
     if not csrf_valid(web.csrf_key, "bind:" + token, csrf_token):
         raise Refusal("T_CSRF")
     with web.term() as conn:
@@ -129,7 +124,7 @@ def _enrol_page(
 @router.get("/enrol/done")
 def enrol_done(request: Request) -> Response:
     ctx = _requests(request).terminal(request)
-    return _web(request).renderer.page(
+    return web_of(request).renderer.page(
         "enrolled.html",
         ctx.view,
         title="登録しました",
@@ -140,7 +135,7 @@ def enrol_done(request: Request) -> Response:
 @router.get("/enrol/{token}")
 def enrol_page(request: Request, token: str) -> Response:
     ctx = _requests(request).terminal(request)
-    return _enrol_page(_web(request), ctx, token)
+    return _enrol_page(web_of(request), ctx, token)
 
 
 @router.post("/enrol/{token}/password")
@@ -151,7 +146,7 @@ def enrol_password(
     password: FormText = "",
     password_again: FormText = "",
 ) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, csrf_token)
     if password != password_again:
@@ -174,7 +169,7 @@ def enrol_password(
 
 @router.post("/webauthn/register/{token}/options")
 def register_options(request: Request, token: str, payload: Payload) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:
@@ -184,7 +179,7 @@ def register_options(request: Request, token: str, payload: Payload) -> Response
 
 @router.post("/webauthn/register/{token}/verify")
 def register_verify(request: Request, token: str, payload: Payload) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:
@@ -213,7 +208,7 @@ def _signin_page(
 
 @router.get("/signin")
 def signin_page(request: Request) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     if ctx.session_secret:
         try:
@@ -229,7 +224,7 @@ def signin_page(request: Request) -> Response:
 def signin_post(
     request: Request, csrf_token: FormText = "", login: FormText = "", password: FormText = ""
 ) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, csrf_token)
     try:
@@ -244,7 +239,7 @@ def signin_post(
 
 @router.post("/webauthn/signin/options")
 def signin_options(request: Request, payload: Payload) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:
@@ -256,7 +251,7 @@ def signin_options(request: Request, payload: Payload) -> Response:
 
 @router.post("/webauthn/signin/verify")
 def signin_verify(request: Request, payload: Payload) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:
@@ -268,7 +263,7 @@ def signin_verify(request: Request, payload: Payload) -> Response:
 
 @router.post("/signout")
 def signout(request: Request, csrf_token: FormText = "") -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, csrf_token)
     with web.term() as conn:
@@ -284,7 +279,7 @@ def signout(request: Request, csrf_token: FormText = "") -> Response:
 @router.post("/session/lock")
 def session_lock(request: Request) -> Response:
     """idle.js (or the operator) locked the screen: lock the session at once."""
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:
@@ -321,7 +316,7 @@ def _unlock_refused(web: TerminalWeb, ctx: Ctx, refused: Refusal) -> Response:
 
 @router.post("/session/unlock")
 def session_unlock(request: Request, csrf_token: FormText = "", password: FormText = "") -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, csrf_token)
     with web.term() as conn:
@@ -337,7 +332,7 @@ def session_unlock(request: Request, csrf_token: FormText = "", password: FormTe
 
 @router.post("/webauthn/unlock/options")
 def unlock_options(request: Request, payload: Payload) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:
@@ -347,7 +342,7 @@ def unlock_options(request: Request, payload: Payload) -> Response:
 
 @router.post("/webauthn/unlock/verify")
 def unlock_verify(request: Request, payload: Payload) -> Response:
-    web, req = _web(request), _requests(request)
+    web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
     with web.term() as conn:

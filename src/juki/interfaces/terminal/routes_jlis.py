@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request, Response
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, require_logged
+from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access.actor import Function
@@ -44,18 +44,6 @@ _EMPTY: dict[str, str] = {
     "sex": "",
     "address": "",
 }
-
-
-def _web(request: Request) -> TerminalWeb:
-    web: TerminalWeb = request.app.state.web
-    return web
-
-
-def _file(value: str) -> FileKind:
-    try:
-        return FileKind(value)
-    except ValueError:
-        raise Refusal("T_JLIS_INPUT", "照会先（全国サーバ／附票全国サーバ）を指定してください") from None
 
 
 def _page(
@@ -89,9 +77,9 @@ def _page(
 
 @router.get("/jlis/{file_name}")
 def jlis_form(request: Request, file_name: str) -> Response:
-    web = _web(request)
+    web = web_of(request)
     ctx = Requests(web).session(request)
-    file = _file(file_name)
+    file = file_of(file_name, refusal="T_JLIS_INPUT")
     require_logged(web, ctx.signed_in, Function.JLIS_QUERY, file, event="jlis_query_form")
     return _page(web, ctx, file, dict(_EMPTY))
 
@@ -111,11 +99,11 @@ def jlis_post(
     sex: FormText = "",
     address: FormText = "",
 ) -> Response:
-    web = _web(request)
+    web = web_of(request)
     req = Requests(web)
     ctx = req.session(request)
     req.check_csrf(request, csrf_token)
-    file = _file(file_name)
+    file = file_of(file_name, refusal="T_JLIS_INPUT")
     form = {
         "by": by,
         "juminhyo_code": juminhyo_code,

@@ -12,10 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Requests, TerminalWeb, require_logged
+from juki.interfaces.terminal.context import Requests, file_of, require_logged, web_of
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.services.access.actor import Function
 from juki.services.registry import reconciliation_review
@@ -31,20 +30,6 @@ KIND_LABELS = {
 STATUS_LABELS = {"running": "実行中", "completed": "完了", "failed": "失敗"}
 
 
-def _web(request: Request) -> TerminalWeb:
-    web: TerminalWeb = request.app.state.web
-    return web
-
-
-def _file(value: str) -> FileKind:
-    try:
-        return FileKind(value)
-    except ValueError:
-        raise Refusal(
-            "T_SEARCH_INPUT", "本人確認情報／附票本人確認情報のいずれかを指定してください"
-        ) from None
-
-
 def _number(value: str, label: str) -> int:
     text = value.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 12:
@@ -54,9 +39,9 @@ def _number(value: str, label: str) -> int:
 
 @router.get("/reconcile/{file_name}")
 def run_list(request: Request, file_name: str) -> Response:
-    web = _web(request)
+    web = web_of(request)
     ctx = Requests(web).session(request)
-    file = _file(file_name)
+    file = file_of(file_name)
     with web.file_connection(file) as conn:
         runs = reconciliation_review.runs(conn, ctx.signed_in, file)
     return web.renderer.page(
@@ -75,11 +60,11 @@ def run_list(request: Request, file_name: str) -> Response:
 def run_differences(
     request: Request, file_name: str, csrf_token: FormText = "", run_id: FormText = "", after: FormText = "0"
 ) -> Response:
-    web = _web(request)
+    web = web_of(request)
     req = Requests(web)
     ctx = req.session(request)
     req.check_csrf(request, csrf_token)
-    file = _file(file_name)
+    file = file_of(file_name)
     # The right first, so an operator without it is refused (and logged) whatever the form holds.
     require_logged(
         web, ctx.signed_in, Function.RECONCILIATION_REVIEW, file, event="reconciliation_differences"

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use
+from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, web_of
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions, rights_ledger
@@ -20,11 +20,6 @@ from juki.services.access.actor import Function
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
-
-
-def _web(request: Request) -> TerminalWeb:
-    web: TerminalWeb = request.app.state.web
-    return web
 
 
 def _rights_page(
@@ -90,7 +85,7 @@ def _inventory_page(
 
 
 def _posted(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
-    web = _web(request)
+    web = web_of(request)
     req = Requests(web)
     ctx = req.session(request)
     req.check_csrf(request, csrf_token)
@@ -106,13 +101,13 @@ def _number(value: str, label: str) -> int:
 
 @router.get("/rights")
 def rights_page(request: Request) -> Response:
-    web = _web(request)
+    web = web_of(request)
     return _rights_page(web, Requests(web).session(request))
 
 
 @router.get("/rights/inventory")
 def inventory_page(request: Request) -> Response:
-    web = _web(request)
+    web = web_of(request)
     return _inventory_page(web, Requests(web).session(request))
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, require_logged
+from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access.actor import Function
@@ -34,24 +34,10 @@ NAME_MATCHES = [(NameMatch.EXACT.value, "完全一致"), (NameMatch.PREFIX.value
 _SEARCH_REFUSALS_ON_FORM = frozenset({"T_SEARCH_CONDITIONS", "T_SEARCH_TOO_MANY", "T_SEARCH_INPUT"})
 
 
-def _web(request: Request) -> TerminalWeb:
-    web: TerminalWeb = request.app.state.web
-    return web
-
-
-def _file(value: str) -> FileKind:
-    try:
-        return FileKind(value)
-    except ValueError:
-        raise Refusal(
-            "T_SEARCH_INPUT", "検索する情報（本人確認情報／附票本人確認情報）を指定してください"
-        ) from None
-
-
 @router.get("/")
 def home(request: Request) -> Response:
-    ctx = Requests(_web(request)).session(request)
-    return _web(request).renderer.page("home.html", ctx.view, title="業務メニュー")
+    ctx = Requests(web_of(request)).session(request)
+    return web_of(request).renderer.page("home.html", ctx.view, title="業務メニュー")
 
 
 def _search_page(
@@ -92,9 +78,9 @@ _EMPTY_FORM: dict[str, Any] = {
 
 @router.get("/search/{file_name}")
 def search_form(request: Request, file_name: str) -> Response:
-    web = _web(request)
+    web = web_of(request)
     ctx = Requests(web).session(request)
-    file = _file(file_name)
+    file = file_of(file_name)
     require_logged(web, ctx.signed_in, Function.SEARCH, file, event="search_form")
     return _search_page(web, ctx, file, dict(_EMPTY_FORM))
 
@@ -112,11 +98,11 @@ def search_post(
     address: FormText = "",
     include_ended: FormText = "",
 ) -> Response:
-    web = _web(request)
+    web = web_of(request)
     req = Requests(web)
     ctx = req.session(request)
     req.check_csrf(request, csrf_token)
-    file = _file(file_name)
+    file = file_of(file_name)
     form: dict[str, Any] = {
         "name": name,
         "name_part": name_part,
@@ -157,11 +143,11 @@ def search_post(
 def record_view(
     request: Request, csrf_token: FormText = "", file: FormText = "", juminhyo_code: FormText = ""
 ) -> Response:
-    web = _web(request)
+    web = web_of(request)
     req = Requests(web)
     ctx = req.session(request)
     req.check_csrf(request, csrf_token)
-    scope = _file(file)
+    scope = file_of(file)
     with web.file_connection(scope) as conn:
         record = service.view_record(conn, ctx.signed_in, scope, juminhyo_code)
     return web.renderer.page("record.html", ctx.view, title="記録の閲覧", record=record)
