@@ -25,13 +25,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The terminal UI's browser tests drive Debian's chromium (never a downloaded browser).
+# The terminal UI's browser tests drive Debian's chromium (never a downloaded browser); the Japanese
+# font makes the screenshots they save into docs/screenshots readable.
 CHROMIUM ?= /usr/bin/chromium
+CJK_FONT ?= /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@[ -x $(CHROMIUM) ] || { echo "installing chromium (Debian package) for the browser tests"; \
+	@[ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ] || { echo "installing chromium and fonts-noto-cjk (Debian packages) for the browser tests"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 	@[ -x $(CHROMIUM) ] || { echo "chromium is required for the browser tests ($(CHROMIUM))"; exit 1; }
 
 unit: $(STAMP)
