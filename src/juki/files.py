@@ -62,6 +62,12 @@ class FileSpec:
         return self.kind.value
 
     @property
+    def cert_name(self) -> str:
+        """The name of this file's server certificate in the PKI ("pref-server" / "fuhyo-server"): what
+        it presents as a client to its national server, and as the intake's server."""
+        return self.server_peer.value.replace("_", "-")
+
+    @property
     def title(self) -> str:
         """How operators see the file named: "本人確認情報（都道府県サーバ）"."""
         return f"{self.label}（{self.server_label}）"

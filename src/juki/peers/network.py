@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
-from juki.files import file_spec
+from juki.files import FUHYO, PREF, file_spec
 from juki.interfaces.intake_api import close_pools, create_intake_app
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
 from juki.peers.national import NationalSimulator
@@ -29,8 +29,8 @@ from juki.store.db import Database
 
 #: name → role of every certificate the local network needs.
 CERTIFICATES: dict[str, PeerRole] = {
-    "pref-server": PeerRole.PREF_SERVER,
-    "fuhyo-server": PeerRole.FUHYO_SERVER,
+    PREF.cert_name: PeerRole.PREF_SERVER,
+    FUHYO.cert_name: PeerRole.FUHYO_SERVER,
     "national": PeerRole.NATIONAL,
     "fuhyo-national": PeerRole.FUHYO_NATIONAL,
 }
@@ -126,7 +126,7 @@ def local_network(db: Database, pki_dir: Path, *, sim_prefix: str = "juki_sim") 
     fuhyo_server = fuhyo_national.serve_in_thread(_server_context(pki, "fuhyo-national", reload_seconds))
     app = create_intake_app(db)
     try:
-        with serve_in_thread(app, _server_context(pki, "pref-server", reload_seconds)) as intake:
+        with serve_in_thread(app, _server_context(pki, PREF.cert_name, reload_seconds)) as intake:
             yield LocalNetwork(
                 db, pki, intake, national, fuhyo_national, national_server.url, fuhyo_server.url
             )

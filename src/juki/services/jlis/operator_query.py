@@ -56,7 +56,6 @@ __all__ = [
     "OperatorMatch",
     "OperatorQueryResult",
     "QueryInput",
-    "client_cert_name",
     "configured_peer",
     "query",
 ]
@@ -161,12 +160,6 @@ class OperatorQueryResult:
         return len(self.matches)
 
 
-def client_cert_name(file: FileKind) -> str:
-    """The name of the file's server certificate in the PKI directory ("pref-server" /
-    "fuhyo-server"), the relay's default (interfaces/cli_relay.py, peers/network.py)."""
-    return file_spec(file).server_peer.value.replace("_", "-")
-
-
 def configured_peer(settings: Settings, file: FileKind) -> Peer:
     """The J-LIS server of ``file`` as configured: its URL (``settings.national_url`` /
     ``settings.fuhyo_national_url``) and the mTLS context of the file's server certificate.
@@ -182,7 +175,7 @@ def configured_peer(settings: Settings, file: FileKind) -> Peer:
             "T_JLIS_NOT_CONFIGURED", f"{spec.national_label}の URL（JUKI_{server.upper()}_URL）が未設定です"
         )
     pki = Pki(settings.pki_directory)
-    name = client_cert_name(spec.kind)
+    name = spec.cert_name
     try:
         crl = pki.crl_path if pki.crl_path.exists() else None
         tls = client_context(pki.cert_path(name), pki.key_path(name), pki.ca_cert_path, crl)

@@ -433,7 +433,6 @@ def bench_reconcile(
     table, in the same run. Ours: the whole service as the municipal CS would call it — stream, COPY
     into the TEMP table, unique index, FULL OUTER JOIN, differences kept — on the pref role.
     """
-    from juki.services.registry.reconciliation import iter_file, reconcile, upload_columns
 
     changed_every, dropped_every = 10_007, 20_011
     others, ended = persons // 10, max(1, persons // 1000)
@@ -445,41 +444,8 @@ def bench_reconcile(
     setup_seconds = time.monotonic() - started
     if progress:
         progress("setup", persons)
-    # Baseline: a plain COPY of the same CSV into an index-free table of text columns.
-    with db.connect(autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
-        conn.execute("CREATE SCHEMA bench_baseline")
-        conn.execute(
-            "CREATE TABLE bench_baseline.reconcile_upload ("
-            + ", ".join(f"{c} text" for c in upload_columns(PREF.kind))
-            + ")"
-        )
-    started = time.monotonic()
-    with db.connect() as conn:
-        with (
-            conn.cursor() as cur,
-            cur.copy("COPY bench_baseline.reconcile_upload FROM STDIN (FORMAT csv, HEADER true)") as copy,
-        ):
-            for chunk in iter_file(path):
-                copy.write(chunk)
-        conn.commit()
-    baseline_seconds = time.monotonic() - started
-    with db.connect(autocommit=True) as conn:
-        conn.execute("DROP SCHEMA bench_baseline CASCADE")
-    # Ours.
-    phases: dict[str, float] = {}
-    started = time.monotonic()
-    with db.connect(PREF.db_role) as conn:
-        info = reconcile(
-            conn,
-            PREF.kind,
-            RECONCILE_CITY,
-            iter_file(path),
-            requested_by="bench",
-            progress=(lambda n: progress("reconcile-kb", n // 1000)) if progress else None,
-            timings=phases,
-        )
-    seconds = time.monotonic() - started
+    timed = _timed_reconcile(db, path, RECONCILE_CITY, progress)
+    info, seconds, baseline_seconds = timed.info, timed.seconds, timed.baseline_seconds
     expected = {
         "missing_on_server": added,
         "missing_on_municipal": persons // dropped_every,
@@ -501,7 +467,7 @@ def bench_reconcile(
         "expected": expected,
         "correct": all(counts.get(k) == v for k, v in expected.items()),
         "seconds": round(seconds, 2),
-        "phases_seconds": phases,
+        "phases_seconds": timed.phases,
         "rate_per_s": round(rate, 1),
         "baseline_seconds": round(baseline_seconds, 2),
         "baseline_rate_per_s": round(baseline_rate, 1),
@@ -527,7 +493,7 @@ def bench_reconcile_loaded(
     only reads the file (its differences go to the run's own tables), so the later benchmarks of the
     suite are unaffected.
     """
-    from juki.services.registry.reconciliation import iter_file, municipality_scope, reconcile, upload_columns
+    from juki.services.registry.reconciliation import municipality_scope
 
     changed_every, dropped_every = 10_007, 20_011
     scope = list(municipality_scope(city))
@@ -554,6 +520,58 @@ def bench_reconcile_loaded(
             (added, scope),
         ).fetchone()
     already = int(row[0]) if row else 0
+    timed = _timed_reconcile(db, path, city, progress)
+    info, seconds, baseline_seconds = timed.info, timed.seconds, timed.baseline_seconds
+    expected = {
+        "missing_on_server": added - already,
+        "missing_on_municipal": dropped,
+        "different": changed + already,
+    }
+    counts = info.counts or {}
+    correct = all(counts.get(k, 0) == v for k, v in expected.items())
+    if not correct:
+        raise RuntimeError(f"reconcile: found {counts}, expected {expected}: no figure is reported")
+    rate = persons / seconds
+    baseline_rate = persons / baseline_seconds
+    return {
+        "benchmark": "reconcile",
+        "persons": persons,
+        "municipality_code": city,
+        "wards": len(info.scope_codes),
+        "upload_rows": info.uploaded_rows,
+        "upload_mib": round(path.stat().st_size / 2**20, 1),
+        "run_id": info.run_id,
+        "counts": counts,
+        "expected": expected,
+        "correct": correct,
+        "seconds": round(seconds, 2),
+        "phases_seconds": timed.phases,
+        "rate_per_s": round(rate, 1),
+        "rate_counts": "present persons of the municipality compared",
+        "baseline_seconds": round(baseline_seconds, 2),
+        "baseline_rate_per_s": round(baseline_rate, 1),
+        "ratio": round(rate / baseline_rate, 3),
+        "peak_rss_mib": peak_rss_mib(),
+        "target": {"seconds_for_3_7m": 120},
+        "machine": machine(),
+    }
+
+
+@dataclass
+class _TimedReconcile:
+    info: Any  # reconciliation.RunInfo
+    seconds: float
+    baseline_seconds: float
+    phases: dict[str, float]
+
+
+def _timed_reconcile(
+    db: Database, path: Path, city: str, progress: Callable[[str, int], None] | None
+) -> _TimedReconcile:
+    """One reconciliation of ``path`` for ``city`` through the service, and its same-run baseline: a
+    plain COPY of the same CSV into an index-free table of text columns."""
+    from juki.services.registry.reconciliation import iter_file, reconcile, upload_columns
+
     with db.connect(autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
         conn.execute("CREATE SCHEMA bench_baseline")
@@ -586,37 +604,4 @@ def bench_reconcile_loaded(
             progress=(lambda n: progress("reconcile-kb", n // 1000)) if progress else None,
             timings=phases,
         )
-    seconds = time.monotonic() - started
-    expected = {
-        "missing_on_server": added - already,
-        "missing_on_municipal": dropped,
-        "different": changed + already,
-    }
-    counts = info.counts or {}
-    correct = all(counts.get(k, 0) == v for k, v in expected.items())
-    if not correct:
-        raise RuntimeError(f"reconcile: found {counts}, expected {expected}: no figure is reported")
-    rate = persons / seconds
-    baseline_rate = persons / baseline_seconds
-    return {
-        "benchmark": "reconcile",
-        "persons": persons,
-        "municipality_code": city,
-        "wards": len(info.scope_codes),
-        "upload_rows": info.uploaded_rows,
-        "upload_mib": round(path.stat().st_size / 2**20, 1),
-        "run_id": info.run_id,
-        "counts": counts,
-        "expected": expected,
-        "correct": correct,
-        "seconds": round(seconds, 2),
-        "phases_seconds": phases,
-        "rate_per_s": round(rate, 1),
-        "rate_counts": "present persons of the municipality compared",
-        "baseline_seconds": round(baseline_seconds, 2),
-        "baseline_rate_per_s": round(baseline_rate, 1),
-        "ratio": round(rate / baseline_rate, 3),
-        "peak_rss_mib": peak_rss_mib(),
-        "target": {"seconds_for_3_7m": 120},
-        "machine": machine(),
-    }
+    return _TimedReconcile(info, time.monotonic() - started, baseline_seconds, phases)
