@@ -157,7 +157,7 @@ def test_S02_S03_password_sign_in_and_lockout(new_operator: Any, terminal_ui: Te
     assert len(rows) == 4 and rows[2]["detail"].get("throttled") is True
 
 
-def test_hardening_12_enter_after_the_id_is_not_a_failed_attempt(
+def test_hardening_12_S01_S02_enter_after_the_id_is_not_a_failed_attempt(
     new_operator: Any, terminal_ui: Terminal
 ) -> None:
     """Pressing Enter after typing the ID used to submit an empty password that counted as a failure:

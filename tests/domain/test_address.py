@@ -142,7 +142,7 @@ def test_kanji_are_never_normalised(s: str) -> None:
         "横浜市鶴見区鶴見中央2丁目2-1-101",
     ],
 )
-def test_hardening_16_room_number_after_go_joins_the_house_number(stored: str) -> None:
+def test_hardening_16_F1_6_room_number_after_go_joins_the_house_number(stored: str) -> None:
     key = address_key(stored)
     assert key == "横浜市鶴見区鶴見中央二丁目2-1-101"
     own_prefix = stored[: stored.index("1号") + 2] if "号" in stored else stored[: stored.rindex("-")]
@@ -151,7 +151,7 @@ def test_hardening_16_room_number_after_go_joins_the_house_number(stored: str) -
     assert address_key(key) == key
 
 
-def test_hardening_16_room_in_a_named_building_is_kept() -> None:
+def test_hardening_16_F1_6_room_in_a_named_building_is_kept() -> None:
     assert address_key("豊岡町1番2号コスギハイツ101号室") == "豊岡町1-2コスギハイツ101号室"
 
 
@@ -164,11 +164,11 @@ def test_hardening_16_room_in_a_named_building_is_kept() -> None:
         ("山北町大字山北1番地", "山北町山北1"),
     ],
 )
-def test_hardening_16_oaza_and_aza_markers_are_not_part_of_the_key(stored: str, query: str) -> None:
+def test_hardening_16_F1_6_oaza_and_aza_markers_are_not_part_of_the_key(stored: str, query: str) -> None:
     assert address_key(stored) == address_key(query)
     assert strip_municipality(address_key(stored)) == strip_municipality(address_key(query))
 
 
-def test_hardening_16_aza_inside_a_name_is_kept() -> None:
+def test_hardening_16_F1_6_aza_inside_a_name_is_kept() -> None:
     """Only the marker where the 町字 part starts is dropped; 大字X字Y keeps its inner 字."""
     assert address_key("足柄上郡山北町大字山北字岸100番地") == "足柄上郡山北町山北字岸100"

@@ -676,7 +676,7 @@ def test_F1_1_d_property_relocation_accepts_address_changes_only(
 ENDED = {"status": RecordStatus.ENDED, "end_kind": EndKind.REMOVED}
 
 
-def test_hardening_14_move_in_for_an_ended_person_may_not_change_the_my_number() -> None:
+def test_hardening_14_S39_move_in_for_an_ended_person_may_not_change_the_my_number() -> None:
     n = make(
         "pref", "domestic_move_in", pref_record(municipality_code=KAMAKURA, my_number=mynum("98765432101"))
     )
@@ -685,19 +685,19 @@ def test_hardening_14_move_in_for_an_ended_person_may_not_change_the_my_number()
 
 @pytest.mark.parametrize("over", [{"birth_date": "1990-01-01"}, {"sex": "2"}])
 @pytest.mark.parametrize("reason", ["domestic_move_in", "cancel_increase"])
-def test_hardening_14_entry_for_an_ended_person_may_not_become_another_person(
+def test_hardening_14_S39_entry_for_an_ended_person_may_not_become_another_person(
     reason: str, over: dict[str, str]
 ) -> None:
     n = make("pref", reason, pref_record(municipality_code=KAMAKURA, **over))
     assert rejected(n, pref_state(**ENDED)) == "E_REENTRY_IDENTITY"
 
 
-def test_hardening_14_fuhyo_entry_for_an_ended_person_keeps_birth_date_and_sex() -> None:
+def test_hardening_14_S39_fuhyo_entry_for_an_ended_person_keeps_birth_date_and_sex() -> None:
     n = make("fuhyo", "cancel_increase", fuhyo_record(birth_date="1990-01-01"))
     assert rejected(n, fuhyo_state(FuhyoStatus.ENDED, EndKind.REMOVED)) == "E_REENTRY_IDENTITY"
 
 
-def test_hardening_14_the_same_person_returns_even_under_a_new_name() -> None:
+def test_hardening_14_S39_the_same_person_returns_even_under_a_new_name() -> None:
     """A name may change while the person lives elsewhere (marriage): that is not another person."""
     n = make("pref", "domestic_move_in", pref_record(municipality_code=KAMAKURA, name_kanji="鈴木　花子"))
     t = accepted(n, pref_state(**ENDED))

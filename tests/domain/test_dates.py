@@ -308,7 +308,7 @@ def test_era_table_is_one_place() -> None:
         ("1985年3月初旬頃", "1985-03 上旬頃", "昭和60年3月上旬頃"),
     ],
 )
-def test_hardening_17_ten_day_period_with_circa(text: str, canonical: str, wareki: str) -> None:
+def test_hardening_17_F1_1_ten_day_period_with_circa(text: str, canonical: str, wareki: str) -> None:
     d = parse_date(text)
     assert d.canonical() == canonical
     assert JukiDate.parse_canonical(canonical) == d
@@ -327,7 +327,7 @@ def test_hardening_17_ten_day_period_with_circa(text: str, canonical: str, warek
         ("令和元年頃", "2019 頃 令和", "令和元年頃"),
     ],
 )
-def test_hardening_17_partial_date_keeps_the_era_it_was_entered_in(
+def test_hardening_17_F1_1_partial_date_keeps_the_era_it_was_entered_in(
     text: str, canonical: str, wareki: str
 ) -> None:
     d = parse_date(text)
@@ -337,7 +337,7 @@ def test_hardening_17_partial_date_keeps_the_era_it_was_entered_in(
     assert format_wareki(stored) == wareki
 
 
-def test_hardening_17_entered_era_is_information_not_provenance() -> None:
+def test_hardening_17_F1_1_entered_era_is_information_not_provenance() -> None:
     """令和元年 (May–December 2019) and 平成31年 (January–April) are different periods."""
     assert parse_date("令和元年") != parse_date("平成31年")
     assert parse_date("2019") == parse_date("平成31年")
@@ -354,7 +354,7 @@ def test_hardening_17_entered_era_is_information_not_provenance() -> None:
         ("昭和64年～平成2年", "1989～1990", "昭和64年～平成2年", "1989年～1990年"),
     ],
 )
-def test_hardening_17_unknown_date_ranges_are_accepted(
+def test_hardening_17_F1_1_unknown_date_ranges_are_accepted(
     text: str, canonical: str, wareki: str, seireki: str
 ) -> None:
     d = parse_date(text)
@@ -375,7 +375,7 @@ def test_hardening_17_unknown_date_ranges_are_accepted(
         ("～1986年", "E_DATE_FORMAT"),
     ],
 )
-def test_hardening_17_malformed_ranges_are_refused(text: str, code: str) -> None:
+def test_hardening_17_F1_1_malformed_ranges_are_refused(text: str, code: str) -> None:
     with pytest.raises(DateParseError) as info:
         parse_date(text)
     assert info.value.code == code

@@ -428,7 +428,7 @@ def test_bad_text_is_E_TEXT_INVALID(over: dict[str, str]) -> None:
     ],
 )
 @pytest.mark.parametrize("item", ["name_kanji", "address", "former_surname_kanji"])
-def test_hardening_3_invisible_and_bidi_characters_are_E_TEXT_INVISIBLE(item: str, char: str) -> None:
+def test_hardening_3_S39_invisible_and_bidi_characters_are_E_TEXT_INVISIBLE(item: str, char: str) -> None:
     """Hardening issue item 3: such characters were stored, shown and counted as 外字."""
     value = {
         "name_kanji": "山田太郎",
@@ -443,7 +443,7 @@ def test_hardening_3_invisible_and_bidi_characters_are_E_TEXT_INVISIBLE(item: st
     assert f"U+{ord(char):04X}" in str(rejection)
 
 
-def test_hardening_3_ivs_and_declared_gaiji_stay_accepted() -> None:
+def test_hardening_3_S39_ivs_and_declared_gaiji_stay_accepted() -> None:
     ivs = "\u845b\U000e0100城太郎"  # 葛 + IVS selector
     pua = "山\ue000太郎"  # a private-use 外字 of the declared repertoire
     assert parse_notification(notif(record=pref_record(name_kanji=ivs))).record["name_kanji"] == ivs
@@ -548,7 +548,7 @@ def test_operator_documentation_lists_every_error_code() -> None:
         (TSURUMI, "大町1番1号"),  # no municipality at all: where it lies cannot be told
     ],
 )
-def test_hardening_15_address_outside_the_municipality_is_E_ADDRESS_MUNICIPALITY(
+def test_hardening_15_S39_address_outside_the_municipality_is_E_ADDRESS_MUNICIPALITY(
     code: str, address: str
 ) -> None:
     for reason in ("relocation", "domestic_move_in"):
@@ -568,13 +568,13 @@ def test_hardening_15_address_outside_the_municipality_is_E_ADDRESS_MUNICIPALITY
         ("143821", "箱根町湯本256番地"),  # and without
     ],
 )
-def test_hardening_15_address_inside_the_municipality_is_accepted(code: str, address: str) -> None:
+def test_hardening_15_S39_address_inside_the_municipality_is_accepted(code: str, address: str) -> None:
     n = parse_notification(
         notif(municipality_code=code, record=pref_record(municipality_code=code, address=address))
     )
     assert n.record is not None and n.record["address"] == address
 
 
-def test_hardening_15_fuhyo_address_is_checked_against_a_kanagawa_address_code() -> None:
+def test_hardening_15_S39_fuhyo_address_is_checked_against_a_kanagawa_address_code() -> None:
     record = fuhyo_record(address_municipality_code=TSURUMI, address="神奈川県鎌倉市大町1番1号")
     assert rejected(notif(file="fuhyo", reason="birth", record=record)).code == "E_ADDRESS_MUNICIPALITY"

@@ -837,7 +837,7 @@ def test_S42_nothing_is_sent_to_a_peer_that_fails_authentication(
 CRL_RELOAD_SECONDS = 1
 
 
-def test_hardening_5_a_municipality_revoked_while_juki_serve_runs_is_refused_within_the_bound(
+def test_hardening_5_S41_a_municipality_revoked_while_juki_serve_runs_is_refused_within_the_bound(
     db: Database, tmp_path: Path
 ) -> None:
     """`juki pki revoke` (which republishes the CRL) while `juki serve` runs: within

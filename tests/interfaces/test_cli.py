@@ -416,7 +416,7 @@ def test_every_command_has_help(juki: Run) -> None:
         assert "Usage" in result.stdout
 
 
-def test_hardening_1_apply_rejects_nul_deep_and_duplicate_key_lines_and_applies_the_rest(
+def test_hardening_1_S38_apply_rejects_nul_deep_and_duplicate_key_lines_and_applies_the_rest(
     juki: Run, db: Database, tmp_path: Path
 ) -> None:
     """`juki apply` used to die with a traceback on a \\u0000 or deeply nested line."""
@@ -460,7 +460,7 @@ def test_hardening_1_apply_rejects_nul_deep_and_duplicate_key_lines_and_applies_
         max_size=5,
     )
 )
-def test_hardening_1_fuzz_apply_gives_one_result_and_one_inbox_row_per_line(
+def test_hardening_1_S38_fuzz_apply_gives_one_result_and_one_inbox_row_per_line(
     db: Database, tmp_path: Path, junk: list[bytes]
 ) -> None:
     """Property (the path of `juki apply`): arbitrary lines around a valid one never fail the run."""

@@ -81,7 +81,9 @@ def test_S19_cli_paths_can_point_elsewhere(juki: Run, db: Database, tmp_path: Pa
     assert json.loads(result.stdout)["checkpoints_checked"] == 1
 
 
-def test_hardening_11_cli_verify_exits_1_without_checkpoints(juki: Run, db: Database, tmp_path: Path) -> None:
+def test_hardening_11_S20_cli_verify_exits_1_without_checkpoints(
+    juki: Run, db: Database, tmp_path: Path
+) -> None:
     """Item 11: `juki audit verify --checkpoints` naming a file that is not there fails (exit 1)."""
     append_many(db, 3)
     result = juki("audit", "verify", "--json", "--checkpoints", str(tmp_path / "none.jsonl"))

@@ -83,7 +83,9 @@ def test_terminal_commands(juki: Run) -> None:
     assert juki("operator", "enrol-link", "nobody").exit_code == 1
 
 
-def test_hardening_13_the_console_takes_no_rights_decision_and_shows_no_personal_data(juki: Run) -> None:
+def test_hardening_13_S12_S15_the_console_takes_no_rights_decision_and_shows_no_personal_data(
+    juki: Run,
+) -> None:
     """`juki rights approve 8 --as admin2` recorded an approver nobody had authenticated (S-12 was
     nominal), and `juki query` printed personal data under a free-text operator with no operation-log
     row (S-15): those commands are gone from the console."""

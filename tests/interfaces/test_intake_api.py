@@ -183,7 +183,7 @@ def _birth(n: int, **record: str) -> dict[str, Any]:
     return notification("pref", "birth", juminhyo(n), record=rec, change_date="2026-09-01")
 
 
-def test_hardening_1_nul_and_deep_json_are_one_rejected_item_each(
+def test_hardening_1_S38_nul_and_deep_json_are_one_rejected_item_each(
     net: Net, db: Database, cluster: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A \\u0000 in a string, or JSON nested 300 deep (orjson reads 1024 levels but writes 254), used to
@@ -215,7 +215,7 @@ def test_hardening_1_nul_and_deep_json_are_one_rejected_item_each(
         assert secret not in logged and secret not in pg_log
 
 
-def test_hardening_1_a_failing_statement_logs_no_values_for_the_server_roles(
+def test_hardening_1_S38_a_failing_statement_logs_no_values_for_the_server_roles(
     db: Database, cluster: Any
 ) -> None:
     """Whatever still fails in the database (here a JSON literal PostgreSQL cannot hold) is logged
@@ -232,7 +232,7 @@ def test_hardening_1_a_failing_statement_logs_no_values_for_the_server_roles(
     assert SECRET_NAME not in after and "STATEMENT" not in after and "CONTEXT" not in after
 
 
-def test_hardening_2_duplicate_json_keys_reject_the_line(net: Net, db: Database) -> None:
+def test_hardening_2_S38_duplicate_json_keys_reject_the_line(net: Net, db: Database) -> None:
     """orjson keeps the last of two equal keys; a notification naming a field twice is ambiguous."""
     top = orjson.dumps(_birth(710)).replace(
         b'"juminhyo_code"', b'"juminhyo_code":"00000000019","juminhyo_code"'
@@ -272,7 +272,7 @@ _fuzz_n = iter(range(720, 100_000))
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(junk=st.lists(_LINE, min_size=1, max_size=5), where=st.integers(0, 5))
-def test_hardening_1_fuzz_the_intake_never_fails_a_batch(
+def test_hardening_1_S38_fuzz_the_intake_never_fails_a_batch(
     net: Net, db: Database, junk: list[bytes], where: int
 ) -> None:
     """Property: arbitrary bytes and arbitrary JSON around one valid notification: never 5xx, one

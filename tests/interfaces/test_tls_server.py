@@ -113,7 +113,7 @@ def _reloading(pki: Pki, seconds: float) -> ReloadingServerContext:
     )
 
 
-def test_hardening_5_a_running_server_refuses_a_certificate_revoked_after_it_started(
+def test_hardening_5_S41_a_running_server_refuses_a_certificate_revoked_after_it_started(
     pki: Pki, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Revoke + new CRL while the server runs: within the reload interval new handshakes of the revoked
@@ -131,7 +131,7 @@ def test_hardening_5_a_running_server_refuses_a_certificate_revoked_after_it_sta
     assert refused and all(re.search(r"from 127\.0\.0\.1:\d+: certificate revoked$", m) for m in refused)
 
 
-def test_hardening_5_an_expired_crl_is_logged_and_a_renewed_one_is_picked_up(
+def test_hardening_5_S41_an_expired_crl_is_logged_and_a_renewed_one_is_picked_up(
     pki: Pki, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A CRL past its nextUpdate fails every client handshake (fail closed) — now logged, as is the
@@ -158,7 +158,7 @@ def test_hardening_5_an_expired_crl_is_logged_and_a_renewed_one_is_picked_up(
 
 
 @pytest.mark.parametrize("client", ["another_ca", "no_certificate"])
-def test_hardening_5_handshake_failures_are_logged_with_the_reason(
+def test_hardening_5_S41_handshake_failures_are_logged_with_the_reason(
     pki: Pki, client: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="juki.tls")

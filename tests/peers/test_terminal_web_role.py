@@ -26,7 +26,7 @@ def _client(cert: Path, key: Path, ca: Path) -> httpx.Client:
     return httpx.Client(verify=client_context(cert, key, ca), timeout=10, trust_env=False)
 
 
-def test_hardening_6_no_peer_accepts_the_terminal_web_certificate_as_a_client(
+def test_hardening_6_S41_no_peer_accepts_the_terminal_web_certificate_as_a_client(
     db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="juki.tls")

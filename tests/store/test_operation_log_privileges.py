@@ -105,7 +105,7 @@ def test_S15_the_log_owner_cannot_log_in_and_append_has_a_fixed_search_path(db: 
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_hardening_9_no_role_can_log_as_another_operator_or_terminal(db: Database, role: str) -> None:
+def test_hardening_9_S15_no_role_can_log_as_another_operator_or_terminal(db: Database, role: str) -> None:
     """Item 9: who and where of a row come from a live session the database knows, not from the
     caller. As each server role: the old call naming an operator and terminal no longer exists; a
     doctored Actor logs as the session it holds; an unknown or ended session secret is refused

@@ -21,7 +21,7 @@ def _refused(db: Database, role: DbRole, statement: str) -> None:
         conn.execute(statement)
 
 
-def test_hardening_8_login_roles_own_no_object(db: Database) -> None:
+def test_hardening_8_S35_login_roles_own_no_object(db: Database) -> None:
     """Every schema, table, sequence, view and function belongs to a NOLOGIN role (or the administrator)."""
     with db.connect() as conn:
         owned = conn.execute(
@@ -49,7 +49,7 @@ def test_hardening_8_login_roles_own_no_object(db: Database) -> None:
     ]
 
 
-def test_hardening_8_no_login_role_can_create_in_any_schema(db: Database) -> None:
+def test_hardening_8_S35_no_login_role_can_create_in_any_schema(db: Database) -> None:
     """No CREATE TABLE (nor CREATE TABLE … AS, VIEW or FUNCTION) anywhere, for any login role."""
     for role in LOGIN_ROLES:
         for schema in SCHEMAS:
@@ -58,7 +58,7 @@ def test_hardening_8_no_login_role_can_create_in_any_schema(db: Database) -> Non
             _refused(db, role, f"CREATE FUNCTION {schema}.harvest() RETURNS int LANGUAGE sql AS 'SELECT 1'")
 
 
-def test_hardening_8_fuhyo_role_cannot_bypass_the_temporary_areas_expiry(db: Database) -> None:
+def test_hardening_8_S35_fuhyo_role_cannot_bypass_the_temporary_areas_expiry(db: Database) -> None:
     """The issue's bypasses of R-05/R-06: a row created 50 years ahead, dropping the < 1 year CHECK, dropping or
     disabling the purge trigger. All refused; and even the administrator's insert gets the server's time."""
     stash = "fuhyo_tmp.my_number_stash"
@@ -95,7 +95,7 @@ def test_hardening_8_fuhyo_role_cannot_bypass_the_temporary_areas_expiry(db: Dat
         conn.commit()
 
 
-def test_hardening_8_terminal_role_cannot_disable_the_rights_ledgers_append_only_trigger(
+def test_hardening_8_S35_terminal_role_cannot_disable_the_rights_ledgers_append_only_trigger(
     db: Database,
 ) -> None:
     """The issue's bypass of S-08/S-09: the terminal role disabled the ledger's trigger and rewrote a row."""
@@ -119,7 +119,7 @@ def test_hardening_8_terminal_role_cannot_disable_the_rights_ledgers_append_only
     )
 
 
-def test_hardening_8_file_roles_cannot_change_their_files_schema_or_the_bridge(db: Database) -> None:
+def test_hardening_8_S35_file_roles_cannot_change_their_files_schema_or_the_bridge(db: Database) -> None:
     """No DDL on the files either: constraints, indexes, the 個人番号 bridge, its catalog and its log."""
     for role, statement in (
         (DbRole.PREF, "ALTER TABLE pref.identity_current DROP CONSTRAINT identity_current_check"),

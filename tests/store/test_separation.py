@@ -88,7 +88,7 @@ def _stash(db: Database) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-def test_hardening_7_bridge_releases_only_an_abroad_persons_number_into_the_temporary_area(
+def test_hardening_7_S37_bridge_releases_only_an_abroad_persons_number_into_the_temporary_area(
     db: Database,
 ) -> None:
     """S-37/F2-2/R-07: the fuhyo role gets one 個人番号 only for a person whose File 2 record is 国外転出,
@@ -131,7 +131,7 @@ def test_hardening_7_bridge_releases_only_an_abroad_persons_number_into_the_temp
     ]
 
 
-def test_hardening_7_the_harvesting_query_returns_no_number(db: Database) -> None:
+def test_hardening_7_S37_the_harvesting_query_returns_no_number(db: Database) -> None:
     """The issue's harvest: as juki_fuhyo, my_number_for over every File 2 record, kept by CREATE TABLE … AS.
     The number-returning function is gone, the bridge returns no number, it puts no present resident's or
     unrecorded person's number anywhere, and nothing can be kept in File 2's schema."""

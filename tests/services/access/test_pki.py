@@ -421,7 +421,7 @@ def test_cli_pki_end_to_end(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ hardening 5: CRL renewal
 
 
-def test_hardening_5_renew_crl_publishes_only_when_the_crl_expires_within_the_margin(pki: Pki) -> None:
+def test_hardening_5_S41_renew_crl_publishes_only_when_the_crl_expires_within_the_margin(pki: Pki) -> None:
     """`Pki.renew_crl(before_days)` is idempotent (a daily job): a fresh CRL is left alone, one that
     expires within the margin (or is missing) is republished with the revocations."""
     first = x509.load_pem_x509_crl(pki.crl_path.read_bytes())  # from init: valid 7 days
@@ -444,7 +444,7 @@ def test_hardening_5_renew_crl_publishes_only_when_the_crl_expires_within_the_ma
         pki.renew_crl(7, days=7)  # would renew on every run
 
 
-def test_hardening_5_cli_pki_crl_renew_before(tmp_path: Path) -> None:
+def test_hardening_5_S41_cli_pki_crl_renew_before(tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"JUKI_DATA_DIR": str(tmp_path)}
     assert runner.invoke(app, ["pki", "init"], env=env).exit_code == 0
@@ -465,7 +465,7 @@ def test_hardening_5_cli_pki_crl_renew_before(tmp_path: Path) -> None:
 # ------------------------------------------------- hardening 6: the terminal web server's certificate
 
 
-def test_hardening_6_terminal_web_certificate_is_a_server_certificate_only(pki: Pki) -> None:
+def test_hardening_6_S41_terminal_web_certificate_is_a_server_certificate_only(pki: Pki) -> None:
     """The terminal UI's certificate names its own role and has serverAuth alone: no mTLS server
     accepts it as a client (OpenSSL: "unsuitable certificate purpose"), and the role is refused by
     `authorize_peer` whatever a caller lists."""
@@ -483,7 +483,7 @@ def test_hardening_6_terminal_web_certificate_is_a_server_certificate_only(pki: 
     assert isinstance(error, ssl.SSLCertVerificationError) and "unsuitable certificate purpose" in str(error)
 
 
-def test_hardening_6_old_terminal_web_certificate_is_revoked_and_reissued(pki: Pki) -> None:
+def test_hardening_6_S41_old_terminal_web_certificate_is_revoked_and_reissued(pki: Pki) -> None:
     """A data directory from before holds `terminal-web` as a pref_server certificate (clientAuth):
     `ensure_terminal_certificate` revokes it (in the CRL) and issues a terminal_web one in its place."""
     old = pki.issue(PeerRole.PREF_SERVER, "terminal-web", dns_names=["localhost"])

@@ -45,7 +45,7 @@ def _with_password(conn: Conn, settings: Settings, system: System, login: str) -
     operators.enrol_password(conn, token, PASSWORD)
 
 
-def test_hardening_12_answers_are_the_same_for_existing_and_unknown_ids(
+def test_hardening_12_S01_S02_answers_are_the_same_for_existing_and_unknown_ids(
     conn: Conn, settings: Settings, system: System
 ) -> None:
     """Wrong passwords from two terminals: an operator with a password, a biometric-only operator and
@@ -70,7 +70,7 @@ def test_hardening_12_answers_are_the_same_for_existing_and_unknown_ids(
     assert answers["kimura"] == answers["honda"] and answers["ghost"] == answers["honda"]
 
 
-def test_hardening_12_one_terminal_cannot_lock_an_operator_out(
+def test_hardening_12_S01_S02_one_terminal_cannot_lock_an_operator_out(
     conn: Conn, admin_conn: Conn, settings: Settings, system: System
 ) -> None:
     """However often one terminal fails for an ID it only throttles itself, for a while: the operator
@@ -99,7 +99,7 @@ def test_hardening_12_one_terminal_cannot_lock_an_operator_out(
     )
 
 
-def test_hardening_12_every_answer_costs_one_argon2_verification(
+def test_hardening_12_S01_S02_every_answer_costs_one_argon2_verification(
     conn: Conn, settings: Settings, system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Known, unknown, disabled, password-less, throttled and locked IDs all run exactly one Argon2
@@ -153,7 +153,7 @@ def test_hardening_12_every_answer_costs_one_argon2_verification(
     assert locked > unknown * 0.4, (locked, unknown)
 
 
-def test_hardening_12_webauthn_options_for_an_unknown_id_look_like_a_known_ones(
+def test_hardening_12_S01_S02_webauthn_options_for_an_unknown_id_look_like_a_known_ones(
     conn: Conn, settings: Settings, system: System
 ) -> None:
     """Options for an unknown ID (or one without an authenticator) list one credential, like a real
@@ -178,7 +178,7 @@ def test_hardening_12_webauthn_options_for_an_unknown_id_look_like_a_known_ones(
     assert ghost["challenge"] != again["challenge"]
 
 
-def test_hardening_12_an_empty_password_is_not_an_attempt(
+def test_hardening_12_S01_S02_an_empty_password_is_not_an_attempt(
     conn: Conn, admin_conn: Conn, settings: Settings, system: System
 ) -> None:
     """Enter after the ID submits an empty password: refused with T_PASSWORD_EMPTY, for every ID
@@ -201,7 +201,7 @@ def test_hardening_12_an_empty_password_is_not_an_attempt(
     assert signed.actor.login == "kimura"
 
 
-def test_hardening_12_webauthn_sign_in_is_throttled_for_unknown_ids_too(
+def test_hardening_12_S01_S02_webauthn_sign_in_is_throttled_for_unknown_ids_too(
     conn: Conn, settings: Settings, system: System
 ) -> None:
     """The WebAuthn path counts and throttles the ID typed, existing or not, with the same answers."""

@@ -36,7 +36,7 @@ def _p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def test_hardening_10_a_stuck_writer_cannot_stall_four_searching_terminals(
+def test_hardening_10_S15_a_stuck_writer_cannot_stall_four_searching_terminals(
     db: Database, tmp_path: Path
 ) -> None:
     """Item 10: a transaction that appended (and sealed) and then hangs open does not hold up the

@@ -293,7 +293,7 @@ def test_S15_no_checkpoint_is_signed_over_a_tampered_log(db: Database, audit: Pa
     assert len((audit / CHECKPOINT_FILE).read_text(encoding="utf-8").splitlines()) == 1
 
 
-def test_hardening_11_verify_fails_when_the_checkpoints_are_gone(
+def test_hardening_11_S20_verify_fails_when_the_checkpoints_are_gone(
     db: Database, audit: Path, tmp_path: Path
 ) -> None:
     """Item 11: a log with rows but no checkpoint — the file deleted, or the path pointing at

@@ -437,7 +437,7 @@ def test_R02_superseded_versions_are_kept_150_years(db: Database) -> None:
     assert until.year - superseded.year == 150
 
 
-def test_hardening_14_a_my_number_once_anyones_is_never_given_to_another(db: Database) -> None:
+def test_hardening_14_S39_a_my_number_once_anyones_is_never_given_to_another(db: Database) -> None:
     """S-39 / issue item 14: a 個人番号 a person gave up (now only in the history) is still theirs; the
     same person may take it back, and a code change does not make their own number someone else's."""
     a = born(db, 60)
@@ -487,7 +487,7 @@ def test_hardening_14_a_my_number_once_anyones_is_never_given_to_another(db: Dat
     assert back.status == "accepted", back
 
 
-def test_hardening_14_the_owner_look_up_uses_the_history_index(db: Database) -> None:
+def test_hardening_14_S39_the_owner_look_up_uses_the_history_index(db: Database) -> None:
     """The history look-up is an index scan (the bulk intake must not slow down)."""
     with db.connect() as conn:
         conn.execute("SET enable_seqscan = off")

@@ -170,7 +170,7 @@ def test_inline_conversion_loads_the_same_as_worker_processes(
     assert q(db, "SELECT count(*) FROM pref.identity_history") == [(report.history_rows,)]
 
 
-def test_hardening_8_bulk_load_is_an_administrators_operation(
+def test_hardening_8_S35_bulk_load_is_an_administrators_operation(
     db: Database, population: Path, tmp_path: Path
 ) -> None:
     """The fast load truncates and drops indexes, DDL the server's login role no longer has: over the file
@@ -201,7 +201,7 @@ def _accounted(report: Any, rejects_dir: Path) -> dict[tuple[str, int], str]:
     return {(r["file"], int(r["line"])): r["code"] for r in rows}
 
 
-def test_hardening_4_an_unterminated_quote_spoils_only_its_own_line(
+def test_hardening_4_D1_A3_an_unterminated_quote_spoils_only_its_own_line(
     db: Database, population: Path, tmp_path: Path
 ) -> None:
     """Issue item 4: 7 data lines, one with an unterminated quote: 6 loaded, 1 rejected (the CSV
@@ -220,7 +220,7 @@ def test_hardening_4_an_unterminated_quote_spoils_only_its_own_line(
     assert q(db, "SELECT count(*) FROM pref.identity_current") == [(6,)]
 
 
-def test_hardening_4_history_lines_of_a_rejected_person_are_in_the_rejects_file(
+def test_hardening_4_D1_A3_history_lines_of_a_rejected_person_are_in_the_rejects_file(
     db: Database, population: Path, tmp_path: Path
 ) -> None:
     """Every history line ends up loaded or rejected too: a rejected person's versions are listed, and
@@ -258,7 +258,7 @@ _FIELD = st.text(alphabet=st.sampled_from('a1,"\r\x00\\\t あ'), max_size=6)
     ),
     raw_bytes=st.lists(st.tuples(st.integers(0, 9), st.binary(max_size=8)), max_size=2),
 )
-def test_hardening_4_every_line_of_a_malformed_csv_is_loaded_or_rejected(
+def test_hardening_4_D1_A3_every_line_of_a_malformed_csv_is_loaded_or_rejected(
     db: Database, population: Path, tmp_path_factory: pytest.TempPathFactory, damage: Any, raw_bytes: Any
 ) -> None:
     """Property: whatever is wrong with the lines, loaded + rejected = data lines, and each rejected
