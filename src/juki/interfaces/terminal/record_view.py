@@ -103,11 +103,13 @@ class RecordPage:
 
 
 def _rows(items: Mapping[str, Any], columns: tuple[str, ...], reveal: bool) -> tuple[Row, ...]:
-    return tuple(
+    """The rows of ``columns`` the record has a value for (an empty 旧氏 or 旧住民票コード says nothing)."""
+    rows = (
         Row(c, item_label_for(c, items[c]), value_text(c, items[c], reveal=reveal))
         for c in columns
         if c in items
     )
+    return tuple(row for row in rows if row.value)
 
 
 def _history_row(version: RecordVersion) -> HistoryRow:
@@ -138,7 +140,8 @@ def build(record: RecordView, *, reveal: bool = False) -> RecordPage:
         on = value_text("ended_on", items.get("ended_on")) or value_text(
             "change_date", items.get("change_date")
         )
-        banner = f"消除者です。消除事由: {kind}（{reason}）／消除日: {on}"
+        why = kind if reason in ("", kind) else f"{kind}（{reason}）"
+        banner = f"消除事由: {why}／消除日: {on}"
     return RecordPage(
         file=record.file.value,
         juminhyo_code=record.juminhyo_code,

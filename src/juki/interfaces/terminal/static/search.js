@@ -4,7 +4,7 @@
 document.addEventListener("DOMContentLoaded", () => {
   const heading = document.getElementById("results-heading");
   if (heading) {
+    // The list is the page's first panel: no scrolling, the header and menu stay in view.
     heading.focus({ preventScroll: true });
-    heading.scrollIntoView({ block: "start" });
   }
 });
