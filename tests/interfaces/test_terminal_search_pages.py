@@ -20,7 +20,7 @@ from juki.interfaces.terminal.routes_work import lookup_keys
 from juki.interfaces.terminal.tls import ensure_terminal_certificate, terminal_server_context
 from juki.interfaces.tls_server import serve_in_thread
 from juki.services.access.pki import Pki
-from juki.store.db import Database
+from juki.store.db import Database, DbRole
 from tests.interfaces.terminal_web_support import (
     MOVED_ADDRESS,
     RESIDENT_BIRTH,
@@ -29,6 +29,7 @@ from tests.interfaces.terminal_web_support import (
     World,
     build_world,
     csrf_of,
+    grant,
 )
 from tests.interfaces.test_terminal_web import (
     ORIGIN,
@@ -41,9 +42,14 @@ from tests.interfaces.test_terminal_web import (
 
 @pytest.fixture
 def world(db: Database) -> World:
-    return build_world(
+    world = build_world(
         db, dataclasses.replace(db.settings, webauthn_origin=ORIGIN, webauthn_rp_id="localhost")
     )
+    with db.connect(DbRole.TERM, autocommit=True) as conn:
+        world.enrolment_tokens["fuhyo1"] = grant(
+            conn, world.settings, world.admin, "fuhyo1", "fuhyo_operator"
+        )
+    return world
 
 
 @pytest.fixture
@@ -185,3 +191,30 @@ def test_not_found_and_wrong_method_keep_the_header_and_a_way_back(
         and "操作者" not in anonymous.text
         and "業務メニューへ戻る" not in anonymous.text
     )
+
+
+def test_F2_6_file_2_record_and_lookup_without_my_number(client: Client, world: World) -> None:
+    """Issue 10 items 2, 3 for File 2 (F2-6): the look-up offers the 住民票コード only (the file holds
+    no 個人番号), and the record page groups File 2's own items with their labels."""
+    bind(client, world)
+    enrol_and_sign_in_webauthn(client, world, "fuhyo1")
+    form = client.get("/search/fuhyo")
+    select = form.text[
+        form.text.index('id="lookup-by"') : form.text.index("</select>", form.text.index('id="lookup-by"'))
+    ]
+    assert "住民票コード" in select and "個人番号" not in select
+    assert 'href="/jlis/fuhyo"' in form.text  # the J-LIS query is one link away
+    record = client.post(
+        "/search/fuhyo/lookup",
+        data={"csrf_token": csrf_of(form.text), "by": "juminhyo_code", "key": world.fuhyo_code},
+    )
+    assert record.status_code == 200, record.text
+    main = record.text[record.text.index('id="record-current"') :]
+    assert "附票管理市町村コード" in main and "141011（横浜市鶴見区）" in main
+    assert "個人番号" not in main and "my-number" not in main
+    refused = client.post(
+        "/search/fuhyo/lookup",
+        data={"csrf_token": csrf_of(form.text), "by": "my_number", "key": "123456789018"},
+    )
+    assert refused.status_code == 422 and "個人番号がありません" in refused.text
+    assert "123456789018" not in refused.text  # the number typed is not echoed

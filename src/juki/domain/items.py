@@ -122,6 +122,7 @@ ITEM_LABELS: Final[dict[str, str]] = {
     "former_surname_gaiji_count": "外字数（旧氏）",
     "former_surname_kana": "旧氏 ふりがな",
     "former_surname_gaiji_seq": "旧氏外字変更連番",
+    "seion_kana": "清音化かな氏名（検索用）",
     "notification_kind": "通知区分",
     "status": "状態",
     "end_kind": "消除の種別",
