@@ -158,6 +158,12 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     # --- consistency check results (F1-7, F2-7) ------------------------------------------------
     ErrorSpec("T_RECON_RUN_NOT_FOUND", "該当する整合性確認の実行がありません", "no such reconciliation run"),
+    # --- kept search results (F1-6, F2-6; issue 10) --------------------------------------------
+    ErrorSpec(
+        "T_RESULT_SET_EXPIRED",
+        "この検索結果は表示できません（サインアウト、期限切れ、または別の操作者の結果です）。もう一度検索してください",
+        "the kept result set is unknown, expired or belongs to another session",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

@@ -12,6 +12,7 @@ object) with its stable code — never a stack trace (ARCHITECTURE.md §4).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -23,7 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx
+from juki.interfaces.terminal.context import Ctx, Requests
 from juki.interfaces.terminal.render import Renderer, ShownError, View, status_of, wants_json
 from juki.interfaces.terminal.security import SESSION_COOKIE, cookie_options, csrf_token
 
@@ -76,10 +77,26 @@ def refusal_response(renderer: Renderer, request: Request, refusal: Refusal) -> 
     return renderer.error(view, shown, status=status, back="/" if view.actor else None)
 
 
+def _framed_view(request: Request) -> View:
+    """The frame of a not-found or wrong-method page: the router answered before any route resolved
+    the terminal and session, so resolve them here (without counting as activity) to keep the
+    header and menu; an unknown terminal or no session just gets the bare frame."""
+    view = _view(request)
+    if view.terminal is not None:
+        return view
+    # The terminal (if known) is in request.state.ctx even when the session is refused.
+    with contextlib.suppress(Refusal):
+        Requests(request.app.state.web).session(request, touch=False)
+    return _view(request)
+
+
 def web_error_response(renderer: Renderer, request: Request, code: str) -> Response:
     shown = ShownError.web(code)
     if wants_json(request):
         return JSONResponse({"code": shown.code, "message": shown.message}, status_code=status_of(code))
+    if code in ("T_NOT_FOUND", "T_METHOD"):
+        view = _framed_view(request)
+        return renderer.error(view, shown, back="/" if view.terminal is not None else None)
     return renderer.error(_view(request), shown)
 
 

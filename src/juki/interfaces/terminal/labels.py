@@ -34,6 +34,9 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.JLIS_QUERY.value: "全国サーバへの照会",
     Function.RECONCILIATION_REVIEW.value: "整合性確認結果の確認",
     Function.SIGN_IN.value: "認証",
+    Function.LOOKUP.value: "住民票コード・個人番号による検索",
+    Function.MY_NUMBER_VIEW.value: "個人番号の表示",
+    Function.PRINT.value: "照会結果票の印刷",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {
     Outcome.ALLOW.value: "実行",

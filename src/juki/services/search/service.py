@@ -88,6 +88,8 @@ class SearchResult:
     hits: tuple[SearchHit, ...]
     cap: int
     log_id: int  # the operation-log row of this search
+    variant_spellings: tuple[str, ...] = ()  # the kanji spellings searched (「異体字も検索」)
+    warnings: tuple[str, ...] = ()  # for the operator; they did not stop the search
 
     @property
     def count(self) -> int:
@@ -226,7 +228,8 @@ def search(
             outcome=Outcome.ALLOW,
             detail={"conditions": logged, "result_count": len(rows)},
         )
-        return SearchResult(file, tuple(_hit(r) for r in rows), limit, log_id)
+        hits = tuple(_hit(r) for r in rows)
+        return SearchResult(file, hits, limit, log_id, compiled.variant_spellings, compiled.warnings)
 
     def refusal_detail(refusal: Refusal) -> Mapping[str, object]:
         if refusal.code == S25_RULES.too_many_code:
