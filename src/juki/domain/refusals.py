@@ -158,6 +158,17 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     # --- consistency check results (F1-7, F2-7) ------------------------------------------------
     ErrorSpec("T_RECON_RUN_NOT_FOUND", "該当する整合性確認の実行がありません", "no such reconciliation run"),
+    # --- operation-log review (S-17, S-18) --------------------------------------------------------
+    ErrorSpec(
+        "T_AUDIT_EXPORT_TOO_MANY",
+        "出力する件数が多すぎます。期間や条件を絞ってください",
+        "the filtered log is too large to export at once",
+    ),
+    ErrorSpec(
+        "T_AUDIT_SETTINGS",
+        "注意すべき操作の設定ファイルに誤りがあります。システム管理者に連絡してください",
+        "the unusual-pattern settings file (JUKI_AUDIT_PATTERNS) is invalid",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})
