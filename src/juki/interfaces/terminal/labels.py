@@ -47,7 +47,7 @@ OUTCOME_LABELS: Final[dict[str, str]] = {
 PATTERN_LABELS: Final[dict[str, str]] = {
     "high_volume": "件数が多い",
     "off_hours": "業務時間外",
-    "repeated_target": "同一対象の繰り返し参照",
+    "repeated_target": "同じ住民の繰り返し参照（検索・閲覧）",
     "repeated_deny": "権限外操作の繰り返し",
     "repeated_failure": "認証失敗の繰り返し",
     "bulk_browsing": "多数の住民の参照",

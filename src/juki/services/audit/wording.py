@@ -200,6 +200,10 @@ _KEYS: Final[Mapping[str, Callable[[Any], str]]] = {
 }
 
 
+#: Keys told first, in this order; the others follow in the order they are stored.
+_FIRST: Final = ("event", "action", "by", "conditions", "filters", "result_count", "versions", "shown")
+
+
 def describe(detail: Mapping[str, Any] | None, *, full: bool = False) -> list[str]:
     """The detail as Japanese phrases, the event first; `full` lists every shown person (the CSV)."""
     if not detail:
@@ -208,7 +212,10 @@ def describe(detail: Mapping[str, Any] | None, *, full: bool = False) -> list[st
     event = detail.get("event")
     if event is not None:
         phrases.append(EVENT_WORDS.get(str(event), f"操作（{event}）"))
-    for key, value in detail.items():
+    # jsonb stores keys shortest first; read them in the order a person tells what happened.
+    keys = sorted(detail, key=lambda k: _FIRST.index(k) if k in _FIRST else len(_FIRST))
+    for key in keys:
+        value = detail[key]
         if key == "event":
             continue
         if key == "shown":
