@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Final
 
+import psycopg
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.codes import is_ascii_digits, normalize_digits
@@ -322,7 +323,7 @@ def _export(
     web: TerminalWeb,
     ctx: Ctx,
     form: ReviewForm,
-    conn: Any,
+    conn: psycopg.Connection[Any],
     filters: log_review.LogFilter,
     order: log_review.LogSort,
     detail: dict[str, object],
