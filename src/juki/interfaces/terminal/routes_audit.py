@@ -262,7 +262,7 @@ def audit_post(
         size = int(form.sample_size)
         if not 1 <= size <= log_review.MAX_PAGE:
             raise Refusal("T_SEARCH_INPUT", f"抽出件数は1〜{log_review.MAX_PAGE}で指定してください")
-        if not number >= 1 or (number - 1) * PAGE_SIZE > log_review.MAX_OFFSET:
+        if number < 1 or (number - 1) * PAGE_SIZE > log_review.MAX_OFFSET:
             raise Refusal("T_SEARCH_INPUT", "これより先のページは表示できません。条件を絞ってください")
     except ValueError:
         return _page(
