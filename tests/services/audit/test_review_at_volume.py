@@ -212,11 +212,14 @@ def test_S18_150_searches_of_one_person_in_32_seconds_are_a_repeated_search_patt
 
 
 def test_S18_look_ups_spread_beyond_the_window_are_not_repeated(db: Database) -> None:
-    """S-18: the window matters — five looks at one person over a day are an ordinary case file."""
+    """S-18: the window matters — five looks at one person over a day are an ordinary case file;
+    paging through one reconciliation run (target "run:<id>") is no person at all."""
     who = actor(db, "clerk", "T-1")
     with db.connect() as conn:
         for hour in range(9, 14):
             add(conn, who, at(WEDNESDAY, hour), function=Function.VIEW_RECORD, target=PERSON)
+        for minute in range(10):
+            add(conn, who, at(WEDNESDAY, 15, minute), function=Function.RECONCILIATION_REVIEW, target="run:7")
         conn.commit()
         found = unusual_patterns(conn, at(WEDNESDAY, 0), at(WEDNESDAY, 0) + timedelta(days=1))
     assert found == []

@@ -395,10 +395,12 @@ def unusual_patterns(
             )
         )
 
-    # Each person a personal-data operation touched: its target, and everyone it showed.
+    # Each person a personal-data operation touched: its target when that is a 住民票コード (a
+    # reconciliation page's target is its run, "run:<id>"), and everyone it showed.
     looks = f"""SELECT DISTINCT seq, at, {_WHO} AS who, function, person FROM (
                   SELECT seq, at, operator_login, claimed_login, function, target AS person
-                  FROM audit.op_log WHERE {window} AND function = ANY(%(data)s) AND target IS NOT NULL
+                  FROM audit.op_log
+                  WHERE {window} AND function = ANY(%(data)s) AND target ~ '^[0-9]{{11}}$'
                   UNION ALL
                   SELECT seq, at, operator_login, claimed_login, function,
                          jsonb_array_elements_text(detail -> 'shown')

@@ -197,6 +197,7 @@ _KEYS: Final[Mapping[str, Callable[[Any], str]]] = {
     "sort": lambda v: f"並び順: {_SORT.get(str(v), str(v))}",
     "format": lambda v: f"形式: {str(v).upper()}",
     "rows": _count("出力"),
+    "settings": lambda v: f"判定の設定 {v}",
 }
 
 
