@@ -348,3 +348,47 @@ def test_S17_each_pattern_links_to_exactly_its_rows(db: Database) -> None:
             listed = search_log(conn, flag.rows, limit=1000)
             assert listed.total == flag.count, flag
             assert set(flag.example_seqs) <= {e.seq for e in listed.entries}, flag
+
+
+def test_S17_every_threshold_of_every_pattern_is_a_setting() -> None:
+    """Issue 10 item 9: each pattern's threshold, the hours and the days off are read from the file."""
+    text = """
+[hours]
+utc_offset_minutes = 600
+work_start = "07:30"
+work_end = "19:00"
+[days]
+weekends_off = false
+public_holidays = false
+closed_days = ["12-31"]
+extra_days_off = ["2026-06-01"]
+[volume]
+max_per_day = 40
+factor = 3.5
+minimum = 20
+[repeated_target]
+count = 7
+window_minutes = 30
+[bulk_browsing]
+distinct_persons_per_day = 90
+[refusals]
+denies_per_day = 2
+sign_in_failures_per_day = 9
+"""
+    assert parse_thresholds(text) == PatternThresholds(
+        max_per_day=40,
+        volume_factor=3.5,
+        volume_min=20,
+        work_start=time(7, 30),
+        work_end=time(19),
+        weekends_off=False,
+        public_holidays=False,
+        closed_days=frozenset({(12, 31)}),
+        holidays=frozenset({date(2026, 6, 1)}),
+        utc_offset=timedelta(hours=10),
+        repeat_target=7,
+        repeat_window=timedelta(minutes=30),
+        bulk_distinct=90,
+        repeat_deny=2,
+        repeat_failure=9,
+    )
