@@ -164,6 +164,17 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "この検索結果は表示できません（サインアウト、期限切れ、または別の操作者の結果です）。もう一度検索してください",
         "the kept result set is unknown, expired or belongs to another session",
     ),
+    # --- operation-log review (S-17, S-18) --------------------------------------------------------
+    ErrorSpec(
+        "T_AUDIT_EXPORT_TOO_MANY",
+        "出力する件数が多すぎます。期間や条件を絞ってください",
+        "the filtered log is too large to export at once",
+    ),
+    ErrorSpec(
+        "T_AUDIT_SETTINGS",
+        "注意すべき操作の設定ファイルに誤りがあります。システム管理者に連絡してください",
+        "the unusual-pattern settings file (JUKI_AUDIT_PATTERNS) is invalid",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

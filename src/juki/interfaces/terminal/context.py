@@ -263,9 +263,12 @@ def logged_use(
     body: Callable[[], T],
     detail: dict[str, object] | None = None,
     file: FileKind | None = None,
+    target: str | None = None,
 ) -> T:
     """Run a read-only use of a function (the log review, the inventory) under the operation-log
-    pattern: a deny is logged and committed, an allow is logged in the transaction of the use."""
+    pattern: a deny is logged and committed, an allow is logged in the transaction of the use.
+    `detail` is read after `body` ran, so the body may add what it learned (an export's row count).
+    `target` names the person the use was about (the review filtered by a 住民票コード)."""
 
     def run() -> T:
         permissions.require(actor, function, file)
@@ -276,8 +279,9 @@ def logged_use(
             function=function,
             file=file,
             outcome=Outcome.ALLOW,
+            target=target,
             detail={"event": event, **(detail or {})},
         )
         return result
 
-    return guarded(conn, run, actor=actor, function=function, event=event, file=file)
+    return guarded(conn, run, actor=actor, function=function, event=event, file=file, target=target)
