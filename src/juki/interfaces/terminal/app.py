@@ -20,6 +20,7 @@ from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
     routes_jlis,
+    routes_provision,
     routes_reconcile,
     routes_rights,
     routes_work,
@@ -65,6 +66,8 @@ def create_terminal_app(
     )
     install_error_handlers(app, renderer)
     for module in (routes_auth, routes_work, routes_jlis, routes_reconcile, routes_audit, routes_rights):
+        app.include_router(module.router)
+    for module in (routes_provision,):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

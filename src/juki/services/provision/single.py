@@ -113,6 +113,7 @@ class ProvisionResult:
     source: str | None
     record_id: int
     log_id: int
+    my_number_added: bool = False  # F2-2: the number came through the temporary area (re-deliverable)
 
     @property
     def provided(self) -> bool:
@@ -407,6 +408,7 @@ def _finish(
         source=answer.source,
         record_id=record_id,
         log_id=log_id,
+        my_number_added=answer.my_number_ref is not None and answer.result.provided,
     )
 
 
