@@ -8,7 +8,14 @@ import csv
 import io
 
 from juki.store.db import Database, DbRole
-from tests.interfaces.terminal_web_support import RESIDENT_BIRTH, RESIDENT_KANA, World, csrf_of, grant
+from tests.interfaces.terminal_web_support import (
+    ADMIN_PASSWORD,
+    RESIDENT_BIRTH,
+    RESIDENT_KANA,
+    World,
+    csrf_of,
+    grant,
+)
 
 # The served application and its fixtures are test_terminal_web's; importing them makes pytest use
 # them here (the test parameters then shadow the imported names, which is the point).
@@ -19,6 +26,7 @@ from tests.interfaces.test_terminal_web import (  # noqa: F401
     enrol_and_sign_in_webauthn,
     served,
     settings,
+    sign_in,
     world,
 )
 
@@ -101,3 +109,14 @@ def test_F2_2_file_2_offers_no_paper_and_bad_input_is_a_coded_page(
     assert forged.status_code == 422 and "P_NOT_PERMITTED" in forged.text
     unknown = client.get("/provision/other")
     assert unknown.status_code == 400 and "T_PROVISION_INPUT" in unknown.text
+
+
+def test_the_rights_page_offers_the_provision_role_once_per_requester(client: Client, world: World) -> None:
+    """docs/provision.md §3: an application names the requester (provision_operator@<code>); the bare,
+    unbound role is not offered (it would allow nothing)."""
+    bind(client, world)
+    sign_in(client, "admin1", ADMIN_PASSWORD)
+    page = client.get("/rights")
+    assert page.status_code == 200
+    assert 'value="provision_operator@kyoiku"' in page.text and "神奈川県教育委員会" in page.text
+    assert 'value="provision_operator"' not in page.text
