@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from juki.store.db import Database
-from juki.tools.bench.provision import single_provision_latency
+from juki.tools.bench.provision_single import single_provision_latency
 from tests.services.provision.support import populate
 
 
