@@ -293,7 +293,7 @@ def test_load_failure_is_one_clear_line_for_the_operator(
         main()
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert "error:" in err and "pref_current.csv" in err
+    assert "エラー:" in err and "pref_current.csv" in err
     assert "Traceback" not in err
 
 

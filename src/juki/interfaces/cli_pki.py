@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from juki.domain.peers import PeerRole
+from juki.interfaces.cli_output import Column, FormatOption, JsonOption, emit_rows, resolve_format
 from juki.interfaces.common import console, emit_json
 from juki.services.access.pki import Pki, PkiError
 
@@ -117,14 +119,31 @@ def crl_cmd(
 
 
 @app.command("list")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_cmd(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """発行した証明書の一覧（有効・失効・期限切れ）を表示する。"""
     with _clear_errors():
         rows = Pki().list()
-    if as_json:
-        emit_json(rows)
-        return
-    columns = ("status", "role", "name", "lg_code", "not_after", "revoked_at", "serial")
-    console.print("\t".join(columns), soft_wrap=True, style="bold")
-    for row in rows:
-        console.print(escape("\t".join(str(row.get(c) or "-") for c in columns)), soft_wrap=True)
+    emit_rows(
+        "証明書",
+        [
+            Column("status", "状態"),
+            Column("role", "役割"),
+            Column("name", "名前"),
+            Column("lg_code", "地方公共団体コード"),
+            Column("not_after", "有効期限"),
+            Column("revoked_at", "失効日時"),
+            Column("serial", "シリアル番号"),
+        ],
+        [row | {k: _when(row.get(k)) for k in ("not_after", "revoked_at")} for row in rows],
+        resolve_format(fmt, as_json),
+    )
+
+
+def _when(value: object) -> object:
+    """The index keeps times as ISO text in UTC; shown, like every time, in Japan time."""
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value

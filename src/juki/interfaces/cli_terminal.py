@@ -21,10 +21,10 @@ from typing import Annotated, Any, TypeVar
 import psycopg
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
+from juki.interfaces.cli_output import Column, FormatOption, emit_rows, resolve_format
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access import operators, permissions, rights_ledger, terminals
 from juki.services.access.actor import TerminalKind, scope_text
@@ -71,15 +71,6 @@ def _bind_url(settings: Settings, token: str) -> str:
     return f"{settings.webauthn_origin}/terminal/bind/{token}"
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if v is None else escape(str(v)) for v in row))
-    console.print(table)
-
-
 # --- operators -------------------------------------------------------------------------------------
 
 
@@ -117,7 +108,7 @@ def operator_enrol_link(
 
 
 @operator_app.command("list")
-def operator_list(as_json: JsonOption = False) -> None:
+def operator_list(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """操作者の一覧（認証情報の有無、ロック状態、現在の役割）。"""
 
     def work(conn: psycopg.Connection[Any], _: Settings) -> list[dict[str, Any]]:
@@ -127,24 +118,20 @@ def operator_list(as_json: JsonOption = False) -> None:
         ]
 
     listed = _run(work)
-    if as_json:
-        emit_json(listed)
-        return
-    _table(
+    emit_rows(
         "操作者",
-        ["ID", "表示名", "役割", "パスワード", "生体認証", "ロック", "無効化"],
         [
-            [
-                o["login"],
-                o["display_name"],
-                ",".join(o["roles"]),
-                "有" if o["has_password"] else "",
-                o["webauthn_credentials"] or "",
-                o["locked_at"],
-                o["disabled_at"],
-            ]
-            for o in listed
+            Column("login", "ID"),
+            Column("display_name", "表示名"),
+            Column("roles", "役割"),
+            Column("password", "パスワード"),
+            Column("webauthn_credentials", "生体認証"),
+            Column("locked_at", "ロック"),
+            Column("disabled_at", "無効化"),
         ],
+        [o | {"password": "有" if o["has_password"] else ""} for o in listed],
+        resolve_format(fmt, as_json),
+        json_value=listed,
     )
 
 
@@ -203,27 +190,27 @@ def terminal_rebind(
 @terminal_app.command("list")
 def terminal_list(
     include_retired: Annotated[bool, typer.Option("--all", help="廃止済みも表示")] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """登録済みの端末の一覧。"""
     listed = _run(lambda c, s: terminals.list_terminals(c, include_retired=include_retired))
-    if as_json:
-        emit_json([t.as_dict() for t in listed])
-        return
-    _table(
+    emit_rows(
         "端末",
-        ["端末名", "種別", "一括出力", "登録済みブラウザ", "登録日時", "廃止"],
         [
-            [
-                t.name,
-                t.kind_label,
-                "可" if t.bulk_enabled else "",
-                "有" if t.bound else "",
-                t.registered_at,
-                t.retired_at,
-            ]
+            Column("name", "端末名"),
+            Column("kind_label", "種別"),
+            Column("bulk", "一括出力"),
+            Column("browser", "登録済みブラウザ"),
+            Column("registered_at", "登録日時"),
+            Column("retired_at", "廃止"),
+        ],
+        [
+            t.as_dict() | {"bulk": "可" if t.bulk_enabled else "", "browser": "有" if t.bound else ""}
             for t in listed
         ],
+        resolve_format(fmt, as_json),
+        json_value=[t.as_dict() for t in listed],
     )
 
 
@@ -238,8 +225,8 @@ def terminal_retire(name: Annotated[str, typer.Argument(help="端末名")]) -> N
 
 
 @rights_app.command("roles")
-def rights_roles(as_json: JsonOption = False) -> None:
-    """役割と権限表（data/permissions.toml）を表示する。"""
+def rights_roles(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
+    """役割と権限表（data/permissions.toml）を表示する（許可は「機能:ファイル」を1行に1つ）。"""
     matrix = permissions.matrix()
     roles: list[dict[str, Any]] = [
         {
@@ -251,72 +238,86 @@ def rights_roles(as_json: JsonOption = False) -> None:
         }
         for spec in matrix.roles.values()
     ]
-    if as_json:
-        emit_json({"roles": roles, "bulk_terminal_functions": sorted(f.value for f in matrix.bulk_functions)})
-        return
-    _table(
+    output = resolve_format(fmt, as_json)
+    # A table puts each permission on a line of its own so the matrix reads at 80 columns; TSV/CSV
+    # keep one role per line with the permissions separated by spaces.
+    joiner = "\n" if output == "table" else " "
+    emit_rows(
         "役割",
-        ["役割", "名称", "パスワード可", "許可（機能:ファイル）"],
         [
-            [r["role"], r["label"], "可" if r["password_allowed"] else "生体認証のみ", " ".join(r["allow"])]
+            Column("role", "役割"),
+            Column("label", "名称"),
+            Column("password", "パスワード"),
+            Column("allowed", "許可（機能:ファイル）"),
+        ],
+        [
+            r
+            | {
+                "password": "可" if r["password_allowed"] else "生体認証のみ",
+                "allowed": joiner.join(r["allow"]),
+            }
             for r in roles
         ],
+        output,
+        json_value={
+            "roles": roles,
+            "bulk_terminal_functions": sorted(f.value for f in matrix.bulk_functions),
+        },
     )
 
 
 @rights_app.command("applications")
 def rights_applications(
     include_decided: Annotated[bool, typer.Option("--all", help="決裁済みも表示")] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """承認待ち（--all で全て）の申請の一覧。"""
-    listed = _run(lambda c, s: rights_ledger.applications(c, pending_only=not include_decided))
-    if as_json:
-        emit_json([a.as_dict() for a in listed])
-        return
-    _table(
+    listed = [
+        a.as_dict()
+        for a in _run(lambda c, s: rights_ledger.applications(c, pending_only=not include_decided))
+    ]
+    emit_rows(
         "権限申請",
-        ["番号", "操作者", "役割", "理由", "申請者", "申請日時", "決裁", "決裁者"],
         [
-            [
-                a.id,
-                a.operator_login,
-                a.role,
-                a.reason,
-                a.requested_by_login,
-                a.applied_at,
-                a.decision,
-                a.decided_by_login,
-            ]
-            for a in listed
+            Column("id", "番号"),
+            Column("operator_login", "操作者"),
+            Column("role", "役割"),
+            Column("reason", "理由"),
+            Column("requested_by_login", "申請者"),
+            Column("applied_at", "申請日時"),
+            Column("decision", "決裁"),
+            Column("decided_by_login", "決裁者"),
         ],
+        listed,
+        resolve_format(fmt, as_json),
     )
 
 
 @rights_app.command("inventory")
-def rights_inventory(as_json: JsonOption = False) -> None:
+def rights_inventory(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """権限の棚卸し（S-11）: 誰がどの役割を、いつから、誰の承認で持っているか。"""
     rows = _run(lambda c, s: rights_ledger.inventory(c))
-    if as_json:
-        emit_json([r.as_dict() for r in rows])
-        return
-    _table(
+    emit_rows(
         "アクセス権限の棚卸し",
-        ["権限番号", "操作者", "表示名", "役割", "有効日時", "申請者", "承認者", "承認日時", "備考"],
         [
-            [
-                r.grant_id,
-                r.operator_login,
-                r.display_name,
-                r.role_label,
-                r.effective_at,
-                r.requested_by_login,
-                r.approved_by_login,
-                r.approved_at,
-                "初期登録" if r.bootstrap else ("無効化済みの操作者" if r.operator_disabled else ""),
-            ]
+            Column("grant_id", "権限番号"),
+            Column("operator_login", "操作者"),
+            Column("display_name", "表示名"),
+            Column("role_label", "役割"),
+            Column("effective_at", "有効日時"),
+            Column("requested_by_login", "申請者"),
+            Column("approved_by_login", "承認者"),
+            Column("approved_at", "承認日時"),
+            Column("note", "備考"),
+        ],
+        [
+            r.as_dict()
+            | {"note": "初期登録" if r.bootstrap else ("無効化済みの操作者" if r.operator_disabled else "")}
             for r in rows
         ],
+        resolve_format(fmt, as_json),
+        json_value=[r.as_dict() for r in rows],
     )
 
 
