@@ -499,3 +499,18 @@ def test_hardening_6_S41_old_terminal_web_certificate_is_revoked_and_reissued(pk
     ]
     assert ensure_terminal_certificate(pki, host_names=["localhost"]) == (cert, key)  # kept from now on
     assert x509.load_pem_x509_certificate(cert.read_bytes()).serial_number == new.serial_number
+
+
+def test_terminal_certificate_follows_the_host_name_operators_type(pki: Pki) -> None:
+    """Issue 10 item 12 (reaching the UI from another machine): when JUKI_WEBAUTHN_RP_ID changes from
+    localhost to the server's name, the terminal certificate is reissued for that name (the old one is
+    revoked as superseded), so browsers on other machines accept it."""
+    cert, _ = ensure_terminal_certificate(pki, host_names=["localhost"])
+    old = x509.load_pem_x509_certificate(cert.read_bytes())
+    cert, _ = ensure_terminal_certificate(pki, host_names=["juki.example.lg.jp"])
+    new = x509.load_pem_x509_certificate(cert.read_bytes())
+    names = new.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["juki.example.lg.jp"]
+    assert new.serial_number != old.serial_number
+    crl = x509.load_pem_x509_crl(pki.crl_path.read_bytes())
+    assert [r.serial_number for r in crl] == [old.serial_number]
