@@ -116,17 +116,24 @@ def apply_file(
     return summary, kept
 
 
+#: A notification's outcome as the administrator reads it (the JSON output keeps the status word).
+STATUS_LABELS = {"accepted": "受理", "duplicate": "重複", "rejected": "エラー"}
+
+
 def _print_result(result: ItemResult) -> None:
+    label = STATUS_LABELS.get(result.status, result.status)
     if result.status == "rejected":
         console.print(
-            f"行 {result.line_no}: [red]rejected[/red] {result.error_code} {escape(result.message or '')}"
+            f"行 {result.line_no}: [red]{label}[/red] {result.error_code} {escape(result.message or '')}",
+            soft_wrap=True,
         )
     else:
         colour = "green" if result.status == "accepted" else "yellow"
         extra = f" 更新順番号={result.update_seq}" if result.update_seq else ""
         warn = f" 警告={','.join(result.warnings)}" if result.warnings else ""
         console.print(
-            f"行 {result.line_no}: [{colour}]{result.status}[/{colour}] {result.juminhyo_code}{extra}{warn}"
+            f"行 {result.line_no}: [{colour}]{label}[/{colour}] {result.juminhyo_code}{extra}{warn}",
+            soft_wrap=True,
         )
 
 
@@ -158,12 +165,12 @@ _SYNTH_LABELS = {
 
 @app.command("synth")
 def synth_cmd(
-    out: Annotated[Path, typer.Option(help="output directory (population) or .jsonl file (--changes)")],
-    persons: Annotated[int, typer.Option(min=1, help="population size")] = 10_000,
-    seed: Annotated[int, typer.Option(help="deterministic seed")] = 1,
-    changes: Annotated[int, typer.Option(min=0, help="write N change notifications instead")] = 0,
-    stream: Annotated[int, typer.Option(min=1, help="change stream number (distinct ids)")] = 1,
-    invalid_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="share of invalid items")] = 0.0,
+    out: Annotated[Path, typer.Option(help="出力先: 人口ならディレクトリ、--changes なら .jsonl ファイル")],
+    persons: Annotated[int, typer.Option(min=1, help="人口（人数）")] = 10_000,
+    seed: Annotated[int, typer.Option(help="乱数の種（同じ種なら同じデータ）")] = 1,
+    changes: Annotated[int, typer.Option(min=0, help="人口の代わりに異動通知を N 件書く")] = 0,
+    stream: Annotated[int, typer.Option(min=1, help="異動通知ストリームの番号（通知IDが重ならない）")] = 1,
+    invalid_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="不正な通知の割合")] = 0.0,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -193,11 +200,13 @@ def load_cmd(
 
 @app.command("apply")
 def apply_cmd(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="notifications (JSON Lines)")],
-    file: Annotated[str, typer.Option(help="auto (each line's 'file'), pref or fuhyo")] = "auto",
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="異動通知ファイル（JSON Lines）")],
+    file: Annotated[str, typer.Option(help="auto（各行の file）、pref または fuhyo")] = "auto",
     batch: Annotated[int, typer.Option(min=1, max=5000)] = 500,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON result per line on stdout")] = False,
-    quiet: Annotated[bool, typer.Option(help="print rejected items and the summary only")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="通知ごとの結果を1行1件の JSON で標準出力へ")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="拒否された通知と集計だけを表示する")] = False,
 ) -> None:
     """異動通知ファイルを適用し、通知ごとの結果（受理・重複・エラーコード）を出力する。"""
     if file not in ("auto", *(spec.value for spec in all_files())):

@@ -174,7 +174,7 @@ def emit_rows(
             table.add_column(column.label, overflow="fold")
         for row in rows:
             table.add_row(*(escape(cell(row.get(c.key))) for c in columns))
-        Console().print(table)
+        Console(highlight=False).print(table)
         return
     if fmt is OutputFormat.TSV:
         lines = ["\t".join(c.label for c in columns)]
@@ -194,7 +194,7 @@ def emit_value(title: str, fields: Sequence[Column], value: Mapping[str, Any], f
     if fmt is OutputFormat.JSON:
         emit_json(value)
     elif fmt is OutputFormat.TABLE:
-        console = Console()
+        console = Console(highlight=False)
         console.print(f"[bold]{escape(title)}[/bold]")
         for field in fields:
             console.print(f"  {escape(field.label)}: {escape(cell(value.get(field.key)))}", soft_wrap=True)

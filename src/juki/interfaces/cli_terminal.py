@@ -20,11 +20,13 @@ from typing import Annotated, Any, TypeVar
 
 import psycopg
 import typer
+from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.interfaces.cli_output import Column, FormatOption, emit_rows, resolve_format
+from juki.interfaces.cli_output import Column, FormatOption, OutputFormat, emit_rows, resolve_format
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access import operators, permissions, rights_ledger, terminals
 from juki.services.access.actor import TerminalKind, scope_text
@@ -87,7 +89,7 @@ def operator_add(
     if as_json:
         emit_json(result)
     else:
-        console.print(f"operator {operator.login} registered (id {operator.id})")
+        console.print(f"操作者 {operator.login} を登録しました（番号 {operator.id}）")
         console.print(
             f"登録用リンク（一回限り・本人へ安全に渡す）: {_enrol_url(settings, token)}", soft_wrap=True
         )
@@ -139,14 +141,14 @@ def operator_list(fmt: FormatOption = None, as_json: JsonOption = False) -> None
 def operator_unlock(login: Annotated[str, typer.Argument(help="操作者ID")]) -> None:
     """認証失敗によるロックを解除する（本人確認の後で）。"""
     _run(lambda c, s: operators.unlock_operator(c, login, by=None))
-    console.print(f"{login}: unlocked")
+    console.print(f"{login}: ロックを解除しました")
 
 
 @operator_app.command("disable")
 def operator_disable(login: Annotated[str, typer.Argument(help="操作者ID")]) -> None:
     """操作者を無効化する（退職・異動）。開いているセッションは直ちに終了する。権限は台帳で取り消すこと。"""
     ended = _run(lambda c, s: operators.disable_operator(c, login, by=None))
-    console.print(f"{login}: disabled, {ended} session(s) ended")
+    console.print(f"{login}: 無効化しました（終了したセッション {ended} 件）")
 
 
 # --- terminals -------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ def terminal_add(
     if as_json:
         emit_json(terminal.as_dict() | {"binding_token": token, "binding_url": url})
     else:
-        console.print(f"terminal {terminal.name} ({terminal.kind_label}) registered (id {terminal.id})")
+        console.print(f"端末 {terminal.name}（{terminal.kind_label}）を登録しました（番号 {terminal.id}）")
         console.print(f"端末登録リンク（一回限り・その端末のブラウザで開く）: {url}", soft_wrap=True)
 
 
@@ -218,7 +220,7 @@ def terminal_list(
 def terminal_retire(name: Annotated[str, typer.Argument(help="端末名")]) -> None:
     """端末を廃止する。その端末のセッションは直ちに終了する。"""
     ended = _run(lambda c, s: terminals.retire(c, name, by=None))
-    console.print(f"{name}: retired, {ended} session(s) ended")
+    console.print(f"{name}: 廃止しました（終了したセッション {ended} 件）")
 
 
 # --- rights ----------------------------------------------------------------------------------------
@@ -226,7 +228,7 @@ def terminal_retire(name: Annotated[str, typer.Argument(help="端末名")]) -> N
 
 @rights_app.command("roles")
 def rights_roles(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
-    """役割と権限表（data/permissions.toml）を表示する（許可は「機能:ファイル」を1行に1つ）。"""
+    """役割と権限表（data/permissions.toml）を表示する。"""
     matrix = permissions.matrix()
     roles: list[dict[str, Any]] = [
         {
@@ -239,9 +241,17 @@ def rights_roles(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
         for spec in matrix.roles.values()
     ]
     output = resolve_format(fmt, as_json)
-    # A table puts each permission on a line of its own so the matrix reads at 80 columns; TSV/CSV
-    # keep one role per line with the permissions separated by spaces.
-    joiner = "\n" if output == "table" else " "
+    if output is OutputFormat.TABLE:
+        # A four-column table squeezes "reconciliation_review:pref" into pieces at 80 columns; a
+        # block per role (name line, then the permissions indented, wrapped only between
+        # permissions) reads at any width.
+        out = Console(highlight=False)
+        out.print("[bold]役割と許可（機能:ファイル）[/bold]")
+        for r in roles:
+            how = "パスワード可" if r["password_allowed"] else "生体認証のみ"
+            out.print(f"[bold]{escape(r['role'])}[/bold]  {escape(r['label'])}（{how}）")
+            out.print(Padding(escape("  ".join(r["allow"])), (0, 0, 0, 4)))
+        return
     emit_rows(
         "役割",
         [
@@ -252,10 +262,7 @@ def rights_roles(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
         ],
         [
             r
-            | {
-                "password": "可" if r["password_allowed"] else "生体認証のみ",
-                "allowed": joiner.join(r["allow"]),
-            }
+            | {"password": "可" if r["password_allowed"] else "生体認証のみ", "allowed": " ".join(r["allow"])}
             for r in roles
         ],
         output,
@@ -346,7 +353,7 @@ def admin_bootstrap(
                 if as_json:
                     emit_json({"bootstrapped": False})
                 else:
-                    console.print("administrator already registered: nothing to do")
+                    console.print("管理者は登録済みです（何もしません）")
                 return
             console.print(f"[red]{refusal.code}[/red]: {escape(refusal.message_ja)}", soft_wrap=True)
             raise typer.Exit(1) from None
@@ -363,7 +370,7 @@ def admin_bootstrap(
     if as_json:
         emit_json(result)
         return
-    console.print(f"first administrator {boot.operator.login} created with the admin role")
+    console.print(f"最初のシステム管理者 {boot.operator.login} を admin 役割で作成しました")
     console.print(f"1. 代表端末のブラウザで開く（端末登録）: {result['binding_url']}", soft_wrap=True)
     console.print(f"2. 続けて開く（パスワード・生体認証の登録）: {result['enrolment_url']}", soft_wrap=True)
 

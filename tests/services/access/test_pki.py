@@ -451,11 +451,11 @@ def test_hardening_5_S41_cli_pki_crl_renew_before(tmp_path: Path) -> None:
     crl = tmp_path / "pki" / "crl.pem"
     before = crl.read_bytes()
     result = runner.invoke(app, ["pki", "crl", "--renew-before", "2"], env=env)
-    assert result.exit_code == 0 and "not due" in result.stderr and crl.read_bytes() == before
+    assert result.exit_code == 0 and "更新はまだ不要です" in result.stderr and crl.read_bytes() == before
     result = runner.invoke(app, ["pki", "crl", "--days", "1"], env=env)
-    assert result.exit_code == 0 and "published" in result.stderr
+    assert result.exit_code == 0 and "CRL を発行しました" in result.stderr
     result = runner.invoke(app, ["pki", "crl", "--renew-before", "2"], env=env)
-    assert result.exit_code == 0 and "published" in result.stderr
+    assert result.exit_code == 0 and "CRL を発行しました" in result.stderr
     next_update = Pki(tmp_path / "pki").crl_next_update()
     assert next_update is not None and next_update - datetime.now(UTC) > timedelta(days=6)
     result = runner.invoke(app, ["pki", "crl", "--renew-before", "9"], env=env)
