@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from juki.entry import app
@@ -129,7 +130,7 @@ def test_rights_roles_table_fits_80_columns(juki: Run, monkeypatch: pytest.Monke
     ellipsis, none broken across lines."""
     monkeypatch.setenv("COLUMNS", "80")
     table = juki("rights", "roles", "--format", "table").stdout
-    assert all(len(line) <= 80 for line in table.splitlines())
+    assert all(cell_len(line) <= 80 for line in table.splitlines())  # columns, not characters
     assert "…" not in table
     roles = json.loads(juki("rights", "roles", "--json").stdout)["roles"]
     for role in roles:
