@@ -48,7 +48,7 @@ def test_time_is_japan_time_without_microseconds() -> None:
     assert cell(moment) == "2026-12-05 08:59:58"
     assert jsonable({"at": moment}) == {"at": "2026-12-05T08:59:58+09:00"}
     assert cell({"accepted": 3, "E_X": 1}) == "accepted=3 E_X=1"  # not "{'accepted': 3, …}"
-    assert cell(["a", "b"]) == "a,b" and cell(None) == "" and cell(True) == "はい"
+    assert cell(["a", "b"]) == "a, b" and cell(None) == "" and cell(True) == "はい"
 
 
 def test_default_format_is_a_table_on_a_terminal_and_tsv_when_redirected() -> None:
@@ -136,3 +136,27 @@ def test_rights_roles_table_fits_80_columns(juki: Run, monkeypatch: pytest.Monke
     for role in roles:
         for allowed in role["allow"]:
             assert re.search(rf"(^|\s){re.escape(allowed)}(\s|$)", table, re.M), allowed
+
+
+def test_a_table_too_wide_for_the_terminal_is_shown_one_record_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 80 columns a nine-column listing would break every cell into pieces of a few characters;
+    it is shown as `label  value` records instead (psql's expanded display). A wide terminal gets the
+    table."""
+    from juki.interfaces.cli_output import Column, emit_rows
+
+    columns = [Column(f"c{i}", f"見出し{i}") for i in range(9)]
+    rows = [
+        {f"c{i}": f"値-{i}-" + "x" * 12 for i in range(9)} | {"c4": datetime(2026, 12, 4, 15, 0, tzinfo=UTC)}
+    ]
+    monkeypatch.setenv("COLUMNS", "80")
+    emit_rows("一覧", columns, rows, OutputFormat.TABLE)
+    narrow = capsys.readouterr().out
+    assert "┃" not in narrow and all(cell_len(line) <= 80 for line in narrow.splitlines())
+    for i in range(9):
+        value = "2026-12-05 00:00:00" if i == 4 else f"値-{i}-" + "x" * 12
+        assert re.search(rf"^見出し{i}\s+{value}\s*$", narrow, re.M), (i, narrow)
+    monkeypatch.setenv("COLUMNS", "250")
+    emit_rows("一覧", columns, rows, OutputFormat.TABLE)
+    assert "┃ 見出し0" in capsys.readouterr().out

@@ -35,6 +35,7 @@ from typing import Annotated, Any, Final, TextIO
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -125,7 +126,7 @@ def cell(value: Any) -> str:
     if isinstance(value, Mapping):
         return " ".join(f"{k}={cell(v)}" for k, v in value.items())
     if isinstance(value, list | tuple | set | frozenset):
-        return ",".join(cell(v) for v in value)
+        return ", ".join(cell(v) for v in value)  # a space: a narrow cell wraps between items
     return str(value)
 
 
@@ -168,13 +169,19 @@ def emit_rows(
         emit_json(list(rows) if json_value is None else json_value)
         return
     if fmt is OutputFormat.TABLE:
+        console = Console(highlight=False)
         table = Table(title=title, title_justify="left")
         for column in columns:
             # Cells wrap instead of ending in "…": nothing an administrator needs may be cut off.
             table.add_column(column.label, overflow="fold")
         for row in rows:
             table.add_row(*(escape(cell(row.get(c.key))) for c in columns))
-        Console(highlight=False).print(table)
+        # The width the table would take unconstrained (the measurement is capped at max_width).
+        natural = Measurement.get(console, console.options.update(max_width=1_000_000), table).maximum
+        if natural <= console.width:
+            console.print(table)
+        else:
+            _print_records(console, title, columns, rows)
         return
     if fmt is OutputFormat.TSV:
         lines = ["\t".join(c.label for c in columns)]
@@ -187,6 +194,23 @@ def emit_rows(
         writer.writerows([[cell(row.get(c.key)) for c in columns] for row in rows])
         sys.stdout.write(buffer.getvalue())
     sys.stdout.flush()
+
+
+def _print_records(
+    console: Console, title: str, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """A table too wide for the terminal, one record at a time (``label  value`` lines), as psql's
+    expanded display does: squeezed into 80 columns, every cell of a wide table would break into
+    pieces of a few characters."""
+    console.print(f"[bold]{escape(title)}[/bold]（{len(rows)} 件）")
+    for number, row in enumerate(rows, 1):
+        console.rule(f"{number}", align="left", style="dim")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for column in columns:
+            grid.add_row(escape(column.label), escape(cell(row.get(column.key))))
+        console.print(grid)
 
 
 def emit_value(title: str, fields: Sequence[Column], value: Mapping[str, Any], fmt: OutputFormat) -> None:
