@@ -160,3 +160,15 @@ def test_a_table_too_wide_for_the_terminal_is_shown_one_record_at_a_time(
     monkeypatch.setenv("COLUMNS", "250")
     emit_rows("一覧", columns, rows, OutputFormat.TABLE)
     assert "┃ 見出し0" in capsys.readouterr().out
+
+
+def test_one_time_links_from_the_console_stand_alone_on_their_line(juki: Run) -> None:
+    """`juki terminal add` / `operator enrol-link` print the link alone on its line (a click or a copy
+    in an 80-column terminal gets all of it), the label on the line above."""
+    juki("admin", "bootstrap", "admin1")
+    added = juki("terminal", "add", "業務端末-1", "--kind", "business").stderr.splitlines()
+    link = next(line for line in added if "/terminal/bind/" in line)
+    assert re.fullmatch(r"https://localhost:8444/terminal/bind/[\w-]+", link), added
+    assert added[added.index(link) - 1].startswith("端末登録リンク")
+    enrol = juki("operator", "enrol-link", "admin1").stderr.splitlines()
+    assert any(re.fullmatch(r"https://localhost:8444/enrol/[\w-]+", line) for line in enrol), enrol

@@ -57,6 +57,7 @@ __all__ = [
     "emit_rows",
     "emit_value",
     "jsonable",
+    "print_link",
     "progress",
     "resolve_format",
     "timestamp",
@@ -224,6 +225,13 @@ def emit_value(title: str, fields: Sequence[Column], value: Mapping[str, Any], f
             console.print(f"  {escape(field.label)}: {escape(cell(value.get(field.key)))}", soft_wrap=True)
     else:
         emit_rows(title, fields, [value], fmt)
+
+
+def print_link(console: Console, label: str, url: str) -> None:
+    """``label:`` on one line and ``url`` alone on the next, never wrapped by rich, never highlighted:
+    a link broken by an 80-column terminal, or glued to text, is missed by a click or a copy."""
+    console.print(f"{label}:", soft_wrap=True, markup=False, highlight=False)
+    console.print(url, soft_wrap=True, markup=False, highlight=False, crop=False)
 
 
 def progress(console: Console, *, known_total: bool = True) -> Progress:

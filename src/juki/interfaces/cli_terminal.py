@@ -26,7 +26,14 @@ from rich.padding import Padding
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
-from juki.interfaces.cli_output import Column, FormatOption, OutputFormat, emit_rows, resolve_format
+from juki.interfaces.cli_output import (
+    Column,
+    FormatOption,
+    OutputFormat,
+    emit_rows,
+    print_link,
+    resolve_format,
+)
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access import operators, permissions, rights_ledger, terminals
 from juki.services.access.actor import TerminalKind, scope_text
@@ -90,9 +97,7 @@ def operator_add(
         emit_json(result)
     else:
         console.print(f"操作者 {operator.login} を登録しました（番号 {operator.id}）")
-        console.print(
-            f"登録用リンク（一回限り・本人へ安全に渡す）: {_enrol_url(settings, token)}", soft_wrap=True
-        )
+        print_link(console, "登録用リンク（一回限り・本人へ安全に渡す）", _enrol_url(settings, token))
 
 
 @operator_app.command("enrol-link")
@@ -106,7 +111,7 @@ def operator_enrol_link(
     if as_json:
         emit_json({"login": login, "enrolment_token": token, "enrolment_url": url})
     else:
-        console.print(f"登録用リンク（一回限り）: {url}", soft_wrap=True)
+        print_link(console, "登録用リンク（一回限り）", url)
 
 
 @operator_app.command("list")
@@ -172,7 +177,7 @@ def terminal_add(
         emit_json(terminal.as_dict() | {"binding_token": token, "binding_url": url})
     else:
         console.print(f"端末 {terminal.name}（{terminal.kind_label}）を登録しました（番号 {terminal.id}）")
-        console.print(f"端末登録リンク（一回限り・その端末のブラウザで開く）: {url}", soft_wrap=True)
+        print_link(console, "端末登録リンク（一回限り・その端末のブラウザで開く）", url)
 
 
 @terminal_app.command("rebind")
@@ -186,7 +191,7 @@ def terminal_rebind(
     if as_json:
         emit_json({"name": name, "binding_token": token, "binding_url": url})
     else:
-        console.print(f"端末登録リンク（一回限り）: {url}", soft_wrap=True)
+        print_link(console, "端末登録リンク（一回限り）", url)
 
 
 @terminal_app.command("list")
@@ -371,8 +376,8 @@ def admin_bootstrap(
         emit_json(result)
         return
     console.print(f"最初のシステム管理者 {boot.operator.login} を admin 役割で作成しました")
-    console.print(f"1. 代表端末のブラウザで開く（端末登録）: {result['binding_url']}", soft_wrap=True)
-    console.print(f"2. 続けて開く（パスワード・生体認証の登録）: {result['enrolment_url']}", soft_wrap=True)
+    print_link(console, "1. 代表端末のブラウザで開く（端末登録）", str(result["binding_url"]))
+    print_link(console, "2. 続けて開く（パスワード・生体認証の登録）", str(result["enrolment_url"]))
 
 
 #: `juki operator / terminal / rights / admin`.
