@@ -172,3 +172,20 @@ def test_one_time_links_from_the_console_stand_alone_on_their_line(juki: Run) ->
     assert added[added.index(link) - 1].startswith("端末登録リンク")
     enrol = juki("operator", "enrol-link", "admin1").stderr.splitlines()
     assert any(re.fullmatch(r"https://localhost:8444/enrol/[\w-]+", line) for line in enrol), enrol
+
+
+def test_japanese_help_is_never_cut_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typer's rich help panels end Japanese help (no spaces to wrap at) with "…" at 80 columns;
+    juki's help keeps every word of every command's and option's help."""
+    monkeypatch.setenv("COLUMNS", "80")
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0 and "…" not in top.output
+    assert (
+        "市町村CSからの異動通知を相互TLSで受け付けるサーバを起動する（証明書は `juki pki` で発行）"
+        in top.output
+    )
+    demo = runner.invoke(app, ["demo", "--help"])
+    assert "…" not in demo.output
+    flat = re.sub(r"\s+", "", demo.output)
+    assert "業務画面の待ち受けアドレス（他の機械から使うなら0.0.0.0。README「他の機械から」参照）" in flat

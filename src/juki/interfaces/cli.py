@@ -32,6 +32,9 @@ app = typer.Typer(
     help="juki — 都道府県サーバ / 附票都道府県サーバ (住基ネット) の実装",
     no_args_is_help=True,
     add_completion=False,
+    # click's plain help instead of typer's rich panels: the panels cut Japanese help (which has no
+    # spaces to wrap at) with "…" at 80 columns; plain help keeps every word (issue 10 item 13).
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="組み込み PostgreSQL の操作 (start / stop / status)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
