@@ -365,7 +365,7 @@ COUNT_LABELS = {
 
 
 def _counts_text(counts: Any) -> str:
-    """``{"accepted": 3, "E_X": 1}`` as ``受理 3, E_X 1`` (never a Python dict repr)."""
+    """``{"accepted": 3, "E_JSON": 1}`` as ``受理 3, E_JSON 1`` (never a Python dict repr)."""
     items = sorted(dict(counts).items(), key=lambda kv: (kv[0].startswith("E_"), kv[0]))
     return ", ".join(f"{COUNT_LABELS.get(k, k)} {v:,}" for k, v in items) if items else "なし"
 
