@@ -136,3 +136,46 @@ def test_demo_never_stops_a_database_it_did_not_start_or_another_process_uses(
         assert not cluster.is_running()
     finally:
         cluster.stop()
+
+
+def test_sigterm_during_the_first_load_stops_the_loaders_and_the_database(tmp_path: Path) -> None:
+    """SIGTERM while the demo loads its population: the loader processes end at once (their sessions
+    would otherwise keep the database "in use" until the load finished), and the embedded PostgreSQL
+    the demo started is stopped — no orphan."""
+    data, port = tmp_path / "data", free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "juki.entry", "demo", "--persons", "30000", "--changes", "20"],
+            env=_env(data, port),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while "ロードします" not in log.read_text():
+            assert demo.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        cluster = EmbeddedCluster(data, find_binaries())
+        postmaster = cluster.postmaster_pid()
+        assert postmaster is not None
+        with psycopg.connect(cluster.conninfo("postgres"), autocommit=True) as watch:
+            while watch.execute(  # until the loaders are copying (30,000 persons take a while)
+                "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY %'"
+            ).fetchone() == (0,):
+                assert demo.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=120) == 0, log.read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    output = log.read_text()
+    assert "停止します" in output and "9. 停止しました" in output, output
+    assert "Traceback" not in output
+    deadline = time.monotonic() + 10
+    while _alive(postmaster) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(postmaster), "the demo's PostgreSQL outlived it"
