@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Options for the demo, e.g. make run DEMO_ARGS="--host 0.0.0.0" (README: from another machine).
+DEMO_ARGS ?=
 run: $(STAMP)
-	$(BIN)/juki demo
+	$(BIN)/juki demo $(DEMO_ARGS)
 
 test: lint typecheck browser unit
 

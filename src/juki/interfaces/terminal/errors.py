@@ -52,9 +52,30 @@ def forget_session(response: Response) -> None:
     )
 
 
+#: What to do when a one-time link no longer works (issue 10 item 12): the page names the command
+#: that issues a new one, so an operator who clicked an old or used link is not left at a dead end.
+RENEWAL_HINTS = {
+    "/terminal/bind/": "新しい端末登録リンクは、サーバで管理者が `juki terminal rebind <端末名>` を"
+    "実行すると発行されます（デモでは、もう一度 `make run` を実行すると表示されます）",
+    "/enrol/": "新しい登録用リンクは、サーバで管理者が `juki operator enrol-link <操作者ID>` を"
+    "実行すると発行されます（デモの初期管理者なら `.venv/bin/juki operator enrol-link admin1`）",
+    "/webauthn/register/": "新しい登録用リンクは、サーバで管理者が `juki operator enrol-link <操作者ID>` を"
+    "実行すると発行されます",
+}
+
+
+def renewal_hint(path: str) -> str | None:
+    """How to get a new one-time link for a page under ``path`` (None: not a one-time link's page)."""
+    return next((hint for prefix, hint in RENEWAL_HINTS.items() if path.startswith(prefix)), None)
+
+
 def refusal_response(renderer: Renderer, request: Request, refusal: Refusal) -> Response:
     """The answer to a refusal, by its code."""
     shown = ShownError.of(refusal)
+    if refusal.code == "T_ENROLMENT_INVALID":
+        hint = renewal_hint(request.url.path)
+        if hint:
+            shown = ShownError(shown.code, f"{shown.message}。{hint}")
     status = status_of(refusal.code)
     if wants_json(request):
         return JSONResponse({"code": shown.code, "message": shown.message}, status_code=status)
