@@ -56,6 +56,9 @@ class FileSpec:
     items: tuple[Item, ...]  # the data specification's items (D1-01..28 / D2-01..18)
     provided_items: tuple[str, ...]  # D1-PS / D2-PS
     holds_my_number: bool  # File 1 stores the 個人番号; File 2 never does (only the temporary area)
+    #: Whom the statistics of residents (F1-8) may be about: None = every person of the file; else
+    #: only versions in these states (LEGAL.md §1: File 2 statistics only about 国外転出者).
+    statistics_subject: frozenset[str] | None
 
     @property
     def value(self) -> str:
@@ -142,6 +145,7 @@ PREF: Final = FileSpec(
     items=PREF_ITEMS,
     provided_items=PREF_PROVIDED,
     holds_my_number=True,
+    statistics_subject=None,
 )
 
 FUHYO: Final = FileSpec(
@@ -167,6 +171,7 @@ FUHYO: Final = FileSpec(
     items=FUHYO_ITEMS,
     provided_items=FUHYO_PROVIDED,
     holds_my_number=False,
+    statistics_subject=frozenset({FuhyoStatus.ABROAD.value}),
 )
 
 FILES: Final[dict[FileKind, FileSpec]] = {spec.kind: spec for spec in (PREF, FUHYO)}

@@ -158,6 +158,13 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     # --- consistency check results (F1-7, F2-7) ------------------------------------------------
     ErrorSpec("T_RECON_RUN_NOT_FOUND", "該当する整合性確認の実行がありません", "no such reconciliation run"),
+    # --- statistics (F1-8, REC-10) -------------------------------------------------------------
+    ErrorSpec("T_STATS_DATE", "統計の基準日が正しくありません", "the statistics' as-of date is not valid"),
+    ErrorSpec(
+        "T_STATS_FORMAT",
+        "出力形式は CSV（UTF-8）、CSV（Shift_JIS）、XLSX のいずれかを指定してください",
+        "unknown export format of the statistics",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

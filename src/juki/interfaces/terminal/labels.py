@@ -34,6 +34,7 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.JLIS_QUERY.value: "全国サーバへの照会",
     Function.RECONCILIATION_REVIEW.value: "整合性確認結果の確認",
     Function.SIGN_IN.value: "認証",
+    Function.STATISTICS.value: "統計",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {
     Outcome.ALLOW.value: "実行",

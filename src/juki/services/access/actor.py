@@ -38,6 +38,7 @@ class Function(StrEnum):
     JLIS_QUERY = "jlis_query"  # query to J-LIS: 全国サーバ / 附票全国サーバ (F1-5, F2-5)
     RECONCILIATION_REVIEW = "reconciliation_review"  # results of the consistency check (F1-7, F2-7)
     SIGN_IN = "sign_in"  # authentication events (S-01..S-03), logged like any operation
+    STATISTICS = "statistics"  # statistics of the file and counts of the server's work (F1-8, REC-10)
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such
