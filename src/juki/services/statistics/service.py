@@ -4,7 +4,7 @@ Statistics are aggregates, but they are still an output of the file: only an ope
 ``statistics`` right for the file (the 統計担当 of the 市町村課) gets them, a refusal is logged
 (deny, committed) before it is raised, and every page view and every export leaves exactly one
 allow row naming the file, the as-of date and the form of the output (``page``, ``csv_utf8``,
-``csv_sjis``, ``xlsx``, ``json``). The tables are computed first and the allow row written after,
+``csv_sjis``, ``xlsx``, ``json``, ``console``). The tables are computed first and the allow row written after,
 in the caller's connection, so nothing is shown that the log does not record.
 """
 
@@ -33,7 +33,7 @@ from juki.services.statistics.tables import (
 __all__ = ["OUTPUTS", "build_report", "statistics_report"]
 
 #: How a report may leave the server; the value is what the operation log records.
-OUTPUTS = ("page", "csv_utf8", "csv_sjis", "xlsx", "json")
+OUTPUTS = ("page", "csv_utf8", "csv_sjis", "xlsx", "json", "console")
 
 #: Tables not built yet, named in every report so a reader knows they are missing, not zero.
 OMITTED = ("提供件数（依頼元・事務・月別）: 提供の記録（provision）が未実装のため未集計",)
