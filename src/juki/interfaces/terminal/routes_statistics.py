@@ -55,7 +55,8 @@ def chart_set(report: StatsReport) -> dict[str, Markup]:
         "pyramid": charts.pyramid(
             "chart-pyramid",
             f"人口ピラミッド（{report.request.as_of.isoformat()} 現在）",
-            [(str(r[0]), int(r[1]), int(r[2])) for r in age.rows[:-1]],
+            # the bands by age; 不詳 and the total stay in the table (no place on an age axis)
+            [(str(r[0]), int(r[1]), int(r[2])) for r in age.rows[:-2]],
         ),
         "municipal": charts.hbars("chart-municipal", "市町村別人口（指定都市は行政区の合計）", municipal),
         "movements": charts.columns(
