@@ -35,6 +35,8 @@ DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
 DEMO_TERMINAL = "代表端末"
 DEMO_ROLES = (*(spec.operator_role for spec in all_files()), "auditor")
+#: The 統計担当 role too, so the statistics page (F1-8) shows the demo population's figures.
+DEMO_ROLES += ("statistics",)
 
 
 app = typer.Typer()  # `juki demo`
