@@ -300,3 +300,31 @@ def test_F1_8_as_of_date_is_validated(text: str) -> None:
     with pytest.raises(Refusal) as refused:
         StatsRequest.parse(FileKind.PREF, text, today=TODAY)
     assert refused.value.code == "T_STATS_DATE"
+
+
+@pytest.mark.parametrize("file", [FileKind.PREF, FileKind.FUHYO])
+def test_F1_8_the_as_of_lookup_and_the_months_use_the_change_date_indexes(
+    db: Database, file: FileKind
+) -> None:
+    """F1-8 (migration 0036): the statistics' date predicates match the C-collation indexes on the
+    異動年月日, so the persons changed after the as-of date and the months' history rows are found
+    through an index, not by a second scan of the whole file."""
+    from juki.files import file_spec
+    from juki.services.statistics.residents import earlier_versions_sql, resident_sql
+
+    spec = file_spec(file)
+    request = StatsRequest(file, date(2026, 9, 30))
+    params = {
+        "as_of": request.as_of.isoformat(),
+        "as_of_date": request.as_of,
+        "as_of_key": request.as_of_key,
+        "first_month": request.first_month.isoformat()[:7],
+        "end_month": request.end_month.isoformat()[:7],
+    }
+    with db.connect(spec.db_role) as conn:
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + earlier_versions_sql(spec), params))
+        plan += "\n".join(r[0] for r in conn.execute("EXPLAIN " + resident_sql(spec), params))
+    current_index = {FileKind.PREF: "identity_change_date", FileKind.FUHYO: "fuhyo_change_date"}[file]
+    assert f" {current_index} " in plan, plan
+    assert f" {spec.history_table}_change_date " in plan, plan

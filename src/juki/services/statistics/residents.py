@@ -44,11 +44,14 @@ class ResidentCounts:
     movements: dict[tuple[str, str, str], int]
 
 
-def _effective(alias: str) -> str:
-    """The day a version takes effect, as comparable text (C collation: '1985-03' < '1985-03-01')."""
+def _in_effect(alias: str) -> str:
+    """The version took effect on or before the as-of date (%(as_of)s text, %(as_of_date)s date).
+
+    Compared as text in C collation: a partial date is its known part ('1985-03' < '1985-03-01'),
+    and '不詳' sorts after every digit, so it is caught by the second branch (the day notified)."""
     return (
-        f"(CASE WHEN {alias}.change_date = '不詳' THEN to_char({alias}.notified_on, 'YYYY-MM-DD')"
-        f' ELSE {alias}.change_date END) COLLATE "C"'
+        f"({alias}.change_date COLLATE \"C\" <= %(as_of)s"
+        f" OR ({alias}.change_date = '不詳' AND {alias}.notified_on <= %(as_of_date)s))"
     )
 
 
@@ -68,41 +71,67 @@ def _in_states(alias: str, states: frozenset[str] | None) -> str:
     return f"{alias}.status IN ({listed})"
 
 
+def _in_window(alias: str) -> str:
+    """The 異動年月日 falls in the months of the monthly tables (%(first_month)s ≤ month < %(end_month)s)."""
+    column = f'{alias}.change_date COLLATE "C"'
+    return f"({column} >= %(first_month)s AND {column} < %(end_month)s)"
+
+
 def resident_sql(spec: FileSpec) -> str:
-    """The one statement behind the resident tables of ``spec`` (parameters: as_of, as_of_key,
-    first_month, end_month). Rows: (set, municipality, sex, band, month, reason, persons, moves);
-    set is non-zero for a population cell (month and reason rolled up), 0 for a movement cell."""
+    """The main statement behind the resident tables of ``spec`` (parameters: as_of, as_of_date,
+    as_of_key, first_month, end_month). Rows: (set, municipality, sex, band, month, reason, persons,
+    moves); set is non-zero for a population cell (month and reason rolled up), 0 for a movement cell.
+
+    Shape: the inner plain GROUP BY over the big tables can run as a parallel aggregate (PostgreSQL
+    does not parallelise GROUPING SETS); the GROUPING SETS split its few thousand fine groups into
+    the two families of cells."""
     subject = spec.statistics_subject
     population_states = spec.present_statuses if subject is None else spec.present_statuses & subject
     m = spec.municipality_column
-    present_c = _in_states("c", population_states)
-    present_b = _in_states("b", population_states)
-    moved_c = _in_states("c", subject)
-    moved_h = _in_states("h", subject)
-    window = '{a}.change_date COLLATE "C" >= %(first_month)s AND {a}.change_date COLLATE "C" < %(end_month)s'
+    counted_c = f"({_in_effect('c')} AND {_in_states('c', population_states)})"
+    moved_c = f"({_in_window('c')} AND {_in_states('c', subject)})"
     return f"""
 SELECT GROUPING(month, reason) AS population_set, municipality, sex, band, month, reason,
-       count(*) FILTER (WHERE counted) AS persons, count(*) FILTER (WHERE moved) AS moves
+       sum(persons) AS persons, sum(moves) AS moves
 FROM (
-  SELECT c.{m} AS municipality, c.sex, {_band("c")} AS band,
-         left(c.change_date, 7) AS month, c.change_reason AS reason,
-         CASE WHEN {_effective("c")} <= %(as_of)s THEN {present_c} ELSE false END AS counted,
-         ({window.format(a="c")} AND {moved_c}) AS moved
-  FROM {spec.current} c
-  UNION ALL
-  SELECT h.{m}, h.sex, 0, left(h.change_date, 7), h.change_reason, false, {moved_h}
-  FROM {spec.history} h
-  WHERE {window.format(a="h")}
-  UNION ALL
-  SELECT b.{m}, b.sex, {_band("b")}, '', '', {present_b}, false
+  SELECT municipality, sex, band, month, reason,
+         count(*) FILTER (WHERE counted) AS persons, count(*) FILTER (WHERE moved) AS moves
   FROM (
-    SELECT DISTINCT ON (h.juminhyo_code) h.*
-    FROM {spec.history} h JOIN {spec.current} c USING (juminhyo_code)
-    WHERE {_effective("c")} > %(as_of)s AND {_effective("h")} <= %(as_of)s
-    ORDER BY h.juminhyo_code, h.version DESC
-  ) b
-) v
+    SELECT c.{m} AS municipality, c.sex, {_band("c")} AS band,
+           CASE WHEN {moved_c} THEN left(c.change_date, 7) END AS month,
+           CASE WHEN {moved_c} THEN c.change_reason END AS reason,
+           {counted_c} AS counted, {moved_c} AS moved
+    FROM {spec.current} c
+    WHERE {counted_c} OR {moved_c}
+    UNION ALL
+    SELECT h.{m}, h.sex, 0, left(h.change_date, 7), h.change_reason, false, true
+    FROM {spec.history} h
+    WHERE {_in_window("h")} AND {_in_states("h", subject)}
+  ) v
+  GROUP BY municipality, sex, band, month, reason
+) fine
 GROUP BY GROUPING SETS ((municipality, sex, band), (month, reason, municipality))
+"""
+
+
+def earlier_versions_sql(spec: FileSpec) -> str:
+    """Population cells of the persons whose current version began after the as-of date: the
+    history version in effect then. A statement of its own, so that each of the two can run as a
+    parallel plan (a Gather cannot sit inside another parallel plan). Rows: (municipality, sex,
+    band, persons)."""
+    subject = spec.statistics_subject
+    population_states = spec.present_statuses if subject is None else spec.present_statuses & subject
+    m = spec.municipality_column
+    return f"""
+SELECT b.{m}, b.sex, {_band("b")} AS band, count(*)
+FROM (
+  SELECT DISTINCT ON (h.juminhyo_code) h.{m}, h.sex, h.birth_key, h.status
+  FROM {spec.history} h JOIN {spec.current} c USING (juminhyo_code)
+  WHERE NOT {_in_effect("c")} AND {_in_effect("h")}
+  ORDER BY h.juminhyo_code, h.version DESC
+) b
+WHERE {_in_states("b", population_states)}
+GROUP BY 1, 2, 3
 """
 
 
@@ -110,6 +139,7 @@ def resident_counts(conn: psycopg.Connection[Any], spec: FileSpec, request: Stat
     """Population and movement cells of ``spec`` for ``request`` (a connection as the file's role)."""
     params = {
         "as_of": request.as_of.isoformat(),
+        "as_of_date": request.as_of,
         "as_of_key": request.as_of_key,
         "first_month": request.first_month.isoformat()[:7],
         "end_month": request.end_month.isoformat()[:7],
@@ -123,4 +153,7 @@ def resident_counts(conn: psycopg.Connection[Any], spec: FileSpec, request: Stat
                 population[(municipality, sex, int(band))] = int(persons)
         elif moves:
             movements[(month, reason, municipality)] = int(moves)
+    for municipality, sex, band, persons in conn.execute(earlier_versions_sql(spec), params).fetchall():
+        key = (municipality, sex, int(band))
+        population[key] = population.get(key, 0) + int(persons)
     return ResidentCounts(population, movements)
