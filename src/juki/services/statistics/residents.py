@@ -50,7 +50,7 @@ def _in_effect(alias: str) -> str:
     Compared as text in C collation: a partial date is its known part ('1985-03' < '1985-03-01'),
     and '不詳' sorts after every digit, so it is caught by the second branch (the day notified)."""
     return (
-        f"({alias}.change_date COLLATE \"C\" <= %(as_of)s"
+        f'({alias}.change_date COLLATE "C" <= %(as_of)s'
         f" OR ({alias}.change_date = '不詳' AND {alias}.notified_on <= %(as_of_date)s))"
     )
 
