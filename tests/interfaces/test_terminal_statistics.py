@@ -133,8 +133,11 @@ def test_F1_8_statistics_need_the_right_and_a_refusal_is_logged(
     assert [r["outcome"] for r in log_rows(db, "function = 'statistics'")] == ["deny"]
 
 
-def test_F1_8_a_bad_as_of_date_or_format_is_refused_with_its_code(client: Client, world: World) -> None:
-    """F1-8: dates after today or malformed, and unknown export formats, get their T_ code."""
+def test_F1_8_a_bad_as_of_date_or_format_is_refused_with_its_code(
+    client: Client, world: World, db: Database
+) -> None:
+    """F1-8: dates after today or malformed, and unknown export formats, get their T_ code; a
+    refused date is logged as rejected."""
     signed_in(client, world, "tokei1")
     tomorrow = datetime.now(JST).date().replace(year=datetime.now(JST).year + 1).isoformat()
     for value in ("2026-02-30", tomorrow, "yesterday"):
@@ -145,3 +148,7 @@ def test_F1_8_a_bad_as_of_date_or_format_is_refused_with_its_code(client: Client
         "/statistics/pref/export", data={"csrf_token": csrf_of(page.text), "as_of": "", "output": "pdf"}
     )
     assert bad.status_code == 422 and "T_STATS_FORMAT" in bad.text
+    refusals = [
+        r["detail"]["refusal"] for r in log_rows(db, "function = 'statistics' AND outcome = 'rejected'")
+    ]
+    assert refusals == ["T_STATS_DATE"] * 3

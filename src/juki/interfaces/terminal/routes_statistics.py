@@ -24,8 +24,7 @@ from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import JST
 from juki.services.access.actor import Function
 from juki.services.statistics.export import export
-from juki.services.statistics.request import StatsRequest
-from juki.services.statistics.service import statistics_report
+from juki.services.statistics.service import parse_request, statistics_report
 from juki.services.statistics.tables import StatsReport
 
 router = APIRouter(route_class=SafeRoute)
@@ -82,8 +81,10 @@ def statistics_page(request: Request, file_name: str, as_of: str = "") -> Respon
     file = file_of(file_name)
     require_logged(web, ctx.signed_in, Function.STATISTICS, file, event="statistics")
     today = _today()
-    stats_request = StatsRequest.parse(file, as_of or today.isoformat(), today=today)
     with web.file_connection(file) as conn:
+        stats_request = parse_request(
+            conn, ctx.signed_in, file, as_of or today.isoformat(), today=today, output="page"
+        )
         report = statistics_report(conn, ctx.signed_in, stats_request, output="page")
     return web.renderer.page(
         "statistics.html",
@@ -115,8 +116,10 @@ def statistics_export(
     if output not in dict(EXPORTS):
         raise Refusal("T_STATS_FORMAT")
     today = _today()
-    stats_request = StatsRequest.parse(file, as_of or today.isoformat(), today=today)
     with web.file_connection(file) as conn:
+        stats_request = parse_request(
+            conn, ctx.signed_in, file, as_of or today.isoformat(), today=today, output=output
+        )
         report = statistics_report(conn, ctx.signed_in, stats_request, output=output)
     made = export(report, output)
     return Response(

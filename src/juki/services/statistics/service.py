@@ -10,10 +10,12 @@ in the caller's connection, so nothing is shown that the log does not record.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, NoReturn
 
 import psycopg
 
+from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
 from juki.services.access import permissions
@@ -30,7 +32,7 @@ from juki.services.statistics.tables import (
     population_tables,
 )
 
-__all__ = ["OUTPUTS", "build_report", "statistics_report"]
+__all__ = ["OUTPUTS", "build_report", "parse_request", "statistics_report"]
 
 #: How a report may leave the server; the value is what the operation log records.
 OUTPUTS = ("page", "csv_utf8", "csv_sjis", "xlsx", "json", "console")
@@ -76,6 +78,22 @@ def _refuse(conn: psycopg.Connection[Any], actor: Actor, request: StatsRequest, 
         on_refusal=lambda r: (r, {"as_of": request.as_of.isoformat(), "output": output}),
     )
     raise AssertionError("guarded re-raises the refusal")
+
+
+def parse_request(
+    conn: psycopg.Connection[Any], actor: Actor, file: FileKind, text: str, *, today: date, output: str
+) -> StatsRequest:
+    """The request for the as-of date an operator typed; a refused date (T_STATS_DATE) is logged
+    as rejected first (without the text typed: the log keeps the code, not the input)."""
+    return guarded(
+        conn,
+        lambda: StatsRequest.parse(file, text, today=today),
+        actor=actor,
+        function=Function.STATISTICS,
+        event="statistics",
+        file=file,
+        on_refusal=lambda r: (r, {"output": output}),
+    )
 
 
 def statistics_report(
