@@ -59,6 +59,15 @@ class FileSpec:
     #: Whom the statistics of residents (F1-8) may be about: None = every person of the file; else
     #: only versions in these states (LEGAL.md §1: File 2 statistics only about 国外転出者).
     statistics_subject: frozenset[str] | None
+    # Provision and transfer (F1-2 / F2-2, docs/provision.md): the article the legal paths cite, the
+    # paragraph of the provision to other organs, and the methods the file's layout ticks (File 2: no paper).
+    provision_article: str = ""
+    provision_organ_paragraph: int = 2
+    provision_methods: frozenset[str] = frozenset()
+    # F2-2's 個人番号 add-on: the record state it applies to (国外転出者) and the temporary area's live
+    # view the bridge releases into (S-36); None for a file that holds the number itself.
+    my_number_addon_status: str | None = None
+    my_number_area: str | None = None
 
     @property
     def value(self) -> str:
@@ -116,6 +125,11 @@ class FileSpec:
         return self.table("reconciliation_diff")
 
     @property
+    def provision_record(self) -> str:
+        """Provision and transfer records (REC-1, S-21, S-22; migration 0020), in the file's schema."""
+        return self.table("provision_record")
+
+    @property
     def present_sql(self) -> str:
         """A predicate on the current table's `status`: the person is present in the file."""
         states = ", ".join(f"'{s}'" for s in sorted(self.present_statuses))
@@ -146,6 +160,9 @@ PREF: Final = FileSpec(
     provided_items=PREF_PROVIDED,
     holds_my_number=True,
     statistics_subject=None,
+    provision_article="第30条の15",
+    provision_organ_paragraph=2,
+    provision_methods=frozenset({"screen", "paper", "media", "flash", "line"}),
 )
 
 FUHYO: Final = FileSpec(
@@ -172,6 +189,11 @@ FUHYO: Final = FileSpec(
     provided_items=FUHYO_PROVIDED,
     holds_my_number=False,
     statistics_subject=frozenset({FuhyoStatus.ABROAD.value}),
+    provision_article="第30条の44の6",
+    provision_organ_paragraph=3,
+    provision_methods=frozenset({"screen", "media", "flash", "line"}),
+    my_number_addon_status=FuhyoStatus.ABROAD.value,
+    my_number_area="fuhyo_tmp.my_number_live",
 )
 
 FILES: Final[dict[FileKind, FileSpec]] = {spec.kind: spec for spec in (PREF, FUHYO)}

@@ -20,6 +20,7 @@ from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
     routes_jlis,
+    routes_provision,
     routes_reconcile,
     routes_rights,
     routes_statistics,
@@ -68,6 +69,8 @@ def create_terminal_app(
     for module in (routes_auth, routes_work, routes_jlis, routes_reconcile, routes_audit, routes_rights):
         app.include_router(module.router)
     app.include_router(routes_statistics.router)
+    for module in (routes_provision,):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     return app

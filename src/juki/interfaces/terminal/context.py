@@ -173,6 +173,15 @@ def menu_for(actor: Actor) -> list[MenuItem]:
                 )
             )
     for spec in all_files():
+        if permissions.allows(actor, Function.PROVISION, spec.kind):
+            items.append(
+                MenuItem(
+                    f"/provision/{spec.kind.value}",
+                    f"個別提供（{spec.label}）",
+                    "依頼元の事務による提供・移転",
+                )
+            )
+    for spec in all_files():
         if permissions.allows(actor, Function.STATISTICS, spec.kind):
             items.append(MenuItem(f"/statistics/{spec.kind.value}", f"統計（{spec.label}）", "市町村課"))
     if permissions.allows(actor, Function.LOG_REVIEW, None):

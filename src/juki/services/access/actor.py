@@ -39,6 +39,7 @@ class Function(StrEnum):
     RECONCILIATION_REVIEW = "reconciliation_review"  # results of the consistency check (F1-7, F2-7)
     SIGN_IN = "sign_in"  # authentication events (S-01..S-03), logged like any operation
     STATISTICS = "statistics"  # statistics of the file and counts of the server's work (F1-8, REC-10)
+    PROVISION = "provision"  # provision / transfer to a requester (F1-2, F2-2); roles bound to a requester
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such
