@@ -223,7 +223,8 @@ def test_F1_8_file_2_statistics_only_about_persons_abroad(loaded: Database, popu
 
 
 def test_REC_10_update_rejection_and_jlis_counts(loaded: Database) -> None:
-    """REC-10: update counts per municipality and day, rejections by code, J-LIS query counts."""
+    """REC-10: update counts per municipality and day, rejections by code, J-LIS query counts, and
+    provision counts per requester, task and result (from the provision records)."""
     import orjson
 
     from juki.services.jlis.communication_records import QueryKind, Requester, finish, keys_digest, start
@@ -259,8 +260,38 @@ def test_REC_10_update_rejection_and_jlis_counts(loaded: Database) -> None:
                 function="F1-5",
             )
             finish(conn, FileKind.PREF, log_id, outcome, 1, 200, None)
+    from juki.domain.provision import KeyType, Method, ResultCode
+    from juki.services.provision import records
+    from juki.services.provision.catalog import load_catalog
+    from tests.services.audit.support import actor
+
+    clerk = actor(loaded, "teikyo1")
+    given = [ResultCode.MATCH, ResultCode.MATCH, ResultCode.NOT_FOUND]
+    with loaded.connect(DbRole.PREF) as conn:
+        catalog = load_catalog(conn)
+        task = catalog.task("kyoiku", "tokubetsu-shien")
+        assert task is not None
+        basis = records.Basis.of(task, FileKind.PREF, catalog.version)
+        for result in given:
+            records.record_provision(
+                conn,
+                FileKind.PREF,
+                clerk,
+                basis,
+                key_type=KeyType.BASIC4,
+                method=Method.SCREEN,
+                result=result,
+                juminhyo_code=good[0]["juminhyo_code"],
+                items=("name_kanji",) if result is ResultCode.MATCH else (),
+            )
+        conn.commit()
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo")).date()
     report = report_for(loaded, FileKind.PREF, today)
+    provided = {(r[0], r[2]): r for r in table_rows(report, "provisions")}
+    assert provided[(task.requester.name, "一致")][-1] == given.count(ResultCode.MATCH)
+    assert provided[(task.requester.name, "該当なし")][-1] == given.count(ResultCode.NOT_FOUND)
+    assert provided[("合計", "")][-1] == len(given)
+    assert report.omitted == ()
     updates = {r[0]: r for r in table_rows(report, "updates_by_municipality_day")}
     sender = good[0]["municipality_code"]
     assert updates[sender][-2] == len(accepted) == 3  # today's column, then 計

@@ -22,6 +22,7 @@ from juki.services.access import permissions
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
+from juki.services.provision.records import counts as provision_counts
 from juki.services.statistics.activity import activity_counts
 from juki.services.statistics.request import StatsRequest
 from juki.services.statistics.residents import resident_counts
@@ -30,6 +31,7 @@ from juki.services.statistics.tables import (
     activity_tables,
     movement_tables,
     population_tables,
+    provision_table,
 )
 
 __all__ = ["OUTPUTS", "build_report", "parse_request", "statistics_report"]
@@ -38,7 +40,7 @@ __all__ = ["OUTPUTS", "build_report", "parse_request", "statistics_report"]
 OUTPUTS = ("page", "csv_utf8", "csv_sjis", "xlsx", "json", "console")
 
 #: Tables not built yet, named in every report so a reader knows they are missing, not zero.
-OMITTED = ("提供件数（依頼元・事務・月別）: 提供の記録（provision）が未実装のため未集計",)
+OMITTED: tuple[str, ...] = ()
 
 
 def build_report(conn: psycopg.Connection[Any], request: StatsRequest) -> StatsReport:
@@ -46,6 +48,7 @@ def build_report(conn: psycopg.Connection[Any], request: StatsRequest) -> StatsR
     spec = file_spec(request.file)
     residents = resident_counts(conn, spec, request)
     activity = activity_counts(conn, spec, request)
+    provisions = provision_counts(conn, request.file, (request.first_month, request.as_of))
     subject = (
         f"{spec.label}の全員"
         if spec.statistics_subject is None
@@ -59,6 +62,7 @@ def build_report(conn: psycopg.Connection[Any], request: StatsRequest) -> StatsR
             *population_tables(residents, request),
             *movement_tables(residents, request),
             *activity_tables(activity, request, spec),
+            provision_table(provisions, request),
         ),
         OMITTED,
     )

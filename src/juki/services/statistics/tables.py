@@ -19,9 +19,11 @@ from typing import Final
 
 from juki.domain.errors import CATALOG
 from juki.domain.lgcodes import LgTable, kanagawa
+from juki.domain.provision import RESULT_LABELS, ResultCode
 from juki.domain.reasons import ChangeReason
 from juki.domain.refusals import REFUSALS
 from juki.files import FileSpec
+from juki.services.provision.records import ProvisionCount
 from juki.services.statistics.activity import ActivityCounts
 from juki.services.statistics.request import StatsRequest, all_bands, band_label
 from juki.services.statistics.residents import ResidentCounts
@@ -284,3 +286,39 @@ def activity_tables(cells: ActivityCounts, request: StatsRequest, spec: FileSpec
 
 def _short(day: date) -> str:
     return f"{day.month}/{day.day}"
+
+
+def _result_label(code: str) -> str:
+    try:
+        return RESULT_LABELS[ResultCode(code)][0]
+    except ValueError:
+        return code
+
+
+def provision_table(counts: Iterable[ProvisionCount], request: StatsRequest) -> StatsTable:
+    """提供件数: per requester, task and result, by month (the provision records, REC-1/REC-10)."""
+    months = request.months
+    cells: Counter[tuple[str, ...]] = Counter()
+    names: dict[tuple[str, str], tuple[str, str]] = {}
+    for c in counts:
+        key = (c.requester_code, c.task_code, c.result_code)
+        cells[(*key, c.month.isoformat()[:7])] += c.count
+        names[(c.requester_code, c.task_code)] = (c.requester_name, c.task_name)
+    keys = sorted({k[:3] for k in cells})
+    rows: list[tuple[Cell, ...]] = []
+    for requester, task, result in keys:
+        requester_name, task_name = names[(requester, task)]
+        values = [cells[(requester, task, result, mo)] for mo in months]
+        rows.append(
+            (requester_name or requester, task_name or task, _result_label(result), *values, sum(values))
+        )
+    totals = [sum(cells[(*k, mo)] for k in keys) for mo in months]
+    rows.append((TOTAL, "", "", *totals, sum(totals)))
+    return StatsTable(
+        "provisions",
+        f"提供・移転の件数（依頼元・事務・結果別、月別、{months[0]}〜{months[-1]}）",
+        ("依頼元", "事務", "結果", *months, "計"),
+        tuple(rows),
+        (*(0 for _ in keys), 1),
+        note="提供の記録から、1人への回答を1件として数えます（拒否した依頼も結果別に計上）。",
+    )
