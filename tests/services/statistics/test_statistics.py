@@ -157,13 +157,40 @@ def test_F1_8_population_as_of_a_date_by_municipality_sex_and_age_band(
     assert row[3 + BAND_LABELS.index("40〜44歳")] == expected[(some_ward, "2", "40〜44歳")]
 
 
-def test_F1_8_past_dates_differ_from_today_and_unknown_births_are_counted() -> None:
-    """F1-8: a 不詳 or partial birth date lands in the 不詳 band; a birthday counts on its day."""
-    assert band_of("1985", date(2025, 1, 1)) == "不詳"
-    assert band_of("1985-03", date(2025, 1, 1)) == "不詳"
-    assert band_of("不詳", date(2025, 1, 1)) == "不詳"
-    assert band_of("2000-01-01", date(2025, 1, 1)) == "25〜29歳"
-    assert band_of("2000-01-02", date(2025, 1, 1)) == "20〜24歳"
+BIRTHS = ("1985", "1985-03", "不詳", "2001-09-30", "2001-10-01", "1921-09-30")
+
+
+def test_F1_8_unknown_births_are_in_the_unknown_band_and_a_birthday_counts_on_its_day(db: Database) -> None:
+    """F1-8: a partial or 不詳 生年月日 is counted in 不詳; ages are completed years on the as-of
+    date (a birthday on that very day counts); 100 and over is one band; a person whose record
+    begins after the as-of date is not counted."""
+    import orjson
+
+    from juki.services.registry.intake import NotificationApplier, iter_lines
+    from tests.factories import notification, pref_record
+
+    items = [
+        notification(
+            "pref",
+            "overseas_move_in",
+            f"{91000000000 + i:011d}",
+            record=pref_record(9100 + i, birth_date=birth),
+            change_date="2026-09-01",
+        )
+        for i, birth in enumerate(BIRTHS)
+    ]
+    lines = b"\n".join(orjson.dumps(x) for x in items)
+    with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
+        applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo}, batch_size=100)
+        results = list(applier.apply(iter_lines([lines]), source="test"))
+    assert [r.status for r in results] == ["accepted"] * len(BIRTHS), results
+    as_of = date(2026, 9, 30)
+    expected = Counter(band_of(b, as_of) for b in BIRTHS)
+    assert expected == Counter({"不詳": 3, "25〜29歳": 1, "20〜24歳": 1, "100歳以上": 1})  # the oracle
+    pyramid = {r[0]: r[-1] for r in table_rows(report_for(db, FileKind.PREF, as_of), "population_by_age")}
+    assert {label: n for label, n in pyramid.items() if n and label != "合計"} == expected
+    before = table_rows(report_for(db, FileKind.PREF, date(2026, 8, 31)), "population_by_age")
+    assert before[-1][-1] == 0  # their records begin on 2026-09-01
 
 
 def test_F1_8_movements_per_month_by_reason_and_municipality(loaded: Database, population: Path) -> None:
