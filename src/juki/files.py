@@ -56,6 +56,9 @@ class FileSpec:
     items: tuple[Item, ...]  # the data specification's items (D1-01..28 / D2-01..18)
     provided_items: tuple[str, ...]  # D1-PS / D2-PS
     holds_my_number: bool  # File 1 stores the 個人番号; File 2 never does (only the temporary area)
+    #: Whom the statistics of residents (F1-8) may be about: None = every person of the file; else
+    #: only versions in these states (LEGAL.md §1: File 2 statistics only about 国外転出者).
+    statistics_subject: frozenset[str] | None
     # Provision and transfer (F1-2 / F2-2, docs/provision.md): the article the legal paths cite, the
     # paragraph of the provision to other organs, and the methods the file's layout ticks (File 2: no paper).
     provision_article: str = ""
@@ -156,6 +159,7 @@ PREF: Final = FileSpec(
     items=PREF_ITEMS,
     provided_items=PREF_PROVIDED,
     holds_my_number=True,
+    statistics_subject=None,
     provision_article="第30条の15",
     provision_organ_paragraph=2,
     provision_methods=frozenset({"screen", "paper", "media", "flash", "line"}),
@@ -184,6 +188,7 @@ FUHYO: Final = FileSpec(
     items=FUHYO_ITEMS,
     provided_items=FUHYO_PROVIDED,
     holds_my_number=False,
+    statistics_subject=frozenset({FuhyoStatus.ABROAD.value}),
     provision_article="第30条の44の6",
     provision_organ_paragraph=3,
     provision_methods=frozenset({"screen", "media", "flash", "line"}),

@@ -90,6 +90,7 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
             "pref_operator",
             "provision_operator@kyoiku",  # a newcomer can make a single provision (F1-2, F2-2)
             "provision_operator@zeimu",
+            "statistics",  # the statistics page shows the demo population (F1-8)
         ],
     )
     second = runner.invoke(app, ["demo", "--persons", "1500", "--changes", "120", "--terminal-seconds", "1"])

@@ -175,6 +175,13 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "注意すべき操作の設定ファイルに誤りがあります。システム管理者に連絡してください",
         "the unusual-pattern settings file (JUKI_AUDIT_PATTERNS) is invalid",
     ),
+    # --- statistics (F1-8, REC-10) -------------------------------------------------------------
+    ErrorSpec("T_STATS_DATE", "統計の基準日が正しくありません", "the statistics' as-of date is not valid"),
+    ErrorSpec(
+        "T_STATS_FORMAT",
+        "出力形式は CSV（UTF-8）、CSV（Shift_JIS）、XLSX のいずれかを指定してください",
+        "unknown export format of the statistics",
+    ),
     # --- provision catalog (F1-2, F2-2, A-15; docs/provision.md) -------------------------------
     ErrorSpec(
         "T_CATALOG_INVALID",

@@ -21,6 +21,7 @@ from juki.interfaces import (
     cli_provision,
     cli_reconcile,
     cli_relay,
+    cli_stats,
     cli_terminal,
     cli_terminal_web,
 )
@@ -48,6 +49,7 @@ app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_data.app)
 app.add_typer(cli_terminal.app)
 app.add_typer(cli_terminal_web.app)
+app.add_typer(cli_stats.app)
 app.add_typer(cli_provision.app, name="provision")
 
 

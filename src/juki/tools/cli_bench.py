@@ -207,3 +207,35 @@ def all_cmd(
             console.print(f"rewrote the generated table of {doc}")
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@app.command("stats")
+def stats_cmd(
+    persons: Annotated[
+        int, typer.Option(min=100, help="load this many synthetic persons if the database holds fewer")
+    ] = 200_000,
+    file: Annotated[str, typer.Option(help="pref (File 1) or fuhyo (File 2: 国外転出者のみ)")] = "pref",
+    as_of: Annotated[list[str] | None, typer.Option("--as-of", help="基準日 YYYY-MM-DD (repeatable)")] = None,
+    repeat: Annotated[int, typer.Option(min=1, max=20)] = 3,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """統計（F1-8）の全表を基準日ごとに集計する時間を、素の GROUP BY 1回と比較する（操作ログ込み）。"""
+    from datetime import date
+
+    from juki.domain.records import FileKind
+    from juki.tools.bench.stats import DEFAULT_DATES, bench_stats
+
+    if file not in {kind.value for kind in FileKind}:
+        raise typer.BadParameter("pref または fuhyo を指定してください", param_hint="--file")
+    try:
+        dates = tuple(date.fromisoformat(d) for d in as_of) if as_of else DEFAULT_DATES
+    except ValueError:
+        raise typer.BadParameter("YYYY-MM-DD で指定してください", param_hint="--as-of") from None
+    db = _db(database)
+    with _stages({}) as tick:
+        result = bench_stats(
+            db, db.settings.data_dir / "bench", persons, seed, FileKind(file), dates, repeat, tick
+        )
+    emit_json(result) if as_json else console.print_json(data=result)

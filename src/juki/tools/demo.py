@@ -67,6 +67,8 @@ SAMPLE_SCAN = 1000
 #: How long the demo waits for the backends of its own just-closed connections to end before it
 #: concludes that another process is using the database.
 OTHER_SESSIONS_GRACE_SECONDS = 5.0
+#: The 統計担当 role too, so the statistics page (F1-8) shows the demo population's figures.
+DEMO_ROLES += ("statistics",)
 
 
 app = typer.Typer()  # `juki demo`

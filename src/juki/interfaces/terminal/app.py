@@ -24,6 +24,7 @@ from juki.interfaces.terminal import (
     routes_reconcile,
     routes_record,
     routes_rights,
+    routes_statistics,
     routes_work,
 )
 from juki.interfaces.terminal.context import TerminalWeb, terminal_pools
@@ -76,6 +77,7 @@ def create_terminal_app(
         routes_record,
     ):
         app.include_router(module.router)
+    app.include_router(routes_statistics.router)
     for module in (routes_provision,):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")

@@ -181,6 +181,9 @@ def menu_for(actor: Actor) -> list[MenuItem]:
                     "依頼元の事務による提供・移転",
                 )
             )
+    for spec in all_files():
+        if permissions.allows(actor, Function.STATISTICS, spec.kind):
+            items.append(MenuItem(f"/statistics/{spec.kind.value}", f"統計（{spec.label}）", "市町村課"))
     if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.

@@ -64,6 +64,8 @@ STATUS: Final[dict[str, int]] = {
     "T_METHOD": 405,
     "T_BAD_REQUEST": 400,
     "T_INTERNAL": 500,
+    "T_STATS_DATE": 422,
+    "T_STATS_FORMAT": 422,
 }
 
 KIND_LABELS: Final[dict[str, str]] = {
