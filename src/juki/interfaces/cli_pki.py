@@ -49,6 +49,9 @@ def issue_cmd(
     lg_code: Annotated[
         str | None, typer.Option("--lg-code", help="地方公共団体コード (municipal_cs)")
     ] = None,
+    requester: Annotated[
+        str | None, typer.Option("--requester", help="依頼元コード of the provision catalog (line_agent)")
+    ] = None,
     dns: Annotated[list[str] | None, typer.Option("--dns", help="DNS name (repeatable)")] = None,
     ip: Annotated[list[str] | None, typer.Option("--ip", help="IP address (repeatable)")] = None,
     days: Annotated[int, typer.Option(min=1, help="validity in days")] = 825,
@@ -57,13 +60,20 @@ def issue_cmd(
     """役割（と市町村CSは地方公共団体コード）を記した証明書と鍵を発行する。"""
     with _clear_errors():
         issued = Pki().issue(
-            role, name, lg_code=lg_code, dns_names=dns or (), ip_addresses=ip or (), days=days
+            role,
+            name,
+            lg_code=lg_code,
+            requester=requester,
+            dns_names=dns or (),
+            ip_addresses=ip or (),
+            days=days,
         )
     result = {
         "serial": issued.serial,
         "name": name,
         "role": role.value,
         "lg_code": lg_code,
+        "requester": requester,
         "cert": str(issued.cert_path),
         "key": str(issued.key_path),
     }
