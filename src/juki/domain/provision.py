@@ -141,7 +141,10 @@ RESULT_LABELS: Final[dict[ResultCode, tuple[str, str]]] = {
         "複数該当",
         "条件に一致する者が複数いるため、提供できません。対象者を特定できる条件で依頼してください",
     ),
-    ResultCode.KEY_NOT_ALLOWED: ("検索キー不許可", "この事務では、この検索キーによる提供は認められていません"),
+    ResultCode.KEY_NOT_ALLOWED: (
+        "検索キー不許可",
+        "この事務では、この検索キーによる提供は認められていません",
+    ),
     ResultCode.METHOD_NOT_ALLOWED: ("提供方法不許可", "この事務では、この提供方法は認められていません"),
     ResultCode.NOT_PERMITTED: (
         "不許可",

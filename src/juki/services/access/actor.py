@@ -38,6 +38,7 @@ class Function(StrEnum):
     JLIS_QUERY = "jlis_query"  # query to J-LIS: 全国サーバ / 附票全国サーバ (F1-5, F2-5)
     RECONCILIATION_REVIEW = "reconciliation_review"  # results of the consistency check (F1-7, F2-7)
     SIGN_IN = "sign_in"  # authentication events (S-01..S-03), logged like any operation
+    PROVISION = "provision"  # provision / transfer to a requester (F1-2, F2-2); roles bound to a requester
     BULK_SUBMIT = "bulk_submit"  # bulk provision: submit a request file, fetch its result (F1-2b, S-29)
     BULK_APPROVE = "bulk_approve"  # the requester's head approves a large bulk output (S-26)
     MEDIA_OUTPUT = "media_output"  # write a bulk result to a registered medium (S-29, S-30, S-23)
