@@ -396,11 +396,21 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "照会要求ファイルの文字コードが UTF-8 でも Shift_JIS（CP932）でもありません",
         "the request file is neither UTF-8 nor Shift_JIS (CP932)",
     ),
-    ErrorSpec("E_BULK_HEADER", "照会要求ファイルの見出し行が正しくありません", "the request file's header is wrong"),
-    ErrorSpec("E_BULK_EMPTY", "照会要求ファイルに照会対象の行がありません", "the request file has no data row"),
-    ErrorSpec("E_BULK_TOO_LARGE", "照会要求ファイルが大きすぎます。分けて依頼してください", "the request file is too large"),
     ErrorSpec(
-        "E_BULK_TRUNCATED", "照会要求ファイルの送信が途中で切れました", "the request file's upload was cut off"
+        "E_BULK_HEADER", "照会要求ファイルの見出し行が正しくありません", "the request file's header is wrong"
+    ),
+    ErrorSpec(
+        "E_BULK_EMPTY", "照会要求ファイルに照会対象の行がありません", "the request file has no data row"
+    ),
+    ErrorSpec(
+        "E_BULK_TOO_LARGE",
+        "照会要求ファイルが大きすぎます。分けて依頼してください",
+        "the request file is too large",
+    ),
+    ErrorSpec(
+        "E_BULK_TRUNCATED",
+        "照会要求ファイルの送信が途中で切れました",
+        "the request file's upload was cut off",
     ),
     ErrorSpec(
         "E_BULK_REQUESTER",
@@ -412,7 +422,9 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "依頼元・事務が提供の根拠（カタログ）にありません",
         "the requester and task are not in the provision catalog",
     ),
-    ErrorSpec("E_BULK_JOB_NOT_FOUND", "該当する一括提供の依頼がありません", "no such bulk job (of this requester)"),
+    ErrorSpec(
+        "E_BULK_JOB_NOT_FOUND", "該当する一括提供の依頼がありません", "no such bulk job (of this requester)"
+    ),
     ErrorSpec(
         "E_BULK_NOT_READY",
         "照会結果ファイルはまだありません（承認待ち、却下またはエラー）",

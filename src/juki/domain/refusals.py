@@ -197,7 +197,9 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "この依頼は現在の状態ではその操作を行えません",
         "the job is not in a state that allows this action",
     ),
-    ErrorSpec("T_BULK_JOB_NOT_FOUND", "該当する一括提供の依頼がありません", "no such bulk job of your requester"),
+    ErrorSpec(
+        "T_BULK_JOB_NOT_FOUND", "該当する一括提供の依頼がありません", "no such bulk job of your requester"
+    ),
     ErrorSpec(
         "T_MEDIA",
         "電磁的記録媒体へ出力できません",

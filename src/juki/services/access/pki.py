@@ -124,9 +124,7 @@ def peer_identity(cert: x509.Certificate | bytes) -> PeerIdentity:
         requester = _one_attribute(subject, NameOID.SERIAL_NUMBER, "serialNumber")
         if requester is None or not _REQUESTER_RE.fullmatch(requester):
             raise ValueError(f"回線連携の証明書に正しい依頼元コードがありません: {requester!r}")
-    return PeerIdentity(
-        role=role, name=name, lg_code=lg_code, serial=cert.serial_number, requester=requester
-    )
+    return PeerIdentity(role=role, name=name, lg_code=lg_code, serial=cert.serial_number, requester=requester)
 
 
 def authorize_peer(cert_der: bytes | None, allowed: Collection[PeerRole]) -> PeerIdentity:

@@ -129,7 +129,8 @@ class JobInfo:
 
 _JOB_COLUMNS: Final = (
     "id, requester_code, task_code, method, channel, file_name, encoding, rows, rows_invalid, state,"
-    " submitted_at, operator_id, operator_login, terminal_name, peer_name, approval_required, decision, decided_by_login,"
+    " submitted_at, operator_id, operator_login, terminal_name, peer_name, approval_required, decision,"
+    " decided_by_login,"
     " decided_at, decision_note, processed_at, result_name, result_sha256, result_rows, counts, error_code,"
     " error_message"
 )
@@ -149,9 +150,9 @@ def get_job(
 ) -> JobInfo:
     """The job, when it belongs to ``requester_code`` (None: any requester, the server console)."""
     spec = file_spec(file)
-    query = sql.SQL("SELECT {cols} FROM {table} WHERE id = %s AND (%s::text IS NULL OR requester_code = %s)").format(
-        cols=sql.SQL(_JOB_COLUMNS), table=sql.SQL(spec.table("bulk_job"))
-    )
+    query = sql.SQL(
+        "SELECT {cols} FROM {table} WHERE id = %s AND (%s::text IS NULL OR requester_code = %s)"
+    ).format(cols=sql.SQL(_JOB_COLUMNS), table=sql.SQL(spec.table("bulk_job")))
     if for_update:
         query = sql.SQL("{} FOR UPDATE").format(query)
     with conn.cursor(row_factory=dict_row) as cur:
@@ -226,7 +227,8 @@ def list_exchanges(conn: psycopg.Connection[Any], file: FileKind, job_id: int) -
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             sql.SQL(
-                "SELECT id, kind, file_name, sha256, rows, medium_id, operator_login, terminal_name, peer_name,"
+                "SELECT id, kind, file_name, sha256, rows, medium_id, operator_login, terminal_name,"
+                " peer_name,"
                 " at FROM {} WHERE job_id = %s ORDER BY id"
             ).format(sql.SQL(spec.table("bulk_exchange"))),
             (job_id,),

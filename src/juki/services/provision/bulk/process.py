@@ -64,7 +64,8 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
     present = sql.SQL(spec.present_sql.replace("status", "c.status"))
     conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text) ON COMMIT DROP"
+            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text)"
+            " ON COMMIT DROP"
         ).format(sql.Identifier(_HIT))
     )
     joins: list[tuple[KeyType, sql.Composable]] = [
@@ -185,7 +186,8 @@ def process_job(
             name = store.path(terms.file, job_id).name
             conn.execute(
                 sql.SQL(
-                    "UPDATE {} SET state = 'done', processed_at = now(), result_name = %s, result_sha256 = %s,"
+                    "UPDATE {} SET state = 'done', processed_at = now(), result_name = %s,"
+                    " result_sha256 = %s,"
                     " result_rows = %s, counts = %s WHERE id = %s"
                 ).format(sql.SQL(spec.table("bulk_job"))),
                 (name, writer.sha256, writer.rows, psycopg.types.json.Jsonb(counts), job_id),

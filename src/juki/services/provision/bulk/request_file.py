@@ -33,6 +33,7 @@ from juki.domain.codes import is_ascii_digits, is_valid_my_number, normalize_dig
 from juki.domain.errors import CATALOG
 from juki.domain.provision import KeyType, ResultCode
 from juki.services.jlis.client import Basic4, QueryConditionsError, basic4_keys
+from juki.services.search.conditions import read_sex
 from juki.services.search.matcher import basic4_key_row
 
 __all__ = [
@@ -59,7 +60,16 @@ REQUEST_COLUMNS: Final = (
     "sex",
     "address",
 )
-REQUEST_LABELS: Final = ("依頼番号", "検索キー種別", "住民票コード", "個人番号", "氏名かな", "生年月日", "性別", "住所")
+REQUEST_LABELS: Final = (
+    "依頼番号",
+    "検索キー種別",
+    "住民票コード",
+    "個人番号",
+    "氏名かな",
+    "生年月日",
+    "性別",
+    "住所",
+)
 #: Key-type values a file may use: the code name or the Japanese label.
 KEY_TYPE_ALIASES: Final[dict[str, KeyType]] = {
     **{k.value: k for k in KeyType},
@@ -227,7 +237,9 @@ def read_request(
     if first.startswith(_BOM):
         first, stats.bom = first[len(_BOM) :], True
         if encoding not in (None, "utf-8"):
-            raise BulkFileError("E_BULK_ENCODING", "UTF-8 の BOM がありますが、別の文字コードが指定されました")
+            raise BulkFileError(
+                "E_BULK_ENCODING", "UTF-8 の BOM がありますが、別の文字コードが指定されました"
+            )
         encoding = "utf-8"
     stats.encoding = _detect(first, encoding)
     try:
@@ -292,10 +304,13 @@ def _row(row_no: int, raw: bytes, encoding: str, allowed: frozenset[KeyType]) ->
         if not is_valid_my_number(number):
             return _invalid(row_no, ref, "個人番号が不正です（12 桁、検査用数字）", key_type.value)
         return RequestRow(row_no, ref, key_type.value, my_number=number)
+    sex = read_sex(values["sex"]) if values["sex"] else None
+    if values["sex"] and sex is None:
+        return _invalid(row_no, ref, "性別は 1（男）または 2（女）です", key_type.value)
     query = Basic4(
         name_kana=values["name_kana"] or None,
         birth_date=values["birth_date"] or None,
-        sex=values["sex"] or None,
+        sex=sex,
         address=values["address"] or None,
     )
     if query.name_kana is None:

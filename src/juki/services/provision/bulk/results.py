@@ -52,7 +52,7 @@ class ResultWriter:
     def header(self, line: str) -> None:
         self._write(line.encode(self._encoding))
 
-    def rows_from(self, chunks: Iterable[bytes | memoryview]) -> None:
+    def rows_from(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         """Rows as COPY … TO STDOUT (FORMAT csv) sends them: one row per chunk, the note column last."""
         utf8 = self._encoding == "utf-8"
         for chunk in chunks:

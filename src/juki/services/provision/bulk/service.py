@@ -92,7 +92,12 @@ def _check(
 
 
 def _refuse(
-    conn: psycopg.Connection[Any], actor: Actor, function: Function, file: FileKind, event: str, refusal: Refusal
+    conn: psycopg.Connection[Any],
+    actor: Actor,
+    function: Function,
+    file: FileKind,
+    event: str,
+    refusal: Refusal,
 ) -> Refusal:
     """Log a refusal found outside a guarded body (a file error found while reading) and return it."""
 
@@ -175,7 +180,12 @@ def submit_at_terminal(
         )
     except BulkFileError as exc:
         raise _refuse(
-            conn, actor, Function.BULK_SUBMIT, file, "bulk_submit", Refusal("T_BULK_FILE", f"{exc.code} {exc.message}")
+            conn,
+            actor,
+            Function.BULK_SUBMIT,
+            file,
+            "bulk_submit",
+            Refusal("T_BULK_FILE", f"{exc.code} {exc.message}"),
         ) from None
     if job.state is JobState.RECEIVED:
         job = run_job(conn, file, job, store, actor=actor, sender=None)
@@ -184,7 +194,9 @@ def submit_at_terminal(
 
 def jobs_for(conn: psycopg.Connection[Any], actor: Actor, file: FileKind) -> list[JobInfo]:
     """The jobs of every requester the operator submits or approves for (newest first)."""
-    codes = requesters_of(actor, Function.BULK_SUBMIT, file) | requesters_of(actor, Function.BULK_APPROVE, file)
+    codes = requesters_of(actor, Function.BULK_SUBMIT, file) | requesters_of(
+        actor, Function.BULK_APPROVE, file
+    )
     out: list[JobInfo] = []
     for code in sorted(codes):
         out.extend(list_jobs(conn, file, requester_code=code))
@@ -243,14 +255,21 @@ def _decide(
 
 
 def approve_job(
-    conn: psycopg.Connection[Any], actor: Actor, file: FileKind, job_id: int, store: ResultStore, note: str = ""
+    conn: psycopg.Connection[Any],
+    actor: Actor,
+    file: FileKind,
+    job_id: int,
+    store: ResultStore,
+    note: str = "",
 ) -> JobInfo:
     """S-26: the head of the job's requester approves it; the job then runs at once."""
     job = _decide(conn, actor, file, job_id, "approved", note)
     return run_job(conn, file, job, store, actor=actor, sender=None)
 
 
-def reject_job(conn: psycopg.Connection[Any], actor: Actor, file: FileKind, job_id: int, note: str = "") -> JobInfo:
+def reject_job(
+    conn: psycopg.Connection[Any], actor: Actor, file: FileKind, job_id: int, note: str = ""
+) -> JobInfo:
     """S-26: the head rejects it: nothing is matched or provided; the request rows are deleted."""
     return _decide(conn, actor, file, job_id, "rejected", note)
 

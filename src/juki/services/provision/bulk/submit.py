@@ -16,12 +16,19 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from juki.files import file_spec
 from juki.services.access.actor import Actor, Function, Outcome
-from juki.services.provision.bulk.jobs import ExchangeKind, JobInfo, JobState, Sender, get_job, record_exchange
+from juki.services.provision.bulk.jobs import (
+    ExchangeKind,
+    JobInfo,
+    JobState,
+    Sender,
+    get_job,
+    record_exchange,
+)
 from juki.services.provision.bulk.journal import log_bulk
 from juki.services.provision.bulk.request_file import ROW_COLUMNS, RequestStats, read_request
 from juki.services.provision.bulk.terms import BulkTerms
-from juki.files import file_spec
 
 __all__ = ["DEFAULT_APPROVAL_ROWS", "safe_file_name", "submit_request"]
 
@@ -59,8 +66,9 @@ def submit_request(
     with conn.transaction():
         row = conn.execute(
             sql.SQL(
-                "INSERT INTO {} (requester_code, task_code, method, channel, file_name, request_sha256, encoding,"
-                " rows, rows_invalid, state, operator_id, operator_login, terminal_id, terminal_name, peer_name,"
+                "INSERT INTO {} (requester_code, task_code, method, channel, file_name, request_sha256,"
+                " encoding, rows, rows_invalid, state, operator_id, operator_login, terminal_id,"
+                " terminal_name, peer_name,"
                 " peer_serial, approval_required) VALUES (%s, %s, %s, %s, %s, %s, 'utf-8', 0, 0, 'received',"
                 " %s, %s, %s, %s, %s, %s, false) RETURNING id"
             ).format(sql.SQL(spec.table("bulk_job"))),
@@ -107,7 +115,14 @@ def submit_request(
         )
         kind = ExchangeKind.LINE_REQUEST if sender.peer_name else ExchangeKind.TERMINAL_REQUEST
         record_exchange(
-            conn, terms.file, job_id, kind, file_name=name, sha256=stats.sha256, rows=stats.rows, sender=sender
+            conn,
+            terms.file,
+            job_id,
+            kind,
+            file_name=name,
+            sha256=stats.sha256,
+            rows=stats.rows,
+            sender=sender,
         )
         log_bulk(
             conn,
