@@ -43,6 +43,8 @@ class Settings:
         None = not configured, the query page refuses with T_JLIS_NOT_CONFIGURED.
     pki_dir: the PKI directory holding the servers' client certificates (JUKI_PKI_DIR, default
         ``<data_dir>/pki``, as for the relay); see `pki_directory`.
+    bulk_approval_rows: a bulk request with more rows than this waits for the prior approval of the
+        requesting department's head (S-26; JUKI_BULK_APPROVAL_ROWS, default 10,000).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -62,6 +64,7 @@ class Settings:
     national_url: str | None = None
     fuhyo_national_url: str | None = None
     pki_dir: Path | None = None
+    bulk_approval_rows: int = 10_000
 
     @property
     def pki_directory(self) -> Path:
@@ -89,4 +92,5 @@ class Settings:
             national_url=env.get("JUKI_NATIONAL_URL") or None,
             fuhyo_national_url=env.get("JUKI_FUHYO_NATIONAL_URL") or None,
             pki_dir=Path(env["JUKI_PKI_DIR"]).resolve() if env.get("JUKI_PKI_DIR") else None,
+            bulk_approval_rows=int(env.get("JUKI_BULK_APPROVAL_ROWS", "10000")),
         )

@@ -153,11 +153,14 @@ def process_job(
             if job.state is not JobState.RECEIVED:
                 return job
             if terms.refusal is not None:
+                # The catalog's order (Catalog.check): a task not permitted refuses every row; a method
+                # not allowed refuses the rows that were not already refused for their key or input.
+                every = terms.refusal is ResultCode.NOT_PERMITTED
                 conn.execute(
-                    sql.SQL("UPDATE {} SET refusal = %s WHERE job_id = %s AND refusal IS NULL").format(
+                    sql.SQL("UPDATE {} SET refusal = %s WHERE job_id = %s AND (%s OR refusal IS NULL)").format(
                         sql.SQL(spec.table("bulk_request_row"))
                     ),
-                    (terms.refusal.value, job_id),
+                    (terms.refusal.value, job_id, every),
                 )
             _match(conn, terms, job_id)
             counts = _counts(conn)
