@@ -14,13 +14,14 @@
 --                     a terminal and every output to a medium — file name, SHA-256, rows, medium, operator,
 --                     terminal, peer, time. Append-only for the server role.
 --
--- The electronic-media register (電磁的記録媒体管理簿, REC-6, S-30) is not personal data and belongs to
--- term; each file's server role may read it (an output checks the medium) but not change it. So may they
--- read each requester's age recipient. Which requester an operator acts for is the binding of their
+-- The electronic-media register (電磁的記録媒体管理簿, REC-6, S-30) is not personal data and lives beside the
+-- provision catalog (schema provision, owned by juki_term_owner, 0020): juki_term keeps it, each file's
+-- server role may read it (an output checks the medium) but not change it. So with each requester's age
+-- recipient. (Not in term: the file roles must see nothing of term, tests/store/test_term_separation.py.) Which requester an operator acts for is the binding of their
 -- role ("bulk_requester@<code>", permissions.toml), never a column an operator could choose.
 
 SET ROLE juki_term_owner;
-CREATE TABLE term.media (
+CREATE TABLE provision.media (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   label         text NOT NULL UNIQUE CHECK (length(label) BETWEEN 1 AND 64),   -- the label on the medium
   kind          text NOT NULL CHECK (kind IN ('usb', 'optical', 'disk', 'other')),
@@ -37,14 +38,16 @@ CREATE TABLE term.media (
 
 -- The age recipient (public key) each requester's media outputs are encrypted to (S-30: a lost medium
 -- leaks nothing). Public keys only: the requester keeps the identity; no private key is ever stored.
-CREATE TABLE term.requester_recipient (
+CREATE TABLE provision.requester_recipient (
   requester_code text PRIMARY KEY CHECK (requester_code ~ '^[a-z0-9][a-z0-9_-]{0,63}$'),
   age_recipient  text NOT NULL CHECK (age_recipient ~ '^age1[02-9ac-hj-np-z]{58}$'),
   set_at         timestamptz NOT NULL DEFAULT now(),
   set_by         text NOT NULL
 );
 RESET ROLE;
-GRANT SELECT ON term.media, term.requester_recipient TO juki_pref, juki_fuhyo;
+-- juki_term keeps the register (the console's `juki provision media …`); the file roles only read it.
+GRANT SELECT, INSERT, UPDATE ON provision.media, provision.requester_recipient TO juki_term;
+GRANT SELECT ON provision.media, provision.requester_recipient TO juki_pref, juki_fuhyo;
 
 -- File 1 and File 2: the same three tables, each in its file's schema.
 DO $$

@@ -31,7 +31,7 @@ def log_bulk(
     sender: Sender | None,
     *,
     function: Function,
-    file: FileKind,
+    file: FileKind | None,
     outcome: Outcome,
     target: str | None,
     detail: Mapping[str, object],

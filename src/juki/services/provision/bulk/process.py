@@ -157,9 +157,9 @@ def process_job(
                 # not allowed refuses the rows that were not already refused for their key or input.
                 every = terms.refusal is ResultCode.NOT_PERMITTED
                 conn.execute(
-                    sql.SQL("UPDATE {} SET refusal = %s WHERE job_id = %s AND (%s OR refusal IS NULL)").format(
-                        sql.SQL(spec.table("bulk_request_row"))
-                    ),
+                    sql.SQL(
+                        "UPDATE {} SET refusal = %s WHERE job_id = %s AND (%s OR refusal IS NULL)"
+                    ).format(sql.SQL(spec.table("bulk_request_row"))),
                     (terms.refusal.value, job_id, every),
                 )
             _match(conn, terms, job_id)
