@@ -125,7 +125,8 @@ def list_media(conn: psycopg.Connection[Any], *, usable_only: bool = False) -> l
 
 def _medium(conn: psycopg.Connection[Any], label: str) -> Medium | None:
     with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(f"SELECT {_MEDIA_COLUMNS} FROM provision.media WHERE label = %s", (label,)).fetchone()
+        query = f"SELECT {_MEDIA_COLUMNS} FROM provision.media WHERE label = %s"
+        row = cur.execute(query, (label,)).fetchone()
     return Medium(**row) if row else None
 
 
@@ -212,7 +213,8 @@ def set_recipient(conn: psycopg.Connection[Any], requester: str, recipient: str,
         raise MediaError("age の公開鍵（age1…）ではありません") from None
     with conn.transaction():
         conn.execute(
-            "INSERT INTO provision.requester_recipient (requester_code, age_recipient, set_by) VALUES (%s, %s, %s)"
+            "INSERT INTO provision.requester_recipient (requester_code, age_recipient, set_by)"
+            " VALUES (%s, %s, %s)"
             " ON CONFLICT (requester_code) DO UPDATE SET age_recipient = excluded.age_recipient,"
             " set_at = now(), set_by = excluded.set_by",
             (requester, recipient, by),
