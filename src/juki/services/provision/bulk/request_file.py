@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
@@ -91,6 +92,7 @@ MAX_LINE_BYTES: Final = 4096
 MAX_REF_CHARS: Final = 64
 _SNIFF_BYTES: Final = 64 * 1024
 _BOM: Final = codecs.BOM_UTF8
+_MAX_PENDING: Final = 1024 * 1024
 
 
 class BulkFileError(Exception):
@@ -179,6 +181,8 @@ def _lines(chunks: Iterable[bytes], stats: RequestStats) -> Iterator[bytes]:
         *complete, pending = pending.split(b"\n")
         for line in complete:
             yield line[:-1] if line.endswith(b"\r") else line
+        if len(pending) > _MAX_PENDING:  # no line end for a megabyte: not a request file (memory stays flat)
+            raise BulkFileError("E_BULK_TOO_LARGE", "改行のない長い行があります")
     if pending:
         yield pending[:-1] if pending.endswith(b"\r") else pending
     stats.sha256 = stats._hash.hexdigest()
@@ -230,18 +234,24 @@ def read_request(
     A file error can surface only before the first row (encoding, header) or at the end (no row, too
     many rows): the caller stores the rows in a transaction it rolls back on any BulkFileError.
     """
-    lines = _lines(chunks, stats)
+    source = iter(chunks)
+    head = b""
+    for chunk in source:  # the encoding is judged on the first 64 KiB, not on the (ASCII) header alone
+        head += chunk
+        if len(head) >= _SNIFF_BYTES:
+            break
+    if head.startswith(_BOM):
+        stats.bom = True
+        if encoding not in (None, "utf-8"):
+            raise BulkFileError("E_BULK_ENCODING", "UTF-8 の BOM がありますが、別の文字コードが指定されました")
+        encoding = "utf-8"
+    lines = _lines(itertools.chain((head,), source), stats)
     first = next(lines, None)
     if first is None:
         raise BulkFileError("E_BULK_EMPTY", "見出し行がありません")
-    if first.startswith(_BOM):
-        first, stats.bom = first[len(_BOM) :], True
-        if encoding not in (None, "utf-8"):
-            raise BulkFileError(
-                "E_BULK_ENCODING", "UTF-8 の BOM がありますが、別の文字コードが指定されました"
-            )
-        encoding = "utf-8"
-    stats.encoding = _detect(first, encoding)
+    if stats.bom:
+        first = first[len(_BOM) :]
+    stats.encoding = _detect(head[len(_BOM) :] if stats.bom else head, encoding)
     try:
         header = first.decode(stats.encoding)
     except UnicodeDecodeError:
