@@ -243,7 +243,7 @@ def read_request(
     if head.startswith(_BOM):
         stats.bom = True
         if encoding not in (None, "utf-8"):
-            raise BulkFileError("E_BULK_ENCODING", "UTF-8 の BOM がありますが、別の文字コードが指定されました")
+            raise BulkFileError("E_BULK_ENCODING", "UTF-8 の BOM がありますが別の文字コードが指定されました")
         encoding = "utf-8"
     lines = _lines(itertools.chain((head,), source), stats)
     first = next(lines, None)
