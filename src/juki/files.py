@@ -61,6 +61,10 @@ class FileSpec:
     provision_article: str = ""
     provision_organ_paragraph: int = 2
     provision_methods: frozenset[str] = frozenset()
+    # F2-2's 個人番号 add-on: the record state it applies to (国外転出者) and the temporary area's live
+    # view the bridge releases into (S-36); None for a file that holds the number itself.
+    my_number_addon_status: str | None = None
+    my_number_area: str | None = None
 
     @property
     def value(self) -> str:
@@ -183,6 +187,8 @@ FUHYO: Final = FileSpec(
     provision_article="第30条の44の6",
     provision_organ_paragraph=3,
     provision_methods=frozenset({"screen", "media", "flash", "line"}),
+    my_number_addon_status=FuhyoStatus.ABROAD.value,
+    my_number_area="fuhyo_tmp.my_number_live",
 )
 
 FILES: Final[dict[FileKind, FileSpec]] = {spec.kind: spec for spec in (PREF, FUHYO)}

@@ -100,6 +100,7 @@ class ProvisionRecord:
     bulk_job_id: int | None
     op_log_seq: int | None
     retain_until: date
+    my_number_ref: str | None = None  # migration 0021: the temporary area's reference (F2-2)
 
     @property
     def provided(self) -> bool:
@@ -160,16 +161,23 @@ def record_provision(
     requester_ref: str = "",
     bulk_job_id: int | None = None,
     op_log_seq: int | None = None,
+    my_number_ref: str | None = None,
 ) -> int:
     """Append one record in the caller's transaction (with its operation-log row); its id.
 
     ``items`` are the columns given (empty unless ``result`` is P_MATCH — the table checks it);
-    ``juminhyo_code`` is the target where one was identified, even when refused."""
+    ``juminhyo_code`` is the target where one was identified, even when refused; ``my_number_ref``
+    the temporary area's reference of an added 個人番号 (F2-2, for re-delivery)."""
     spec = file_spec(file)
     row = conn.execute(
         sql.SQL(
-            "INSERT INTO {} (" + _COLUMNS + ") VALUES (" + ", ".join(["%s"] * 23) + ", " + _RETAIN + ")"
-            " RETURNING id"
+            "INSERT INTO {} ("
+            + _COLUMNS
+            + ", my_number_ref) VALUES ("
+            + ", ".join(["%s"] * 23)
+            + ", "
+            + _RETAIN
+            + ", %s) RETURNING id"
         ).format(sql.SQL(spec.provision_record)),
         (
             *_who(actor),
@@ -192,6 +200,7 @@ def record_provision(
             requester_ref[:200],
             bulk_job_id,
             op_log_seq,
+            my_number_ref,
         ),
     ).fetchone()
     assert row is not None
@@ -262,7 +271,7 @@ def provisions_of(
     """Every record naming the person, oldest first (S-55). Refusals included: the caller filters
     (``record.provided``) — a refusal is not provision (LEGAL.md §4)."""
     spec = file_spec(file)
-    query = sql.SQL("SELECT id, at, " + _COLUMNS + " FROM {} WHERE juminhyo_code = %s").format(
+    query = sql.SQL("SELECT id, at, " + _COLUMNS + ", my_number_ref FROM {} WHERE juminhyo_code = %s").format(
         sql.SQL(spec.provision_record)
     )
     params: list[Any] = [juminhyo_code]
