@@ -172,6 +172,13 @@ def menu_for(actor: Actor) -> list[MenuItem]:
                     f"市町村CSとの整合性確認（{spec.server_label}）",
                 )
             )
+    for spec in all_files():  # bulk provision (F1-2b): the requester's own operators and heads
+        if permissions.allows(actor, Function.BULK_SUBMIT, spec.kind) or permissions.allows(
+            actor, Function.BULK_APPROVE, spec.kind
+        ):
+            items.append(
+                MenuItem(f"/bulk/{spec.kind.value}", f"一括提供（{spec.label}）", "照会要求ファイル・承認")
+            )
     if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.

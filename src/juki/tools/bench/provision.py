@@ -97,7 +97,17 @@ def _prepared_keys(request: Path, out: Path, keys: frozenset[KeyType]) -> None:
     stats = RequestStats()
     with out.open("w", encoding="utf-8") as handle:
         for row in read_request(_chunks(request), allowed_keys=keys, stats=stats):
-            handle.write(copy_line(row.values()))
+            values = list(row.values())
+            patterns = values[ROW_COLUMNS.index("address_patterns")]
+            if patterns is not None:
+                values[ROW_COLUMNS.index("address_patterns")] = _array_literal(patterns)
+            handle.write(copy_line(values))
+
+
+def _array_literal(values: list[str]) -> str:
+    """A text[] in PostgreSQL's array input syntax (copy_line escapes it for COPY)."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 def _baseline(db: Database, keys_path: Path, items: tuple[str, ...]) -> float:
