@@ -98,9 +98,8 @@ def _prepared_keys(request: Path, out: Path, keys: frozenset[KeyType]) -> None:
     with out.open("w", encoding="utf-8") as handle:
         for row in read_request(_chunks(request), allowed_keys=keys, stats=stats):
             values = list(row.values())
-            patterns = values[ROW_COLUMNS.index("address_patterns")]
-            if patterns is not None:
-                values[ROW_COLUMNS.index("address_patterns")] = _array_literal(patterns)
+            if row.address_patterns is not None:
+                values[ROW_COLUMNS.index("address_patterns")] = _array_literal(row.address_patterns)
             handle.write(copy_line(values))
 
 
