@@ -161,11 +161,13 @@ def _singles(db: Database, count: int, seed: int) -> dict[str, Any]:
     """F1-2 single provision through the service (record and log row included) vs the bare look-up."""
     spec = PREF
     with db.connect(spec.db_role, autocommit=True) as conn:
+        total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(spec.current))).fetchone()
+        percent = min(100.0, 300.0 * count / max(1, int(total[0]) if total else 1))
         rows = conn.execute(
             sql.SQL(
-                "SELECT juminhyo_code FROM {} TABLESAMPLE SYSTEM (1) REPEATABLE (%s) WHERE {} LIMIT %s"
+                "SELECT juminhyo_code FROM {} TABLESAMPLE SYSTEM (%s) REPEATABLE (%s) WHERE {} LIMIT %s"
             ).format(sql.SQL(spec.current), sql.SQL(spec.present_sql)),
-            (seed, count),
+            (percent, seed, count),
         ).fetchall()
     codes = [str(r[0]) for r in rows]
     random.Random(seed).shuffle(codes)
