@@ -61,6 +61,10 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
     out = first.output
     assert "すべて生成時の期待どおりの応答です" in out
     assert "中継（pref）: 送信" in out and "失敗 0" in out
+    # F1-2b, SIM-5: one simulated request went through a line-linkage folder, every row as expected.
+    assert re.search(r"一括提供（回線連携）: .* 依頼 \d+", out) and re.search(
+        r"期待どおりの行 (\d+)/\1、", out
+    )
     assert re.search(rf"https://localhost:{port}/terminal/bind/\S+", out)
     assert re.search(rf"https://localhost:{port}/enrol/\S+", out)
     assert answers and answers[-1] == -1, answers  # the UI was up and refused an unregistered browser
