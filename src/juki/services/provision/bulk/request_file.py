@@ -170,21 +170,28 @@ class RequestStats:
 
 
 def _lines(chunks: Iterable[bytes], stats: RequestStats) -> Iterator[bytes]:
-    """Physical lines (without the line end) of the byte stream; hashes and counts what passes."""
-    pending = b""
+    """Physical lines (without the line end) of the byte stream; hashes and counts what passes.
+
+    Linear in the input whatever the chunk sizes: each byte is searched for a line end once."""
+    pending = bytearray()
     for chunk in chunks:
         if not chunk:
             continue
         stats.size += len(chunk)
         stats._hash.update(chunk)
+        searched = len(pending)
         pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
+        start = 0
+        while (end := pending.find(b"\n", max(start, searched))) != -1:
+            line = bytes(pending[start:end])
             yield line[:-1] if line.endswith(b"\r") else line
+            start = end + 1
+        del pending[:start]
         if len(pending) > _MAX_PENDING:  # no line end for a megabyte: not a request file (memory stays flat)
             raise BulkFileError("E_BULK_TOO_LARGE", "改行のない長い行があります")
     if pending:
-        yield pending[:-1] if pending.endswith(b"\r") else pending
+        line = bytes(pending)
+        yield line[:-1] if line.endswith(b"\r") else line
     stats.sha256 = stats._hash.hexdigest()
 
 
