@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from juki.domain.peers import PeerRole
 from juki.services.access.pki import Pki, peer_identity
