@@ -16,11 +16,7 @@ def test_s33_a_line_agent_certificate_names_its_requester(tmp_path: Path) -> Non
     pki = Pki(tmp_path / "pki")
     pki.init()
     issued = pki.issue(PeerRole.LINE_AGENT, "zeimu-agent", requester="zeimu")
-    identity = peer_identity(
-        __import__("cryptography.x509", fromlist=["x"]).load_pem_x509_certificate(
-            issued.cert_path.read_bytes()
-        )
-    )
+    identity = peer_identity(x509.load_pem_x509_certificate(issued.cert_path.read_bytes()))
     assert (identity.role, identity.name, identity.requester) == (PeerRole.LINE_AGENT, "zeimu-agent", "zeimu")
     assert PeerRole.LINE_AGENT.is_client and not PeerRole.LINE_AGENT.is_server
     with pytest.raises(ValueError, match="依頼元コード"):
