@@ -11,6 +11,7 @@ from juki.domain.refusals import Refusal
 from juki.services.provision.bulk import service
 from juki.services.provision.bulk.jobs import JobState, list_exchanges
 from juki.store.db import Database
+from tests.factories import apply_accepted
 from tests.services.access.support import Conn, System, log_rows
 from tests.services.provision.bulk.support import (
     MIXED_ROWS,
@@ -206,3 +207,47 @@ def test_s26_a_rejected_request_provides_nothing(
     with pytest.raises(Refusal) as again:
         service.approve_job(pref_conn, head, PREF, job.id, store_of(settings))
     assert again.value.code == "T_BULK_STATE"
+
+
+def test_f2_2_bulk_on_file_2_gives_file_2_items_and_records_in_file_2(
+    db: Database, conn: Conn, fuhyo_conn: Conn, admin_conn: Conn, settings: Settings, system: System
+) -> None:
+    """F2-2 (bulk, same scheme as F1-2b): a File 2 request answers from the 附票 file with the task's File 2
+    items; a 個人番号 key is never answered there (File 2 holds none); the records are File 2's."""
+    from tests.factories import fuhyo_record, juminhyo, my_number, notification
+
+    code = juminhyo(8001)
+    apply_accepted(
+        db,
+        notification(
+            "fuhyo", "birth", code, record=fuhyo_record(birth_date="2026-09-01"), change_date="2026-09-01"
+        ),
+    )
+    actor = requester_actor(conn, settings, system, "zeimu1", "bulk_requester@zeimu")
+    data = request(
+        f"z1,resident_code,{code},,,,,",
+        f"z2,my_number,,{my_number(1)},,,,",
+        "z3,basic4,,,ヤマダ タロウ,2026-09-01,,",
+    )
+    job = service.submit_at_terminal(
+        fuhyo_conn, actor, FileKind.FUHYO, requester_code="zeimu", task_code="kenzei-kokugai", chunks=[data],
+        file_name="zei.csv", store=store_of(settings),
+    )  # fmt: skip
+    rows = read_result(store_of(settings).path(FileKind.FUHYO, job.id).read_bytes())
+    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_KEY_NOT_ALLOWED", "P_MATCH"]
+    assert set(rows[0]) == {
+        "row",
+        "request_ref",
+        "result_code",
+        "result",
+        "detail",
+        "name_kanji",
+        "birth_date",
+        "sex",
+        "address",
+        "note",
+    }
+    assert (
+        count(admin_conn, "SELECT count(*) FROM fuhyo.provision_record WHERE bulk_job_id = %s", job.id) == 3
+    )
+    assert count(admin_conn, "SELECT count(*) FROM pref.provision_record") == 0
