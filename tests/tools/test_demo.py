@@ -75,7 +75,16 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
             "SELECT array_agg(g.role ORDER BY g.role) FROM term.rights_grants g"
             " JOIN term.operators o ON o.id = g.operator_id WHERE o.login = 'admin1' AND g.bootstrap"
         ).fetchone()
-    assert roles == (["admin", "auditor", "fuhyo_operator", "pref_operator"],)
+    assert roles == (
+        [
+            "admin",
+            "auditor",
+            "fuhyo_operator",
+            "pref_operator",
+            "provision_operator@kyoiku",  # a newcomer can make a single provision (F1-2, F2-2)
+            "provision_operator@zeimu",
+        ],
+    )
     second = runner.invoke(app, ["demo", "--persons", "1500", "--changes", "120", "--terminal-seconds", "1"])
     assert second.exit_code == 0, second.output
     assert "再実行" in second.output

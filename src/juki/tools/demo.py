@@ -36,6 +36,8 @@ DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
 DEMO_TERMINAL = "代表端末"
 DEMO_ROLES = (*(spec.operator_role for spec in all_files()), "auditor")
+#: A newcomer can make a single provision (F1-2, F2-2) as an operator of two example requesters.
+DEMO_PROVISION_ROLES = ("provision_operator@kyoiku", "provision_operator@zeimu")
 
 
 app = typer.Typer()  # `juki demo`
@@ -157,6 +159,7 @@ def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
             with conn.transaction():
                 first = bootstrap_first_admin(conn, settings, DEMO_ADMIN, display_name="初期管理者（デモ）")
                 grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
+                grant_demo_roles(conn, first.operator.id, DEMO_PROVISION_ROLES)
             return first.binding_token, first.enrolment_token
         except Refusal:  # already bootstrapped by an earlier run
             return issue_binding_token(conn, settings, DEMO_TERMINAL, by=None), None

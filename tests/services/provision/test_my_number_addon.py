@@ -40,7 +40,7 @@ def _stash(admin_conn: Conn) -> list[tuple[object, ...]]:
     ).fetchall()
 
 
-def test_F2_2_S37_the_number_is_added_for_a_national_abroad_only_through_the_temporary_area(
+def test_F2_2_S35_S36_S37_the_number_is_added_for_a_national_abroad_only_through_the_temporary_area(
     zeimu: Actor, fuhyo_conn: Conn, admin_conn: Conn
 ) -> None:
     """F2-2: a 国外転出者 of an allowed task gets D2-PS items of the task plus the 個人番号, which came
@@ -69,7 +69,7 @@ def test_F2_2_S37_the_number_is_added_for_a_national_abroad_only_through_the_tem
     assert released == [("released", request["seq"])]
 
 
-def test_F2_2_no_number_for_a_resident_a_dead_person_or_a_task_without_the_addon(
+def test_F2_2_S37_no_number_for_a_resident_a_dead_person_or_a_task_without_the_addon(
     db: Database,
     zeimu: Actor,
     conn: Conn,
@@ -107,7 +107,7 @@ def test_F2_2_no_number_for_a_resident_a_dead_person_or_a_task_without_the_addon
     assert reasons == [("not_found", "dead")]
 
 
-def test_R05_redelivery_while_the_number_lives_then_purged_on_schedule(
+def test_R05_R06_redelivery_while_the_number_lives_then_purged_on_schedule(
     zeimu: Actor, fuhyo_conn: Conn, admin_conn: Conn, conn: Conn, settings: Settings, system: System
 ) -> None:
     """R-05: a failed receipt is re-delivered from the temporary area (same number, recorded again);

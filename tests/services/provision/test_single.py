@@ -75,6 +75,12 @@ def test_F1_2_S27_S21_one_exact_match_is_provided_with_only_the_tasks_items(
         "kyoiku1",
     )
     assert row["detail"]["result"] == "P_MATCH" and row["detail"]["requester"] == "kyoiku"
+    assert row["detail"]["conditions"] == {
+        "name_kana": sato.name_kana,
+        "name_part": "full",
+        "name_match": "exact",
+        "birth_date": sato.birth_date,
+    }
 
 
 def test_S27_S22_no_match_several_key_not_allowed_expired_and_wrong_requester_are_refused_and_recorded(

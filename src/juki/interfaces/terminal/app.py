@@ -21,6 +21,7 @@ from juki.interfaces.terminal import (
     routes_auth,
     routes_bulk,
     routes_jlis,
+    routes_provision,
     routes_reconcile,
     routes_rights,
     routes_work,
@@ -74,6 +75,8 @@ def create_terminal_app(
         routes_rights,
         routes_bulk,
     ):
+        app.include_router(module.router)
+    for module in (routes_provision,):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -172,6 +172,15 @@ def menu_for(actor: Actor) -> list[MenuItem]:
                     f"市町村CSとの整合性確認（{spec.server_label}）",
                 )
             )
+    for spec in all_files():
+        if permissions.allows(actor, Function.PROVISION, spec.kind):
+            items.append(
+                MenuItem(
+                    f"/provision/{spec.kind.value}",
+                    f"個別提供（{spec.label}）",
+                    "依頼元の事務による提供・移転",
+                )
+            )
     for spec in all_files():  # bulk provision (F1-2b): the requester's own operators and heads
         if permissions.allows(actor, Function.BULK_SUBMIT, spec.kind) or permissions.allows(
             actor, Function.BULK_APPROVE, spec.kind

@@ -113,6 +113,7 @@ class ProvisionResult:
     source: str | None
     record_id: int
     log_id: int
+    my_number_added: bool = False  # F2-2: the number came through the temporary area (re-deliverable)
 
     @property
     def provided(self) -> bool:
@@ -179,6 +180,24 @@ def _keys(request: ProvisionRequest, key_type: KeyType) -> SearchKeys:
             address=request.address,
         )
     )
+
+
+def _logged_keys(request: ProvisionRequest) -> dict[str, str]:
+    """What the log row says of the keys (S-16, like the 4情報 search): the 4情報 or the 住民票コード
+    as entered; never the 個人番号 (its log row says only that one was given)."""
+    if request.key_type == KeyType.RESIDENT_CODE.value:
+        return {"juminhyo_code": request.juminhyo_code.strip()}
+    if request.key_type == KeyType.MY_NUMBER.value:
+        return {"my_number": "(entered)" if request.my_number.strip() else ""}
+    entered = {
+        "name_kana": request.name_kana,
+        "name_part": request.name_part,
+        "name_match": request.name_match,
+        "birth_date": request.birth_date,
+        "sex": request.sex,
+        "address": request.address,
+    }
+    return {k: v for k, v in entered.items() if v.strip()}
 
 
 def _check_reason(task: Task, file: FileKind, today: date, result: ResultCode) -> str:
@@ -407,6 +426,7 @@ def _finish(
         source=answer.source,
         record_id=record_id,
         log_id=log_id,
+        my_number_added=answer.my_number_ref is not None and answer.result.provided,
     )
 
 
@@ -437,7 +457,7 @@ def provide(
             answer,
             event="provision",
             requester_ref=request.requester_ref,
-            extra={"with_my_number": request.with_my_number},
+            extra={"with_my_number": request.with_my_number, "conditions": _logged_keys(request)},
         )
 
     return guarded(conn, body, actor=actor, function=Function.PROVISION, event="provision", file=request.file)

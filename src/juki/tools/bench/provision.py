@@ -9,16 +9,15 @@ same run: COPY of the already prepared keys into a table, the same three joins, 
 answer with the items COPYed out (no parsing, no records, no log). Every result row is checked against
 the simulator's expectations; a wrong result refuses the benchmark.
 
-Single: ``singles`` provisions by 住民票コード through juki.services.provision.single.provide (rights,
-catalog, match, record, log row, commit), against the bare primary-key look-up.
+Single: ``singles`` provisions through juki.services.provision.single.provide (rights, catalog, match,
+record, log row, commit) against the bare local search, measured by p-core's
+juki.tools.bench.provision_single.single_provision_latency.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import random
 import resource
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -28,7 +27,7 @@ from typing import Any, Final
 from psycopg import sql
 
 from juki.config import Settings
-from juki.domain.provision import KeyType, Method
+from juki.domain.provision import KeyType
 from juki.domain.records import FileKind
 from juki.files import PREF
 from juki.peers.requester import build_request, check_result
@@ -37,10 +36,10 @@ from juki.services.provision.bulk import service
 from juki.services.provision.bulk.request_file import ROW_COLUMNS, RequestStats, read_request
 from juki.services.provision.bulk.results import ResultStore, result_directory
 from juki.services.provision.catalog import load_catalog
-from juki.services.provision.single import ProvisionRequest, provide
 from juki.services.search.matcher import basic4_join
 from juki.store.copy import copy_line
 from juki.store.db import Database
+from juki.tools.bench.provision_single import single_provision_latency
 from juki.tools.bench.registry import bench_load, machine, peak_rss_mib
 from juki.tools.bench.streams import BenchmarkInvalid
 
@@ -152,61 +151,6 @@ def _baseline(db: Database, keys_path: Path, items: tuple[str, ...]) -> float:
         return time.monotonic() - started
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _singles(db: Database, count: int, seed: int) -> dict[str, Any]:
-    """F1-2 single provision through the service (record and log row included) vs the bare look-up."""
-    spec = PREF
-    with db.connect(spec.db_role, autocommit=True) as conn:
-        total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(spec.current))).fetchone()
-        percent = min(100.0, 300.0 * count / max(1, int(total[0]) if total else 1))
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT juminhyo_code FROM {} TABLESAMPLE SYSTEM (%s) REPEATABLE (%s) WHERE {} LIMIT %s"
-            ).format(sql.SQL(spec.current), sql.SQL(spec.present_sql)),
-            (percent, seed, count),
-        ).fetchall()
-    codes = [str(r[0]) for r in rows]
-    random.Random(seed).shuffle(codes)
-    actor = _actor("provision_operator")
-    ours: list[float] = []
-    base: list[float] = []
-    results: dict[str, int] = {}
-    with db.connect(spec.db_role, autocommit=True) as conn, db.connect(spec.db_role, autocommit=True) as bare:
-        for code in codes:
-            request = ProvisionRequest(
-                file=FileKind.PREF, requester=REQUESTER, task=TASK, key_type=KeyType.RESIDENT_CODE.value,
-                method=Method.SCREEN.value, juminhyo_code=code,
-            )  # fmt: skip
-            t0 = time.perf_counter()
-            answer = provide(conn, actor, request)
-            ours.append(time.perf_counter() - t0)
-            results[answer.result.value] = results.get(answer.result.value, 0) + 1
-            t0 = time.perf_counter()
-            bare.execute(
-                sql.SQL("SELECT * FROM {} WHERE juminhyo_code = %s AND {}").format(
-                    sql.SQL(spec.current), sql.SQL(spec.present_sql)
-                ),
-                (code,),
-            ).fetchall()
-            base.append(time.perf_counter() - t0)
-    if not ours:
-        return {"count": 0}
-    return {
-        "count": len(ours),
-        "results": results,
-        "p50_ms": round(_percentile(ours, 0.5) * 1000, 3),
-        "p99_ms": round(_percentile(ours, 0.99) * 1000, 3),
-        "mean_ms": round(statistics.fmean(ours) * 1000, 3),
-        "baseline_p50_ms": round(_percentile(base, 0.5) * 1000, 3),
-        "baseline_p99_ms": round(_percentile(base, 0.99) * 1000, 3),
-        "target_p99_ms": 30,
-    }
-
-
 def bench_provision(
     db: Database,
     work_dir: Path,
@@ -243,7 +187,8 @@ def bench_provision(
     if not check.passed:
         raise BenchmarkInvalid(f"bulk result differs from the simulator's expectations: {check.to_dict()}")
     baseline_seconds = _baseline(db, keys_path, tuple(i for i in task.items[FileKind.PREF]))
-    single = _singles(db, singles, seed) if singles else {"count": 0}
+    # p-core's measurement of the single path (provide(): rights, catalog, match, record, log row, commit).
+    single = single_provision_latency(db, persons, singles, seed=seed, file=FileKind.PREF) if singles else {}
     seconds = float(ours["seconds"])
     rate, baseline_rate = requests / seconds, requests / baseline_seconds
     return {
