@@ -53,9 +53,12 @@ GRANT SELECT ON provision.media, provision.requester_recipient TO juki_pref, juk
 DO $$
 DECLARE
   s text;
+  number_column text;
 BEGIN
   FOREACH s IN ARRAY ARRAY['pref', 'fuhyo'] LOOP
     EXECUTE format('SET ROLE juki_%s_owner', s);
+    -- Only File 1 holds 個人番号: File 2's schema has no my_number column anywhere (S-36).
+    number_column := CASE WHEN s = 'pref' THEN 'my_number text,' ELSE '' END;
     EXECUTE format($t$
       CREATE TABLE %1$I.bulk_job (
         id               bigserial PRIMARY KEY,
@@ -103,7 +106,7 @@ BEGIN
         request_ref  text NOT NULL,         -- the requester's own reference, echoed in the result
         key_type     text,                  -- resident_code / my_number / basic4 (NULL: unreadable)
         juminhyo_code text,
-        my_number    text,
+        %2$s
         seion        text COLLATE "C",      -- 清音化かな of the whole name (basic4)
         birth_lo     integer,
         birth_hi     integer,
@@ -112,7 +115,7 @@ BEGIN
         refusal      text,                  -- a result code decided before matching (P_INVALID …)
         detail       text,
         PRIMARY KEY (job_id, row_no)
-      )$t$, s);
+      )$t$, s, number_column);
     EXECUTE format($t$
       CREATE TABLE %1$I.bulk_exchange (
         id             bigserial PRIMARY KEY,

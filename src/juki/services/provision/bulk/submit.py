@@ -89,14 +89,18 @@ def submit_request(
         ).fetchone()
         assert row is not None
         job_id = int(row[0])
+        # File 2 has no 個人番号 column (S-36); the key is never allowed there, so nothing is lost.
+        columns = ROW_COLUMNS if spec.holds_my_number else tuple(c for c in ROW_COLUMNS if c != "my_number")
+        keep = [ROW_COLUMNS.index(c) for c in columns]
         copy_sql = sql.SQL("COPY {} (job_id, {}) FROM STDIN").format(
-            sql.SQL(spec.table("bulk_request_row")), sql.SQL(", ").join(map(sql.Identifier, ROW_COLUMNS))
+            sql.SQL(spec.table("bulk_request_row")), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
         with conn.cursor() as cur, cur.copy(copy_sql) as copy:
             for request_row in read_request(
                 chunks, allowed_keys=terms.allowed_keys, stats=stats, encoding=encoding
             ):
-                copy.write_row((job_id, *request_row.values()))
+                values = request_row.values()
+                copy.write_row((job_id, *(values[i] for i in keep)))
         waits = stats.rows > approval_rows
         conn.execute(
             sql.SQL(
