@@ -431,6 +431,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "the job has no result file (waiting for approval, rejected or failed)",
     ),
     ErrorSpec(
+        "E_BULK_LOST",
+        "照会要求の行がサーバの再起動で失われました。照会要求ファイルを再度提出してください",
+        "the job's request rows were lost in a server crash (unlogged staging); resubmit the file",
+    ),
+    ErrorSpec(
         "E_MEDIA_NOT_APPROVED",
         "登録された使用可能な電磁的記録媒体ではありません",
         "the medium is not registered as approved (disposed, lost, suspended or unknown)",

@@ -10,6 +10,9 @@
 -- * bulk_request_row  the request's rows with their search keys as the one 4情報 matcher derives them
 --                     (services/search/matcher.py). Personal data: deleted when the job ends (processed,
 --                     rejected or failed); it exists only while a job waits for its approval or runs.
+--                     UNLOGGED: a million rows are written and deleted per job without WAL; a crash
+--                     empties the table, and a job whose rows are gone ends as E_BULK_LOST (resubmit)
+--                     instead of answering from half its rows.
 -- * bulk_exchange     REC-3 / S-23: every line-linkage exchange (request in, result out), every download at
 --                     a terminal and every output to a medium — file name, SHA-256, rows, medium, operator,
 --                     terminal, peer, time. Append-only for the server role.
@@ -100,7 +103,7 @@ BEGIN
     EXECUTE format('CREATE INDEX bulk_job_requester ON %I.bulk_job (requester_code, id)', s);
     EXECUTE format('CREATE INDEX bulk_job_waiting ON %I.bulk_job (id) WHERE state = ''awaiting_approval''', s);
     EXECUTE format($t$
-      CREATE TABLE %1$I.bulk_request_row (
+      CREATE UNLOGGED TABLE %1$I.bulk_request_row (
         job_id       bigint NOT NULL REFERENCES %1$I.bulk_job (id),
         row_no       integer NOT NULL,      -- the data row's number in the file (1 = first after the header)
         request_ref  text NOT NULL,         -- the requester's own reference, echoed in the result

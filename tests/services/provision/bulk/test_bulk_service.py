@@ -251,3 +251,19 @@ def test_f2_2_bulk_on_file_2_gives_file_2_items_and_records_in_file_2(
         count(admin_conn, "SELECT count(*) FROM fuhyo.provision_record WHERE bulk_job_id = %s", job.id) == 3
     )
     assert count(admin_conn, "SELECT count(*) FROM pref.provision_record") == 0
+
+
+def test_f1_2b_a_job_whose_rows_were_lost_is_never_half_answered(
+    conn: Conn, pref_conn: Conn, admin_conn: Conn, settings: Settings, system: System, people: None
+) -> None:
+    """F1-2b: the staging table is unlogged; after a crash empties it, a waiting job ends as E_BULK_LOST
+    (resubmit) when approved — no result from part of its rows, no record."""
+    koan = requester_actor(conn, settings, system, "koan1", "bulk_requester@koan")
+    head = requester_actor(conn, settings, system, "koanchief", "requester_head@koan")
+    job = _submit(pref_conn, settings, koan, request(*(row for row, _ in MIXED_ROWS)), approval_rows=1)
+    admin_conn.execute("DELETE FROM pref.bulk_request_row WHERE job_id = %s AND row_no > 4", (job.id,))
+    failed = service.approve_job(pref_conn, head, PREF, job.id, store_of(settings))
+    assert (failed.state, failed.error_code) == (JobState.ERROR, "E_BULK_LOST")
+    assert count(admin_conn, "SELECT count(*) FROM pref.provision_record") == 0
+    assert not store_of(settings).path(PREF, job.id).exists()
+    assert not list(store_of(settings).directory.glob("**/*.part"))

@@ -36,13 +36,17 @@ from juki.services.provision.bulk.terms import BulkTerms
 from juki.services.provision.records import record_many_from
 from juki.services.search.matcher import basic4_join
 
-__all__ = ["RESULT_FIXED_COLUMNS", "fail_job", "process_job", "result_header"]
+__all__ = ["RESULT_FIXED_COLUMNS", "StagingLost", "fail_job", "process_job", "result_header"]
 
 #: The result file's columns before the items, and its last column.
 RESULT_FIXED_COLUMNS: Final = ("row", "request_ref", "result_code", "result", "detail")
 RESULT_LAST_COLUMN: Final = "note"
 _HIT: Final = "juki_bulk_hit"
 _ANSWER: Final = "juki_bulk_answer"
+
+
+class StagingLost(RuntimeError):
+    """The job's staged rows are not all there (the unlogged table was emptied by a crash): E_BULK_LOST."""
 
 
 def result_header(terms: BulkTerms) -> str:
@@ -152,6 +156,14 @@ def process_job(
             job = get_job(conn, terms.file, job_id, requester_code=terms.requester_code, for_update=True)
             if job.state is not JobState.RECEIVED:
                 return job
+            staged = conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE job_id = %s").format(
+                    sql.SQL(spec.table("bulk_request_row"))
+                ),
+                (job_id,),
+            ).fetchone()
+            if staged is None or int(staged[0]) != job.rows:
+                raise StagingLost(job_id)
             if terms.refusal is not None:
                 # The catalog's order (Catalog.check): a task not permitted refuses every row; a method
                 # not allowed refuses the rows that were not already refused for their key or input.

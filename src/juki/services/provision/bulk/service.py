@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import sql
 
+from juki.domain.errors import CATALOG
 from juki.domain.provision import Method
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
@@ -41,7 +42,7 @@ from juki.services.provision.bulk.jobs import (
     record_exchange,
 )
 from juki.services.provision.bulk.journal import log_bulk
-from juki.services.provision.bulk.process import fail_job, process_job
+from juki.services.provision.bulk.process import StagingLost, fail_job, process_job
 from juki.services.provision.bulk.request_file import BulkFileError
 from juki.services.provision.bulk.results import ResultStore
 from juki.services.provision.bulk.submit import DEFAULT_APPROVAL_ROWS, submit_request
@@ -134,6 +135,9 @@ def run_job(
         return get_job(conn, file, job.id, requester_code=None)
     try:
         return process_job(conn, terms, job.id, store, actor=actor, sender=sender)
+    except StagingLost:
+        fail_job(conn, file, job.id, "E_BULK_LOST", CATALOG["E_BULK_LOST"].message_ja)
+        return get_job(conn, file, job.id, requester_code=None)
     except psycopg.Error:
         fail_job(conn, file, job.id, "E_INTERNAL", "処理中にデータベースのエラーが発生しました")
         raise
