@@ -29,6 +29,7 @@ from juki.domain.records import FileKind
 from juki.files import file_spec
 from juki.services.access.pki import PeerIdentity, peer_identity
 from juki.services.provision.bulk.line import LineError, line_job, line_result, submit_from_line
+from juki.services.provision.bulk.request_file import BulkFileError
 from juki.services.provision.bulk.results import ResultStore, result_directory
 from juki.store.db import Database
 
@@ -109,7 +110,13 @@ def register_line_linkage(app: FastAPI, db: Database) -> None:
                 return None
 
         def chunks() -> Iterator[bytes]:
-            while (chunk := anyio.from_thread.run(next_chunk)) is not None:
+            while True:
+                try:
+                    chunk = anyio.from_thread.run(next_chunk)
+                except Exception:  # the agent's connection dropped mid-upload: nothing of it is kept
+                    raise BulkFileError("E_BULK_TRUNCATED") from None
+                if chunk is None:
+                    return
                 yield chunk
 
         def work() -> Any:
