@@ -4,6 +4,8 @@ folder and fetches the results back; its certificate names its requester, and no
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,3 +131,34 @@ def test_f1_2b_line_task_must_allow_the_line_method(db: Database, net: Net, tmp_
     rows = read_result((folder / "result" / "c.result.csv").read_bytes())
     assert [r["result_code"] for r in rows] == ["P_KEY_NOT_ALLOWED", "P_METHOD_NOT_ALLOWED"]
     assert all(r["name_kanji"] == "" for r in rows)
+
+
+def test_f1_2b_an_upload_cut_off_mid_stream_leaves_nothing(db: Database, net: Net) -> None:
+    """F1-2b: the agent's connection drops after half the file: no job, no row, no result — the refusal
+    (E_BULK_TRUNCATED) is in the operation log as the system 'line'."""
+    body = request(*(row for row, _ in MIXED_ROWS))
+    head = (
+        b"POST /line/v1/pref/requests?task=unten-menkyo HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
+        + f"Content-Length: {len(body) * 10}\r\n\r\n".encode()
+    )
+    ctx = client_context(
+        net.pki.cert_path("koan-agent"), net.pki.key_path("koan-agent"), net.pki.ca_cert_path
+    )
+    with (
+        socket.create_connection(("127.0.0.1", net.server.port)) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(head + body[: len(body) // 2])
+        time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while True:
+        with db.connect() as conn:
+            refused = conn.execute(
+                "SELECT count(*) FROM audit.op_log WHERE actor_kind = 'system:line' AND detail->>'refusal' = %s",
+                ("E_BULK_TRUNCATED",),
+            ).fetchone()
+            jobs = conn.execute("SELECT count(*) FROM pref.bulk_job").fetchone()
+        if refused == (1,) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert refused == (1,) and jobs == (0,)
