@@ -342,7 +342,13 @@ def test_purge_json_reports_every_rule_and_purges_expired_history(
     clean = juki("purge", "--json")
     assert clean.exit_code == 0, explain(clean)
     report = json_doc(clean)
-    assert report == {"pref_history_purged": 0, "pref_ended_purged": 0, "fuhyo_tmp_my_numbers_purged": 0}
+    assert report == {
+        "pref_history_purged": 0,
+        "pref_ended_purged": 0,
+        "fuhyo_tmp_my_numbers_purged": 0,
+        "pref_provision_records_purged": 0,
+        "fuhyo_provision_records_purged": 0,
+    }
 
     with db.connect() as conn:  # pretend the 150 years have passed for the superseded version
         conn.execute("UPDATE pref.identity_history SET retain_until = DATE '2000-01-01'")

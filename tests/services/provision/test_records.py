@@ -13,6 +13,8 @@ from juki.domain.records import FileKind
 from juki.services.provision import records
 from juki.services.provision.catalog import load_catalog
 from juki.services.provision.records import Basis
+from juki.services.registry.purge import purge
+from juki.store.db import Database
 from tests.services.access.support import Conn, System
 
 CODE = "12345678906"
@@ -106,7 +108,7 @@ def test_R08_records_are_append_only_for_the_server_roles(
 
 
 def test_R08_purge_after_seven_years_with_a_moved_clock(
-    pref_conn: Conn, admin_conn: Conn, system: System
+    db: Database, pref_conn: Conn, admin_conn: Conn, system: System
 ) -> None:
     """R-08: a record is kept seven years, then purged; a caller naming a far future day cannot purge a
     younger record (the database trusts only its own clock). The clock is moved by ageing the rows."""
@@ -135,7 +137,9 @@ def test_R08_purge_after_seven_years_with_a_moved_clock(
         "retain_until = retain_until - interval '6 years 364 days' WHERE juminhyo_code = %s",
         (OTHER,),
     )
-    assert records.purge_expired(pref_conn, FileKind.PREF) == 1
+    # The retention job (`juki purge`) applies R-08 with the other rules.
+    assert purge(db)["pref_provision_records_purged"] == 1
+    assert records.purge_expired(pref_conn, FileKind.PREF) == 0
     assert records.provisions_of(pref_conn, FileKind.PREF, CODE) == []
     assert len(records.provisions_of(pref_conn, FileKind.PREF, OTHER)) == 1
 
