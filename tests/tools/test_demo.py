@@ -79,6 +79,7 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
         [
             "admin",
             "auditor",
+            "bulk_requester@koan",  # and upload a bulk request at the terminal (F1-2b)
             "fuhyo_operator",
             "pref_operator",
             "provision_operator@kyoiku",  # a newcomer can make a single provision (F1-2, F2-2)

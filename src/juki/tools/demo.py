@@ -30,7 +30,7 @@ from juki.services.access.terminals import issue_binding_token
 from juki.services.statistics.counters import file_counts
 from juki.store.db import Database, DbRole
 from juki.synth import generate_changes
-from juki.tools.demo_bulk import demo_line_linkage
+from juki.tools.demo_bulk import DEMO_BULK_ROLES, demo_line_linkage
 
 DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
@@ -160,6 +160,7 @@ def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
                 first = bootstrap_first_admin(conn, settings, DEMO_ADMIN, display_name="初期管理者（デモ）")
                 grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
                 grant_demo_roles(conn, first.operator.id, DEMO_PROVISION_ROLES)
+                grant_demo_roles(conn, first.operator.id, DEMO_BULK_ROLES)
             return first.binding_token, first.enrolment_token
         except Refusal:  # already bootstrapped by an earlier run
             return issue_binding_token(conn, settings, DEMO_TERMINAL, by=None), None

@@ -24,11 +24,14 @@ from juki.peers.requester import build_request, check_result
 from juki.services.access.pki import Pki, client_context
 from juki.store.db import Database
 
-__all__ = ["demo_line_linkage"]
+__all__ = ["DEMO_BULK_ROLES", "demo_line_linkage"]
 
 REQUESTER = "koan"
 TASK = "unten-menkyo"
 AGENT = "koan-agent"
+#: The demo's first administrator may also upload a request file at the terminal for the 公安委員会
+#: (`/bulk/pref`), as an operator of that requester (bootstrap grant, demo only).
+DEMO_BULK_ROLES = (f"bulk_requester@{REQUESTER}",)
 
 
 def demo_line_linkage(
