@@ -46,6 +46,8 @@ class Settings:
     audit_patterns_file: the thresholds of the operation-log review's unusual patterns
         (JUKI_AUDIT_PATTERNS, a TOML file like juki/data/audit_patterns.toml; None = those defaults;
         docs/audit-review.md).
+    bulk_approval_rows: a bulk request with more rows than this waits for the prior approval of the
+        requesting department's head (S-26; JUKI_BULK_APPROVAL_ROWS, default 10,000).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -66,6 +68,7 @@ class Settings:
     fuhyo_national_url: str | None = None
     pki_dir: Path | None = None
     audit_patterns_file: Path | None = None
+    bulk_approval_rows: int = 10_000
 
     @property
     def pki_directory(self) -> Path:
@@ -96,4 +99,5 @@ class Settings:
             audit_patterns_file=(
                 Path(env["JUKI_AUDIT_PATTERNS"]).resolve() if env.get("JUKI_AUDIT_PATTERNS") else None
             ),
+            bulk_approval_rows=int(env.get("JUKI_BULK_APPROVAL_ROWS", "10000")),
         )

@@ -74,6 +74,10 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
     assert re.search(rf"^https://localhost:{port}/enrol/\S+$", out, re.M)
     assert "合成データです。実在の人物ではありません" in out
     _check_links_file(data / LINKS_FILE, port, out)
+    # F1-2b, SIM-5: one simulated request went through a line-linkage folder, every row as expected.
+    assert re.search(r"一括提供（回線連携）: .* 依頼 \d+", out) and re.search(
+        r"期待どおりの行 (\d+)/\1、", out
+    )
     assert answers and answers[-1] == -1, answers  # the UI was up and refused an unregistered browser
     with db.connect() as conn:
         row = conn.execute("SELECT count(*) FROM pref.outbox WHERE status <> 'sent'").fetchone()
@@ -86,6 +90,7 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
         [
             "admin",
             "auditor",
+            "bulk_requester@koan",  # and upload a bulk request at the terminal (F1-2b)
             "fuhyo_operator",
             "pref_operator",
             "provision_operator@kyoiku",  # a newcomer can make a single provision (F1-2, F2-2)

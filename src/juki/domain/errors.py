@@ -390,6 +390,66 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     ErrorSpec("E_BAD_REQUEST", "要求の形式が不正です", "the request does not match the API"),
     ErrorSpec("E_INTERNAL", "内部エラーが発生しました", "internal error"),
+    # --- bulk provision (一括提供, F1-2b / F2-2): the request file, line linkage, media ------------
+    ErrorSpec(
+        "E_BULK_ENCODING",
+        "照会要求ファイルの文字コードが UTF-8 でも Shift_JIS（CP932）でもありません",
+        "the request file is neither UTF-8 nor Shift_JIS (CP932)",
+    ),
+    ErrorSpec(
+        "E_BULK_HEADER", "照会要求ファイルの見出し行が正しくありません", "the request file's header is wrong"
+    ),
+    ErrorSpec(
+        "E_BULK_EMPTY", "照会要求ファイルに照会対象の行がありません", "the request file has no data row"
+    ),
+    ErrorSpec(
+        "E_BULK_TOO_LARGE",
+        "照会要求ファイルが大きすぎます。分けて依頼してください",
+        "the request file is too large",
+    ),
+    ErrorSpec(
+        "E_BULK_TRUNCATED",
+        "照会要求ファイルの送信が途中で切れました",
+        "the request file's upload was cut off",
+    ),
+    ErrorSpec(
+        "E_BULK_REQUESTER",
+        "この証明書・操作者の依頼元とは別の依頼元の照会要求は受け付けません",
+        "the request names another requester than the certificate or the operator belongs to",
+    ),
+    ErrorSpec(
+        "E_BULK_TASK",
+        "依頼元・事務が提供の根拠（カタログ）にありません",
+        "the requester and task are not in the provision catalog",
+    ),
+    ErrorSpec(
+        "E_BULK_JOB_NOT_FOUND", "該当する一括提供の依頼がありません", "no such bulk job (of this requester)"
+    ),
+    ErrorSpec(
+        "E_BULK_NOT_READY",
+        "照会結果ファイルはまだありません（承認待ち、却下またはエラー）",
+        "the job has no result file (waiting for approval, rejected or failed)",
+    ),
+    ErrorSpec(
+        "E_BULK_LOST",
+        "照会要求の行がサーバの再起動で失われました。照会要求ファイルを再度提出してください",
+        "the job's request rows were lost in a server crash (unlogged staging); resubmit the file",
+    ),
+    ErrorSpec(
+        "E_MEDIA_NOT_APPROVED",
+        "登録された使用可能な電磁的記録媒体ではありません",
+        "the medium is not registered as approved (disposed, lost, suspended or unknown)",
+    ),
+    ErrorSpec(
+        "E_MEDIA_LABEL",
+        "媒体の識別ファイルが登録された媒体と一致しません",
+        "the mounted medium's label file does not match the register",
+    ),
+    ErrorSpec(
+        "E_MEDIA_RECIPIENT",
+        "依頼元の暗号化の宛先（age 公開鍵）が登録されていません",
+        "the requester has no age recipient to encrypt to",
+    ),
 )
 
 #: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.

@@ -20,6 +20,7 @@ class PeerRole(StrEnum):
     FUHYO_SERVER = "fuhyo_server"  # 附票都道府県サーバ
     TERMINAL = "terminal"  # 業務端末
     TERMINAL_WEB = "terminal_web"  # 業務端末の画面を配信する web サーバ（サーバ専用、誰の代理でもない）
+    LINE_AGENT = "line_agent"  # 回線連携の代理（依頼元の共有フォルダ側、証明書が依頼元を名指す: S-33）
 
     @property
     def is_server(self) -> bool:

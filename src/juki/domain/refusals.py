@@ -200,6 +200,35 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "依頼の内容が正しくありません",
         "the provision form names no requester, task, key type or method the page offers",
     ),
+    # --- bulk provision (F1-2b, S-26, S-29, S-30) ---------------------------------------------
+    ErrorSpec(
+        "T_BULK_TERMINAL",
+        "一括提供（照会要求ファイルの提出・媒体への出力）は代表端末または一括提供が許可された業務端末でのみ行えます",
+        "bulk provision only at a representative or bulk-enabled business terminal (S-29)",
+    ),
+    ErrorSpec(
+        "T_BULK_FILE",
+        "照会要求ファイルを受け付けられません",
+        "the request file was refused as a whole (the E_BULK_* code is in the detail)",
+    ),
+    ErrorSpec(
+        "T_BULK_SELF_APPROVAL",
+        "自分が提出した一括提供の依頼を自分で承認することはできません",
+        "the head approves another operator's submission, not their own",
+    ),
+    ErrorSpec(
+        "T_BULK_STATE",
+        "この依頼は現在の状態ではその操作を行えません",
+        "the job is not in a state that allows this action",
+    ),
+    ErrorSpec(
+        "T_BULK_JOB_NOT_FOUND", "該当する一括提供の依頼がありません", "no such bulk job of your requester"
+    ),
+    ErrorSpec(
+        "T_MEDIA",
+        "電磁的記録媒体へ出力できません",
+        "the medium cannot be written to (the E_MEDIA_* code is in the detail)",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

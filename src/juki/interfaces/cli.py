@@ -16,6 +16,7 @@ from rich.markup import escape
 from juki.config import Settings
 from juki.interfaces import (
     cli_audit,
+    cli_bulk,
     cli_data,
     cli_pki,
     cli_provision,
@@ -51,6 +52,7 @@ app.add_typer(cli_terminal.app)
 app.add_typer(cli_terminal_web.app)
 app.add_typer(cli_stats.app)
 app.add_typer(cli_provision.app, name="provision")
+cli_bulk.attach(cli_provision.app)  # juki provision agent / media / bulk (F1-2b)
 
 
 @db_app.command("start")

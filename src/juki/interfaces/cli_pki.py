@@ -51,6 +51,10 @@ def issue_cmd(
     lg_code: Annotated[
         str | None, typer.Option("--lg-code", help="地方公共団体コード (municipal_cs)")
     ] = None,
+    requester: Annotated[
+        str | None,
+        typer.Option("--requester", help="回線連携エージェント（line_agent）の依頼元コード（提供カタログ）"),
+    ] = None,
     dns: Annotated[list[str] | None, typer.Option("--dns", help="DNS 名（複数指定可）")] = None,
     ip: Annotated[list[str] | None, typer.Option("--ip", help="IP アドレス（複数指定可）")] = None,
     days: Annotated[int, typer.Option(min=1, help="有効期間（日）")] = 825,
@@ -59,13 +63,20 @@ def issue_cmd(
     """役割（と市町村CSは地方公共団体コード）を記した証明書と鍵を発行する。"""
     with _clear_errors():
         issued = Pki().issue(
-            role, name, lg_code=lg_code, dns_names=dns or (), ip_addresses=ip or (), days=days
+            role,
+            name,
+            lg_code=lg_code,
+            requester=requester,
+            dns_names=dns or (),
+            ip_addresses=ip or (),
+            days=days,
         )
     result = {
         "serial": issued.serial,
         "name": name,
         "role": role.value,
         "lg_code": lg_code,
+        "requester": requester,
         "cert": str(issued.cert_path),
         "key": str(issued.key_path),
     }

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import all_files, file_spec
+from juki.interfaces.line_api import register_line_linkage
 from juki.interfaces.reconcile_api import register_reconciliation
 from juki.services.access.pki import PeerIdentity, peer_identity
 from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
@@ -180,6 +181,7 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
         return {"results": results, "summary": summary.__dict__}
 
     register_reconciliation(app, db)  # F1-7, F2-7: POST/GET /cs/v1/{file}/reconciliation
+    register_line_linkage(app, db)  # F1-2b, S-33: POST/GET /line/v1/{file}/requests (line_agent certificates)
     return app
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from juki.config import Settings
 from juki.domain.peers import PeerRole
+from juki.domain.records import FileKind
+from juki.files import file_spec
 from juki.interfaces.cli_output import cell
-from juki.interfaces.common import console, emit_json
+from juki.interfaces.common import console, emit_json, open_database
 from juki.peers.municipal import MunicipalCsSimulator
+from juki.peers.requester import RequestBuild, build_request, check_result
 from juki.services.access.pki import Pki
+from juki.services.provision.catalog import load_catalog
 from juki.synth import generate_changes
 
 app = typer.Typer(help="ピア（市町村CS・全国サーバ）のシミュレータ", no_args_is_help=True)
@@ -79,3 +85,96 @@ def national_cmd(
     )
     console.print(f"{kind} simulator on https://{host}:{port} (client certificates required)")
     simulator.serve_forever(context, host=host, port=port)
+
+
+# --- SIM-4 / SIM-5: a requesting organ or department (bulk provision) -----------------------------
+
+requester_app = typer.Typer(
+    help="依頼元のシミュレータ: 照会要求ファイルの作成・共有フォルダへの投入・結果の照合",
+    no_args_is_help=True,
+)
+app.add_typer(requester_app, name="requester")
+
+
+@requester_app.command("build")
+def requester_build_cmd(
+    out: Annotated[Path, typer.Option("--out", help="照会要求ファイル（期待結果は *.expected.csv）")],
+    rows: Annotated[int, typer.Option("--rows", min=1)] = 1000,
+    requester: Annotated[str, typer.Option("--requester")] = "koan",
+    task: Annotated[str, typer.Option("--task")] = "unten-menkyo",
+    file: Annotated[str, typer.Option("--file", help="pref / fuhyo")] = "pref",
+    encoding: Annotated[str, typer.Option("--encoding", help="utf-8 / cp932")] = "utf-8",
+    seed: Annotated[int, typer.Option()] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """格納された本人確認情報から、現実的な照会要求ファイル（一致・該当なし・複数該当・不許可・不備の混在）を作る。"""
+    report = _build(out, rows, requester, task, file, encoding, seed)
+    emit_json(report.to_dict()) if as_json else console.print(report.to_dict())
+
+
+@requester_app.command("drop")
+def requester_drop_cmd(
+    folder: Annotated[Path, typer.Option("--folder", help="回線連携の共有フォルダ（request/ に置く）")],
+    name: Annotated[str, typer.Option("--name")] = "irai.csv",
+    rows: Annotated[int, typer.Option("--rows", min=1)] = 1000,
+    requester: Annotated[str, typer.Option("--requester")] = "koan",
+    task: Annotated[str, typer.Option("--task")] = "unten-menkyo",
+    file: Annotated[str, typer.Option("--file")] = "pref",
+    encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
+    seed: Annotated[int, typer.Option()] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """照会要求ファイルを作り、共有フォルダの request/ へ置く（期待結果はフォルダの外、expected/ に置く）。"""
+    report = drop_request(folder, name, rows, requester, task, file, encoding, seed)
+    emit_json(report.to_dict()) if as_json else console.print(report.to_dict())
+
+
+@requester_app.command("check")
+def requester_check_cmd(
+    result: Annotated[Path, typer.Option("--result", help="照会結果ファイル")],
+    expected: Annotated[Path, typer.Option("--expected", help="build / drop が書いた *.expected.csv")],
+    encoding: Annotated[str, typer.Option("--encoding")] = "utf-8",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """照会結果ファイルの各行を期待結果と照合する（不一致があれば終了コード 1）。"""
+    report = check_result(result, expected, encoding=encoding)
+    emit_json(report.to_dict()) if as_json else console.print(report.to_dict())
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _build(
+    out: Path, rows: int, requester: str, task: str, file: str, encoding: str, seed: int
+) -> RequestBuild:
+    kind = FileKind(file)
+    db = open_database()
+    with db.connect(file_spec(kind).db_role, autocommit=True) as conn:
+        found = load_catalog(conn).task(requester, task)
+        if found is None:
+            console.print(f"[red]error:[/red] 提供カタログに {requester}/{task} はありません")
+            raise typer.Exit(1)
+        return build_request(
+            conn,
+            kind,
+            out,
+            rows=rows,
+            allowed_keys=frozenset(found.keys_for(kind)),
+            seed=seed,
+            encoding=encoding,
+        )
+
+
+def drop_request(
+    folder: Path, name: str, rows: int, requester: str, task: str, file: str, encoding: str, seed: int
+) -> RequestBuild:
+    """Build a request beside the folder, then move it into ``request/`` complete (never half-written).
+
+    The expectations stay outside the shared folder (``<folder>/../expected/``): they are the simulator's,
+    not the requester's file."""
+    staging = folder.parent / "expected" / name
+    built = _build(staging, rows, requester, task, file, encoding, seed)
+    target = folder / "request" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(built.request, target)
+    built.request = target
+    return built

@@ -239,3 +239,23 @@ def stats_cmd(
             db, db.settings.data_dir / "bench", persons, seed, FileKind(file), dates, repeat, tick
         )
     emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("provision")
+def provision_cmd(
+    persons: Annotated[
+        int, typer.Option(min=100, help="load this many synthetic persons if the database holds fewer")
+    ] = 100_000,
+    requests: Annotated[int, typer.Option(min=10, help="rows of the bulk request file")] = 100_000,
+    singles: Annotated[int, typer.Option(min=0, help="single provisions for the p99 (0: none)")] = 2_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """一括提供（F1-2b）の照会要求→照会結果を準備済みキーの素の SQL と比較し、個別提供の p99 も測る。"""
+    from juki.tools.bench.provision import bench_provision
+
+    db = _db(database)
+    with _refused(), _stages({}) as tick:
+        result = bench_provision(db, db.settings.data_dir / "bench", persons, requests, seed, singles, tick)
+    emit_json(result) if as_json else console.print_json(data=result)

@@ -50,6 +50,7 @@ from juki.services.statistics.counters import file_counts
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster, find_binaries
 from juki.synth import SynthChange, generate_changes, make_person
+from juki.tools.demo_bulk import DEMO_BULK_ROLES, demo_line_linkage
 
 DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
@@ -338,6 +339,8 @@ def _flow(
             for line in _file_counts(after, spec.value):
                 console.print(f"     {line}")
         print_samples(db, pick_samples(persons, touched_codes(stream)))
+        # F1-2b: one simulated request through a requester's line-linkage folder (tools/demo_bulk.py).
+        demo_line_linkage(db, net.pki, net.intake.url, settings.data_dir / "line" / "koan")
         if terminal:
             # The national simulators keep running, so the terminal's J-LIS query page has a server.
             peers = replace(
@@ -499,6 +502,7 @@ def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
                 first = bootstrap_first_admin(conn, settings, DEMO_ADMIN, display_name="初期管理者（デモ）")
                 grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
                 grant_demo_roles(conn, first.operator.id, DEMO_PROVISION_ROLES)
+                grant_demo_roles(conn, first.operator.id, DEMO_BULK_ROLES)
             return first.binding_token, first.enrolment_token
         except Refusal:  # already bootstrapped by an earlier run
             return issue_binding_token(conn, settings, DEMO_TERMINAL, by=None), None

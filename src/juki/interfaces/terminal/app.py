@@ -19,6 +19,7 @@ from juki.config import Settings
 from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
+    routes_bulk,
     routes_jlis,
     routes_provision,
     routes_reconcile,
@@ -75,6 +76,7 @@ def create_terminal_app(
         routes_audit,
         routes_rights,
         routes_record,
+        routes_bulk,
     ):
         app.include_router(module.router)
     app.include_router(routes_statistics.router)

@@ -184,6 +184,13 @@ def menu_for(actor: Actor) -> list[MenuItem]:
     for spec in all_files():
         if permissions.allows(actor, Function.STATISTICS, spec.kind):
             items.append(MenuItem(f"/statistics/{spec.kind.value}", f"統計（{spec.label}）", "市町村課"))
+    for spec in all_files():  # bulk provision (F1-2b): the requester's own operators and heads
+        if permissions.allows(actor, Function.BULK_SUBMIT, spec.kind) or permissions.allows(
+            actor, Function.BULK_APPROVE, spec.kind
+        ):
+            items.append(
+                MenuItem(f"/bulk/{spec.kind.value}", f"一括提供（{spec.label}）", "照会要求ファイル・承認")
+            )
     if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.

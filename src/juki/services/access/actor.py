@@ -43,6 +43,9 @@ class Function(StrEnum):
     PRINT = "print"  # print one record as a 照会結果票 (an output, without media: no bulk terminal)
     STATISTICS = "statistics"  # statistics of the file and counts of the server's work (F1-8, REC-10)
     PROVISION = "provision"  # provision / transfer to a requester (F1-2, F2-2); roles bound to a requester
+    BULK_SUBMIT = "bulk_submit"  # bulk provision: submit a request file, fetch its result (F1-2b, S-29)
+    BULK_APPROVE = "bulk_approve"  # the requester's head approves a large bulk output (S-26)
+    MEDIA_OUTPUT = "media_output"  # write a bulk result to a registered medium (S-29, S-30, S-23)
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such

@@ -3,7 +3,8 @@
 One CA (EC P-256) signs a certificate for every machine; the certificate names the peer's role and,
 for a 市町村CS, its 地方公共団体コード:
 
-    Subject  O=juki, OU=<role>, CN=<name>[, serialNumber=<地方公共団体コード> for municipal_cs]
+    Subject  O=juki, OU=<role>, CN=<name>[, serialNumber=<地方公共団体コード> for municipal_cs,
+             serialNumber=<依頼元コード> for line_agent]
 
 Layout of the PKI directory (default ``<JUKI_DATA_DIR>/pki``, never inside git: ``*.key``/``*.pem``
 and ``.juki-data/`` are ignored)::
@@ -51,6 +52,8 @@ from juki.domain.peers import PeerRole
 
 ORGANIZATION = "juki"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+#: A requester code of the provision catalog, as a line-linkage agent's certificate names it (serialNumber).
+_REQUESTER_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _CLOCK_SKEW = timedelta(minutes=5)
 _INDEX_VERSION = 1
 _log = logging.getLogger("juki.tls")
@@ -72,6 +75,7 @@ class PeerIdentity:
     name: str
     lg_code: str | None  # 地方公共団体コード (municipal_cs only)
     serial: int
+    requester: str | None = None  # the provision catalog's requester code (line_agent only, S-33)
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,12 @@ def peer_identity(cert: x509.Certificate | bytes) -> PeerIdentity:
         lg_code = _one_attribute(subject, NameOID.SERIAL_NUMBER, "serialNumber")
         if lg_code is None or not is_valid_lg_code(lg_code):
             raise ValueError(f"市町村CSの証明書に正しい地方公共団体コードがありません: {lg_code!r}")
-    return PeerIdentity(role=role, name=name, lg_code=lg_code, serial=cert.serial_number)
+    requester: str | None = None
+    if role is PeerRole.LINE_AGENT:
+        requester = _one_attribute(subject, NameOID.SERIAL_NUMBER, "serialNumber")
+        if requester is None or not _REQUESTER_RE.fullmatch(requester):
+            raise ValueError(f"回線連携の証明書に正しい依頼元コードがありません: {requester!r}")
+    return PeerIdentity(role=role, name=name, lg_code=lg_code, serial=cert.serial_number, requester=requester)
 
 
 def authorize_peer(cert_der: bytes | None, allowed: Collection[PeerRole]) -> PeerIdentity:
@@ -315,6 +324,7 @@ class Pki:
         name: str,
         *,
         lg_code: str | None = None,
+        requester: str | None = None,
         dns_names: Sequence[str] = (),
         ip_addresses: Sequence[str | ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
         days: int = 825,
@@ -336,6 +346,11 @@ class Pki:
             lg_code = check_municipal_code(lg_code)
         elif lg_code is not None:
             raise ValueError(f"地方公共団体コードは市町村CSの証明書だけに入ります（役割 {role.value}）")
+        if role is PeerRole.LINE_AGENT:
+            if requester is None or not _REQUESTER_RE.fullmatch(requester):
+                raise ValueError("回線連携の証明書には依頼元コード（--requester、英小文字・数字）が必要です")
+        elif requester is not None:
+            raise ValueError(f"依頼元コードは回線連携の証明書だけに入ります（役割 {role.value}）")
         sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
         try:
             sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
@@ -357,6 +372,8 @@ class Pki:
             ]
             if lg_code is not None:
                 attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, lg_code))
+            if requester is not None:
+                attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, requester))
             key = ec.generate_private_key(ec.SECP256R1())
             now = _now()
             not_after = min(now + timedelta(days=days), ca_cert.not_valid_after_utc)
@@ -412,6 +429,7 @@ class Pki:
                     "name": name,
                     "role": role.value,
                     "lg_code": lg_code,
+                    "requester": requester,
                     "not_after": _iso(not_after),
                     "status": "valid",
                     "revoked_at": None,

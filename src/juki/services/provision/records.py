@@ -33,6 +33,7 @@ __all__ = [
     "Basis",
     "ProvisionCount",
     "ProvisionRecord",
+    "Recorder",
     "counts",
     "provisions_of",
     "purge_expired",
@@ -128,7 +129,18 @@ _COLUMNS: Final = (
 _RETAIN: Final = "(now() + interval '7 years')::date"  # R-08 (RECORD_RETENTION_YEARS)
 
 
-def _who(actor: Actor) -> tuple[int | None, str, int | None, str]:
+@dataclass(frozen=True)
+class Recorder:
+    """Who a record names when no operator session acts: the line-linkage agent of a bulk job
+    (p-bulk: operator ``line:<certificate name>``, terminal 回線連携, no ids)."""
+
+    operator_id: int | None
+    login: str
+    terminal_id: int | None
+    terminal_name: str
+
+
+def _who(actor: Actor | Recorder) -> tuple[int | None, str, int | None, str]:
     return actor.operator_id, actor.login, actor.terminal_id, actor.terminal_name
 
 
@@ -212,7 +224,7 @@ def record_many_from(
     conn: psycopg.Connection[Any],
     file: FileKind,
     source_table: str,
-    actor: Actor,
+    actor: Actor | Recorder,
     basis: Basis,
     *,
     method: Method,

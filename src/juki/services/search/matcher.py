@@ -67,6 +67,9 @@ from juki.services.search.conditions import (
 __all__ = [
     "Basic4Keys",
     "CompiledSearch",
+    "address_patterns",
+    "basic4_join",
+    "basic4_key_row",
     "basic4_where",
     "compile_search",
     "kanji_key",
@@ -560,12 +563,54 @@ def basic4_where(
                 params.append("%" + pattern)
             parts.append(sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives)))
         else:
-            names = municipality_prefixes() if prefixes is None else prefixes
-            patterns = [pattern]
-            if not any(keys.address.startswith(p) for p in names):
-                patterns += [like_prefix(p + keys.address) for p in names]
             parts.append(sql.SQL("address_key LIKE ANY(%s)"))
-            params.append(patterns)
+            params.append(address_patterns(keys.address, prefixes))
     if not parts:
         raise ValueError("no search keys")
     return sql.SQL(" AND ").join(parts), params
+
+
+def address_patterns(address: str, prefixes: Sequence[str] | None = None) -> list[str]:
+    """The LIKE patterns an address key prefix matches through (without a tail column): the key itself,
+    and — when it starts with none of ``prefixes`` (default: Kanagawa's municipality names) — the key
+    after each of them. One rule for :func:`basic4_where` and the set-based :func:`basic4_join`."""
+    names = municipality_prefixes() if prefixes is None else prefixes
+    patterns = [like_prefix(address)]
+    if not any(address.startswith(p) for p in names):
+        patterns += [like_prefix(p + address) for p in names]
+    return patterns
+
+
+# ------------------------------------------------------------------ set-based 4情報 (bulk provision)
+
+#: The key columns of a table of prepared 4情報 keys (one row per request), in :func:`basic4_key_row`'s
+#: order: the 清音化 whole name, the birth-key bounds, the sex, the address LIKE patterns.
+BASIC4_KEY_COLUMNS: Final = ("seion", "birth_lo", "birth_hi", "sex", "address_patterns")
+
+
+def basic4_key_row(keys: Basic4Keys) -> tuple[str, int | None, int | None, str | None, list[str] | None]:
+    """The values of :data:`BASIC4_KEY_COLUMNS` for one query, for matching many queries in one join.
+
+    The keys must name the whole kana name exactly (bulk requests identify one person; a prefix or a
+    name part is a search, not an identification): ValueError otherwise.
+    """
+    if keys.prefix or keys.seion is None or keys.family is not None or keys.given is not None:
+        raise ValueError("a set-based 4情報 match needs the whole kana name, exactly")
+    low, high = keys.birth_range if keys.birth_range is not None else (None, None)
+    patterns = address_patterns(keys.address) if keys.address is not None else None
+    return keys.seion, low, high, keys.sex, patterns
+
+
+def basic4_join(keys: str, person: str) -> sql.Composed:
+    """The join condition of a table of prepared keys (alias ``keys``, :data:`BASIC4_KEY_COLUMNS`) with
+    a file's current table (alias ``person``): for each key row exactly the persons
+    :func:`basic4_where` finds for the same :class:`Basic4Keys` — the name through the 清音化 key,
+    the birth key in the period, the sex, the address key by prefix in every municipality spelling.
+    """
+    k, p = sql.Identifier(keys), sql.Identifier(person)
+    return sql.SQL(
+        "{p}.seion_kana = {k}.seion"
+        " AND ({k}.birth_lo IS NULL OR {p}.birth_key BETWEEN {k}.birth_lo AND {k}.birth_hi)"
+        " AND ({k}.sex IS NULL OR {p}.sex = {k}.sex)"
+        " AND ({k}.address_patterns IS NULL OR {p}.address_key LIKE ANY ({k}.address_patterns))"
+    ).format(k=k, p=p)

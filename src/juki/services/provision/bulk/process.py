@@ -1,0 +1,235 @@
+"""Processing a bulk job, set-based: one join per key type, a count per row, one INSERT … SELECT of the
+provision records, one COPY out of the result file (F1-2b, S-21, S-22, S-27).
+
+No row makes a round trip of its own. In one transaction, as the file's role:
+
+1. the rows of a refused task (catalog) get its refusal; rows refused on reading keep theirs;
+2. ``bulk_hit``: for each key type, the request rows joined with the file's present records — by
+   住民票コード, by 個人番号 (File 1), and by the 4情報 keys through the one matcher's join condition
+   (:func:`juki.services.search.matcher.basic4_join`) — counted per row;
+3. ``bulk_answer``: each row's result (一致 with exactly one person, 該当なし, 複数該当, or its refusal),
+   the person where exactly one was found, and the items given;
+4. the provision records of every row, given or refused, in one INSERT … SELECT (records.record_many_from);
+5. the result file: one row per request row, in request order, through COPY … TO STDOUT, written in the
+   request's encoding to a partial file and synced;
+6. the job is marked done with its counts and the result's SHA-256, its staging rows deleted.
+
+Only after the commit is the result file renamed to its final name (results.ResultStore.publish). Any
+failure rolls all of it back, removes the partial file and marks the job as failed (エラー).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import psycopg
+from psycopg import sql
+
+from juki.domain.provision import RESULT_LABELS, KeyType, ResultCode
+from juki.domain.records import FileKind
+from juki.files import file_spec
+from juki.services.access.actor import Actor, Function, Outcome
+from juki.services.provision.bulk.jobs import JobInfo, JobState, Sender, get_job
+from juki.services.provision.bulk.journal import log_bulk
+from juki.services.provision.bulk.results import ResultStore, ResultWriter
+from juki.services.provision.bulk.terms import BulkTerms
+from juki.services.provision.records import record_many_from
+from juki.services.search.matcher import basic4_join
+
+__all__ = ["RESULT_FIXED_COLUMNS", "StagingLost", "fail_job", "process_job", "result_header"]
+
+#: The result file's columns before the items, and its last column.
+RESULT_FIXED_COLUMNS: Final = ("row", "request_ref", "result_code", "result", "detail")
+RESULT_LAST_COLUMN: Final = "note"
+_HIT: Final = "juki_bulk_hit"
+_ANSWER: Final = "juki_bulk_answer"
+
+
+class StagingLost(RuntimeError):
+    """The job's staged rows are not all there (the unlogged table was emptied by a crash): E_BULK_LOST."""
+
+
+def result_header(terms: BulkTerms) -> str:
+    return ",".join((*RESULT_FIXED_COLUMNS, *terms.items, RESULT_LAST_COLUMN)) + "\n"
+
+
+def _label_case() -> sql.Composable:
+    whens = [
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(code.value), sql.Literal(label))
+        for code, (label, _) in RESULT_LABELS.items()
+    ]
+    return sql.SQL("CASE a.result_code {} ELSE a.result_code END").format(sql.SQL(" ").join(whens))
+
+
+def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None:
+    """Steps 2 and 3: bulk_hit and bulk_answer (TEMP, dropped at commit)."""
+    spec = file_spec(terms.file)
+    rows, current = sql.SQL(spec.table("bulk_request_row")), sql.SQL(spec.current)
+    present = sql.SQL(spec.present_sql.replace("status", "c.status"))
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text)"
+            " ON COMMIT DROP"
+        ).format(sql.Identifier(_HIT))
+    )
+    joins: list[tuple[KeyType, sql.Composable]] = [
+        (KeyType.RESIDENT_CODE, sql.SQL("c.juminhyo_code = r.juminhyo_code")),
+        (KeyType.BASIC4, basic4_join("r", "c")),
+    ]
+    if spec.holds_my_number:
+        joins.append((KeyType.MY_NUMBER, sql.SQL("c.my_number = r.my_number")))
+    for key_type, on in joins:
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {hit} SELECT r.row_no, count(*), min(c.juminhyo_code) FROM {rows} r"
+                " JOIN {current} c ON {on} AND {present}"
+                " WHERE r.job_id = %s AND r.key_type = %s AND r.refusal IS NULL GROUP BY r.row_no"
+            ).format(hit=sql.Identifier(_HIT), rows=rows, current=current, on=on, present=present),
+            (job_id, key_type.value),
+        )
+    items = sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(map(sql.Literal, terms.items)))
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE {answer} ON COMMIT DROP AS"
+            " SELECT r.row_no, r.request_ref AS requester_ref, coalesce(r.key_type, '') AS key_type,"
+            " CASE WHEN r.refusal IS NOT NULL THEN r.refusal WHEN h.n IS NULL THEN 'P_NOT_FOUND'"
+            "      WHEN h.n = 1 THEN 'P_MATCH' ELSE 'P_AMBIGUOUS' END AS result_code,"
+            " CASE WHEN r.refusal IS NULL AND h.n = 1 THEN h.person END AS juminhyo_code,"
+            " CASE WHEN r.refusal IS NULL AND h.n = 1 THEN {items} ELSE '{{}}'::text[] END AS items,"
+            " coalesce(r.refusal, CASE WHEN h.n > 1 THEN 'count:' || h.n END, '') AS reason,"
+            " r.detail, false AS my_number_added, 'local'::text AS source"
+            " FROM {rows} r LEFT JOIN {hit} h ON h.row_no = r.row_no WHERE r.job_id = %s"
+        ).format(answer=sql.Identifier(_ANSWER), items=items, rows=rows, hit=sql.Identifier(_HIT)),
+        (job_id,),
+    )
+
+
+def _write_result(
+    conn: psycopg.Connection[Any], terms: BulkTerms, job: JobInfo, store: ResultStore
+) -> ResultWriter:
+    """Step 5: the result rows, in request order, into the job's partial file (synced)."""
+    spec = file_spec(terms.file)
+    item_columns = [sql.SQL("c.{}").format(sql.Identifier(i)) for i in terms.items]
+    query = sql.SQL(
+        "COPY (SELECT a.row_no, a.requester_ref, a.result_code, {label}, coalesce(a.detail, ''){items}, ''"
+        " FROM {answer} a LEFT JOIN {current} c ON c.juminhyo_code = a.juminhyo_code ORDER BY a.row_no)"
+        " TO STDOUT (FORMAT csv)"
+    ).format(
+        label=_label_case(),
+        items=sql.SQL("").join(sql.SQL(", ") + col for col in item_columns),
+        answer=sql.Identifier(_ANSWER),
+        current=sql.SQL(spec.current),
+    )
+    with store.open_part(terms.file, job.id) as out:
+        writer = ResultWriter(out, job.encoding)
+        writer.header(result_header(terms))
+        with conn.cursor() as cur, cur.copy(query) as copy:
+            writer.rows_from(copy)
+        store.sync(out)
+    return writer
+
+
+def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    rows = conn.execute(
+        sql.SQL("SELECT result_code, count(*) FROM {} GROUP BY 1 ORDER BY 1").format(sql.Identifier(_ANSWER))
+    ).fetchall()
+    return {str(code): int(n) for code, n in rows}
+
+
+def process_job(
+    conn: psycopg.Connection[Any],
+    terms: BulkTerms,
+    job_id: int,
+    store: ResultStore,
+    *,
+    actor: Actor | None,
+    sender: Sender | None,
+) -> JobInfo:
+    """Run a job that is ready (受付: below the threshold, or approved); return it as done.
+
+    ``actor`` is the operator whose action started the run (the submitter, or the head who approved),
+    None for the line agent (``sender`` names it). A job in another state is returned unchanged.
+    """
+    spec = file_spec(terms.file)
+    try:
+        with conn.transaction():
+            job = get_job(conn, terms.file, job_id, requester_code=terms.requester_code, for_update=True)
+            if job.state is not JobState.RECEIVED:
+                return job
+            staged = conn.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE job_id = %s").format(
+                    sql.SQL(spec.table("bulk_request_row"))
+                ),
+                (job_id,),
+            ).fetchone()
+            if staged is None or int(staged[0]) != job.rows:
+                raise StagingLost(job_id)
+            if terms.refusal is not None:
+                # The catalog's order (Catalog.check): a task not permitted refuses every row; a method
+                # not allowed refuses the rows that were not already refused for their key or input.
+                every = terms.refusal is ResultCode.NOT_PERMITTED
+                conn.execute(
+                    sql.SQL(
+                        "UPDATE {} SET refusal = %s WHERE job_id = %s AND (%s OR refusal IS NULL)"
+                    ).format(sql.SQL(spec.table("bulk_request_row"))),
+                    (terms.refusal.value, job_id, every),
+                )
+            _match(conn, terms, job_id)
+            counts = _counts(conn)
+            given = counts.get(ResultCode.MATCH.value, 0)
+            seq = log_bulk(
+                conn,
+                actor,
+                sender,
+                function=Function.BULK_SUBMIT,
+                file=terms.file,
+                outcome=Outcome.ALLOW if terms.refusal is None else Outcome.REJECTED,
+                target=f"bulk_job:{job_id}",
+                detail={"event": "bulk_process", "rows": job.rows, "provided": given, "counts": counts},
+            )
+            record_many_from(
+                conn,
+                terms.file,
+                _ANSWER,
+                terms.recorder(actor, sender),
+                terms.basis,
+                method=terms.method,
+                bulk_job_id=job_id,
+                op_log_seq=seq,
+            )
+            writer = _write_result(conn, terms, job, store)
+            name = store.path(terms.file, job_id).name
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET state = 'done', processed_at = now(), result_name = %s,"
+                    " result_sha256 = %s,"
+                    " result_rows = %s, counts = %s WHERE id = %s"
+                ).format(sql.SQL(spec.table("bulk_job"))),
+                (name, writer.sha256, writer.rows, psycopg.types.json.Jsonb(counts), job_id),
+            )
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE job_id = %s").format(sql.SQL(spec.table("bulk_request_row"))),
+                (job_id,),
+            )
+    except BaseException:
+        store.discard(terms.file, job_id)
+        raise
+    store.publish(terms.file, job_id)
+    return get_job(conn, terms.file, job_id, requester_code=terms.requester_code)
+
+
+def fail_job(conn: psycopg.Connection[Any], file: FileKind, job_id: int, code: str, message: str) -> None:
+    """Mark a job that could not be processed as failed (エラー) and drop its staging rows."""
+    spec = file_spec(file)
+    with conn.transaction():
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET state = 'error', error_code = %s, error_message = %s, processed_at = now()"
+                " WHERE id = %s AND state IN ('received', 'awaiting_approval')"
+            ).format(sql.SQL(spec.table("bulk_job"))),
+            (code, message, job_id),
+        )
+        conn.execute(
+            sql.SQL("DELETE FROM {} WHERE job_id = %s").format(sql.SQL(spec.table("bulk_request_row"))),
+            (job_id,),
+        )

@@ -1,0 +1,87 @@
+"""The requester simulator (SIM-4, SIM-5): realistic request lists from the stored file, dropped in the
+line-linkage folder, processed, and every result row checked against what the simulator expected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from juki.domain.peers import PeerRole
+from juki.domain.provision import KeyType
+from juki.domain.records import FileKind
+from juki.interfaces.intake_api import close_pools, create_intake_app
+from juki.interfaces.line_agent import LineAgent
+from juki.interfaces.tls_server import RunningServer, serve_in_thread
+from juki.peers.requester import build_request, check_result
+from juki.services.access.pki import Pki, client_context, server_context
+from juki.store.db import Database, DbRole
+from tests.factories import apply_accepted, born
+
+KEYS = frozenset({KeyType.BASIC4, KeyType.RESIDENT_CODE})
+
+
+@pytest.fixture
+def people(db: Database) -> None:
+    """Forty persons: a few share a name and birth date (複数該当), some share a name only."""
+    family = ["ヤマダ", "サトウ", "タナカ", "イトウ", "ワタナベ", "ナカムラ"]
+    given = ["イチロウ", "ハナコ", "ジロウ", "サクラ", "タロウ", "ユミ"]
+    persons = [
+        born(n, name_kanji=f"試験　{n}", name_kana=f"{family[n % 6]}　{given[(n // 6) % 6]}")
+        for n in range(1, 37)
+    ]
+    persons += [born(n, name_kanji="鈴木　一郎", name_kana="スズキ　イチロウ") for n in range(37, 41)]
+    apply_accepted(db, *persons)
+
+
+@pytest.fixture
+def server(db: Database, tmp_path: Path, people: None) -> Iterator[tuple[Pki, RunningServer]]:
+    pki = Pki(tmp_path / "pki")
+    pki.init()
+    pki.issue(PeerRole.PREF_SERVER, "pref-server")
+    pki.issue(PeerRole.LINE_AGENT, "koan-agent", requester="koan")
+    ctx = server_context(
+        pki.cert_path("pref-server"), pki.key_path("pref-server"), pki.ca_cert_path, pki.crl_path
+    )
+    app = create_intake_app(db)
+    try:
+        with serve_in_thread(app, ctx) as running:
+            yield pki, running
+    finally:
+        close_pools(app)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_sim4_sim5_simulated_requests_get_exactly_the_expected_answers(
+    db: Database, server: tuple[Pki, RunningServer], tmp_path: Path, encoding: str
+) -> None:
+    """SIM-4, SIM-5, F1-2b: 300 mixed rows (matches, not found, ambiguous, key not allowed, malformed),
+    dropped in the folder, pushed by the agent, and every result row is what the oracle expected."""
+    pki, running = server
+    folder = tmp_path / "share"
+    with db.connect(DbRole.PREF, autocommit=True) as conn:
+        built = build_request(
+            conn,
+            FileKind.PREF,
+            folder / "request" / "sim.csv",
+            rows=300,
+            allowed_keys=KEYS,
+            encoding=encoding,
+        )
+    assert built.rows == 300
+    assert {"P_MATCH", "P_NOT_FOUND", "P_AMBIGUOUS", "P_KEY_NOT_ALLOWED", "P_INVALID"} <= set(
+        built.expected_counts
+    )
+    expected = built.expected.rename(
+        tmp_path / "sim.expected.csv"
+    )  # the oracle's file stays outside the share
+    ctx = client_context(pki.cert_path("koan-agent"), pki.key_path("koan-agent"), pki.ca_cert_path)
+    with LineAgent(
+        server_url=running.url, folder=folder, requester="koan", file=FileKind.PREF, task="unten-menkyo",
+        ssl_context=ctx,
+    ) as agent:  # fmt: skip
+        assert list(agent.run_once().fetched) == ["sim.csv"]
+    report = check_result(folder / "result" / "sim.result.csv", expected, encoding=encoding)
+    assert report.passed, report.to_dict()
+    assert report.counts == built.expected_counts

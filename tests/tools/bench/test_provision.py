@@ -1,0 +1,23 @@
+"""`juki bench provision` on a few hundred persons (F1-2b, SIM-4): the bulk run in its own process, every
+result row checked against the simulator, the plain-SQL baseline of the same join, the single path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from juki.store.db import Database
+from juki.tools.bench.provision import bench_provision
+
+
+def test_bench_provision_reports_the_bulk_run_against_the_plain_join(db: Database, tmp_path: Path) -> None:
+    result = bench_provision(db, tmp_path / "bench", 300, 400, seed=1, singles=20)
+    assert result["benchmark"] == "provision" and result["requests"] == 400
+    assert result["result_checked_rows"] == 400 and result["result_counts"] == result["mix"]
+    assert result["mix"]["P_MATCH"] > 200 and result["mix"]["P_NOT_FOUND"] > 0
+    assert result["seconds"] > 0 and result["baseline_seconds"] > 0 and result["ratio"] > 0
+    assert result["bulk_peak_rss_mib"] > 0 and result["single"]["samples"] == 20
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pref.provision_record WHERE bulk_job_id IS NOT NULL AND operator_login = 'bench'"
+        ).fetchone()
+    assert row == (400,)  # every request row of ours has its provision record; the baseline wrote none
