@@ -72,12 +72,14 @@ def demo_line_linkage(
         ).fetchone()
     console.print(
         f"   一括提供（回線連携）: {folder / 'request' / name} を {AGENT} が送信 → 依頼 {job}、"
-        f"照会結果 {result}（{check.counts if check else '未受信'}）"
+        f"照会結果 {result}（{check.counts if check else '未受信'}）",
+        soft_wrap=True,  # paths stay whole on an 80-column terminal, like the demo's links
     )
     ok, total = (check.ok, check.rows) if check else (0, 0)
     console.print(
         f"   期待どおりの行 {ok}/{total}、提供の記録 {records[0] if records else 0} 件、"
         f"操作ログ {logged[0] if logged else 0} 行"
-        f"（`juki provision bulk list`、`juki provision bulk exchanges {job}`）"
+        f"（`juki provision bulk list`、`juki provision bulk exchanges {job}`）",
+        soft_wrap=True,
     )
     return {"job": job, "result": str(result), "check": check.to_dict() if check else None}
