@@ -56,6 +56,11 @@ class FileSpec:
     items: tuple[Item, ...]  # the data specification's items (D1-01..28 / D2-01..18)
     provided_items: tuple[str, ...]  # D1-PS / D2-PS
     holds_my_number: bool  # File 1 stores the 個人番号; File 2 never does (only the temporary area)
+    # Residents' rights (LEGAL.md §3, §4): the legal basis printed on a disclosure and a correction
+    # answer, and whether the person may ask for the provision status (S-55: File 1 only, A-10).
+    disclosure_basis: str = ""
+    correction_basis: str = ""
+    provision_status_disclosure: bool = False
 
     @property
     def value(self) -> str:
@@ -142,6 +147,9 @@ PREF: Final = FileSpec(
     items=PREF_ITEMS,
     provided_items=PREF_PROVIDED,
     holds_my_number=True,
+    disclosure_basis="住民基本台帳法第30条の32",
+    correction_basis="住民基本台帳法第30条の35",
+    provision_status_disclosure=True,
 )
 
 FUHYO: Final = FileSpec(
@@ -167,6 +175,8 @@ FUHYO: Final = FileSpec(
     items=FUHYO_ITEMS,
     provided_items=FUHYO_PROVIDED,
     holds_my_number=False,
+    disclosure_basis="住民基本台帳法第30条の44の13（第30条の32の準用）",
+    correction_basis="住民基本台帳法第30条の44の13（第30条の35の準用）",
 )
 
 FILES: Final[dict[FileKind, FileSpec]] = {spec.kind: spec for spec in (PREF, FUHYO)}

@@ -38,6 +38,9 @@ class Function(StrEnum):
     JLIS_QUERY = "jlis_query"  # query to J-LIS: 全国サーバ / 附票全国サーバ (F1-5, F2-5)
     RECONCILIATION_REVIEW = "reconciliation_review"  # results of the consistency check (F1-7, F2-7)
     SIGN_IN = "sign_in"  # authentication events (S-01..S-03), logged like any operation
+    DISCLOSURE = "disclosure"  # disclosure requests and their forms (F1-3, F2-3, S-55)
+    CORRECTION_REQUEST = "correction_request"  # correction / addition / deletion cases (F1-4, F2-4)
+    INQUIRY_LOG = "inquiry_log"  # the inquiry log (REC-7, S-60)
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such
