@@ -19,6 +19,7 @@ from juki.config import Settings
 from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
+    routes_disclosure,
     routes_jlis,
     routes_reconcile,
     routes_rights,
@@ -66,6 +67,7 @@ def create_terminal_app(
     install_error_handlers(app, renderer)
     for module in (routes_auth, routes_work, routes_jlis, routes_reconcile, routes_audit, routes_rights):
         app.include_router(module.router)
+    app.include_router(routes_disclosure.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     return app
