@@ -211,6 +211,24 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "問合せ記録の記載事項が不足しているか、形式が正しくありません",
         "an inquiry-log field is missing or malformed",
     ),
+    # --- provision catalog (F1-2, F2-2, A-15; docs/provision.md) -------------------------------
+    ErrorSpec(
+        "T_CATALOG_INVALID",
+        "提供カタログの内容に誤りがあります",
+        "the proposed provision catalog breaks a rule (the detail names the entry)",
+    ),
+    ErrorSpec("T_CATALOG_NOT_FOUND", "該当する提供カタログの変更案がありません", "no such catalog proposal"),
+    ErrorSpec(
+        "T_CATALOG_STATE",
+        "この変更案は既に決裁済みか、基にした版が最新ではありません。最新の版から変更案を作り直してください",
+        "the proposal was already decided, or another version was approved since it was proposed",
+    ),
+    # --- single provision (F1-2, F2-2, S-27) ---------------------------------------------------
+    ErrorSpec(
+        "T_PROVISION_INPUT",
+        "依頼の内容が正しくありません",
+        "the provision form names no requester, task, key type or method the page offers",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

@@ -19,6 +19,7 @@ from juki.interfaces import (
     cli_audit,
     cli_data,
     cli_pki,
+    cli_provision,
     cli_reconcile,
     cli_relay,
     cli_terminal,
@@ -44,6 +45,7 @@ app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_data.app)
 app.add_typer(cli_terminal.app)
 app.add_typer(cli_terminal_web.app)
+app.add_typer(cli_provision.app, name="provision")
 
 
 @db_app.command("start")

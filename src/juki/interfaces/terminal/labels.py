@@ -116,7 +116,11 @@ def item_value(column: str, value: Any) -> str:
 def role_label(role: Any) -> str:
     """A role's Japanese label from the permission matrix (the name itself if unknown)."""
     roles = permissions.matrix().roles
-    return roles[role].label if role in roles else str(role)
+    base, binding = permissions.split_role(str(role))
+    if base not in roles:
+        return str(role)
+    # A role bound to a requester names it: "提供・移転 依頼元担当（kyoiku）".
+    return roles[base].label if binding is None else f"{roles[base].label}（{binding}）"
 
 
 def register_filters(env: Any) -> None:

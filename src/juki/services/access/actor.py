@@ -41,6 +41,7 @@ class Function(StrEnum):
     DISCLOSURE = "disclosure"  # disclosure requests and their forms (F1-3, F2-3, S-55)
     CORRECTION_REQUEST = "correction_request"  # correction / addition / deletion cases (F1-4, F2-4)
     INQUIRY_LOG = "inquiry_log"  # the inquiry log (REC-7, S-60)
+    PROVISION = "provision"  # provision / transfer to a requester (F1-2, F2-2); roles bound to a requester
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such
