@@ -186,11 +186,6 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "provision-status disclosure exists for File 1 only",
     ),
     ErrorSpec(
-        "T_PROVISION_RECORDS_UNAVAILABLE",
-        "提供の記録をまだ読み出せません（提供機能が導入されていません）",
-        "the provision records are not available in this installation",
-    ),
-    ErrorSpec(
         "T_CORRECTION_INPUT",
         "訂正等の申出の記載事項が不足しているか、形式が正しくありません",
         "a case field is missing or malformed",

@@ -148,7 +148,7 @@ def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] 
             ("提供日", "提供先（機関・部署）", "事務", "根拠", "提供した項目", "方法"),
             rows,
             heading=f"提供の記録（{len(rows)}件）",
-            widths=(2.2, 2.6, 3.6, 2.6, 2.6, 1.4),
+            widths=(2.7, 2.6, 3.6, 2.6, 2.2, 1.5),
             empty="この期間に、あなたの本人確認情報を提供した記録はありません。",
         ),
     ]
