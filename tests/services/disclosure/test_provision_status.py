@@ -36,51 +36,50 @@ def test_S55_provision_status_lists_provisions_within_seven_years_without_refusa
     and method; the PDF shows it; the issue is logged with the count, never the values."""
     codes = people(db)
     who = counter(db)
-    with db.connect(DbRole.PREF, autocommit=True) as conn:
-        with conn.transaction():
-            record_provision(
-                conn,
-                FileKind.PREF,
-                who,
-                EDUCATION,
-                key_type=KeyType.BASIC4,
-                method=Method.PAPER,
-                result=ResultCode.MATCH,
-                juminhyo_code=codes["fa19"],
-                items=("name_kanji", "address"),
-            )
-            record_provision(
-                conn,
-                FileKind.PREF,
-                who,
-                EDUCATION,
-                key_type=KeyType.BASIC4,
-                method=Method.LINE,
-                result=ResultCode.NOT_PERMITTED,
-                juminhyo_code=codes["fa19"],
-            )
-            old = record_provision(
-                conn,
-                FileKind.PREF,
-                who,
-                EDUCATION,
-                key_type=KeyType.BASIC4,
-                method=Method.MEDIA,
-                result=ResultCode.MATCH,
-                juminhyo_code=codes["fa19"],
-                items=("name_kanji",),
-            )
-            record_provision(
-                conn,
-                FileKind.PREF,
-                who,
-                EDUCATION,
-                key_type=KeyType.BASIC4,
-                method=Method.PAPER,
-                result=ResultCode.MATCH,
-                juminhyo_code=codes["twin_a"],
-                items=("name_kanji",),
-            )
+    with db.connect(DbRole.PREF, autocommit=True) as conn, conn.transaction():
+        record_provision(
+            conn,
+            FileKind.PREF,
+            who,
+            EDUCATION,
+            key_type=KeyType.BASIC4,
+            method=Method.PAPER,
+            result=ResultCode.MATCH,
+            juminhyo_code=codes["fa19"],
+            items=("name_kanji", "address"),
+        )
+        record_provision(
+            conn,
+            FileKind.PREF,
+            who,
+            EDUCATION,
+            key_type=KeyType.BASIC4,
+            method=Method.LINE,
+            result=ResultCode.NOT_PERMITTED,
+            juminhyo_code=codes["fa19"],
+        )
+        old = record_provision(
+            conn,
+            FileKind.PREF,
+            who,
+            EDUCATION,
+            key_type=KeyType.BASIC4,
+            method=Method.MEDIA,
+            result=ResultCode.MATCH,
+            juminhyo_code=codes["fa19"],
+            items=("name_kanji",),
+        )
+        record_provision(
+            conn,
+            FileKind.PREF,
+            who,
+            EDUCATION,
+            key_type=KeyType.BASIC4,
+            method=Method.PAPER,
+            result=ResultCode.MATCH,
+            juminhyo_code=codes["twin_a"],
+            items=("name_kanji",),
+        )
     with db.connect() as admin:  # eight years old: outside the window (only the administrator can age a row)
         admin.execute("UPDATE pref.provision_record SET at = now() - interval '8 years' WHERE id = %s", [old])
         admin.commit()
