@@ -20,14 +20,29 @@ from datetime import date
 from typing import Final
 
 from juki.domain.dates import DateParseError, JukiDate, format_seireki, format_wareki
-from juki.domain.items import SEX_LABELS
+from juki.domain.items import SEX_LABELS, item_label
 from juki.domain.reasons import ChangeReason
-from juki.domain.rights import CHANNEL_LABELS, ISSUER, REQUESTER_LABELS
+from juki.domain.rights import (
+    CASE_RESULT_LABELS,
+    CHANNEL_LABELS,
+    CORRECTION_KIND_LABELS,
+    ISSUER,
+    REQUESTER_LABELS,
+)
+from juki.files import FileSpec
 from juki.interfaces.forms import Form, KeyValueTable, ListTable, Paragraph
+from juki.services.disclosure.corrections import CorrectionCase
 from juki.services.disclosure.gaiji_registry import apply_glyphs
 from juki.services.disclosure.issue import DisclosedRecord, ProvisionStatement
 
-__all__ = ["CONTACT", "date_text", "disclosure_form", "provision_status_form", "wareki_day"]
+__all__ = [
+    "CONTACT",
+    "correction_letter_form",
+    "date_text",
+    "disclosure_form",
+    "provision_status_form",
+    "wareki_day",
+]
 
 #: Where a person asks about an answer (S-60).
 CONTACT: Final = "お問い合わせ先　神奈川県政策局自治振興部市町村課調整グループ　045-210-3166"
@@ -174,5 +189,52 @@ def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] 
         recipient=recipient,
         legal_basis="住民基本台帳法第30条の32（提供状況の開示）",
         sections=tuple(sections),
+        closing="\n".join(notes),
+    )
+
+
+def correction_letter_form(
+    case: CorrectionCase, spec: FileSpec, name: str, issued_on: date, glyphs: dict[int, str] | None = None
+) -> Form:
+    """The answer to a correction / addition / deletion request (F1-4, F2-4): what was asked, that the
+    prefecture asked the municipality, and the result (with the correction notification's date)."""
+    g = _Glyphs(glyphs or {})
+    assert case.result is not None and case.letter_number is not None
+    kind = CORRECTION_KIND_LABELS[case.kind]
+    rows = [
+        ("申出番号", case.case_no),
+        ("申出年月日", wareki_day(case.received_on)),
+        ("開示の請求番号", case.request_no),
+        ("申出の種類", kind),
+        ("対象の項目", "、".join(item_label(i) for i in case.items)),
+        ("申出の内容", g(case.claim)),
+        ("調査の結果", CASE_RESULT_LABELS[case.result]),
+        ("市町村の回答", g(case.municipality_answer)),
+    ]
+    if case.correction_notification:
+        rows.append(
+            (
+                "訂正の通知",
+                f"市町村から訂正の通知を受け、記録を更新しました（通知番号 {case.correction_notification}）",
+            )
+        )
+    recipient = g(name)
+    notes = [CONTACT, _SIGNED_NOTE]
+    if g.missing:
+        notes.insert(0, _GETA_NOTE)
+    return Form(
+        title=f"{spec.label}の{kind}の申出に対する調査結果について（通知）",
+        issue_number=case.letter_number,
+        issued_on=wareki_day(issued_on),
+        issuer=ISSUER,
+        recipient=recipient,
+        legal_basis=spec.correction_basis,
+        sections=(
+            Paragraph(
+                f"{wareki_day(case.received_on)}付けで申出のあった{spec.label}の{kind}について、"
+                f"{spec.correction_basis}の規定により、住所地の市町村に照会して調査した結果を次のとおり通知します。"
+            ),
+            KeyValueTable(tuple(rows), heading="調査の結果"),
+        ),
         closing="\n".join(notes),
     )

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import all_files, file_spec
+from juki.interfaces.inquiry_api import register_inquiries
 from juki.interfaces.reconcile_api import register_reconciliation
 from juki.services.access.pki import PeerIdentity, peer_identity
 from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
@@ -180,6 +181,7 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
         return {"results": results, "summary": summary.__dict__}
 
     register_reconciliation(app, db)  # F1-7, F2-7: POST/GET /cs/v1/{file}/reconciliation
+    register_inquiries(app, db)  # F1-4, F2-4: GET/POST /cs/v1/{file}/inquiries
     return app
 
 

@@ -4,7 +4,7 @@ README's picture (docs/screenshots/disclosure-form.png)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from juki.domain.rights import Channel, RequesterKind, RequestKind, RequestStatus
@@ -41,7 +41,7 @@ def _request(file_kind: str = "pref") -> DisclosureRequest:
         matched_code="00000000019",
         refusal_code=None,
         issue_number="第2026-1000001号",
-        issued_at=datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc),
+        issued_at=datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
         created_by="madoguchi1",
         retain_until=date(2031, 12, 1),
     )
@@ -98,7 +98,9 @@ def test_dates_in_wareki_with_seireki_and_seireki_first_for_a_name_without_kanji
     assert date_text("1989-01-08") == "平成元年1月8日（1989年1月8日）"
     assert date_text("1985-03-04", seireki_first=True) == "1985年3月4日（昭和60年3月4日）"
     record = _record(name="スミス　ジョン")
-    assert "1985年3月不詳（昭和60年3月不詳）" in library_text(render_form(disclosure_form(record))).replace("\n", "")
+    assert "1985年3月不詳（昭和60年3月不詳）" in library_text(render_form(disclosure_form(record))).replace(
+        "\n", ""
+    )
 
 
 def test_gaiji_registry_glyph_is_printed_and_an_unregistered_one_is_marked() -> None:
@@ -113,7 +115,13 @@ def test_gaiji_registry_glyph_is_printed_and_an_unregistered_one_is_marked() -> 
 
 def test_F2_3_file_2_form_names_its_own_basis_and_carries_no_handling_note() -> None:
     """F2-3: the 附票 form cites 第30条の44の13 and, holding no 個人番号, has no 取扱注意 box."""
-    values = {"juminhyo_code": "00000000019", "name_kanji": NAME, "address": ADDRESS, "birth_date": "1985-03-04", "sex": "2"}
+    values = {
+        "juminhyo_code": "00000000019",
+        "name_kanji": NAME,
+        "address": ADDRESS,
+        "birth_date": "1985-03-04",
+        "sex": "2",
+    }
     labels = {i.column: i.label for i in FUHYO.items}
     record = DisclosedRecord(
         request=_request("fuhyo"),

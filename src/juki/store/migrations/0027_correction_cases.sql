@@ -19,6 +19,7 @@ CREATE TABLE pref.correction_case (
   kind               text NOT NULL CHECK (kind IN ('correction', 'addition', 'deletion')),
   items              text[] NOT NULL CHECK (cardinality(items) > 0),
   claim              text NOT NULL CHECK (claim <> ''),  -- what the person says is wrong, in their words
+  requested          jsonb NOT NULL DEFAULT '{}'::jsonb,  -- item → the value the person says is right
   received_on        date NOT NULL,
   due_on             date NOT NULL,
   status             text NOT NULL DEFAULT 'registered'
@@ -54,6 +55,7 @@ CREATE TABLE fuhyo.correction_case (
   kind               text NOT NULL CHECK (kind IN ('correction', 'addition', 'deletion')),
   items              text[] NOT NULL CHECK (cardinality(items) > 0),
   claim              text NOT NULL CHECK (claim <> ''),  -- what the person says is wrong, in their words
+  requested          jsonb NOT NULL DEFAULT '{}'::jsonb,  -- item → the value the person says is right
   received_on        date NOT NULL,
   due_on             date NOT NULL,
   status             text NOT NULL DEFAULT 'registered'

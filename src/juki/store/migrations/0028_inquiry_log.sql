@@ -26,3 +26,30 @@ CREATE INDEX inquiry_log_category ON term.inquiry_log (category, received_at);
 CREATE INDEX inquiry_log_retain ON term.inquiry_log (retain_until);
 
 RESET ROLE;
+
+-- The correction inquiry API (F1-4, F2-4) shows a municipality what the prefecture holds for the person
+-- in question and records its answer: both are operation-log rows of the municipal channel, which has
+-- no operator session. append_system learns the channel 'cs-api' (the municipality's code goes in
+-- claimed_login as "cs:<code>", taken from its verified certificate); the other systems are unchanged.
+SET ROLE juki_audit;
+CREATE OR REPLACE FUNCTION audit_api.append_system(
+  p_system text, p_claimed_login text, p_function text, p_file text, p_outcome text, p_target text,
+  p_detail jsonb
+) RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_system IS NULL OR p_system NOT IN ('console', 'bench', 'cs-api') THEN
+    RAISE EXCEPTION 'audit_api.append_system: unknown system %', p_system
+      USING ERRCODE = 'JKS02';
+  END IF;
+  IF p_system = 'cs-api' AND (p_claimed_login IS NULL OR p_claimed_login !~ '^cs:[0-9]{6}$') THEN
+    RAISE EXCEPTION 'audit_api.append_system: cs-api rows name the municipality as cs:<code>'
+      USING ERRCODE = 'JKS02';
+  END IF;
+  RETURN audit.insert_row(NULL, NULL, NULL, NULL, NULL, p_claimed_login, 'system:' || p_system,
+                          p_function, p_file, p_outcome, p_target, p_detail);
+END
+$$;
+RESET ROLE;
