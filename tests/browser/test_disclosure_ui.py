@@ -86,3 +86,53 @@ def test_F1_3_counter_registers_matches_and_downloads_the_signed_form(
     events = [r["detail"]["event"] for r in log_rows(terminal_ui.db, "function = 'disclosure'")]
     for step in ("disclosure_register", "disclosure_match", "disclosure_issue"):
         assert step in events
+
+
+def test_F1_4_S60_counter_registers_a_correction_and_records_an_inquiry(
+    new_operator: Any, terminal_ui: Terminal
+) -> None:
+    """F1-4: after a disclosure, the 申出 is registered against its request number and waits for the
+    inquiry; S-60: an inquiry is recorded with the signed-in operator as the one who answered."""
+    apply_accepted(
+        terminal_ui.db,
+        notification(
+            "pref",
+            "domestic_move_in",
+            juminhyo(8102),
+            record=pref_record(
+                8102, name_kanji=NAME, name_kana="カナガワ　カツコ", sex="2", birth_date="1985-03-04"
+            ),
+        ),
+    )
+    op = counter_clerk(new_operator, terminal_ui)
+    page = op.page
+    page.set_viewport_size(VIEWPORT)
+    page.goto(terminal_ui.url("/disclosure"))
+    page.get_by_label("氏名").fill(NAME)
+    page.get_by_label("生年月日").fill("1985-03-04")
+    page.get_by_label("住所", exact=True).fill(ADDRESS)
+    page.get_by_role("button", name="受付").click()
+    request_no = page.get_by_role("heading", level=1).inner_text().split()[1]
+    page.get_by_role("button", name="照合").click()
+    with page.expect_download():
+        page.get_by_role("button", name="交付（PDF）").click()
+
+    page.get_by_role("link", name="訂正等の申出").first.click()
+    page.get_by_label("開示の請求番号").fill(request_no)
+    page.get_by_label("正しいとする内容（記載があれば）").fill("神奈川　葛子")
+    page.get_by_label("申出の内容").fill("氏名の「神」の字体が違う")
+    page.get_by_role("button", name="申出を登録").click()
+    expect(page.locator("#cases-table-pref")).to_contain_text("申出受付")
+    page.get_by_role("button", name="市町村へ照会").click()
+    expect(page.locator("#cases-table-pref")).to_contain_text("調査中")
+
+    page.get_by_role("link", name="問合せ記録").first.click()
+    page.get_by_label("受付の方法").select_option("phone")
+    page.get_by_label("問合せの要旨").fill("提供状況の開示の方法")
+    page.get_by_label("回答").fill("窓口で請求書を提出するよう案内")
+    page.get_by_role("button", name="記録").click()
+    expect(page.locator("#inquiry-entries")).to_contain_text("madoguchi1")
+    page.screenshot(path=str(SCREENSHOTS / "terminal-inquiry-log.png"))
+    assert [r["detail"]["event"] for r in log_rows(terminal_ui.db, "function = 'inquiry_log'")][
+        0
+    ] == "inquiry_search"

@@ -19,6 +19,7 @@ from juki.config import Settings
 from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
+    routes_cases,
     routes_disclosure,
     routes_jlis,
     routes_reconcile,
@@ -68,6 +69,7 @@ def create_terminal_app(
     for module in (routes_auth, routes_work, routes_jlis, routes_reconcile, routes_audit, routes_rights):
         app.include_router(module.router)
     app.include_router(routes_disclosure.router)
+    app.include_router(routes_cases.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     return app
