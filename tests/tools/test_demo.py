@@ -71,7 +71,12 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
             "SELECT array_agg(g.role ORDER BY g.role) FROM term.rights_grants g"
             " JOIN term.operators o ON o.id = g.operator_id WHERE o.login = 'admin1' AND g.bootstrap"
         ).fetchone()
-    assert roles == (["admin", "auditor", "fuhyo_operator", "pref_operator"],)
+    assert roles == (["admin", "auditor", "counter", "fuhyo_operator", "pref_operator"],)
+    # SIM-6: the resident / counter simulator's requests got the answers they expect, and a
+    # correction case went to the 市町村CS simulator and back (F1-3, F1-4).
+    assert "住民・窓口シミュレータ（SIM-6）" in out and "期待どおりの照合結果です" in out
+    assert "市町村CS（相互TLS）が回答" in out
+    assert list((data / "demo" / "forms").glob("disclosure-*.pdf"))
     second = runner.invoke(app, ["demo", "--persons", "1500", "--changes", "120", "--terminal-seconds", "1"])
     assert second.exit_code == 0, second.output
     assert "再実行" in second.output

@@ -30,6 +30,7 @@ from juki.services.access.terminals import issue_binding_token
 from juki.services.statistics.counters import file_counts
 from juki.store.db import Database, DbRole
 from juki.synth import generate_changes
+from juki.tools.demo_rights import run_residents_rights
 
 DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
@@ -97,6 +98,7 @@ def demo(
             console.print("   再実行: 受理済みの通知はすべて「重複」として扱われ、二重には適用されていません")
         else:
             console.print(f"   [red]期待と異なる応答が {len(sent.mismatches)} 件あります[/red]")
+        run_residents_rights(db, net.pki, net.intake.url, settings.data_dir / "demo" / "forms")  # SIM-6
         reports = net.drain()
         for file, report in reports.items():
             console.print(
@@ -154,6 +156,7 @@ def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
             with conn.transaction():
                 first = bootstrap_first_admin(conn, settings, DEMO_ADMIN, display_name="初期管理者（デモ）")
                 grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
+                grant_demo_roles(conn, first.operator.id, ("counter",))  # 窓口担当: disclosure at the counter
             return first.binding_token, first.enrolment_token
         except Refusal:  # already bootstrapped by an earlier run
             return issue_binding_token(conn, settings, DEMO_TERMINAL, by=None), None
@@ -176,3 +179,6 @@ def _print_links(web: TerminalServer, binding: str, enrolment: str | None) -> No
             f"`.venv/bin/juki operator enrol-link {DEMO_ADMIN}`"
         )
     console.print("   (3) サインイン → 4情報検索 → 操作ログ（監査）で自分の操作を確認できます。Ctrl-C で終了")
+    console.print(
+        "   (4) 開示請求（窓口）: 請求を受付 → 照合 → 交付（署名付きPDF）。提供状況の開示も同じ画面から"
+    )
