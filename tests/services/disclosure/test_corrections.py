@@ -211,3 +211,49 @@ def test_F1_4_overdue_cases_are_listed(db: Database) -> None:
     assert [c.case_no for c in overdue] == [old.case_no]
     assert old.due_on == date(2026, 10, 1) and old.overdue(date.today())
     assert bad.value.code == "T_CORRECTION_INPUT"
+
+
+def test_F2_4_file_2_correction_case_goes_to_the_fuhyo_municipality(
+    db: Database, intake: tuple[Pki, RunningServer]
+) -> None:
+    """F2-4: a 附票 correction request is investigated the same way, on File 2's own register and the
+    附票管理市町村's inquiry list; its letter cites File 2's basis."""
+    pki, server = intake
+    people(db)
+    who = counter(db)
+    with db.connect(DbRole.FUHYO, autocommit=True) as conn:
+        req = register_request(
+            conn, who, FileKind.FUHYO, RequestInput(name=FA19_NAME, birth_date="2026-09-01", address=ADDRESS)
+        )
+        match_request(conn, who, FileKind.FUHYO, req.id)
+        issue_disclosure(conn, who, FileKind.FUHYO, req.id)
+        case = corrections.register_case(
+            conn,
+            who,
+            FileKind.FUHYO,
+            CaseInput(req.request_no, CorrectionKind.CORRECTION, ["address"], "住所の記載が古い", {}),
+        )
+        corrections.send_inquiry(conn, who, FileKind.FUHYO, case.id)
+    sim = MunicipalCsSimulator(pki, server.url)
+    try:
+        answers = sim.answer_inquiries(TSURUMI, FileKind.FUHYO, requested_values_decision)
+        assert (
+            sim.answer_inquiries(TSURUMI, FileKind.PREF, requested_values_decision) == []
+        )  # File 1 has none
+    finally:
+        sim.close()
+    assert [a["result"] for a in answers] == ["no_change"]
+    with db.connect(DbRole.FUHYO, autocommit=True) as conn:
+        closed, name, _ = corrections.close_case(
+            conn, who, FileKind.FUHYO, case.id, issued_on=date(2026, 12, 20)
+        )
+    from juki.files import FUHYO
+
+    letter = library_text(
+        render_form(correction_letter_form(closed, FUHYO, name, date(2026, 12, 20)))
+    ).replace("\n", "")
+    assert (
+        "附票本人確認情報の訂正の申出" in letter
+        and "第30条の44の13" in letter
+        and "記録に誤りは認められませんでした" in letter
+    )
