@@ -59,6 +59,11 @@ class FileSpec:
     #: Whom the statistics of residents (F1-8) may be about: None = every person of the file; else
     #: only versions in these states (LEGAL.md §1: File 2 statistics only about 国外転出者).
     statistics_subject: frozenset[str] | None
+    # Residents' rights (LEGAL.md §3, §4): the legal basis printed on a disclosure and a correction
+    # answer, and whether the person may ask for the provision status (S-55: File 1 only, A-10).
+    disclosure_basis: str = ""
+    correction_basis: str = ""
+    provision_status_disclosure: bool = False
     # Provision and transfer (F1-2 / F2-2, docs/provision.md): the article the legal paths cite, the
     # paragraph of the provision to other organs, and the methods the file's layout ticks (File 2: no paper).
     provision_article: str = ""
@@ -160,6 +165,9 @@ PREF: Final = FileSpec(
     provided_items=PREF_PROVIDED,
     holds_my_number=True,
     statistics_subject=None,
+    disclosure_basis="住民基本台帳法第30条の32",
+    correction_basis="住民基本台帳法第30条の35",
+    provision_status_disclosure=True,
     provision_article="第30条の15",
     provision_organ_paragraph=2,
     provision_methods=frozenset({"screen", "paper", "media", "flash", "line"}),
@@ -189,6 +197,8 @@ FUHYO: Final = FileSpec(
     provided_items=FUHYO_PROVIDED,
     holds_my_number=False,
     statistics_subject=frozenset({FuhyoStatus.ABROAD.value}),
+    disclosure_basis="住民基本台帳法第30条の44の13（第30条の32の準用）",
+    correction_basis="住民基本台帳法第30条の44の13（第30条の35の準用）",
     provision_article="第30条の44の6",
     provision_organ_paragraph=3,
     provision_methods=frozenset({"screen", "media", "flash", "line"}),

@@ -86,18 +86,27 @@ def test_demo_shows_notifications_flowing_and_is_idempotent(
             "SELECT array_agg(g.role ORDER BY g.role) FROM term.rights_grants g"
             " JOIN term.operators o ON o.id = g.operator_id WHERE o.login = 'admin1' AND g.bootstrap"
         ).fetchone()
-    assert roles == (
-        [
-            "admin",
-            "auditor",
-            "bulk_requester@koan",  # and upload a bulk request at the terminal (F1-2b)
-            "fuhyo_operator",
-            "pref_operator",
-            "provision_operator@kyoiku",  # a newcomer can make a single provision (F1-2, F2-2)
-            "provision_operator@zeimu",
-            "statistics",  # the statistics page shows the demo population (F1-8)
-        ],
+    assert (
+        roles
+        == (
+            [
+                "admin",
+                "auditor",
+                "bulk_requester@koan",
+                "counter",  # 窓口担当: disclosure at the counter (F1-3)  # and upload a bulk request at the terminal (F1-2b)
+                "fuhyo_operator",
+                "pref_operator",
+                "provision_operator@kyoiku",  # a newcomer can make a single provision (F1-2, F2-2)
+                "provision_operator@zeimu",
+                "statistics",  # the statistics page shows the demo population (F1-8)
+            ],
+        )
     )
+    # SIM-6: the resident / counter simulator's requests got the answers they expect, and a
+    # correction case went to the 市町村CS simulator and back (F1-3, F1-4).
+    assert "住民・窓口シミュレータ（SIM-6）" in out and "期待どおりの照合結果です" in out
+    assert "市町村CS（相互TLS）が回答" in out
+    assert list((data / "demo" / "forms").glob("disclosure-*.pdf"))
     second = runner.invoke(app, ["demo", "--persons", "1500", "--changes", "120", "--terminal-seconds", "1"])
     assert second.exit_code == 0, second.output
     assert "再実行" in second.output

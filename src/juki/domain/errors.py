@@ -450,6 +450,17 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "依頼元の暗号化の宛先（age 公開鍵）が登録されていません",
         "the requester has no age recipient to encrypt to",
     ),
+    # --- correction inquiries to the 市町村CS (F1-4, F2-4; interfaces/inquiry_api.py) ------------
+    ErrorSpec(
+        "E_INQUIRY_NOT_FOUND", "該当する照会がありません", "no open inquiry of that id to this municipality"
+    ),
+    ErrorSpec("E_INQUIRY_STATE", "この照会には既に回答があります", "the inquiry was already answered"),
+    ErrorSpec("E_INQUIRY_ANSWER", "回答の内容が正しくありません", "the answer is malformed"),
+    ErrorSpec(
+        "E_INQUIRY_NOTIFICATION",
+        "訂正したとする通知が、この住民について受理されていません。先に訂正の通知を送ってください",
+        "the correction notification named was not accepted for this person from this municipality",
+    ),
 )
 
 #: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.

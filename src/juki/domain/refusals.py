@@ -182,6 +182,54 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "出力形式は CSV（UTF-8）、CSV（Shift_JIS）、XLSX のいずれかを指定してください",
         "unknown export format of the statistics",
     ),
+    # --- residents' rights: disclosure, provision status, correction, inquiries (F1-3/4, F2-3/4) --
+    ErrorSpec(
+        "T_DISCLOSURE_INPUT",
+        "開示請求の記載事項が不足しているか、形式が正しくありません",
+        "a request field is missing or malformed",
+    ),
+    ErrorSpec(
+        "T_DISCLOSURE_NO_MATCH",
+        "請求書に記載された本人確認情報に一致する記録がありません",
+        "no record matches what the requester gave",
+    ),
+    ErrorSpec(
+        "T_DISCLOSURE_AMBIGUOUS",
+        "請求書に記載された本人確認情報では一人に特定できません（住民票コード等の記載を求めてください）",
+        "several records match: the person cannot be identified",
+    ),
+    ErrorSpec("T_DISCLOSURE_NOT_FOUND", "該当する開示請求がありません", "no such disclosure request"),
+    ErrorSpec(
+        "T_DISCLOSURE_STATE",
+        "この開示請求はその処理ができる状態ではありません",
+        "the request is not in a state for this step",
+    ),
+    ErrorSpec(
+        "T_PROVISION_STATUS_FILE",
+        "附票本人確認情報には提供状況の開示がありません（S-55 は本人確認情報のみ）",
+        "provision-status disclosure exists for File 1 only",
+    ),
+    ErrorSpec(
+        "T_CORRECTION_INPUT",
+        "訂正等の申出の記載事項が不足しているか、形式が正しくありません",
+        "a case field is missing or malformed",
+    ),
+    ErrorSpec("T_CORRECTION_NOT_FOUND", "該当する訂正等の申出がありません", "no such correction case"),
+    ErrorSpec(
+        "T_CORRECTION_STATE",
+        "この申出はその処理ができる状態ではありません",
+        "the case is not in a state for this step",
+    ),
+    ErrorSpec(
+        "T_CORRECTION_NOTIFICATION",
+        "市町村の回答が示す訂正の通知が、この住民について受理されていません",
+        "the correction notification the municipality named was not accepted for this person",
+    ),
+    ErrorSpec(
+        "T_INQUIRY_INPUT",
+        "問合せ記録の記載事項が不足しているか、形式が正しくありません",
+        "an inquiry-log field is missing or malformed",
+    ),
     # --- provision catalog (F1-2, F2-2, A-15; docs/provision.md) -------------------------------
     ErrorSpec(
         "T_CATALOG_INVALID",

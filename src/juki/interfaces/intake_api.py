@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import all_files, file_spec
+from juki.interfaces.inquiry_api import register_inquiries
 from juki.interfaces.line_api import register_line_linkage
 from juki.interfaces.reconcile_api import register_reconciliation
 from juki.services.access.pki import PeerIdentity, peer_identity
@@ -182,6 +183,7 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
 
     register_reconciliation(app, db)  # F1-7, F2-7: POST/GET /cs/v1/{file}/reconciliation
     register_line_linkage(app, db)  # F1-2b, S-33: POST/GET /line/v1/{file}/requests (line_agent certificates)
+    register_inquiries(app, db)  # F1-4, F2-4: GET/POST /cs/v1/{file}/inquiries
     return app
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,3 +244,73 @@ class MunicipalCsSimulator:
                                     {"sender": sender, "expected": expected, "result": result}
                                 )
         return report
+
+    # -- correction inquiries (F1-4, F2-4; SIM-1 answering the prefecture's investigation) ------------
+
+    def answer_inquiries(
+        self, lg_code: str, file: FileKind, decide: Callable[[dict[str, Any]], InquiryDecision]
+    ) -> list[dict[str, Any]]:
+        """Fetch this municipality's open inquiries and answer each as ``decide`` says.
+
+        ``decide`` stands for the municipality checking its own record. When it corrects, the
+        simulator first sends the correction as an ordinary notification (reason 誤記修正, the held
+        record with the corrected items) and then answers with that notification's id, as a real
+        市町村CS would: the prefecture's file changes only through F1-1/F2-1 (S-38).
+        Returns the server's answer to each."""
+        client = self.client(lg_code)
+        response = client.get(f"/cs/v1/{file.value}/inquiries")
+        response.raise_for_status()
+        answers: list[dict[str, Any]] = []
+        for inquiry in response.json()["inquiries"]:
+            decision = decide(inquiry)
+            notification_id = None
+            if decision.corrected is not None:
+                notification_id = f"{lg_code}-INQ-{inquiry['case_no']}"
+                notice = {
+                    "file": file.value,
+                    "municipality_code": lg_code,
+                    "notification_id": notification_id,
+                    "reason": "clerical_correction",
+                    "change_date": decision.change_date,
+                    "juminhyo_code": inquiry["juminhyo_code"],
+                    "record": {**inquiry["held"], **decision.corrected},
+                }
+                sent = client.post(
+                    f"/cs/v1/{file.value}/notifications",
+                    content=orjson.dumps(notice),
+                    headers={"content-type": "application/x-ndjson"},
+                )
+                sent.raise_for_status()
+                result = sent.json()["results"][0]
+                if result["status"] == "rejected":
+                    answers.append({"inquiry_id": inquiry["inquiry_id"], "notification": result})
+                    continue
+            answer = client.post(
+                f"/cs/v1/{file.value}/inquiries/{inquiry['inquiry_id']}/answer",
+                json={
+                    "result": "municipality_corrects" if decision.corrected is not None else "no_change",
+                    "answer": decision.answer,
+                    "notification_id": notification_id,
+                },
+            )
+            answer.raise_for_status()
+            answers.append(answer.json())
+        return answers
+
+
+@dataclass(frozen=True)
+class InquiryDecision:
+    """What the municipality found: its record is right (``corrected`` None), or the items it corrects."""
+
+    answer: str
+    corrected: dict[str, str] | None = None
+    change_date: str = "2026-12-01"
+
+
+def requested_values_decision(inquiry: dict[str, Any]) -> InquiryDecision:
+    """The simulator's default check: a claim that names the right values is accepted (the
+    municipality corrects to them), one that names none is answered "no change"."""
+    requested = inquiry.get("requested") or {}
+    if requested:
+        return InquiryDecision("住民票の記載を確認し、誤記を訂正しました。", corrected=dict(requested))
+    return InquiryDecision("住民票の記載を確認しましたが、誤りは認められませんでした。")

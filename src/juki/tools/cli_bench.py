@@ -140,6 +140,28 @@ def search_cmd(
     emit_json(result) if as_json else console.print_json(data=result)
 
 
+@app.command("disclosure")
+def disclosure_cmd(
+    persons: Annotated[
+        int, typer.Option(min=100, help="load this many synthetic persons if the database holds fewer")
+    ] = 200_000,
+    iterations: Annotated[int, typer.Option(min=1)] = 30,
+    provisions: Annotated[int, typer.Option(min=0, help="provision records of the person")] = 1_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    database: Annotated[str, typer.Option(help="benchmark database")] = "juki_bench",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """開示（F1-3）と提供状況の開示（S-55）の署名付きPDFの所要時間 p50/p99 を、素の読み出しと比較する。"""
+    from juki.tools.bench.disclosure import bench_disclosure
+
+    db = _db(database)
+    with _stages({}) as tick:
+        result = bench_disclosure(
+            db, db.settings.data_dir / "bench", persons, seed, iterations, provisions, tick
+        )
+    emit_json(result) if as_json else console.print_json(data=result)
+
+
 @app.command("intake")
 def intake_cmd(
     persons: Annotated[int, typer.Option(min=1000)] = 100_000,

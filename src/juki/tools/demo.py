@@ -51,6 +51,7 @@ from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster, find_binaries
 from juki.synth import SynthChange, generate_changes, make_person
 from juki.tools.demo_bulk import DEMO_BULK_ROLES, demo_line_linkage
+from juki.tools.demo_rights import run_residents_rights
 
 DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
@@ -322,6 +323,7 @@ def _flow(
             )
         else:
             console.print(f"   [red]期待と異なる応答が {len(sent.mismatches)} 件あります[/red]")
+        run_residents_rights(db, net.pki, net.intake.url, settings.data_dir / "demo" / "forms")  # SIM-6
         reports = net.drain()
         for file, report in reports.items():
             console.print(
@@ -503,6 +505,7 @@ def _admin_links(db: Database, settings: Settings) -> tuple[str, str | None]:
                 grant_demo_roles(conn, first.operator.id, DEMO_ROLES)
                 grant_demo_roles(conn, first.operator.id, DEMO_PROVISION_ROLES)
                 grant_demo_roles(conn, first.operator.id, DEMO_BULK_ROLES)
+                grant_demo_roles(conn, first.operator.id, ("counter",))  # 窓口担当: disclosure at the counter
             return first.binding_token, first.enrolment_token
         except Refusal:  # already bootstrapped by an earlier run
             return issue_binding_token(conn, settings, DEMO_TERMINAL, by=None), None
@@ -569,3 +572,6 @@ def print_links(web: TerminalServer, links: Sequence[Link], saved: Path) -> None
     _link_line(str(saved))
     console.print("   (3) サインイン → 4情報検索（上の合成データの人）→ 操作ログ（監査）で")
     console.print("       自分の操作を確認できます。終了は Ctrl-C")
+    console.print("   (4) 開示請求（窓口）: 受付 → 照合 → 交付（署名付き PDF）。")
+    console.print("       提供状況の開示も同じ画面から")
+    console.print("   (5) 個別提供・一括提供: 依頼元の事務を選び、結果と提供の記録を確認できます")

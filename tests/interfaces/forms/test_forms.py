@@ -99,6 +99,22 @@ def test_ivs_prints_the_variant_glyph_not_the_default() -> None:
     assert plain == plain_again  # the rendering is deterministic, so a difference is the glyph
     assert plain != variant
 
+    def listed(text: str) -> bytes:  # list tables take their own (faster) drawing path
+        form = Form(
+            title="-", issue_number="1", issued_on="-", issuer="-", sections=(ListTable(("名",), ((text,),)),)
+        )
+        return render_page(render_form(form), dpi=150).tobytes()
+
+    assert listed("辻") != listed("辻\U000e0102")
+    form = Form(
+        title="-",
+        issue_number="1",
+        issued_on="-",
+        issuer="-",
+        sections=(ListTable(("名",), (("辻\U000e0102堂",),)),),
+    )
+    assert "辻\U000e0102堂" in library_text(render_form(form))
+
 
 def test_long_list_breaks_pages_with_numbers_and_repeated_header() -> None:
     """Page numbers "n / N" on every page, 取扱注意 on every page, the list header repeated."""

@@ -9,10 +9,14 @@ chains to the trusted CA, and the signature covers the whole file (nothing was a
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import TypeVar
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
@@ -29,6 +33,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 SIGNATURE_FIELD = "PrefectureSignature"
+T = TypeVar("T")
 
 # pyHanko logs every failed path validation with a stack trace at WARNING; a forged copy is an
 # expected input here, answered by SignatureStatus.reason, and logs carry no stack traces.
@@ -61,6 +66,17 @@ class SignatureStatus:
         return self.signed and self.intact and self.trusted and self.whole_file
 
 
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """Run pyHanko's synchronous API, which calls asyncio.run(): in a worker thread when this thread
+    already runs an event loop (an async caller, Playwright's sync API in a test)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
 DEFAULT_REASON = "神奈川県が発行した文書であることの証明"
 
 
@@ -90,7 +106,9 @@ def sign_pdf(pdf: bytes, signer: DocumentSigner, *, reason: str = DEFAULT_REASON
         reason=reason,
         md_algorithm="sha256",
     )
-    out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=simple)
+    out = _outside_event_loop(
+        lambda: signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), meta, signer=simple)
+    )
     signed: bytes = out.getvalue()
     return signed
 
@@ -113,10 +131,12 @@ def verify_pdf(pdf: bytes, trust: Path | bytes) -> SignatureStatus:
         return _not_genuine("署名がありません")
     sig = embedded[-1]
     try:
-        status = validate_pdf_signature(
-            sig,
-            ValidationContext(trust_roots=[root], allow_fetching=False),
-            key_usage_settings=KeyUsageConstraints(key_usage={"digital_signature"}),
+        status = _outside_event_loop(
+            lambda: validate_pdf_signature(
+                sig,
+                ValidationContext(trust_roots=[root], allow_fetching=False),
+                key_usage_settings=KeyUsageConstraints(key_usage={"digital_signature"}),
+            )
         )
     except (SignatureValidationError, ValueError) as exc:
         return _not_genuine(f"署名を検証できません（{type(exc).__name__}）", signed=True)

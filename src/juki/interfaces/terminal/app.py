@@ -20,6 +20,8 @@ from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
     routes_bulk,
+    routes_cases,
+    routes_disclosure,
     routes_jlis,
     routes_provision,
     routes_reconcile,
@@ -82,6 +84,8 @@ def create_terminal_app(
     app.include_router(routes_statistics.router)
     for module in (routes_provision,):
         app.include_router(module.router)
+    app.include_router(routes_disclosure.router)
+    app.include_router(routes_cases.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -193,6 +193,12 @@ def menu_for(actor: Actor) -> list[MenuItem]:
             )
     if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
+    if any(permissions.allows(actor, Function.DISCLOSURE, spec.kind) for spec in all_files()):
+        items.append(MenuItem("/disclosure", "開示請求（窓口）", "本人確認情報・提供状況の開示"))
+    if any(permissions.allows(actor, Function.CORRECTION_REQUEST, spec.kind) for spec in all_files()):
+        items.append(MenuItem("/corrections", "訂正等の申出", "市町村への調査と回答"))
+    if permissions.allows(actor, Function.INQUIRY_LOG, None):
+        items.append(MenuItem("/inquiries", "問合せ記録", "窓口・電話・郵便の問合せ"))
     # Every operator may apply for a right for themselves; administrators decide here too.
     items.append(MenuItem("/rights", "権限の申請・承認"))
     if permissions.allows(actor, Function.RIGHTS_INVENTORY, None):

@@ -13,6 +13,7 @@ from typing import Any, Final
 from juki.domain.dates import DateParseError, JukiDate, format_wareki
 from juki.domain.items import END_KIND_LABELS, SEX_LABELS, STATUS_LABELS, item_label
 from juki.domain.reasons import ChangeReason
+from juki.domain.refusals import REFUSALS
 from juki.files import all_files
 from juki.services.access import permissions
 from juki.services.access.actor import NO_FILE, Function, Outcome
@@ -38,6 +39,9 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.MY_NUMBER_VIEW.value: "個人番号の表示",
     Function.PRINT.value: "照会結果票の印刷",
     Function.STATISTICS.value: "統計",
+    Function.DISCLOSURE.value: "開示請求",
+    Function.CORRECTION_REQUEST.value: "訂正等の申出",
+    Function.INQUIRY_LOG.value: "問合せ記録",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {
     Outcome.ALLOW.value: "実行",
@@ -139,4 +143,5 @@ def register_filters(env: Any) -> None:
         outcome_label=lambda v: OUTCOME_LABELS.get(str(v), str(v)),
         pattern_label=lambda v: PATTERN_LABELS.get(str(v), str(v)),
         detail_text=detail_text,
+        refusal_message=lambda v: REFUSALS[str(v)].message_ja if str(v) in REFUSALS else str(v),
     )

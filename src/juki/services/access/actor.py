@@ -42,6 +42,9 @@ class Function(StrEnum):
     MY_NUMBER_VIEW = "my_number_view"  # show a masked 個人番号 on a record page (File 1 only)
     PRINT = "print"  # print one record as a 照会結果票 (an output, without media: no bulk terminal)
     STATISTICS = "statistics"  # statistics of the file and counts of the server's work (F1-8, REC-10)
+    DISCLOSURE = "disclosure"  # disclosure requests and their forms (F1-3, F2-3, S-55)
+    CORRECTION_REQUEST = "correction_request"  # correction / addition / deletion cases (F1-4, F2-4)
+    INQUIRY_LOG = "inquiry_log"  # the inquiry log (REC-7, S-60)
     PROVISION = "provision"  # provision / transfer to a requester (F1-2, F2-2); roles bound to a requester
     BULK_SUBMIT = "bulk_submit"  # bulk provision: submit a request file, fetch its result (F1-2b, S-29)
     BULK_APPROVE = "bulk_approve"  # the requester's head approves a large bulk output (S-26)

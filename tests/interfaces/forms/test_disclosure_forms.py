@@ -1,0 +1,145 @@
+"""The disclosure form as printed (F1-3, F2-3; DOMAIN §5, §7): items, 和暦 dates, 不詳 dates as entered,
+外字 through the registry, signed; page 1 compared with the approved reference and saved as the
+README's picture (docs/screenshots/disclosure-form.png)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from juki.domain.rights import Channel, RequesterKind, RequestKind, RequestStatus
+from juki.files import FUHYO, PREF
+from juki.interfaces.disclosure_forms import date_text, disclosure_form
+from juki.interfaces.forms import render_form
+from juki.services.disclosure.issue import Addressee, DisclosedItem, DisclosedRecord
+from juki.services.disclosure.requests import DisclosureRequest
+from tests.interfaces.forms.pdf_support import assert_matches_reference, library_text, render_page
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+NAME = "\ufa19奈川\u3000葛\U000e0102子"
+PUA_NAME = "\ue001田\u3000花子"  # a municipality's 外字 as a private-use code point
+ADDRESS = "神奈川県横浜市鶴見区豊岡町1番1号　辻\U000e0102堂ハイツ101"
+
+
+def _request(file_kind: str = "pref") -> DisclosureRequest:
+    return DisclosureRequest(
+        id=1,
+        file=PREF.kind if file_kind == "pref" else FUHYO.kind,
+        request_no="2026-1000001",
+        kind=RequestKind.DISCLOSURE,
+        received_on=date(2026, 12, 1),
+        office="神奈川県政策局政策部情報公開広聴課",
+        channel=Channel.COUNTER,
+        requester_kind=RequesterKind.SELF,
+        identity_document="個人番号カード",
+        given_name=NAME,
+        given_birth_date="昭和60年3月",
+        given_sex="2",
+        given_address=ADDRESS,
+        given_juminhyo_code="",
+        status=RequestStatus.ISSUED,
+        matched_code="00000000019",
+        refusal_code=None,
+        issue_number="第2026-1000001号",
+        issued_at=datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
+        created_by="madoguchi1",
+        retain_until=date(2031, 12, 1),
+    )
+
+
+def _record(name: str = NAME) -> DisclosedRecord:
+    values = {
+        "juminhyo_code": "00000000019",
+        "name_kanji": name,
+        "birth_date": "1985-03",
+        "sex": "2",
+        "address": ADDRESS,
+        "my_number": "123456789018",
+        "change_reason": "relocation",
+        "change_date": "2026-10-01",
+    }
+    labels = {i.column: i.label for i in PREF.items}
+    return DisclosedRecord(
+        request=_request(),
+        spec=PREF,
+        issue_number="第2026-1000001号",
+        issued_on=date(2026, 12, 5),
+        addressee=Addressee(name, ADDRESS),
+        items=tuple(DisclosedItem(c, labels[c], values[c]) for c in PREF.provided_items),
+        reprint=False,
+    )
+
+
+def test_F1_3_disclosure_form_prints_items_dates_and_legal_basis() -> None:
+    """F1-3: D1-PS items by their names, name and address exactly as stored, the 不詳 birth date as
+    entered in 和暦 with the 西暦, the legal basis, issue number and office; 取扱注意 (個人番号)."""
+    text = library_text(render_form(disclosure_form(_record())))
+    flat = text.replace("\n", "")
+    for expected in (
+        "本人確認情報開示決定通知書",
+        "住民基本台帳法第30条の32",
+        "第2026-1000001号",
+        "令和8年12月5日",
+        "神奈川県知事",
+        NAME,
+        ADDRESS,
+        "昭和60年3月不詳（1985年3月不詳）",
+        "123456789018",
+        "転居",
+        "取扱注意",
+    ):
+        assert expected in flat, expected
+
+
+def test_dates_in_wareki_with_seireki_and_seireki_first_for_a_name_without_kanji() -> None:
+    """DOMAIN §5: 和暦（西暦）; 不詳 as entered; a foreign resident's (no kanji in the name) 西暦 first."""
+    assert date_text("1985-03-04") == "昭和60年3月4日（1985年3月4日）"
+    assert date_text("不詳") == "不詳"
+    assert date_text("1989-01-08") == "平成元年1月8日（1989年1月8日）"
+    assert date_text("1985-03-04", seireki_first=True) == "1985年3月4日（昭和60年3月4日）"
+    record = _record(name="スミス　ジョン")
+    assert "1985年3月不詳（昭和60年3月不詳）" in library_text(render_form(disclosure_form(record))).replace(
+        "\n", ""
+    )
+
+
+def test_gaiji_registry_glyph_is_printed_and_an_unregistered_one_is_marked() -> None:
+    """DOMAIN §7: a private-use 外字 prints the glyph the registry names (here 辻 + its MJ IVS);
+    an unregistered one prints 〓 with a note — never a font's private-use glyph."""
+    record = _record(name=PUA_NAME)
+    registered = library_text(render_form(disclosure_form(record, {0xE001: "辻\U000e0102"})))
+    assert "辻\U000e0102田　花子" in registered and "〓" not in registered
+    unregistered = library_text(render_form(disclosure_form(record, {})))
+    assert "〓田　花子" in unregistered and "登録されていない外字" in unregistered
+
+
+def test_F2_3_file_2_form_names_its_own_basis_and_carries_no_handling_note() -> None:
+    """F2-3: the 附票 form cites 第30条の44の13 and, holding no 個人番号, has no 取扱注意 box."""
+    values = {
+        "juminhyo_code": "00000000019",
+        "name_kanji": NAME,
+        "address": ADDRESS,
+        "birth_date": "1985-03-04",
+        "sex": "2",
+    }
+    labels = {i.column: i.label for i in FUHYO.items}
+    record = DisclosedRecord(
+        request=_request("fuhyo"),
+        spec=FUHYO,
+        issue_number="第2026-2000001号",
+        issued_on=date(2026, 12, 5),
+        addressee=Addressee(NAME, ADDRESS),
+        items=tuple(DisclosedItem(c, labels[c], values[c]) for c in FUHYO.provided_items),
+        reprint=False,
+    )
+    text = library_text(render_form(disclosure_form(record))).replace("\n", "")
+    assert "附票本人確認情報開示決定通知書" in text and "第30条の44の13" in text and "取扱注意" not in text
+
+
+def test_F1_3_disclosure_form_page_matches_the_approved_reference() -> None:
+    """The printed page as a person sees it (pdftoppm), against the approved reference; also saved as
+    docs/screenshots/disclosure-form.png, the README's picture of the form."""
+    image = render_page(render_form(disclosure_form(_record())))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image.save(SCREENSHOTS / "disclosure-form.png", optimize=True)
+    assert_matches_reference(image, "disclosure_form_page1")
