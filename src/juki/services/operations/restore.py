@@ -28,6 +28,7 @@ import psycopg
 import pyrage
 from psycopg import sql
 
+from juki.config import Settings
 from juki.services.audit.checkpoints import CHECKPOINT_FILE
 from juki.services.audit.verify import verify
 from juki.services.operations import age_keys
@@ -37,7 +38,7 @@ from juki.services.operations.ops_settings import OperationsSettings
 from juki.services.operations.pg_tools import clean_env
 from juki.services.operations.table_hashes import table_figures
 from juki.store.db import Database, DbRole
-from juki.store.embedded import Binaries, EmbeddedCluster
+from juki.store.embedded import Binaries, EmbeddedCluster, find_binaries
 
 _CHUNK = 1 << 20
 
@@ -201,3 +202,31 @@ def record_verification(db: Database, stem: str, report: RestoreReport) -> None:
             "UPDATE term.backups SET verified_at = %s, verify_outcome = %s WHERE file_name = %s",
             (datetime.now(UTC), "ok" if report.ok else "failed", stem),
         )
+
+
+def restore_embedded(settings: Settings, ops: OperationsSettings, stem: str) -> RestoreReport:
+    """After a fault: re-create the embedded cluster in the data directory (initdb when its data
+    directory is gone), restore the backup as the configured database and prove it.
+
+    Refuses (E_RESTORE_FAILED) when that database already exists: a restore never overwrites data."""
+    report = RestoreReport(stem)
+    manifest = read_manifest(ops.backup_dir, stem)
+    began = time.monotonic()
+    check_ciphertext(ops, manifest)
+    binaries = find_binaries(settings.pg_binaries)
+    cluster = EmbeddedCluster(settings.data_dir, binaries)
+    cluster.start()
+    report.seconds["cluster"] = time.monotonic() - began
+    admin = cluster.conninfo("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (settings.database_name,)).fetchone():
+            raise JobFailed("E_RESTORE_FAILED", f"database {settings.database_name} exists")
+    create_roles(admin, manifest)
+    mark = time.monotonic()
+    restore_dump(binaries.bindir, admin, settings.database_name, ops, manifest)
+    report.seconds["restore"] = time.monotonic() - mark
+    mark = time.monotonic()
+    prove(cluster.conninfo(settings.database_name), ops, manifest, report)
+    report.seconds["prove"] = time.monotonic() - mark
+    report.seconds["total"] = time.monotonic() - began
+    return report
