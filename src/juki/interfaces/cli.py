@@ -17,7 +17,9 @@ from rich.markup import escape
 from juki.config import Settings
 from juki.interfaces import (
     cli_audit,
+    cli_backup,
     cli_data,
+    cli_jobs,
     cli_pki,
     cli_reconcile,
     cli_relay,
@@ -44,6 +46,8 @@ app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_data.app)
 app.add_typer(cli_terminal.app)
 app.add_typer(cli_terminal_web.app)
+app.add_typer(cli_jobs.app, name="jobs")
+app.add_typer(cli_backup.app, name="backup")
 
 
 @db_app.command("start")

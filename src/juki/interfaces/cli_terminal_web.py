@@ -39,6 +39,13 @@ def serve_terminal(
     idle_lock_seconds: Annotated[
         int | None, typer.Option(min=1, help="idle lock after this many seconds (S-04)")
     ] = None,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="run the scheduled jobs in this process (default: on the embedded database)",
+        ),
+    ] = None,
 ) -> None:
     """端末用の業務画面（HTTPS、生体認証・パスワードでのサインイン）を起動する。"""
     db = open_database()
@@ -49,9 +56,17 @@ def serve_terminal(
     console.print(
         f"terminal UI on {web.url} (listening {host}:{web.port}); CA certificate to trust: {web.ca_cert}"
     )
+    scheduler = None
+    if jobs if jobs is not None else db.cluster is not None:
+        # The embedded default runs its own jobs; a real deployment uses `juki jobs systemd`.
+        from juki.services.operations.scheduler import start_scheduler
+
+        scheduler = start_scheduler(db, settings)
     try:
         web.server.run()
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         web.close()
 
 

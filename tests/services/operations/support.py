@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from juki.services.operations import age_keys
 from juki.services.operations.ops_settings import OperationsSettings
 from juki.store.db import Database
-from tests.services.registry.test_ledger import ADDRESS2, apply, born
 from tests.factories import notification, pref_record
+from tests.services.registry.test_ledger import ADDRESS2, apply, born
 
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
@@ -33,6 +33,11 @@ def some_persons(db: Database, first: int = 700, count: int = 3) -> list[str]:
     codes = [born(db, n) for n in range(first, first + count)]
     apply(
         db,
-        notification("pref", "relocation", codes[0], record=pref_record(first, birth_date="2026-09-01", address=ADDRESS2)),
+        notification(
+            "pref",
+            "relocation",
+            codes[0],
+            record=pref_record(first, birth_date="2026-09-01", address=ADDRESS2),
+        ),
     )
     return codes

@@ -15,7 +15,12 @@ from tests.services.operations.support import T0, clock_at, with_keys
 
 def test_every_job_resolves_to_a_function_and_has_a_five_field_schedule() -> None:
     assert {job.name for job in JOBS} >= {
-        "audit_checkpoint", "retention_purge", "my_number_purge", "crl_renewal", "reconciliation_requests", "backup",
+        "audit_checkpoint",
+        "retention_purge",
+        "my_number_purge",
+        "crl_renewal",
+        "reconciliation_requests",
+        "backup",
     }
     for job in JOBS:
         assert callable(job.resolve())
@@ -52,7 +57,9 @@ def test_a_failed_run_has_its_code_and_is_flagged(db: Database) -> None:
     """S-46: a backup with no age recipient is refused, not written in plaintext."""
     run = run_job(db, db.settings, "backup", clock=clock_at(T0))
     assert run.outcome == "failed" and run.error_code == "E_BACKUP_NO_RECIPIENT"
-    assert not (db.settings.data_dir / "backups").exists() or not any((db.settings.data_dir / "backups").iterdir())
+    assert not (db.settings.data_dir / "backups").exists() or not any(
+        (db.settings.data_dir / "backups").iterdir()
+    )
     with db.connect(DbRole.TERM) as conn:
         state = {s.job.name: s for s in runs.status(conn, T0)}
     assert state["backup"].failed and state["backup"].flagged

@@ -20,6 +20,7 @@ from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
     routes_jlis,
+    routes_jobs,
     routes_reconcile,
     routes_record,
     routes_rights,
@@ -73,6 +74,7 @@ def create_terminal_app(
         routes_audit,
         routes_rights,
         routes_record,
+        routes_jobs,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")

@@ -37,6 +37,8 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.LOOKUP.value: "住民票コード・個人番号による検索",
     Function.MY_NUMBER_VIEW.value: "個人番号の表示",
     Function.PRINT.value: "照会結果票の印刷",
+    Function.JOBS_ADMIN.value: "定期処理・バックアップの確認",
+    "job_run": "定期処理の実行",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {
     Outcome.ALLOW.value: "実行",

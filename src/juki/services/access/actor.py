@@ -41,6 +41,7 @@ class Function(StrEnum):
     LOOKUP = "lookup"  # open a record by 住民票コード or 個人番号 (F1-6, F2-6 direct look-up)
     MY_NUMBER_VIEW = "my_number_view"  # show a masked 個人番号 on a record page (File 1 only)
     PRINT = "print"  # print one record as a 照会結果票 (an output, without media: no bulk terminal)
+    JOBS_ADMIN = "jobs_admin"  # the scheduled jobs, backup register and retention table page
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such

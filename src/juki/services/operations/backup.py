@@ -104,7 +104,8 @@ def _write_encrypted_stream(source: IO[bytes], path: Path, recipients: list[Any]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         writer = _HashingWriter(out)
-        pyrage.encrypt_io(source, writer, recipients)
+        # pyrage reads and writes any object with read() / write(); its stubs ask for BufferedIOBase.
+        pyrage.encrypt_io(source, writer, recipients)  # type: ignore[arg-type]
         out.flush()
         os.fsync(out.fileno())
     return writer.size, writer.sha.hexdigest()
@@ -150,7 +151,8 @@ def create_backup(
             snapshot, snapshot_at, database = snapshot_row
             tables = table_figures(conn, schemas)
             roles = [
-                {"name": r[0], "login": bool(r[1]), "settings": list(r[2])} for r in conn.execute(_ROLES).fetchall()
+                {"name": r[0], "login": bool(r[1]), "settings": list(r[2])}
+                for r in conn.execute(_ROLES).fetchall()
             ]
             members = [[r[0], r[1]] for r in conn.execute(_MEMBERS).fetchall()]
             server_version = conn.info.server_version
@@ -198,7 +200,11 @@ def create_backup(
         "recipients": age_keys.read_recipient_lines(ops.recipients_file),
         "files": {
             "dump": {"name": dump_path.name, "bytes": size, "sha256": sha},
-            "audit": {"name": audit_path.name, "bytes": len(bundle), "sha256": hashlib.sha256(bundle).hexdigest()},
+            "audit": {
+                "name": audit_path.name,
+                "bytes": len(bundle),
+                "sha256": hashlib.sha256(bundle).hexdigest(),
+            },
         },
     }
     (ops.backup_dir / f"{stem}.manifest.json").write_text(
@@ -207,9 +213,19 @@ def create_backup(
     rows_total = sum(int(t["rows"]) for t in tables.values())
     with db.connect(DbRole.TERM, autocommit=True) as conn, conn.transaction():
         row = conn.execute(
-            "INSERT INTO term.backups (kind, file_name, created_at, retain_until, size_bytes, ciphertext_sha256,"
+            "INSERT INTO term.backups (kind, file_name, created_at, retain_until, size_bytes,"
+            " ciphertext_sha256,"
             " recipients, manifest) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (kind, stem, now, (now + timedelta(days=keep)).date(), size, sha, manifest["recipients"], Jsonb(manifest)),
+            (
+                kind,
+                stem,
+                now,
+                (now + timedelta(days=keep)).date(),
+                size,
+                sha,
+                manifest["recipients"],
+                Jsonb(manifest),
+            ),
         ).fetchone()
     assert row is not None
     return BackupResult(
@@ -236,8 +252,8 @@ def read_manifest(backup_dir: Path, stem: str) -> dict[str, Any]:
 def latest_stem(db: Database, kind: str = "full") -> str | None:
     with db.connect(DbRole.TERM, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT file_name FROM term.backups WHERE kind = %s AND purged_at IS NULL ORDER BY created_at DESC, id DESC"
-            " LIMIT 1",
+            "SELECT file_name FROM term.backups WHERE kind = %s AND purged_at IS NULL"
+            " ORDER BY created_at DESC, id DESC LIMIT 1",
             (kind,),
         ).fetchone()
     return None if row is None else str(row[0])

@@ -19,14 +19,16 @@ def purge_backups(db: Database, today: date, kind: str) -> int:
     ops = OperationsSettings.for_settings(db.settings)
     with db.connect(DbRole.TERM, autocommit=True) as conn, conn.transaction():
         rows = conn.execute(
-            "SELECT id, file_name FROM term.backups WHERE kind = %s AND purged_at IS NULL AND retain_until < %s"
-            " FOR UPDATE",
+            "SELECT id, file_name FROM term.backups WHERE kind = %s AND purged_at IS NULL"
+            " AND retain_until < %s FOR UPDATE",
             (kind, today),
         ).fetchall()
         for backup_id, stem in rows:
             for suffix in _SUFFIXES:
                 (ops.backup_dir / f"{stem}{suffix}").unlink(missing_ok=True)
-            conn.execute("UPDATE term.backups SET purged_at = %s WHERE id = %s", (datetime.now(UTC), backup_id))
+            conn.execute(
+                "UPDATE term.backups SET purged_at = %s WHERE id = %s", (datetime.now(UTC), backup_id)
+            )
     return len(rows)
 
 

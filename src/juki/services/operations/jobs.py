@@ -45,7 +45,9 @@ def retention_purge(ctx: JobContext) -> Mapping[str, object]:
 
 def my_number_purge(ctx: JobContext) -> Mapping[str, object]:
     with ctx.db.connect(FUHYO.db_role) as conn:
-        removed = conn.execute("DELETE FROM fuhyo_tmp.my_number_stash WHERE expires_at <= %s", (ctx.now,)).rowcount
+        removed = conn.execute(
+            "DELETE FROM fuhyo_tmp.my_number_stash WHERE expires_at <= %s", (ctx.now,)
+        ).rowcount
         conn.commit()
     return {"purged": removed}
 
@@ -73,8 +75,9 @@ def reconciliation_requests(ctx: JobContext) -> Mapping[str, object]:
             due = [
                 str(r[0])
                 for r in conn.execute(
-                    f"SELECT c FROM unnest(%s::text[]) c WHERE NOT EXISTS (SELECT 1 FROM {spec.reconciliation_run} r"
-                    " WHERE r.status = 'completed' AND r.finished_at >= %s AND c = ANY(r.scope_codes)) ORDER BY c",
+                    "SELECT c FROM unnest(%s::text[]) c WHERE NOT EXISTS"
+                    f" (SELECT 1 FROM {spec.reconciliation_run} r WHERE r.status = 'completed'"
+                    " AND r.finished_at >= %s AND c = ANY(r.scope_codes)) ORDER BY c",
                     (codes, cutoff),
                 ).fetchall()
             ]

@@ -97,10 +97,14 @@ def create_roles(admin_conninfo: str, manifest: dict[str, Any]) -> None:
             name = sql.Identifier(role["name"])
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role["name"],)).fetchone():
                 login = sql.SQL("LOGIN" if role["login"] else "NOLOGIN")
-                conn.execute(sql.SQL("CREATE ROLE {} {} NOSUPERUSER NOCREATEDB NOCREATEROLE").format(name, login))
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} {} NOSUPERUSER NOCREATEDB NOCREATEROLE").format(name, login)
+                )
             for setting in role["settings"]:
                 key, _, value = setting.partition("=")
-                conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(name, sql.Identifier(key), sql.Literal(value)))
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} SET {} = {}").format(name, sql.Identifier(key), sql.Literal(value))
+                )
         for group, member in manifest.get("role_members", []):
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(member)))
 
@@ -131,7 +135,9 @@ def restore_dump(
         assert proc.stdin is not None
         failures: list[BaseException] = []
         worker = threading.Thread(
-            target=lambda: failures.extend(_decrypt_into(ops.backup_dir / manifest["files"]["dump"]["name"], identity, proc.stdin))
+            target=lambda: failures.extend(
+                _decrypt_into(ops.backup_dir / manifest["files"]["dump"]["name"], identity, proc.stdin)
+            )
         )
         worker.start()
         worker.join()

@@ -55,7 +55,8 @@ def purge_temporary_my_numbers(conn: psycopg.Connection[Any], today: date) -> in
 def _jlis(conn: psycopg.Connection[Any], spec: FileSpec, today: date) -> int:
     cutoff = _years_before(today, JLIS_RECORD_YEARS)
     return conn.execute(
-        f"DELETE FROM {spec.table('jlis_query_log')} WHERE started_at < %s::date::timestamp AT TIME ZONE 'UTC'",
+        f"DELETE FROM {spec.table('jlis_query_log')}"
+        " WHERE started_at < %s::date::timestamp AT TIME ZONE 'UTC'",
         (cutoff,),
     ).rowcount
 
@@ -93,7 +94,8 @@ def purge_fuhyo_reconciliation(conn: psycopg.Connection[Any], today: date) -> in
 
 def _result_sets(conn: psycopg.Connection[Any], spec: FileSpec, today: date) -> int:
     return conn.execute(
-        f"DELETE FROM {spec.table('search_result_sets')} WHERE expires_at <= %s::date::timestamp AT TIME ZONE 'UTC'",
+        f"DELETE FROM {spec.table('search_result_sets')}"
+        " WHERE expires_at <= %s::date::timestamp AT TIME ZONE 'UTC'",
         (today,),
     ).rowcount
 

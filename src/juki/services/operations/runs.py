@@ -57,13 +57,15 @@ class JobRun:
 
 
 def _run(row: Sequence[Any]) -> JobRun:
-    return JobRun(
-        int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], dict(row[7] or {}), row[8]
-    )
+    return JobRun(int(row[0]), row[1], row[2], row[3], row[4], row[5], row[6], dict(row[7] or {}), row[8])
 
 
 def record_start(
-    conn: psycopg.Connection[Any], job: str, trigger: str, started_at: datetime, scheduled_for: datetime | None
+    conn: psycopg.Connection[Any],
+    job: str,
+    trigger: str,
+    started_at: datetime,
+    scheduled_for: datetime | None,
 ) -> int:
     with conn.transaction():
         row = conn.execute(
@@ -146,7 +148,11 @@ def status(conn: psycopg.Connection[Any], now: datetime) -> list[JobStatus]:
         last_run = _run(last) if last else None
         success = _run(ok) if ok else None
         missed = success is None or success.finished_at is None or now - success.finished_at > job.deadline
-        stuck = last_run is not None and last_run.outcome == "running" and now - last_run.started_at > job.deadline
+        stuck = (
+            last_run is not None
+            and last_run.outcome == "running"
+            and now - last_run.started_at > job.deadline
+        )
         failed = (last_run is not None and last_run.outcome == "failed") or stuck
         result.append(JobStatus(job, last_run, success, missed, failed))
     return result

@@ -33,7 +33,9 @@ def fix_text_forms(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET IntervalStyle = 'postgres'")
 
 
-def table_figures(conn: psycopg.Connection[Any], schemas: list[str] | None = None) -> dict[str, dict[str, Any]]:
+def table_figures(
+    conn: psycopg.Connection[Any], schemas: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """``{"schema.table": {"rows": n, "hash": "<16 hex>"}}`` for every table (of ``schemas``)."""
     fix_text_forms(conn)
     tables = conn.execute(_TABLES, (list(_SYSTEM), schemas, schemas)).fetchall()

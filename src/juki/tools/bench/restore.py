@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 
 from juki.config import Settings
 from juki.domain.records import FileKind
@@ -40,11 +39,15 @@ def _apply(db: Database, lines: list[bytes]) -> int:
     with db.connect(DbRole.PREF) as pref, db.connect(DbRole.FUHYO) as fuhyo:
         applier = NotificationApplier({FileKind.PREF: pref, FileKind.FUHYO: fuhyo}, batch_size=500)
         return sum(
-            1 for r in applier.apply(iter_lines([b"\n".join(lines)]), source="restore-drill") if r.status == "accepted"
+            1
+            for r in applier.apply(iter_lines([b"\n".join(lines)]), source="restore-drill")
+            if r.status == "accepted"
         )
 
 
-def restore_drill(work: Path, persons: int, *, seed: int = 1, lost_changes: int = 50, pg_binaries: str = "auto") -> dict[str, Any]:
+def restore_drill(
+    work: Path, persons: int, *, seed: int = 1, lost_changes: int = 50, pg_binaries: str = "auto"
+) -> dict[str, Any]:
     """Run the whole drill under ``work`` (a fresh directory) and return its figures."""
     settings = Settings(data_dir=(work / "data").resolve(), pg_binaries=pg_binaries)
     ops = OperationsSettings(
@@ -110,6 +113,10 @@ def extrapolate(figures: dict[str, Any], persons: int) -> dict[str, float]:
     return {
         "persons": persons,
         "backup_seconds": round(figures["backup_seconds"] * scale, 1),
-        "rto_seconds": round(figures["restore"]["seconds"]["cluster"] + (figures["rto_seconds"] - figures["restore"]["seconds"]["cluster"]) * scale, 1),
+        "rto_seconds": round(
+            figures["restore"]["seconds"]["cluster"]
+            + (figures["rto_seconds"] - figures["restore"]["seconds"]["cluster"]) * scale,
+            1,
+        ),
         "backup_bytes": round(figures["backup_bytes"] * scale),
     }
