@@ -6,7 +6,9 @@ two. A job's function is named by dotted path and imported only when it runs: th
 table of data, and a job whose module fails to import fails that run (recorded), not the scheduler.
 
 `cron` is the five-field form (minute hour day month weekday, UTC) that both APScheduler's
-`CronTrigger.from_crontab` and the generator's `OnCalendar=` translation read. `period` is the
+`CronTrigger.from_crontab` and the generator's `OnCalendar=` translation read. Weekdays are written
+as names (``mon``): APScheduler 3 reads a weekday *number* with 0 = Monday, cron and systemd with
+0 = Sunday, so a number would mean different days to the two schedulers. `period` is the
 longest normal gap between two runs; a job with no successful run within `period × GRACE` is
 flagged as missed.
 """
@@ -87,7 +89,7 @@ JOBS: Final[tuple[JobDefinition, ...]] = (
     JobDefinition(
         "reconciliation_requests",
         "市町村CSへの定期的な整合性確認の要求",
-        "0 6 * * 1",
+        "0 6 * * mon",
         timedelta(days=7),
         f"{_JOBS}:reconciliation_requests",
         "S-53",

@@ -23,10 +23,18 @@ def _field(value: str, width: int) -> str:
     return ",".join(f"{int(part):0{width}d}" for part in value.split(","))
 
 
+def _weekday(value: str) -> str:
+    """A weekday name (``mon``; definitions.py uses names only), systemd spelling."""
+    name = value.strip().capitalize()[:3]
+    if name not in _WEEKDAYS:
+        raise ValueError(f"weekdays are written as names (mon … sun), not {value!r}")
+    return name
+
+
 def on_calendar(cron: str) -> str:
     """The five-field cron form as a systemd calendar expression in UTC."""
     minute, hour, day, month, weekday = cron.split()
-    days = "" if weekday == "*" else ",".join(_WEEKDAYS[int(w) % 7] for w in weekday.split(",")) + " "
+    days = "" if weekday == "*" else ",".join(_weekday(w) for w in weekday.split(",")) + " "
     return f"{days}*-{_field(month, 2)}-{_field(day, 2)} {_field(hour, 2)}:{_field(minute, 2)}:00 UTC"
 
 
