@@ -30,6 +30,7 @@ from juki.services.access.terminals import issue_binding_token
 from juki.services.statistics.counters import file_counts
 from juki.store.db import Database, DbRole
 from juki.synth import generate_changes
+from juki.tools.demo_jobs import run_jobs_once
 
 DEMO_SEED = 1
 DEMO_ADMIN = "admin1"
@@ -110,6 +111,7 @@ def demo(
             after = file_counts(conn)
         console.print("7. 現在の件数:")
         console.print_json(orjson.dumps(after).decode())
+        run_jobs_once(db, settings)  # issue 13: each scheduled job once, then on schedule
         if terminal:
             # The national simulators keep running, so the terminal's J-LIS query page has a server.
             peers = replace(

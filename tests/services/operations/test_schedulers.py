@@ -18,7 +18,9 @@ def test_the_embedded_scheduler_has_every_job_on_its_cron_schedule(db: Database)
     checkpoint = jobs["audit_checkpoint"].trigger
     after = checkpoint.get_next_fire_time(None, datetime(2026, 12, 1, 10, 7, tzinfo=UTC))
     assert after == datetime(2026, 12, 1, 11, 5, tzinfo=UTC)
-    weekly = jobs["reconciliation_requests"].trigger.get_next_fire_time(None, datetime(2026, 12, 1, tzinfo=UTC))
+    weekly = jobs["reconciliation_requests"].trigger.get_next_fire_time(
+        None, datetime(2026, 12, 1, tzinfo=UTC)
+    )
     assert weekly == datetime(2026, 12, 7, 6, 0, tzinfo=UTC)  # the next Monday
 
 
@@ -32,5 +34,8 @@ def test_systemd_units_call_juki_jobs_run_on_the_same_schedule(tmp_path: Path) -
     assert "OnCalendar=*-*-* 01:00:00 UTC" in timer and "Persistent=true" in timer
     assert on_calendar("5 * * * *") == "*-*-* *:05:00 UTC"
     assert on_calendar("0 6 * * mon") == "Mon *-*-* 06:00:00 UTC"
-    assert "OnCalendar=Mon *-*-* 06:00:00 UTC" in (tmp_path / "juki-job-reconciliation_requests.timer").read_text()
+    assert (
+        "OnCalendar=Mon *-*-* 06:00:00 UTC"
+        in (tmp_path / "juki-job-reconciliation_requests.timer").read_text()
+    )
     assert on_calendar("*/15 * * * *") == "*-*-* *:00/15:00 UTC"
