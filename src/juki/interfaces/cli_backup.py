@@ -9,6 +9,7 @@ the weekly checklist of the backup media.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +19,7 @@ from rich.table import Table
 from juki.config import Settings
 from juki.domain.errors import CATALOG
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services.operations import age_keys, checklist, restore
+from juki.services.operations import age_keys, checklist, contractor_files, restore
 from juki.services.operations import backup as backups
 from juki.services.operations.context import JobFailed
 from juki.services.operations.ops_settings import OperationsSettings
@@ -142,3 +143,18 @@ def check_cmd(
     console.print(f"{result.week_of} の週の点検を記録しました（{'異常なし' if result.all_ok else '要対応'}）")
     if not result.all_ok:
         raise typer.Exit(1)
+
+
+@app.command("seal")
+def seal_cmd(
+    folder: Annotated[
+        Path, typer.Argument(help="委託先に渡すファイルのフォルダ", exists=True, file_okay=False)
+    ],
+) -> None:
+    """委託先に渡すフォルダの全ファイルを age で暗号化し、平文を消す（S-47）。"""
+    ops = OperationsSettings.for_settings(Settings.from_env())
+    try:
+        sealed = contractor_files.seal_directory(folder, ops)
+    except JobFailed as failed:
+        raise _fail(failed) from None
+    console.print(f"{len(sealed)} 件を暗号化しました（平文は削除）")
