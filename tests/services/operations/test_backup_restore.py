@@ -25,9 +25,10 @@ def _checkpoint(db: Database) -> None:
         create_checkpoint(conn, folder, folder, now=T0)
 
 
-def test_S46_backup_is_encrypted_as_written_and_holds_no_plaintext(db: Database) -> None:
+def test_S46_S14_backup_is_encrypted_as_written_and_holds_no_plaintext(db: Database) -> None:
     """S-46: the file the contractor carries is age ciphertext from its first byte; the register
-    (REC-9) has its SHA-256 and the manifest its per-table counts and hashes."""
+    (REC-9) has its SHA-256 and the manifest its per-table counts and hashes. S-14: only the
+    administrator's account can read or copy the files (0600 in a 0700 directory)."""
     ops = with_keys(db)
     codes = some_persons(db)
     result = backups.create_backup(db, db.settings, ops, kind="full", now=T0)
@@ -37,6 +38,9 @@ def test_S46_backup_is_encrypted_as_written_and_holds_no_plaintext(db: Database)
         assert code.encode() not in dump
     assert b"identity_current" not in dump  # not even the table names are readable
     assert not list(ops.backup_dir.glob("*.dump")) and not list(ops.backup_dir.glob("*.sql"))
+    assert ops.backup_dir.stat().st_mode & 0o777 == 0o700
+    assert (ops.backup_dir / f"{result.stem}.dump.age").stat().st_mode & 0o777 == 0o600
+    assert ops.identity_file.stat().st_mode & 0o777 == 0o600
     manifest = json.loads((ops.backup_dir / f"{result.stem}.manifest.json").read_text(encoding="utf-8"))
     assert manifest["tables"]["pref.identity_current"]["rows"] == len(codes)
     assert all(code not in json.dumps(manifest) for code in codes)
