@@ -117,6 +117,10 @@ def restore_cmd(
         )
         for name in report.mismatches:
             console.print(f"  E_RESTORE_MISMATCH {escape(name)}")
+        if not report.audit_ok:
+            console.print(
+                f"  E_RESTORE_AUDIT {escape(CATALOG['E_RESTORE_AUDIT'].message_ja)} {report.audit_findings}"
+            )
     if not report.ok:
         raise typer.Exit(1)
 

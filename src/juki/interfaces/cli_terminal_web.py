@@ -57,7 +57,8 @@ def serve_terminal(
         f"terminal UI on {web.url} (listening {host}:{web.port}); CA certificate to trust: {web.ca_cert}"
     )
     scheduler = None
-    if jobs if jobs is not None else db.cluster is not None:
+    run_jobs = jobs if jobs is not None else db.cluster is not None
+    if run_jobs:
         # The embedded default runs its own jobs; a real deployment uses `juki jobs systemd`.
         from juki.services.operations.scheduler import start_scheduler
 

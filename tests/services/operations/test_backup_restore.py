@@ -103,3 +103,4 @@ def test_S46_restore_detects_a_row_that_differs_from_the_manifest(db: Database) 
     assert db.cluster is not None
     report = verify_backup(db.cluster.binaries, ops, full.stem)
     assert not report.ok and report.mismatches == ["pref.identity_current"]
+    assert report.error_code == "E_RESTORE_MISMATCH"

@@ -60,10 +60,18 @@ class RestoreReport:
     def ok(self) -> bool:
         return not self.mismatches and self.audit_ok
 
+    @property
+    def error_code(self) -> str | None:
+        """E_RESTORE_MISMATCH (a table differs) before E_RESTORE_AUDIT (the log does not verify)."""
+        if self.mismatches:
+            return "E_RESTORE_MISMATCH"
+        return None if self.audit_ok else "E_RESTORE_AUDIT"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stem": self.stem,
             "ok": self.ok,
+            "error_code": self.error_code,
             "tables": self.tables,
             "rows": self.rows,
             "mismatches": self.mismatches,
