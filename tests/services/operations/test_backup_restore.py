@@ -104,3 +104,27 @@ def test_S46_restore_detects_a_row_that_differs_from_the_manifest(db: Database) 
     report = verify_backup(db.cluster.binaries, ops, full.stem)
     assert not report.ok and report.mismatches == ["pref.identity_current"]
     assert report.error_code == "E_RESTORE_MISMATCH"
+
+
+def test_S19_R09_a_restored_log_without_its_checkpoints_does_not_pass(db: Database) -> None:
+    """S-19 / R-09: the backed-up checkpoints are part of the proof — a backup whose checkpoint
+    bundle was replaced by an empty one restores, but its log no longer verifies (A_NO_CHECKPOINT)."""
+    import hashlib
+
+    import pyrage
+
+    ops = with_keys(db)
+    some_persons(db)
+    _checkpoint(db)
+    full = backups.create_backup(db, db.settings, ops, kind="full", now=T0)
+    manifest_path = ops.backup_dir / f"{full.stem}.manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    recipient = pyrage.x25519.Recipient.from_str(manifest["recipients"][0])
+    empty = pyrage.encrypt(json.dumps({"format": 1, "files": {}}).encode(), [recipient])
+    (ops.backup_dir / manifest["files"]["audit"]["name"]).write_bytes(empty)
+    manifest["files"]["audit"]["sha256"] = hashlib.sha256(empty).hexdigest()
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert db.cluster is not None
+    report = verify_backup(db.cluster.binaries, ops, full.stem)
+    assert report.mismatches == [] and not report.audit_ok
+    assert "A_NO_CHECKPOINT" in report.audit_findings and report.error_code == "E_RESTORE_AUDIT"
