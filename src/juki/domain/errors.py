@@ -461,6 +461,36 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "訂正したとする通知が、この住民について受理されていません。先に訂正の通知を送ってください",
         "the correction notification named was not accepted for this person from this municipality",
     ),
+    # --- scheduled jobs, backups, restore (services/operations; docs/operations.md) ------------
+    ErrorSpec("E_JOB_UNKNOWN", "その名前の定期処理はありません", "no scheduled job has this name"),
+    ErrorSpec("E_JOB_FAILED", "定期処理が失敗しました", "the scheduled job failed"),
+    ErrorSpec(
+        "E_BACKUP_NO_RECIPIENT",
+        "バックアップの暗号化の受信者（age 公開鍵）がありません（juki backup keygen）",
+        "no age recipient to encrypt the backup to (juki backup keygen)",
+    ),
+    ErrorSpec("E_BACKUP_DUMP", "データベースのバックアップ取得に失敗しました", "pg_dump failed"),
+    ErrorSpec(
+        "E_RESTORE_DECRYPT",
+        "バックアップを復号できません（鍵が違うか、ファイルが壊れています）",
+        "the backup cannot be decrypted (wrong identity or damaged file)",
+    ),
+    ErrorSpec(
+        "E_RESTORE_CIPHERTEXT",
+        "バックアップファイルのハッシュが台帳と一致しません",
+        "the backup file's SHA-256 differs from the register",
+    ),
+    ErrorSpec("E_RESTORE_FAILED", "バックアップの復元に失敗しました", "pg_restore failed"),
+    ErrorSpec(
+        "E_RESTORE_MISMATCH",
+        "復元したデータの件数またはハッシュがバックアップ時と一致しません",
+        "row counts or table hashes of the restored data differ from the manifest",
+    ),
+    ErrorSpec(
+        "E_RESTORE_AUDIT",
+        "復元した操作ログの検証に失敗しました（juki audit verify）",
+        "the restored operation log does not verify",
+    ),
 )
 
 #: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.

@@ -16,8 +16,10 @@ from rich.markup import escape
 from juki.config import Settings
 from juki.interfaces import (
     cli_audit,
+    cli_backup,
     cli_bulk,
     cli_data,
+    cli_jobs,
     cli_pki,
     cli_provision,
     cli_reconcile,
@@ -53,6 +55,8 @@ app.add_typer(cli_terminal_web.app)
 app.add_typer(cli_stats.app)
 app.add_typer(cli_provision.app, name="provision")
 cli_bulk.attach(cli_provision.app)  # juki provision agent / media / bulk (F1-2b)
+app.add_typer(cli_jobs.app, name="jobs")
+app.add_typer(cli_backup.app, name="backup")
 
 
 @db_app.command("start")

@@ -42,6 +42,13 @@ def serve_terminal(
     idle_lock_seconds: Annotated[
         int | None, typer.Option(min=1, help="この秒数操作がなければ画面ロック（S-04）")
     ] = None,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="run the scheduled jobs in this process (default: on the embedded database)",
+        ),
+    ] = None,
 ) -> None:
     """端末用の業務画面（HTTPS、生体認証・パスワードでのサインイン）を起動する。"""
     db = open_database()
@@ -54,9 +61,18 @@ def serve_terminal(
         f"ブラウザで信頼する CA 証明書: {web.ca_cert}",
         soft_wrap=True,
     )
+    scheduler = None
+    run_jobs = jobs if jobs is not None else db.cluster is not None
+    if run_jobs:
+        # The embedded default runs its own jobs; a real deployment uses `juki jobs systemd`.
+        from juki.services.operations.scheduler import start_scheduler
+
+        scheduler = start_scheduler(db, settings)
     try:
         web.server.run()
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         web.close()
 
 

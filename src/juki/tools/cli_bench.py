@@ -281,3 +281,32 @@ def provision_cmd(
     with _refused(), _stages({}) as tick:
         result = bench_provision(db, db.settings.data_dir / "bench", persons, requests, seed, singles, tick)
     emit_json(result) if as_json else console.print_json(data=result)
+
+
+@app.command("restore")
+def restore_cmd(
+    persons: Annotated[int, typer.Option(min=100)] = 1_000_000,
+    lost_changes: Annotated[int, typer.Option(min=1)] = 200,
+    extrapolate_to: Annotated[int, typer.Option(min=1)] = 10_000_000,
+    work: Annotated[
+        Path | None, typer.Option(help="作業ディレクトリ（既定: 一時ディレクトリ、終了後に削除）")
+    ] = None,
+) -> None:
+    """復旧訓練を計測する: バックアップ → データディレクトリ削除 → 復元 → 検証（RPO / RTO）。"""
+    import shutil
+    import tempfile
+
+    from juki.tools.bench.restore import extrapolate, restore_drill
+
+    folder = work or Path(tempfile.mkdtemp(prefix="juki-bench-restore-"))
+    try:
+        figures = restore_drill(
+            folder / "drill", persons, lost_changes=lost_changes, pg_binaries=Settings.from_env().pg_binaries
+        )
+        figures["extrapolated"] = extrapolate(figures, extrapolate_to)
+        emit_json(figures)
+    finally:
+        if work is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    if not figures["ok"]:
+        raise typer.Exit(1)

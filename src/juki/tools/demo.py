@@ -51,6 +51,7 @@ from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster, find_binaries
 from juki.synth import SynthChange, generate_changes, make_person
 from juki.tools.demo_bulk import DEMO_BULK_ROLES, demo_line_linkage
+from juki.tools.demo_jobs import run_jobs_once
 from juki.tools.demo_rights import run_residents_rights
 
 DEMO_SEED = 1
@@ -343,6 +344,7 @@ def _flow(
         print_samples(db, pick_samples(persons, touched_codes(stream)))
         # F1-2b: one simulated request through a requester's line-linkage folder (tools/demo_bulk.py).
         demo_line_linkage(db, net.pki, net.intake.url, settings.data_dir / "line" / "koan")
+        run_jobs_once(db, settings)  # issue 13: each scheduled job once, then on schedule
         if terminal:
             # The national simulators keep running, so the terminal's J-LIS query page has a server.
             peers = replace(

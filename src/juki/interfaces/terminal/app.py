@@ -23,6 +23,7 @@ from juki.interfaces.terminal import (
     routes_cases,
     routes_disclosure,
     routes_jlis,
+    routes_jobs,
     routes_provision,
     routes_reconcile,
     routes_record,
@@ -79,6 +80,7 @@ def create_terminal_app(
         routes_rights,
         routes_record,
         routes_bulk,
+        routes_jobs,
     ):
         app.include_router(module.router)
     app.include_router(routes_statistics.router)

@@ -203,6 +203,8 @@ def menu_for(actor: Actor) -> list[MenuItem]:
     items.append(MenuItem("/rights", "権限の申請・承認"))
     if permissions.allows(actor, Function.RIGHTS_INVENTORY, None):
         items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
+    if permissions.allows(actor, Function.JOBS_ADMIN, None):
+        items.append(MenuItem("/jobs", "定期処理・バックアップ", "運用"))
     return items
 
 

@@ -42,6 +42,8 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.DISCLOSURE.value: "開示請求",
     Function.CORRECTION_REQUEST.value: "訂正等の申出",
     Function.INQUIRY_LOG.value: "問合せ記録",
+    Function.JOBS_ADMIN.value: "定期処理・バックアップの確認",
+    "job_run": "定期処理の実行",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {
     Outcome.ALLOW.value: "実行",
