@@ -390,6 +390,23 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     ErrorSpec("E_BAD_REQUEST", "要求の形式が不正です", "the request does not match the API"),
     ErrorSpec("E_INTERNAL", "内部エラーが発生しました", "internal error"),
+    # Readiness of a running installation (`/readyz` on the administration port; services/operations).
+    ErrorSpec("E_READY_DATABASE", "データベースに接続できません", "the database cannot be reached"),
+    ErrorSpec(
+        "E_READY_MIGRATIONS",
+        "データベースのスキーマがこのプログラムの版と一致しません（juki migrate が必要です）",
+        "the database schema does not match this program's migrations (run juki migrate)",
+    ),
+    ErrorSpec(
+        "E_READY_CERTIFICATE",
+        "証明書がないか、有効期限が切れています",
+        "a certificate is missing or past its expiry",
+    ),
+    ErrorSpec(
+        "E_READY_CRL",
+        "失効リスト（CRL）がないか、次回更新日時を過ぎています",
+        "the CRL is missing or past its nextUpdate",
+    ),
 )
 
 #: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from juki.config import Settings
 from juki.interfaces import (
+    cli_admin,
     cli_audit,
     cli_data,
     cli_pki,
@@ -49,6 +50,7 @@ app.add_typer(cli_data.app)
 app.add_typer(cli_terminal.app)
 app.add_typer(cli_terminal_web.app)
 app.add_typer(cli_provision.app, name="provision")
+app.add_typer(cli_admin.app)
 
 
 @db_app.command("start")
