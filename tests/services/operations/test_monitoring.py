@@ -152,7 +152,7 @@ def test_certificate_crl_and_checkpoint_ages(db: Database, pki: Pki) -> None:
     assert math.isnan(before[("juki_audit_checkpoint_age_seconds", ())])
     crl_days = before[("juki_crl_expiry_days", ())]
     assert 6.99 < crl_days <= 7.0
-    server = [e for e in pki.list() if e["name"] == "pref-server"][0]
+    server = next(e for e in pki.list() if e["name"] == "pref-server")
     not_after = datetime.fromisoformat(server["not_after"])
     days = (not_after - datetime.now(UTC)).total_seconds() / 86400
     assert before[("juki_certificate_expiry_days", (("certificate", "pref-server"),))] == pytest.approx(
