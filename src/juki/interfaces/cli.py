@@ -112,9 +112,21 @@ _STATUS_LABELS = {
 @app.command("migrate")
 def migrate_cmd(to: Annotated[int | None, typer.Option(help="移行先の版（省略時は最新）")] = None) -> None:
     """スキーマを最新（または指定版）に移行する。"""
+    from psycopg.conninfo import conninfo_to_dict
+
     db = Database.open(Settings.from_env())
+    # Say where and as whom before changing anything (never the password): on a real server the
+    # administrator must see that the URL names the intended cluster and the administration role.
+    where = {
+        k: v
+        for k, v in conninfo_to_dict(db.admin_conninfo).items()
+        if k in ("host", "port", "dbname", "user")
+    }
+    console.print("移行先: " + " ".join(f"{k}={v}" for k, v in where.items()), soft_wrap=True)
     with db.connect(autocommit=True) as conn:
         applied = migrate(conn, target=to)
+    for m in applied:
+        console.print(f"適用: {m.version:04d} {m.name}")
     console.print(f"マイグレーションを {len(applied)} 件適用しました。最新の版は {head()} です")
 
 
