@@ -37,12 +37,13 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 _BLOCK = re.compile(r"^```sh (deploy-step|deploy-check)\n(.*?)^```$", re.S | re.M)
 
 # `sudo -u USER cmd…` in the guide: the cluster's owner runs psql (as root: runuser to it; as a
-# normal user who owns the scratch cluster: directly). Anything else the guide might sudo is refused.
+# normal user who owns the scratch cluster: directly, as the database role of that name). Anything
+# else the guide might sudo is refused.
 _SUDO_SHIM = """
 sudo() {
   [ "$1" = "-u" ] || { echo "guide test: unexpected sudo $*" >&2; return 2; }
   local user=$2; shift 2
-  if [ "$(id -u)" = 0 ] && [ "$user" != root ]; then runuser -u "$user" -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ] && [ "$user" != root ]; then runuser -u "$user" -- "$@"; else PGUSER="$user" "$@"; fi
 }
 """
 
