@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit clean bench-load bench-update browser
+.PHONY: run test lint typecheck unit clean bench-load bench-update browser postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ DEMO_ARGS ?=
 run: $(STAMP)
 	$(BIN)/juki demo $(DEMO_ARGS)
 
-test: lint typecheck browser unit
+test: lint typecheck browser postgres unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
@@ -48,3 +48,12 @@ unit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .juki-data
+
+# docs/deployment.md is walked by tests/tools/test_deployment_guide.py against Debian's own
+# PostgreSQL server (initdb / pg_ctl of postgresql-15), installed here like chromium: never a download.
+PG15_BIN ?= /usr/lib/postgresql/15/bin
+postgres:
+	@[ -x $(PG15_BIN)/initdb ] || { echo "installing postgresql-15 (Debian package) for the deployment guide's test"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+	@[ -x $(PG15_BIN)/initdb ] || { echo "postgresql-15 is required for the deployment guide's test ($(PG15_BIN))"; exit 1; }

@@ -491,6 +491,56 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "復元した操作ログの検証に失敗しました（juki audit verify）",
         "the restored operation log does not verify",
     ),
+    # Readiness of a running installation (`/readyz` on the administration port; services/operations).
+    ErrorSpec("E_READY_DATABASE", "データベースに接続できません", "the database cannot be reached"),
+    ErrorSpec(
+        "E_READY_MIGRATIONS",
+        "データベースのスキーマがこのプログラムの版と一致しません（juki migrate が必要です）",
+        "the database schema does not match this program's migrations (run juki migrate)",
+    ),
+    ErrorSpec(
+        "E_READY_CERTIFICATE",
+        "証明書がないか、有効期限が切れています",
+        "a certificate is missing or past its expiry",
+    ),
+    ErrorSpec(
+        "E_READY_CRL",
+        "失効リスト（CRL）がないか、次回更新日時を過ぎています",
+        "the CRL is missing or past its nextUpdate",
+    ),
+    # `juki pki import`: certificates from the prefecture's own CA (services/access/pki_import.py).
+    ErrorSpec("E_PKI_IMPORT_FILE", "ファイルを読めません", "a file cannot be read or is not PEM"),
+    ErrorSpec(
+        "E_PKI_IMPORT_CHAIN",
+        "証明書が指定の CA で署名されていません",
+        "the certificate is not signed by the CA",
+    ),
+    ErrorSpec(
+        "E_PKI_IMPORT_VALIDITY", "証明書が有効期間内ではありません", "the certificate is outside its validity"
+    ),
+    ErrorSpec(
+        "E_PKI_IMPORT_SUBJECT",
+        "証明書のサブジェクトが juki の役割を示していません（O=juki, OU=役割, CN=名前）",
+        "the certificate's subject names no juki role (O=juki, OU=role, CN=name)",
+    ),
+    ErrorSpec(
+        "E_PKI_IMPORT_KEY_USAGE",
+        "証明書の用途（keyUsage / extendedKeyUsage / basicConstraints）が役割に合いません",
+        "the certificate's key usage does not fit its role",
+    ),
+    ErrorSpec(
+        "E_PKI_IMPORT_KEY_MISMATCH",
+        "秘密鍵が証明書の鍵ではありません",
+        "the private key is not the certificate's key",
+    ),
+    ErrorSpec(
+        "E_PKI_IMPORT_CRL",
+        "CRL がないか、CA の署名がないか、次回更新日時を過ぎています",
+        "the CRL is missing, not signed by the CA, or past its nextUpdate",
+    ),
+    ErrorSpec(
+        "E_PKI_IMPORT_CA", "PKI ディレクトリには別の CA があります", "the PKI directory holds another CA"
+    ),
 )
 
 #: Every stable code, keyed by code. Read-only: codes are added here and in the draft together.

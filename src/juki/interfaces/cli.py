@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from juki.config import Settings
 from juki.interfaces import (
+    cli_admin,
     cli_audit,
     cli_backup,
     cli_bulk,
@@ -57,6 +58,7 @@ app.add_typer(cli_provision.app, name="provision")
 cli_bulk.attach(cli_provision.app)  # juki provision agent / media / bulk (F1-2b)
 app.add_typer(cli_jobs.app, name="jobs")
 app.add_typer(cli_backup.app, name="backup")
+app.add_typer(cli_admin.app)
 
 
 @db_app.command("start")
@@ -118,9 +120,21 @@ _STATUS_LABELS = {
 @app.command("migrate")
 def migrate_cmd(to: Annotated[int | None, typer.Option(help="移行先の版（省略時は最新）")] = None) -> None:
     """スキーマを最新（または指定版）に移行する。"""
+    from psycopg.conninfo import conninfo_to_dict
+
     db = Database.open(Settings.from_env())
+    # Say where and as whom before changing anything (never the password): on a real server the
+    # administrator must see that the URL names the intended cluster and the administration role.
+    where = {
+        k: v
+        for k, v in conninfo_to_dict(db.admin_conninfo).items()
+        if k in ("host", "port", "dbname", "user")
+    }
+    console.print("移行先: " + " ".join(f"{k}={v}" for k, v in where.items()), soft_wrap=True)
     with db.connect(autocommit=True) as conn:
         applied = migrate(conn, target=to)
+    for m in applied:
+        console.print(f"適用: {m.version:04d} {m.name}")
     console.print(f"マイグレーションを {len(applied)} 件適用しました。最新の版は {head()} です")
 
 

@@ -162,3 +162,33 @@ def _when(value: object) -> object:
         except ValueError:
             return value
     return value
+
+
+@app.command("import")
+def import_cmd(
+    ca_cert: Annotated[Path, typer.Option("--ca-cert", help="県の CA 証明書（PEM）")],
+    cert: Annotated[Path, typer.Option("--cert", help="この CA が発行したサーバの証明書（PEM）")],
+    key: Annotated[Path, typer.Option("--key", help="その秘密鍵（PEM、暗号化なし）")],
+    name: Annotated[str, typer.Option("--name", help="PKI 内の名前（例: pref-server）")],
+    crl: Annotated[Path | None, typer.Option("--crl", help="CA の CRL（PEM）")] = None,
+) -> None:
+    """県の CA が発行した証明書・鍵・CRL を検証して取り込む（juki pki init の代わり）。"""
+    from juki.services.access.pki_import import import_certificate
+
+    with _clear_errors():
+        done = import_certificate(Pki(), ca_cert=ca_cert, name=name, cert=cert, key=key, crl=crl)
+    console.print(
+        f"取り込みました: {done.name}（役割 {done.role}、"
+        f"有効期限 {done.not_after:%Y-%m-%d}）→ {done.cert_path}",
+        soft_wrap=True,
+    )
+
+
+@app.command("import-crl")
+def import_crl_cmd(crl: Annotated[Path, typer.Argument(help="県の CA が発行した新しい CRL（PEM）")]) -> None:
+    """県の CA の新しい CRL を検証して取り込む（動作中のサーバは JUKI_CRL_RELOAD_SECONDS 以内に読み込む）。"""
+    from juki.services.access.pki_import import import_crl
+
+    with _clear_errors():
+        path = import_crl(Pki(), crl)
+    console.print(f"CRL を取り込みました: {path}", soft_wrap=True)
