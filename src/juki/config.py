@@ -43,6 +43,8 @@ class Settings:
         None = not configured, the query page refuses with T_JLIS_NOT_CONFIGURED.
     pki_dir: the PKI directory holding the servers' client certificates (JUKI_PKI_DIR, default
         ``<data_dir>/pki``, as for the relay); see `pki_directory`.
+    role_conflict_mode: "warn" or "refuse" for roles one operator should not hold together
+        (JUKI_ROLE_CONFLICT_MODE); None = the mode in data/role_conflicts.toml.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -62,6 +64,7 @@ class Settings:
     national_url: str | None = None
     fuhyo_national_url: str | None = None
     pki_dir: Path | None = None
+    role_conflict_mode: str | None = None
 
     @property
     def pki_directory(self) -> Path:
@@ -89,4 +92,14 @@ class Settings:
             national_url=env.get("JUKI_NATIONAL_URL") or None,
             fuhyo_national_url=env.get("JUKI_FUHYO_NATIONAL_URL") or None,
             pki_dir=Path(env["JUKI_PKI_DIR"]).resolve() if env.get("JUKI_PKI_DIR") else None,
+            role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
         )
+
+
+def _conflict_mode(value: str | None) -> str | None:
+    """JUKI_ROLE_CONFLICT_MODE, checked at start: a typo must not silently keep the other mode."""
+    if not value:
+        return None
+    if value not in ("warn", "refuse"):
+        raise ValueError(f"JUKI_ROLE_CONFLICT_MODE must be warn or refuse, not {value!r}")
+    return value

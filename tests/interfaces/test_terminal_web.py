@@ -512,9 +512,23 @@ def test_rights_application_and_approval_pages(client: Client, world: World, ser
             "/rights/revoke",
             data={"csrf_token": csrf_of(inventory.text), "grant_id": grant.group(1), "reason": "異動"},
         )
+        # Issue 10: the first POST only asks for confirmation; nothing is revoked yet.
+        assert revoked.status_code == 200 and "権限の取消の確認" in revoked.text
+        assert "/search/fuhyo" in client.get("/").text
+        revoked = admin.post(
+            "/rights/revoke",
+            data={
+                "csrf_token": csrf_of(inventory.text),
+                "grant_id": grant.group(1),
+                "reason": "異動",
+                "confirmed": "yes",
+            },
+        )
         assert revoked.status_code == 200 and "取り消しました" in revoked.text
     ended = client.get("/")
     assert ended.status_code == 401 and "T_SESSION_ENDED" in ended.text and "サインイン" in ended.text
+    # Issue 10: the revoked operator is told which right went and why.
+    assert "附票本人確認情報 担当" in ended.text and "理由: 異動" in ended.text
     assert SESSION_COOKIE not in client.http.cookies
 
 

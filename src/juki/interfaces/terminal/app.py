@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from juki.config import Settings
 from juki.interfaces.terminal import (
+    routes_admin,
     routes_audit,
     routes_auth,
     routes_jlis,
@@ -64,7 +65,15 @@ def create_terminal_app(
         search_cap=search_cap or int(getattr(settings, "search_cap", DEFAULT_SEARCH_CAP)),
     )
     install_error_handlers(app, renderer)
-    for module in (routes_auth, routes_work, routes_jlis, routes_reconcile, routes_audit, routes_rights):
+    for module in (
+        routes_auth,
+        routes_work,
+        routes_jlis,
+        routes_reconcile,
+        routes_audit,
+        routes_rights,
+        routes_admin,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

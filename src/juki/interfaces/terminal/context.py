@@ -178,6 +178,13 @@ def menu_for(actor: Actor) -> list[MenuItem]:
     items.append(MenuItem("/rights", "権限の申請・承認"))
     if permissions.allows(actor, Function.RIGHTS_INVENTORY, None):
         items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
+    # Administration (issue 10): only for administrators; the own password only where a role allows one.
+    if permissions.allows(actor, Function.OPERATOR_ADMIN, None):
+        items.append(MenuItem("/admin/operators", "操作者の管理", "登録・登録用リンク・ロック解除・無効化"))
+    if permissions.allows(actor, Function.TERMINAL_ADMIN, None):
+        items.append(MenuItem("/admin/terminals", "端末の管理", "登録・端末登録リンク・一括出力・廃止"))
+    if permissions.password_allowed(actor.roles):
+        items.append(MenuItem("/account/password", "パスワードの変更"))
     return items
 
 
@@ -213,6 +220,7 @@ class Requests:
                 conn, self.web.settings, ctx.terminal, ctx.session_secret, touch=touch
             )
         ctx.view.actor = ctx.actor
+        ctx.view.here = request.url.path
         ctx.view.menu = menu_for(ctx.actor)
         ctx.view.idle_seconds = self.web.settings.idle_lock_seconds
         return ctx

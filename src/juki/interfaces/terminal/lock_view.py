@@ -1,0 +1,69 @@
+"""The lock screen's facts and where unlocking returns (issue 10 item 11; REQUIREMENTS S-04).
+
+The lock page names whose session is locked (the operator's display name and ID — never anything
+about a resident) and when it locked. Unlocking returns to the page that was open: its path is
+kept in the session row (`sessions.lock` / `remember_return_path`), never in a URL, and only a
+path this application serves with GET and without parameters is accepted, so the value can neither
+carry data nor send the browser elsewhere (no open redirect).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+
+from juki.interfaces.terminal.context import Ctx, TerminalWeb
+from juki.interfaces.terminal.render import View
+from juki.services.access import sessions
+
+__all__ = ["fill_lock_view", "return_target", "safe_return_path"]
+
+_PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
+#: Pages one never returns to after unlocking: the lock and sign-in pages themselves.
+_NOT_A_RETURN = frozenset({"/lock", "/signin", "/enrol/done"})
+
+
+def _get_pages(app: Any) -> frozenset[str]:
+    cached: frozenset[str] | None = getattr(app.state, "return_pages", None)
+    if cached is None:
+        cached = frozenset(
+            route.path
+            for route in app.routes
+            if isinstance(route, APIRoute) and "GET" in (route.methods or set()) and "{" not in route.path
+        )
+        app.state.return_pages = cached
+    return cached
+
+
+def safe_return_path(app: Any, path: object) -> str | None:
+    """`path` if it is one of this application's parameterless GET pages, else None."""
+    if not isinstance(path, str) or len(path) > 200 or not _PATH.match(path) or path in _NOT_A_RETURN:
+        return None
+    return path if path in _get_pages(app) else None
+
+
+def return_target(web: TerminalWeb, ctx: Ctx, app: Any) -> str:
+    """Where to go after unlocking: the kept page if it is still a safe one, else the menu."""
+    with web.term() as conn:
+        kept = sessions.return_path(conn, ctx.terminal, ctx.session_secret)
+    return safe_return_path(app, kept) or "/"
+
+
+def fill_lock_view(web: TerminalWeb, request: Request, view: View, ctx: Ctx | None) -> None:
+    """Put whose session is locked, and since when, on the lock page; a GET of a page while locked
+    (the server's idle lock) is remembered as the page to return to."""
+    if ctx is None or not ctx.session_secret:
+        return
+    with web.term() as conn:
+        found = sessions.info(conn, ctx.session_secret)
+        if found is None:
+            return
+        view.lock_owner = f"{found.display_name}（{found.login}）"
+        view.locked_at = found.locked_at
+        if request.method == "GET":
+            path = safe_return_path(request.app, request.url.path)
+            if path is not None:
+                sessions.remember_return_path(conn, ctx.terminal, ctx.session_secret, path)
