@@ -10,6 +10,7 @@ carry data nor send the browser elsewhere (no open redirect).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import Request
@@ -26,13 +27,23 @@ _PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
 _NOT_A_RETURN = frozenset({"/lock", "/signin", "/enrol/done"})
 
 
+def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, also inside included routers (FastAPI keeps those as wrappers holding the
+    original router; the terminal's routers are included without a prefix)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes)
+
+
 def _get_pages(app: Any) -> frozenset[str]:
     cached: frozenset[str] | None = getattr(app.state, "return_pages", None)
     if cached is None:
         cached = frozenset(
             route.path
-            for route in app.routes
-            if isinstance(route, APIRoute) and "GET" in (route.methods or set()) and "{" not in route.path
+            for route in _api_routes(app.routes)
+            if "GET" in (route.methods or set()) and "{" not in route.path
         )
         app.state.return_pages = cached
     return cached
