@@ -3,8 +3,8 @@
 The lock page names whose session is locked (the operator's display name and ID — never anything
 about a resident) and when it locked. Unlocking returns to the page that was open: its path is
 kept in the session row (`sessions.lock` / `remember_return_path`), never in a URL, and only a
-path this application serves with GET and without parameters is accepted, so the value can neither
-carry data nor send the browser elsewhere (no open redirect).
+path this application serves with GET — without parameters, or with a file kind as the only one — is
+accepted, so the value can neither carry data nor send the browser elsewhere (no open redirect).
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from typing import Any
 from fastapi import Request
 from fastapi.routing import APIRoute
 
+from juki.domain.records import FileKind
 from juki.interfaces.terminal.context import Ctx, TerminalWeb
 from juki.interfaces.terminal.render import View
 from juki.services.access import sessions
 
 __all__ = ["fill_lock_view", "return_target", "safe_return_path"]
 
+_FILE_PARAMETER = re.compile(r"\{file(_name)?\}")
 _PATH = re.compile(r"^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$")
 #: Pages one never returns to after unlocking: the lock and sign-in pages themselves.
 _NOT_A_RETURN = frozenset({"/lock", "/signin", "/enrol/done"})
@@ -37,13 +39,26 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
             yield from _api_routes(route.original_router.routes)
 
 
+def _concrete(path: str) -> list[str]:
+    """The pages a GET route serves that may be returned to: a path without parameters as it is,
+    one whose only parameter names the file (``{file_name}``) for each file (the per-file pages);
+    any other parameter (a one-time token) is never kept."""
+    if "{" not in path:
+        return [path]
+    parameter = _FILE_PARAMETER.search(path)
+    if path.count("{") == 1 and parameter is not None:
+        return [path.replace(parameter.group(0), kind.value) for kind in FileKind]
+    return []
+
+
 def _get_pages(app: Any) -> frozenset[str]:
     cached: frozenset[str] | None = getattr(app.state, "return_pages", None)
     if cached is None:
         cached = frozenset(
-            route.path
+            page
             for route in _api_routes(app.routes)
-            if "GET" in (route.methods or set()) and "{" not in route.path
+            if "GET" in (route.methods or set())
+            for page in _concrete(route.path)
         )
         app.state.return_pages = cached
     return cached
