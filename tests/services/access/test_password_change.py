@@ -4,6 +4,8 @@ change is in the operation log (never the password)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from juki.config import Settings
@@ -77,3 +79,23 @@ def test_S03_operator_without_a_password_role_cannot_set_one(
     searcher = operators.console_actor(conn, "kensaku1")
     with pytest.raises(Refusal, match="T_PASSWORD_NOT_ALLOWED"):
         operators.change_password(conn, settings, searcher, "anything at all", NEW)
+
+
+def test_S02_guessing_the_current_password_can_lock_the_id_and_ends_the_session(
+    conn: Conn, admin_conn: Conn, settings: Settings, system: System
+) -> None:
+    """When the failures reach the ID lock (here one terminal is enough), the change is answered
+    T_AUTH_LOCKED, the operator's session ends and the counted failures stay committed."""
+    strict = dataclasses.replace(settings, lockout_terminals=1)
+    codes = []
+    for attempt in range(strict.lockout_threshold):
+        with pytest.raises(Refusal) as refused:
+            operators.change_password(conn, strict, system.admin, f"guess {attempt}", NEW)
+        codes.append(refused.value.code)
+    assert codes[-1] == "T_AUTH_LOCKED"
+    with pytest.raises(Refusal, match="T_SESSION_ENDED"):
+        sessions.resolve(conn, strict, system.terminal, system.session_secret)
+    assert operators.get_operator(conn, "admin1").locked_at is not None
+    rows = [r for r in log_rows(admin_conn) if r["detail"].get("event") == "password_change"]
+    assert [r["detail"]["refusal"] for r in rows][-1] == "T_AUTH_LOCKED"
+    assert all(r["claimed_login"] == "admin1" and r["actor_kind"] == "unauthenticated" for r in rows)

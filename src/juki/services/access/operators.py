@@ -467,13 +467,20 @@ def change_password(
             detail={"event": "password_change", "operator": actor.operator_id},
         )
 
+    # A refusal is logged like a failed sign-in (the login claimed at this terminal), not through
+    # the session: the failure that locks the ID ends the operator's sessions, this one included,
+    # in the very transaction that logs it — a session-bound row could not be written then, and the
+    # count would be lost with it.
     guarded(
         conn,
         body,
-        actor=actor,
+        actor=None,
         function=Function.SIGN_IN,
         event="password_change",
         target=actor.login,
+        claimed_login=actor.login,
+        terminal_id=actor.terminal_id if actor.system is None else None,
+        system=actor.system,
         attempt=attempt,
         on_refusal=failure_handler(conn, settings, attempt, terminal_id=actor.terminal_id, login=actor.login),
     )
