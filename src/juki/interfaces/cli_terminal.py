@@ -342,7 +342,7 @@ def admin_bootstrap(
     with db.connect(DbRole.TERM, autocommit=True) as conn:
         try:
             boot = operators.bootstrap_first_admin(
-                conn, db.settings, login, display_name=name, terminal_name=terminal, os_user=getpass.getuser()
+                conn, db.settings, login, display_name=name, terminal_name=terminal, os_user=_os_user()
             )
         except Refusal as refusal:
             if if_needed and refusal.code == "T_BOOTSTRAP_DONE":
@@ -382,9 +382,17 @@ def admin_bootstrap(
         )
 
 
+def _os_user() -> str | None:
+    """Who the operating system says runs this command, for the log (None when it cannot say)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
 def _second_admin_token(conn: psycopg.Connection[Any], settings: Settings) -> str:
     """The one-time second-administrator grant, logged with the OS user who runs this command."""
-    return bootstrap.issue_second_admin_grant(conn, settings, os_user=getpass.getuser())
+    return bootstrap.issue_second_admin_grant(conn, settings, os_user=_os_user())
 
 
 def _second_admin_url(settings: Settings, token: str) -> str:

@@ -214,8 +214,10 @@ class Requests:
         with self.web.term() as conn:
             info = sessions.info(conn, ctx.session_secret)
             ctx.auth_method = info.auth_method if info is not None else None
-            # Set before resolving: the lock page of a locked session needs it.
+            # Set before resolving: the lock page of a locked session needs it (and idle.js's lock
+            # screen, rendered into every page, names whose session it is).
             ctx.view.password_unlock = ctx.auth_method == "password"
+            ctx.view.lock_owner = f"{info.display_name}（{info.login}）" if info is not None else ""
             ctx.actor = sessions.resolve(
                 conn, self.web.settings, ctx.terminal, ctx.session_secret, touch=touch
             )
