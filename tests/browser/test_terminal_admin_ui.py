@@ -122,6 +122,7 @@ def test_issue10_S07_terminal_added_bound_and_flagged_on_screen(
     page.get_by_role("button", name="業務端末9 の一括出力を許可").click()
     expect(page.get_by_role("status")).to_contain_text("一括出力を許可しました")
     expect(row).to_contain_text("可")
+    row.scroll_into_view_if_needed()  # the screenshot shows the new terminal's row
     page.screenshot(path=str(SCREENSHOTS / "terminal-admin-terminals.png"))
     page.get_by_role("button", name="業務端末9 を廃止").click()
     expect(page.get_by_role("heading", name="端末の廃止の確認")).to_be_visible()
