@@ -177,6 +177,13 @@ def test_issue10_S09_revocation_asks_for_confirmation_and_tells_the_operator_why
     expect(notice).to_contain_text("本人確認情報 担当")
     expect(notice).to_contain_text("理由: 異動のため")
     expect(searching.page.get_by_role("heading", name="サインイン")).to_be_visible()
+    # Signing in again, the first page repeats it once: the right went since the last session.
+    searching.page.get_by_label("操作者ID").fill("kensaku1")
+    searching.page.get_by_role("button", name="生体認証でサインイン").click()
+    expect(searching.page.get_by_role("status")).to_contain_text("前回のサインインの後")
+    expect(searching.page.get_by_role("status")).to_contain_text("理由: 異動のため")
+    searching.page.reload()
+    expect(searching.page.get_by_role("status")).to_have_count(0)
     revoked = [
         r for r in log_rows(ui.db, "function = 'rights_admin'") if r["detail"].get("event") == "rights_revoke"
     ]
@@ -208,6 +215,7 @@ def test_issue11_S04_leave_button_and_key_lock_and_unlock_returns_to_the_page(
     expect(page).to_have_url(ui.url("/search/pref"))
     expect(page.get_by_label("氏名（漢字またはかな）")).to_be_visible()
 
+    page.wait_for_load_state("load")  # leave.js is a deferred script: listening once the page loaded
     page.keyboard.press("Control+Alt+KeyL")
     expect(page.get_by_role("heading", name="画面ロック中")).to_be_visible()
     page.get_by_role("button", name="生体認証で再認証").click()

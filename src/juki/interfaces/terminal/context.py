@@ -221,6 +221,10 @@ class Requests:
             ctx.actor = sessions.resolve(
                 conn, self.web.settings, ctx.terminal, ctx.session_secret, touch=touch
             )
+            # A right revoked since the operator's last session: told once, on this first page.
+            notice = sessions.take_notice(conn, info) if info is not None else None
+            if notice:
+                ctx.view.notices.append(notice)
         ctx.view.actor = ctx.actor
         ctx.view.here = request.url.path
         ctx.view.menu = menu_for(ctx.actor)

@@ -44,6 +44,7 @@ __all__ = [
     "sign_in_password",
     "sign_in_webauthn",
     "sign_out",
+    "take_notice",
     "unlock_password",
     "unlock_webauthn",
     "unlock_webauthn_options",
@@ -77,13 +78,14 @@ class SessionInfo:
     ended_at: datetime | None
     end_reason: str | None
     locked_at: datetime | None = None
+    notice: str | None = None  # told once on the session's next page (`take_notice`)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 _INFO = """SELECT s.id, s.operator_id, o.login, o.display_name, s.terminal_id, s.auth_method, s.created_at,
-                  s.last_activity_at, s.locked_at IS NOT NULL, s.ended_at, s.end_reason, s.locked_at
+                  s.last_activity_at, s.locked_at IS NOT NULL, s.ended_at, s.end_reason, s.locked_at, s.notice
            FROM term.sessions s JOIN term.operators o ON o.id = s.operator_id
            WHERE s.secret_hash = %s"""
 
@@ -137,15 +139,56 @@ def _open(
     conn: psycopg.Connection[Any], operator: operators.Operator, terminal: Terminal, method: AuthMethod
 ) -> SignedIn:
     secret = tokens.new_secret()
+    notice = _revoked_since_last_session(conn, operator.id)
     row = conn.execute(
-        """INSERT INTO term.sessions (secret_hash, operator_id, terminal_id, auth_method)
-           VALUES (%s, %s, %s, %s) RETURNING id""",
-        (tokens.digest(secret), operator.id, terminal.id, method),
+        """INSERT INTO term.sessions (secret_hash, operator_id, terminal_id, auth_method, notice)
+           VALUES (%s, %s, %s, %s, %s) RETURNING id""",
+        (tokens.digest(secret), operator.id, terminal.id, method, notice),
     ).fetchone()
     assert row is not None
     actor = _actor(conn, int(row[0]), operator.id, operator.login, method, terminal, secret)
     _log(conn, actor, "sign_in", method=method, roles=sorted(actor.roles))
     return SignedIn(secret, actor)
+
+
+def _revocations(conn: psycopg.Connection[Any], operator_id: int, where: str, at: datetime | None) -> str:
+    """The operator's grants revoked (`where` on g.revoked_at) as 「role」（理由: …）, or ""."""
+    rows = conn.execute(
+        f"""SELECT g.role, g.revoke_reason FROM term.rights_grants g
+            WHERE g.operator_id = %s AND g.revoked_at IS NOT NULL AND {where}
+            ORDER BY g.revoked_at, g.id""",
+        (operator_id, at),
+    ).fetchall()
+    known = permissions.matrix().roles
+    return "、".join(f"「{known[r[0]].label if r[0] in known else r[0]}」（理由: {r[1]}）" for r in rows)
+
+
+def _revoked_since_last_session(conn: psycopg.Connection[Any], operator_id: int) -> str | None:
+    """What to tell an operator signing in: rights revoked since their previous session (whether or
+    not it was open then), with the reasons the administrators gave."""
+    last = conn.execute(
+        """SELECT max(coalesce(ended_at, last_activity_at)) FROM term.sessions WHERE operator_id = %s""",
+        (operator_id,),
+    ).fetchone()
+    since = last[0] if last is not None else None
+    if since is None:
+        return None
+    revoked = _revocations(conn, operator_id, "g.revoked_at >= %s", since)
+    return (
+        f"前回のサインインの後、あなたの権限 {revoked} が管理者により取り消されました。" if revoked else None
+    )
+
+
+def take_notice(conn: psycopg.Connection[Any], session: SessionInfo) -> str | None:
+    """The session's notice, cleared so it is shown once (None when there is none)."""
+    if not session.notice:
+        return None
+    row = conn.execute(
+        """UPDATE term.sessions s SET notice = NULL FROM term.sessions old
+           WHERE s.id = %s AND old.id = s.id AND old.notice IS NOT NULL RETURNING old.notice""",
+        (session.id,),
+    ).fetchone()
+    return str(row[0]) if row is not None else None
 
 
 def _sign_in(
@@ -355,16 +398,7 @@ def end_notice(conn: psycopg.Connection[Any], secret: str | None) -> str | None:
         return None
     if found.end_reason != "rights_revoked":
         return _END_NOTICES.get(found.end_reason)
-    rows = conn.execute(
-        """SELECT g.role, g.revoke_reason FROM term.rights_grants g
-           WHERE g.operator_id = %s AND g.revoked_at IS NOT NULL
-             AND g.revoked_at = %s
-           ORDER BY g.id""",
-        (found.operator_id, found.ended_at),
-    ).fetchall()
-    known = permissions.matrix().roles
-    parts = [f"「{known[r[0]].label if r[0] in known else r[0]}」（理由: {r[1]}）" for r in rows]
-    what = "、".join(parts) if parts else "権限"
+    what = _revocations(conn, found.operator_id, "g.revoked_at = %s", found.ended_at) or "権限"
     return f"あなたの権限 {what} が管理者により取り消されたため、セッションを終了しました。"
 
 

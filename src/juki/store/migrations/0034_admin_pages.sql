@@ -7,6 +7,7 @@
 -- * sessions.return_path: the page that was open when the session locked (manual 離席 or idle), kept
 --   server side so unlocking returns there without the path ever travelling in a URL. Only a plain
 --   internal path (no scheme, no host, no query) fits the CHECK: no open redirect can be stored.
+-- * sessions.notice: told once on the session's first page (a right revoked since the last session).
 -- * audit_api.append_system accepts the channel 'bootstrap' (actor_kind 'system:bootstrap', the OS
 --   user who ran the console command in claimed_login).
 SET ROLE juki_term_owner;
@@ -17,6 +18,9 @@ ALTER TABLE term.one_time_tokens ADD CONSTRAINT one_time_tokens_purpose_check
 
 ALTER TABLE term.sessions ADD COLUMN return_path text
   CHECK (return_path ~ '^/([A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*)?$' AND length(return_path) <= 200);
+-- What the operator must be told on the first page of this session (a right revoked since their
+-- previous session, with the administrator's reason); cleared once shown.
+ALTER TABLE term.sessions ADD COLUMN notice text CHECK (length(notice) <= 2000);
 
 RESET ROLE;
 
