@@ -13,8 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Options for the demo, e.g. make run DEMO_ARGS="--host 0.0.0.0" (README: from another machine).
+DEMO_ARGS ?=
 run: $(STAMP)
-	$(BIN)/juki demo
+	$(BIN)/juki demo $(DEMO_ARGS)
 
 test: lint typecheck browser unit
 
@@ -29,12 +31,17 @@ typecheck: $(STAMP)
 # font makes the screenshots they save into docs/screenshots readable.
 CHROMIUM ?= /usr/bin/chromium
 CJK_FONT ?= /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# The printed forms (interfaces/forms) need IPAmj明朝 (MJ 外字 and IVS) and the form tests read PDFs
+# with poppler's pdftoppm / pdftotext, as a person would.
+MJ_FONT ?= /usr/share/fonts/truetype/ipamj/ipamjm.ttf
+PDFTOPPM ?= /usr/bin/pdftoppm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@[ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ] || { echo "installing chromium and fonts-noto-cjk (Debian packages) for the browser tests"; \
+	@[ -x $(CHROMIUM) ] && [ -f $(CJK_FONT) ] && [ -f $(MJ_FONT) ] && [ -x $(PDFTOPPM) ] || { echo "installing chromium, fonts-noto-cjk, fonts-ipamj-mincho and poppler-utils (Debian packages) for the browser and form tests"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-ipamj-mincho poppler-utils >/dev/null; }
 	@[ -x $(CHROMIUM) ] || { echo "chromium is required for the browser tests ($(CHROMIUM))"; exit 1; }
+	@[ -f $(MJ_FONT) ] && [ -x $(PDFTOPPM) ] || { echo "fonts-ipamj-mincho and poppler-utils are required for the forms ($(MJ_FONT), $(PDFTOPPM))"; exit 1; }
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -43,6 +43,9 @@ class Settings:
         None = not configured, the query page refuses with T_JLIS_NOT_CONFIGURED.
     pki_dir: the PKI directory holding the servers' client certificates (JUKI_PKI_DIR, default
         ``<data_dir>/pki``, as for the relay); see `pki_directory`.
+    audit_patterns_file: the thresholds of the operation-log review's unusual patterns
+        (JUKI_AUDIT_PATTERNS, a TOML file like juki/data/audit_patterns.toml; None = those defaults;
+        docs/audit-review.md).
     role_conflict_mode: "warn" or "refuse" for roles one operator should not hold together
         (JUKI_ROLE_CONFLICT_MODE); None = the mode in data/role_conflicts.toml.
     """
@@ -64,6 +67,7 @@ class Settings:
     national_url: str | None = None
     fuhyo_national_url: str | None = None
     pki_dir: Path | None = None
+    audit_patterns_file: Path | None = None
     role_conflict_mode: str | None = None
 
     @property
@@ -92,6 +96,9 @@ class Settings:
             national_url=env.get("JUKI_NATIONAL_URL") or None,
             fuhyo_national_url=env.get("JUKI_FUHYO_NATIONAL_URL") or None,
             pki_dir=Path(env["JUKI_PKI_DIR"]).resolve() if env.get("JUKI_PKI_DIR") else None,
+            audit_patterns_file=(
+                Path(env["JUKI_AUDIT_PATTERNS"]).resolve() if env.get("JUKI_AUDIT_PATTERNS") else None
+            ),
             role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
         )
 

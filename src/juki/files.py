@@ -56,6 +56,15 @@ class FileSpec:
     items: tuple[Item, ...]  # the data specification's items (D1-01..28 / D2-01..18)
     provided_items: tuple[str, ...]  # D1-PS / D2-PS
     holds_my_number: bool  # File 1 stores the 個人番号; File 2 never does (only the temporary area)
+    # Provision and transfer (F1-2 / F2-2, docs/provision.md): the article the legal paths cite, the
+    # paragraph of the provision to other organs, and the methods the file's layout ticks (File 2: no paper).
+    provision_article: str = ""
+    provision_organ_paragraph: int = 2
+    provision_methods: frozenset[str] = frozenset()
+    # F2-2's 個人番号 add-on: the record state it applies to (国外転出者) and the temporary area's live
+    # view the bridge releases into (S-36); None for a file that holds the number itself.
+    my_number_addon_status: str | None = None
+    my_number_area: str | None = None
 
     @property
     def value(self) -> str:
@@ -113,6 +122,11 @@ class FileSpec:
         return self.table("reconciliation_diff")
 
     @property
+    def provision_record(self) -> str:
+        """Provision and transfer records (REC-1, S-21, S-22; migration 0020), in the file's schema."""
+        return self.table("provision_record")
+
+    @property
     def present_sql(self) -> str:
         """A predicate on the current table's `status`: the person is present in the file."""
         states = ", ".join(f"'{s}'" for s in sorted(self.present_statuses))
@@ -142,6 +156,9 @@ PREF: Final = FileSpec(
     items=PREF_ITEMS,
     provided_items=PREF_PROVIDED,
     holds_my_number=True,
+    provision_article="第30条の15",
+    provision_organ_paragraph=2,
+    provision_methods=frozenset({"screen", "paper", "media", "flash", "line"}),
 )
 
 FUHYO: Final = FileSpec(
@@ -167,6 +184,11 @@ FUHYO: Final = FileSpec(
     items=FUHYO_ITEMS,
     provided_items=FUHYO_PROVIDED,
     holds_my_number=False,
+    provision_article="第30条の44の6",
+    provision_organ_paragraph=3,
+    provision_methods=frozenset({"screen", "media", "flash", "line"}),
+    my_number_addon_status=FuhyoStatus.ABROAD.value,
+    my_number_area="fuhyo_tmp.my_number_live",
 )
 
 FILES: Final[dict[FileKind, FileSpec]] = {spec.kind: spec for spec in (PREF, FUHYO)}

@@ -175,7 +175,7 @@ def test_apply_all_valid_exits_zero_with_japanese_summary(juki: Run, db: Databas
     result = juki("apply", path)
     assert result.exit_code == 0, explain(result)
     assert "受理 3 件 / 重複 0 件 / エラー 0 件" in result.stderr
-    assert "accepted" in result.stderr  # the per-line report (human mode)
+    assert "受理" in result.stderr.split("受理 3 件")[0]  # the per-line report (human mode)
     assert result.stdout == ""  # without --json, stdout stays empty
     assert one(db, "SELECT count(*) FROM pref.identity_current") == 2
     assert one(db, "SELECT count(*) FROM fuhyo.fuhyo_current") == 1
@@ -293,7 +293,7 @@ def test_load_failure_is_one_clear_line_for_the_operator(
         main()
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert "error:" in err and "pref_current.csv" in err
+    assert "エラー:" in err and "pref_current.csv" in err
     assert "Traceback" not in err
 
 
@@ -342,7 +342,13 @@ def test_purge_json_reports_every_rule_and_purges_expired_history(
     clean = juki("purge", "--json")
     assert clean.exit_code == 0, explain(clean)
     report = json_doc(clean)
-    assert report == {"pref_history_purged": 0, "pref_ended_purged": 0, "fuhyo_tmp_my_numbers_purged": 0}
+    assert report == {
+        "pref_history_purged": 0,
+        "pref_ended_purged": 0,
+        "fuhyo_tmp_my_numbers_purged": 0,
+        "pref_provision_records_purged": 0,
+        "fuhyo_provision_records_purged": 0,
+    }
 
     with db.connect() as conn:  # pretend the 150 years have passed for the superseded version
         conn.execute("UPDATE pref.identity_history SET retain_until = DATE '2000-01-01'")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from juki.interfaces.cli import app
@@ -65,6 +66,15 @@ def test_S15_cli_checkpoint_then_verify_then_detect_tampering(
 
     human = juki("audit", "verify")
     assert human.exit_code == 1 and "A_TRUNCATED" in human.output
+    # Redirected: one TSV line per finding with the whole message; on a terminal: a block per
+    # finding that fits 80 columns (issue 10 item 13).
+    tsv = [line.split("\t") for line in human.stdout.splitlines()]
+    assert tsv[0][0] == "コード" and tsv[1][0] == "A_TRUNCATED"
+    assert tsv[1][tsv[0].index("内容")] == report["findings"][0]["message"]
+    table = juki("audit", "verify", "--format", "table")
+    assert table.exit_code == 1 and table.stdout == ""
+    assert any(line.startswith("A_TRUNCATED") for line in table.stderr.splitlines())
+    assert all(cell_len(line) <= 80 for line in table.stderr.splitlines())  # columns, not characters
 
     refused = juki("audit", "checkpoint")
     assert refused.exit_code == 1 and "A_TRUNCATED" in refused.output

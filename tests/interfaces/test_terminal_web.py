@@ -244,6 +244,10 @@ def test_requests_from_an_unregistered_browser_get_terminal_unknown(client: Clie
     assert client.get("/signin").status_code == 200
     again = client.get(f"/terminal/bind/{token}")
     assert again.status_code == 404 and "T_ENROLMENT_INVALID" in again.text
+    # A used one-time link says how to get a new one (issue 10 item 12), for both kinds of link.
+    assert "juki terminal rebind" in again.text
+    stale = client.get("/enrol/no-such-token")
+    assert "T_ENROLMENT_INVALID" in stale.text and "juki operator enrol-link" in stale.text
 
 
 # --- CSRF ------------------------------------------------------------------------------------------------

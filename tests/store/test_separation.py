@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import psycopg
 import pytest
 
@@ -59,6 +57,12 @@ ABROAD, RESIDENT, NO_FUHYO, DEAD, NO_NUMBER = (
     "56789012345",
 )
 RELEASE = "SELECT pref_api.release_my_number(%s, %s, %s)"
+RELEASE_FOR = "SELECT pref_api.release_my_number_for_provision(%s)"
+#: What the bridge inserts (the administrator stands in for it in the temporary area's own tests).
+STASH = (
+    "INSERT INTO fuhyo_tmp.my_number_stash (juminhyo_code, my_number, purpose, request_ref, expires_at) "
+    "VALUES (%s, '123456789018', 'bango-overseas', %s, now() + interval '30 days')"
+)
 
 
 def _population(db: Database) -> None:
@@ -88,68 +92,55 @@ def _stash(db: Database) -> list[tuple[object, ...]]:
         ).fetchall()
 
 
-def test_hardening_7_S37_bridge_releases_only_an_abroad_persons_number_into_the_temporary_area(
-    db: Database,
-) -> None:
-    """S-37/F2-2/R-07: the fuhyo role gets one 個人番号 only for a person whose File 2 record is 国外転出,
-    only for a catalogued 番号法 purpose and a request reference; the number goes straight into fuhyo_tmp
-    (the caller sees only true/false), with an expiry the server computes; every call is recorded."""
+def test_hardening_7_S37_the_fuhyo_role_can_no_longer_release_on_its_own_word(db: Database) -> None:
+    """S-37/F2-2 (migration 0021): 0013's release_my_number(code, purpose, request_ref) trusted the caller's
+    request reference; the fuhyo role may no longer execute it. Its replacement releases only against an
+    operation-log row of a signed-in operator's request (tests/services/provision/test_my_number_addon.py);
+    a request the fuhyo role makes up — a sequence number of no row, or of a row it wrote without a session —
+    releases nothing, and each refusal is recorded with its reason."""
     _population(db)
+    with db.connect(DbRole.FUHYO) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(RELEASE, (ABROAD, "bango-overseas", "req-1"))
     with db.connect(DbRole.FUHYO) as conn:
-        calls = [
-            (ABROAD, "bango-overseas", "req-1"),
-            (ABROAD, "curiosity", "req-1"),
-            (ABROAD, "bango-overseas", " "),
-            (RESIDENT, "bango-overseas", "req-1"),
-            (NO_FUHYO, "bango-overseas", "req-1"),
-            (DEAD, "bango-overseas", "req-1"),
-            (NO_NUMBER, "bango-overseas", "req-1"),
-            ("1234", "bango-overseas", "req-1"),
-        ]
-        answers = [conn.execute(RELEASE, call).fetchone() for call in calls]
+        system_row = conn.execute(
+            "SELECT audit_api.append_system('bench', NULL, 'provision', 'fuhyo', 'allow', %s, "
+            """'{"event": "my_number_request", "requester": "zeimu", "task": "kenzei-kokugai"}'::jsonb)""",
+            (ABROAD,),
+        ).fetchone()
+        assert system_row is not None
+        answers = [conn.execute(RELEASE_FOR, (seq,)).fetchone() for seq in (10**9, int(system_row[0]))]
         conn.commit()
-    assert answers == [(True,)] + [(False,)] * 7
-    assert _stash(db) == [(ABROAD, "123456789018", "bango-overseas", "req-1", timedelta(days=30), True)]
-    with db.connect(DbRole.FUHYO) as conn:
-        assert conn.execute("SELECT juminhyo_code, my_number FROM fuhyo_tmp.my_number_live").fetchall() == [
-            (ABROAD, "123456789018")
-        ]
+    assert answers == [(False,), (False,)]
+    assert _stash(db) == []
     with db.connect(DbRole.PREF) as conn:
-        rows = conn.execute(
-            "SELECT called_by, juminhyo_code, purpose, request_ref, outcome, reason "
-            "FROM pref.my_number_release_log ORDER BY id"
-        ).fetchall()
-    assert rows == [
-        ("juki_fuhyo", ABROAD, "bango-overseas", "req-1", "released", ""),
-        ("juki_fuhyo", ABROAD, "curiosity", "req-1", "refused", "purpose"),
-        ("juki_fuhyo", ABROAD, "bango-overseas", " ", "refused", "request"),
-        ("juki_fuhyo", RESIDENT, "bango-overseas", "req-1", "refused", "not_abroad"),
-        ("juki_fuhyo", NO_FUHYO, "bango-overseas", "req-1", "not_found", "no_fuhyo_record"),
-        ("juki_fuhyo", DEAD, "bango-overseas", "req-1", "not_found", "dead"),
-        ("juki_fuhyo", NO_NUMBER, "bango-overseas", "req-1", "not_found", "no_number"),
-        ("juki_fuhyo", "1234", "bango-overseas", "req-1", "refused", "bad_code"),
-    ]
+        rows = conn.execute("SELECT outcome, reason FROM pref.my_number_release_log ORDER BY id").fetchall()
+    assert rows == [("refused", "no_request"), ("refused", "request")]
 
 
 def test_hardening_7_S37_the_harvesting_query_returns_no_number(db: Database) -> None:
-    """The issue's harvest: as juki_fuhyo, my_number_for over every File 2 record, kept by CREATE TABLE … AS.
-    The number-returning function is gone, the bridge returns no number, it puts no present resident's or
-    unrecorded person's number anywhere, and nothing can be kept in File 2's schema."""
+    """The issue's harvest: as juki_fuhyo, the bridge over every File 2 record, kept by CREATE TABLE … AS.
+    The number-returning function is gone, 0013's function is no longer executable, the provision bridge
+    returns no number and releases nothing without a signed-in operator's logged request, and nothing can be
+    kept in File 2's schema."""
     _population(db)
     with db.connect(DbRole.FUHYO) as conn, pytest.raises(psycopg.errors.UndefinedFunction):
         conn.execute(
             "SELECT pref_api.my_number_for(juminhyo_code, 'bango-overseas') FROM fuhyo.fuhyo_current"
         )
+    with db.connect(DbRole.FUHYO) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(
+            "SELECT pref_api.release_my_number(juminhyo_code, 'bango-overseas', 'harvest') FROM fuhyo.fuhyo_current"
+        )
     with db.connect(DbRole.FUHYO) as conn:
         got = conn.execute(
-            "SELECT pref_api.release_my_number(juminhyo_code, 'bango-overseas', 'harvest') FROM fuhyo.fuhyo_current"
+            "SELECT pref_api.release_my_number_for_provision(s) FROM generate_series(1, 50) s"
         ).fetchall()
         conn.commit()
-    assert sorted(got) == [(False,), (False,), (False,), (True,)]  # booleans only: no number in the answer
-    assert [row[0] for row in _stash(db)] == [ABROAD]  # the resident's and the dead person's are not released
+    assert set(got) == {(False,)}  # booleans only, and all false
+    assert _stash(db) == []
     for harvest in (
-        "CREATE TABLE fuhyo.harvest AS SELECT pref_api.release_my_number(juminhyo_code, 'bango-overseas', 'h') "
-        "FROM fuhyo.fuhyo_current",
+        "CREATE TABLE fuhyo.harvest AS SELECT pref_api.release_my_number_for_provision(s) "
+        "FROM generate_series(1, 5) s",
         "CREATE TABLE fuhyo.harvest AS SELECT * FROM fuhyo_tmp.my_number_live",
         "CREATE TABLE fuhyo_tmp.harvest AS SELECT * FROM fuhyo_tmp.my_number_live",
     ):
@@ -161,8 +152,8 @@ def test_S36_temporary_my_numbers_live_apart_and_expire(db: Database) -> None:
     """S-36/R-05/R-06: released numbers expire (< 1 year); expired rows are purged automatically on the next
     release and by `juki purge`, and are never visible through the live view."""
     _population(db)
-    with db.connect(DbRole.FUHYO) as conn:
-        assert conn.execute(RELEASE, (ABROAD, "bango-overseas", "r1")).fetchone() == (True,)
+    with db.connect() as conn:
+        conn.execute(STASH, (ABROAD, "r1"))
         conn.commit()
     with db.connect() as conn:  # age the row as only a superuser can (triggers off for this session)
         conn.execute("SET session_replication_role = replica")
@@ -173,7 +164,10 @@ def test_S36_temporary_my_numbers_live_apart_and_expire(db: Database) -> None:
         conn.commit()
     with db.connect(DbRole.FUHYO) as conn:
         assert conn.execute("SELECT count(*) FROM fuhyo_tmp.my_number_live").fetchone() == (0,)
-        assert conn.execute(RELEASE, (ABROAD, "bango-overseas", "r2")).fetchone() == (True,)
+    with db.connect() as conn:
+        conn.execute(STASH, (ABROAD, "r2"))
+        conn.commit()
+    with db.connect(DbRole.FUHYO) as conn:
         rows = conn.execute("SELECT request_ref FROM fuhyo_tmp.my_number_stash").fetchall()
         assert rows == [("r2",)]  # the expired one was purged by the insert trigger
         conn.commit()

@@ -37,10 +37,12 @@ __all__ = [
     "DateQualifier",
     "Era",
     "JukiDate",
+    "calendar_warning",
     "era_of",
     "format_seireki",
     "format_wareki",
     "parse_date",
+    "parse_entered_date",
 ]
 
 
@@ -591,3 +593,50 @@ def format_wareki(d: JukiDate) -> str:
         return format_seireki(d)
     n = d.year - era.first_year + 1
     return era.name + _tail(d, "元" if n == 1 else str(n))
+
+
+# ---------------------------------------------------------------------------------------------
+# Operator entry
+# ---------------------------------------------------------------------------------------------
+
+#: 元号コード as clerks key dates in resident-register systems: 1 明治, 2 大正, 3 昭和, 4 平成, 5 令和
+#: (the order of :data:`ERAS`), then YYMMDD; "00" is an unknown month or day.
+_ERA_CODE_RE: Final = re.compile(r"([1-9])(\d{2})(\d{2})(\d{2})", re.ASCII)
+
+
+def parse_entered_date(text: str) -> JukiDate:
+    """A date as an operator types it: everything :func:`parse_date` reads, and the 元号コード form
+    ``3500926`` (= 昭和50年9月26日; ``3500900`` = 昭和50年9月, ``3500000`` = 昭和50年).
+
+    Only operator input reads the 7-digit form: a notification's dates keep the forms of
+    docs/notifications.md. Raises :class:`DateParseError` like :func:`parse_date`.
+    """
+    folded = "".join(unicodedata.normalize("NFKC", text).split())
+    m = _ERA_CODE_RE.fullmatch(folded)
+    if m is None:
+        return parse_date(text)
+    code, year, month, day = (int(g) for g in m.groups())
+    if code > len(ERAS):
+        raise DateParseError(
+            "E_DATE_FORMAT",
+            f"元号コードは1（明治）～{len(ERAS)}（{ERAS[-1].name}）です: {text!r}",
+        )
+    if month == 0 and day != 0:
+        raise _format_error(text)
+    spelled = f"{ERAS[code - 1].name}{year}年" + (f"{month}月" if month else "") + (f"{day}日" if day else "")
+    try:
+        parsed = parse_date(spelled)
+    except DateParseError as exc:  # name what was typed, not the spelling made of it
+        raise DateParseError(exc.code, exc.message.replace(repr(spelled), repr(text))) from None
+    return JukiDate(parsed.year, parsed.month, parsed.day, parsed.qualifier, text, parsed.era, parsed.end)
+
+
+def calendar_warning(d: JukiDate) -> str | None:
+    """The operator's warning for a full date that is not on the calendar (2月30日, 平成31年2月29日).
+
+    Such a date is allowed — an old 戸籍 may record one, and the register keeps it as recorded — but
+    an operator who typed it by mistake must be told (None for a calendar or partial date)."""
+    if d.day is None or d.is_calendar_date:
+        return None
+    shown = f"{format_wareki(d)}（{d.canonical()}）"
+    return f"{shown}は暦にない日付です。古い記録のとおりであればそのまま検索できます"

@@ -122,6 +122,7 @@ ITEM_LABELS: Final[dict[str, str]] = {
     "former_surname_gaiji_count": "外字数（旧氏）",
     "former_surname_kana": "旧氏 ふりがな",
     "former_surname_gaiji_seq": "旧氏外字変更連番",
+    "seion_kana": "清音化かな氏名（検索用）",
     "notification_kind": "通知区分",
     "status": "状態",
     "end_kind": "消除の種別",
@@ -151,3 +152,47 @@ SEX_LABELS: Final[dict[str, str]] = {"1": "男", "2": "女"}
 def item_label(column: str) -> str:
     """The Japanese label of a stored column (the column name itself if it has none)."""
     return ITEM_LABELS.get(column, column)
+
+
+@dataclass(frozen=True)
+class ItemGroup:
+    """A heading of the record page and the columns under it, in the order a clerk reads them."""
+
+    title: str
+    columns: tuple[str, ...]
+
+
+#: How a record page groups the items (both files: a column a file lacks is skipped). Columns in no
+#: group — the derived keys (清音化かな), 外字 counts and flags, bookkeeping of the notification — are
+#: shown only when the clerk opens 「詳細項目」, never hidden for good (a new column cannot vanish).
+RECORD_GROUPS: Final[tuple[ItemGroup, ...]] = (
+    ItemGroup("基本4情報", ("name_kanji", "name_kana", "birth_date", "sex", "address", "last_address")),
+    ItemGroup("番号", ("juminhyo_code", "my_number", "old_juminhyo_code", "successor_code")),
+    ItemGroup(
+        "異動", ("status", "change_reason", "change_date", "end_kind", "ended_on", "notification_kind")
+    ),
+    ItemGroup(
+        "市町村",
+        ("municipality_code", "address_municipality_code", "fuhyo_municipality_code", "aza_code"),
+    ),
+    ItemGroup("旧氏", ("former_surname_kanji", "former_surname_kana")),
+    ItemGroup("記録の管理", ("version", "updated_at", "notified_on", "update_seq", "retain_until")),
+)
+
+#: Columns whose value is kana: labelled ふりがな over hiragana and カナ over katakana.
+_KANA_COLUMNS: Final = frozenset({"name_kana", "former_surname_kana"})
+
+
+def is_hiragana_text(value: str) -> bool:
+    """Whether ``value`` is hiragana (spaces and the long-vowel mark allowed), not katakana."""
+    letters = [c for c in value if not c.isspace() and c != "ー"]
+    return bool(letters) and all("\u3041" <= c <= "\u309f" for c in letters)
+
+
+def item_label_for(column: str, value: object) -> str:
+    """The label of ``column`` for this value: a kana item says カナ when its value is katakana
+    (stored 氏名 ふりがな is katakana in both files), ふりがな only over hiragana."""
+    label = item_label(column)
+    if column in _KANA_COLUMNS and isinstance(value, str) and value and not is_hiragana_text(value):
+        return label.replace("ふりがな", "カナ")
+    return label

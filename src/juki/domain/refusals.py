@@ -173,6 +173,41 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     # --- consistency check results (F1-7, F2-7) ------------------------------------------------
     ErrorSpec("T_RECON_RUN_NOT_FOUND", "該当する整合性確認の実行がありません", "no such reconciliation run"),
+    # --- kept search results (F1-6, F2-6; issue 10) --------------------------------------------
+    ErrorSpec(
+        "T_RESULT_SET_EXPIRED",
+        "この検索結果は表示できません（サインアウト、期限切れ、または別の操作者の結果です）。もう一度検索してください",
+        "the kept result set is unknown, expired or belongs to another session",
+    ),
+    # --- operation-log review (S-17, S-18) --------------------------------------------------------
+    ErrorSpec(
+        "T_AUDIT_EXPORT_TOO_MANY",
+        "出力する件数が多すぎます。期間や条件を絞ってください",
+        "the filtered log is too large to export at once",
+    ),
+    ErrorSpec(
+        "T_AUDIT_SETTINGS",
+        "注意すべき操作の設定ファイルに誤りがあります。システム管理者に連絡してください",
+        "the unusual-pattern settings file (JUKI_AUDIT_PATTERNS) is invalid",
+    ),
+    # --- provision catalog (F1-2, F2-2, A-15; docs/provision.md) -------------------------------
+    ErrorSpec(
+        "T_CATALOG_INVALID",
+        "提供カタログの内容に誤りがあります",
+        "the proposed provision catalog breaks a rule (the detail names the entry)",
+    ),
+    ErrorSpec("T_CATALOG_NOT_FOUND", "該当する提供カタログの変更案がありません", "no such catalog proposal"),
+    ErrorSpec(
+        "T_CATALOG_STATE",
+        "この変更案は既に決裁済みか、基にした版が最新ではありません。最新の版から変更案を作り直してください",
+        "the proposal was already decided, or another version was approved since it was proposed",
+    ),
+    # --- single provision (F1-2, F2-2, S-27) ---------------------------------------------------
+    ErrorSpec(
+        "T_PROVISION_INPUT",
+        "依頼の内容が正しくありません",
+        "the provision form names no requester, task, key type or method the page offers",
+    ),
 )
 
 REFUSALS: Final[Mapping[str, ErrorSpec]] = MappingProxyType({s.code: s for s in _SPECS})

@@ -7,7 +7,6 @@ Machine-readable output with --json where a script would want it.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -19,12 +18,14 @@ from juki.interfaces import (
     cli_audit,
     cli_data,
     cli_pki,
+    cli_provision,
     cli_reconcile,
     cli_relay,
     cli_terminal,
     cli_terminal_web,
 )
-from juki.interfaces.common import console, emit_json, open_database
+from juki.interfaces.cli_output import Column, FormatOption, JsonOption, emit_value, resolve_format
+from juki.interfaces.common import console, open_database
 from juki.store.db import Database
 from juki.store.migrate import head, migrate
 
@@ -32,6 +33,9 @@ app = typer.Typer(
     help="juki — 都道府県サーバ / 附票都道府県サーバ (住基ネット) の実装",
     no_args_is_help=True,
     add_completion=False,
+    # click's plain help instead of typer's rich panels: the panels cut Japanese help (which has no
+    # spaces to wrap at) with "…" at 80 columns; plain help keeps every word (issue 10 item 13).
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="組み込み PostgreSQL の操作 (start / stop / status)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -44,6 +48,7 @@ app.add_typer(cli_audit.app, name="audit")
 app.add_typer(cli_data.app)
 app.add_typer(cli_terminal.app)
 app.add_typer(cli_terminal_web.app)
+app.add_typer(cli_provision.app, name="provision")
 
 
 @db_app.command("start")
@@ -51,7 +56,7 @@ def db_start() -> None:
     """組み込みクラスタを起動し、マイグレーションを適用する（起動済みなら何もしない）。"""
     db = open_database()
     where = db.cluster.socket_dir if db.cluster else "external"
-    console.print(f"database ready ({where}), schema version {head()}")
+    console.print(f"データベースを起動しました（{where}）。スキーマ版 {head()}")
 
 
 @db_app.command("stop")
@@ -59,18 +64,19 @@ def db_stop() -> None:
     """組み込みクラスタを停止する（停止済みなら何もしない）。"""
     settings = Settings.from_env()
     if settings.database_url:
-        console.print("JUKI_DATABASE_URL is set: nothing to stop")
+        console.print("JUKI_DATABASE_URL（外部のデータベース）を使っているため、停止するものはありません")
         return
     from juki.store.embedded import EmbeddedCluster, find_binaries
 
     EmbeddedCluster(settings.data_dir, find_binaries(settings.pg_binaries)).stop()
-    console.print("database stopped")
+    console.print("データベースを停止しました")
 
 
 @db_app.command("status")
-def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def db_status(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """クラスタの状態と各ファイルの件数を表示する。"""
     settings = Settings.from_env()
+    output = resolve_format(fmt, as_json)
     info: dict[str, Any] = {"data_dir": str(settings.data_dir), "external": bool(settings.database_url)}
     if not settings.database_url:
         from juki.store.embedded import EmbeddedCluster, find_binaries
@@ -78,44 +84,61 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         cluster = EmbeddedCluster(settings.data_dir, find_binaries(settings.pg_binaries))
         info["running"] = cluster.is_running()
         info["binaries"] = cluster.binaries.source
-        if not info["running"]:
-            emit_json(info) if as_json else console.print(info)
-            return
-    from juki.services.statistics.counters import file_counts
+    if settings.database_url or info["running"]:
+        from juki.services.statistics.counters import file_counts
 
-    db = Database.open(settings)
-    with db.connect() as conn:
-        info["counts"] = file_counts(conn)
-    if as_json:
-        emit_json(info)
-    else:
-        console.print_json(json.dumps(info, ensure_ascii=False, default=str))
+        db = Database.open(settings)
+        with db.connect() as conn:
+            info["counts"] = file_counts(conn)
+    if output == "json":
+        emit_value("", [], info, output)
+        return
+    # Flat fields (one per count) so a table, TSV and CSV all read without nested dicts.
+    flat = {k: v for k, v in info.items() if k != "counts"} | info.get("counts", {})
+    fields = [Column(key, _STATUS_LABELS.get(key, key)) for key in flat]
+    emit_value("データベースの状態", fields, flat, output)
+
+
+_STATUS_LABELS = {
+    "data_dir": "データディレクトリ",
+    "external": "外部のデータベース",
+    "running": "起動中",
+    "binaries": "PostgreSQL のバイナリ",
+}
 
 
 @app.command("migrate")
-def migrate_cmd(to: Annotated[int | None, typer.Option(help="target version")] = None) -> None:
+def migrate_cmd(to: Annotated[int | None, typer.Option(help="移行先の版（省略時は最新）")] = None) -> None:
     """スキーマを最新（または指定版）に移行する。"""
     db = Database.open(Settings.from_env())
     with db.connect(autocommit=True) as conn:
         applied = migrate(conn, target=to)
-    console.print(f"applied {len(applied)} migration(s); head is {head()}")
+    console.print(f"マイグレーションを {len(applied)} 件適用しました。最新の版は {head()} です")
 
 
 @app.command("purge")
-def purge_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def purge_cmd(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """保存期間を過ぎたデータを削除する（R-04, R-06: 150年、一時保存の個人番号）。"""
     from juki.services.registry.purge import purge
 
     db = open_database()
     report = purge(db)
-    emit_json(report) if as_json else console.print(report)
+    labels = {
+        "pref_history_purged": "本人確認情報の履歴（保存期間経過）",
+        "pref_ended_purged": "本人確認情報の消除者（保存期間経過）",
+        "fuhyo_history_purged": "附票本人確認情報の履歴（保存期間経過）",
+        "fuhyo_ended_purged": "附票本人確認情報の消除者（保存期間経過）",
+        "fuhyo_tmp_my_numbers_purged": "一時保存の個人番号（期限切れ）",
+    }
+    fields = [Column(key, labels.get(key, key)) for key in report]
+    emit_value("削除した件数", fields, report, resolve_format(fmt, as_json))
 
 
 @app.command("serve")
 def serve_cmd(
-    host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8443,
-    cert_name: Annotated[str, typer.Option(help="this server's certificate in the PKI")] = "pref-server",
+    host: Annotated[str, typer.Option(help="待ち受けるアドレス")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="待ち受けるポート")] = 8443,
+    cert_name: Annotated[str, typer.Option(help="このサーバの証明書（PKI 内の名前）")] = "pref-server",
 ) -> None:
     """市町村CSからの異動通知を相互TLSで受け付けるサーバを起動する（証明書は `juki pki` で発行）。"""
     import logging
@@ -137,7 +160,7 @@ def serve_cmd(
         pki.crl_path,
         reload_seconds=db.settings.crl_reload_seconds,
     )
-    console.print(f"intake listening on https://{host}:{port} (client certificates required)")
+    console.print(f"受付サーバ: https://{host}:{port}（クライアント証明書が必要）")
     uvicorn.Server(
         server_config(create_intake_app(db), context, host=host, port=port, log_level="info")
     ).run()
@@ -149,7 +172,7 @@ def main() -> None:
     except Exception as exc:  # a clear one-line error, never a stack trace, for operators
         if "--debug" in sys.argv or not isinstance(exc, RuntimeError | OSError):
             raise
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]エラー:[/red] {escape(str(exc))}", soft_wrap=True)
         raise SystemExit(1) from None
 
 

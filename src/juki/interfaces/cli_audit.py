@@ -14,8 +14,16 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.padding import Padding
 
+from juki.interfaces.cli_output import (
+    Column,
+    FormatOption,
+    JsonOption,
+    OutputFormat,
+    emit_rows,
+    resolve_format,
+)
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.audit.checkpoints import CHECKPOINT_FILE, CheckpointRefused, audit_dir, create_checkpoint
 from juki.services.audit.verify import verify
@@ -35,7 +43,7 @@ def checkpoint_cmd(
         Path | None,
         typer.Option("--out", help="checkpoints.jsonl を置くディレクトリ（既定: $JUKI_DATA_DIR/audit）"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """ログを検証し、署名付きチェックポイントを1行追記する（鍵がなければ生成する）。"""
     db = open_database()
@@ -46,9 +54,7 @@ def checkpoint_cmd(
         except CheckpointRefused as refused:
             console.print(f"[red]{escape(str(refused))}[/red]")
             for finding in refused.findings[:20]:
-                console.print(
-                    f"  {finding.code} seq={finding.seq} line={finding.line} {escape(finding.message_ja)}"
-                )
+                _print_finding(finding.code, finding.seq, finding.line, finding.message_ja)
             raise typer.Exit(1) from None
     file = (out or base) / CHECKPOINT_FILE
     info = {
@@ -77,14 +83,19 @@ def verify_cmd(
             "--checkpoints", help="チェックポイントファイル（既定: $JUKI_DATA_DIR/audit/checkpoints.jsonl）"
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """ハッシュチェーンと全チェックポイントを検証する（改ざんを検出したら終了コード 1）。"""
+    """ハッシュチェーンと全チェックポイントを検証する（改ざんを検出したら終了コード 1）。
+
+    端末では所見を1件ずつ（コード・位置の行と、字下げした内容）表示し、リダイレクト先には
+    TSV（コード・重要度・seq・行・内容）を書く。"""
     db = open_database()
     base = audit_dir(db.settings)
     with db.connect() as conn:
         report = verify(conn, keydir or base, checkpoints or base / CHECKPOINT_FILE)
-    if as_json:
+    output = resolve_format(fmt, as_json)
+    if output is OutputFormat.JSON:
         emit_json(report.to_dict())
     else:
         status = "[green]OK[/green]" if report.ok else "[red]改ざんまたは破損を検出しました[/red]"
@@ -92,12 +103,33 @@ def verify_cmd(
             f"{status}: {report.rows} 件, "
             f"チェックポイント {report.checkpoints_checked}/{report.checkpoints} 件を照合"
         )
-        if report.findings:
-            table = Table("code", "seq", "line", "内容")
+        if output is OutputFormat.TABLE:
             for f in report.findings:
-                table.add_row(f.code, str(f.seq or ""), str(f.line or ""), escape(f.message_ja))
-            console.print(table)
-            if report.findings_total > len(report.findings):
-                console.print(f"… ほか {report.findings_total - len(report.findings)} 件")
+                _print_finding(f.code, f.seq, f.line, f.message_ja)
+        elif report.findings:
+            emit_rows(
+                "所見",
+                [
+                    Column("code", "コード"),
+                    Column("severity", "重要度"),
+                    Column("seq", "seq"),
+                    Column("line", "チェックポイント行"),
+                    Column("message", "内容"),
+                ],
+                [f.to_dict() | {"severity": f.severity, "message": f.message_ja} for f in report.findings],
+                output,
+            )
+        if report.findings_total > len(report.findings):
+            console.print(f"… ほか {report.findings_total - len(report.findings)} 件")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_finding(code: str, seq: int | None, line: int | None, message: str) -> None:
+    """A finding as two lines that fit 80 columns: the code and where, then the message indented
+    (rich wraps it inside the indent instead of squeezing a four-column table)."""
+    where = "".join(
+        (f"  ログ seq {seq}" if seq is not None else "", f"  チェックポイント {line} 行目" if line else "")
+    )
+    console.print(f"[bold]{code}[/bold]{where}")
+    console.print(Padding(escape(message), (0, 0, 0, 4)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from juki.domain.peers import PeerRole
+from juki.interfaces.cli_output import Column, FormatOption, JsonOption, emit_rows, resolve_format
 from juki.interfaces.common import console, emit_json
 from juki.services.access.pki import Pki, PkiError
 
@@ -26,32 +28,32 @@ def _clear_errors() -> Iterator[None]:
     try:
         yield
     except (PkiError, ValueError, OSError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]エラー:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
 @app.command("init")
 def init_cmd(
-    common_name: Annotated[str, typer.Option("--cn", help="CA certificate common name")] = "juki network CA",
-    days: Annotated[int, typer.Option(min=1, help="validity in days")] = 3650,
+    common_name: Annotated[str, typer.Option("--cn", help="CA 証明書の共通名（CN）")] = "juki network CA",
+    days: Annotated[int, typer.Option(min=1, help="有効期間（日）")] = 3650,
 ) -> None:
     """CA（鍵と自己署名証明書）と空の CRL を作る（既存の CA は上書きしない）。"""
     pki = Pki()
     with _clear_errors():
         ca = pki.init(common_name=common_name, days=days)
-    console.print(f"CA created: {ca} (key {pki.ca_key_path}, CRL {pki.crl_path})", soft_wrap=True)
+    console.print(f"CA を作成しました: {ca}（鍵 {pki.ca_key_path}、CRL {pki.crl_path}）", soft_wrap=True)
 
 
 @app.command("issue")
 def issue_cmd(
-    role: Annotated[PeerRole, typer.Argument(help="peer role", case_sensitive=False)],
-    name: Annotated[str, typer.Argument(help="certificate name (CN and file name)")],
+    role: Annotated[PeerRole, typer.Argument(help="相手の役割", case_sensitive=False)],
+    name: Annotated[str, typer.Argument(help="証明書の名前（CN とファイル名）")],
     lg_code: Annotated[
         str | None, typer.Option("--lg-code", help="地方公共団体コード (municipal_cs)")
     ] = None,
-    dns: Annotated[list[str] | None, typer.Option("--dns", help="DNS name (repeatable)")] = None,
-    ip: Annotated[list[str] | None, typer.Option("--ip", help="IP address (repeatable)")] = None,
-    days: Annotated[int, typer.Option(min=1, help="validity in days")] = 825,
+    dns: Annotated[list[str] | None, typer.Option("--dns", help="DNS 名（複数指定可）")] = None,
+    ip: Annotated[list[str] | None, typer.Option("--ip", help="IP アドレス（複数指定可）")] = None,
+    days: Annotated[int, typer.Option(min=1, help="有効期間（日）")] = 825,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """役割（と市町村CSは地方公共団体コード）を記した証明書と鍵を発行する。"""
@@ -71,33 +73,37 @@ def issue_cmd(
         emit_json(result)
     else:
         console.print(
-            f"issued {role.value} {name} serial {issued.serial}: {issued.cert_path}", soft_wrap=True
+            f"発行しました: {role.value} {name}（シリアル {issued.serial}）: {issued.cert_path}",
+            soft_wrap=True,
         )
 
 
 @app.command("revoke")
 def revoke_cmd(
-    name: Annotated[str, typer.Argument(help="certificate name or serial")],
-    reason: Annotated[str, typer.Option(help="RFC 5280 reason, e.g. keyCompromise")] = "unspecified",
-    days: Annotated[int, typer.Option(min=1, help="validity of the new CRL in days")] = 7,
+    name: Annotated[str, typer.Argument(help="証明書の名前またはシリアル番号")],
+    reason: Annotated[str, typer.Option(help="失効理由（RFC 5280。例: keyCompromise）")] = "unspecified",
+    days: Annotated[int, typer.Option(min=1, help="新しい CRL の有効期間（日）")] = 7,
 ) -> None:
     """証明書を失効させ、CRL を発行し直す（サーバが CRL を読み直すと拒否される）。"""
     pki = Pki()
     with _clear_errors():
         entry = pki.revoke(name, reason=reason)
         crl = pki.publish_crl(days=days)
-    console.print(f"revoked {entry['name']} serial {entry['serial']}; CRL published: {crl}", soft_wrap=True)
+    console.print(
+        f"失効しました: {entry['name']}（シリアル {entry['serial']}）。CRL を発行しました: {crl}",
+        soft_wrap=True,
+    )
 
 
 @app.command("crl")
 def crl_cmd(
-    days: Annotated[int, typer.Option(min=1, help="validity in days")] = 7,
+    days: Annotated[int, typer.Option(min=1, help="有効期間（日）")] = 7,
     renew_before: Annotated[
         float | None,
         typer.Option(
             "--renew-before",
             min=0,
-            help="only when the current CRL expires within this many days (for a daily job)",
+            help="現在の CRL の期限がこの日数以内のときだけ発行する（日次ジョブ用）",
         ),
     ] = None,
 ) -> None:
@@ -111,20 +117,37 @@ def crl_cmd(
         next_update = pki.crl_next_update()
     until = next_update.isoformat() if next_update else "-"
     if crl is None:
-        console.print(f"CRL not due (next update {until}): {pki.crl_path}", soft_wrap=True)
+        console.print(f"CRL の更新はまだ不要です（次回更新 {until}）: {pki.crl_path}", soft_wrap=True)
     else:
-        console.print(f"CRL published: {crl} (next update {until})", soft_wrap=True)
+        console.print(f"CRL を発行しました: {crl}（次回更新 {until}）", soft_wrap=True)
 
 
 @app.command("list")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_cmd(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """発行した証明書の一覧（有効・失効・期限切れ）を表示する。"""
     with _clear_errors():
         rows = Pki().list()
-    if as_json:
-        emit_json(rows)
-        return
-    columns = ("status", "role", "name", "lg_code", "not_after", "revoked_at", "serial")
-    console.print("\t".join(columns), soft_wrap=True, style="bold")
-    for row in rows:
-        console.print(escape("\t".join(str(row.get(c) or "-") for c in columns)), soft_wrap=True)
+    emit_rows(
+        "証明書",
+        [
+            Column("status", "状態"),
+            Column("role", "役割"),
+            Column("name", "名前"),
+            Column("lg_code", "地方公共団体コード"),
+            Column("not_after", "有効期限"),
+            Column("revoked_at", "失効日時"),
+            Column("serial", "シリアル番号"),
+        ],
+        [row | {k: _when(row.get(k)) for k in ("not_after", "revoked_at")} for row in rows],
+        resolve_format(fmt, as_json),
+    )
+
+
+def _when(value: object) -> object:
+    """The index keeps times as ISO text in UTC; shown, like every time, in Japan time."""
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value

@@ -18,10 +18,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
 from juki.domain.records import FileKind
 from juki.files import file_spec
+from juki.interfaces.cli_output import Column, FormatOption, JsonOption, emit_rows, resolve_format, timestamp
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.registry.reconciliation import (
     ReconcileError,
@@ -34,7 +34,19 @@ from juki.services.registry.reconciliation import (
 
 app = typer.Typer(help="市町村CSとの整合性確認（本人確認情報整合 F1-7 / 附票 F2-7）", no_args_is_help=True)
 
-FileOption = Annotated[FileKind, typer.Option("--file", help="pref (File 1) or fuhyo (File 2)")]
+FileOption = Annotated[
+    FileKind, typer.Option("--file", help="pref（本人確認情報）または fuhyo（附票本人確認情報）")
+]
+#: How the run's counts are named for the administrator.
+COUNT_LABELS = {
+    "uploaded": "アップロード",
+    "server": "サーバ",
+    "identical": "一致",
+    "different": "差異あり",
+    "missing_on_server": "サーバになし",
+    "missing_on_municipal": "市町村側になし",
+}
+STATUS_LABELS = {"running": "実行中", "completed": "完了", "failed": "失敗"}
 
 
 def _operator() -> str:
@@ -44,32 +56,34 @@ def _operator() -> str:
         return "unknown"
 
 
+def _json(info: RunInfo) -> dict[str, object]:
+    # Times as every juki command shows them (Japan time, no microseconds), not the API's UTC text.
+    return info.to_dict() | {"started_at": info.started_at, "finished_at": info.finished_at}
+
+
 def _print_run(info: RunInfo) -> None:
+    scope = f"（{','.join(info.scope_codes)}）" if info.scope_codes != [info.municipality_code] else ""
     console.print(
-        f"run {info.run_id} ({info.file}, {info.municipality_code}"
-        f"{' = ' + ','.join(info.scope_codes) if info.scope_codes != [info.municipality_code] else ''}): "
-        f"[bold]{info.status}[/bold], by {escape(info.requested_by)}, "
-        f"started {info.started_at:%Y-%m-%d %H:%M:%S}"
+        f"照合 {info.run_id}（{info.file}, {info.municipality_code}{scope}）: "
+        f"[bold]{STATUS_LABELS.get(info.status, info.status)}[/bold], 依頼者 {escape(info.requested_by)}, "
+        f"開始 {timestamp(info.started_at)}",
+        soft_wrap=True,
     )
     if info.error_code:
-        console.print(f"[red]{info.error_code}[/red] {escape(info.error or '')}")
+        console.print(f"[red]{info.error_code}[/red] {escape(info.error or '')}", soft_wrap=True)
     if info.counts:
         c = info.counts
-        console.print(
-            f"uploaded {c['uploaded']:,} / server {c['server']:,}: identical {c['identical']:,}, "
-            f"different {c['different']:,}, missing on server {c['missing_on_server']:,}, "
-            f"missing on municipal side {c['missing_on_municipal']:,}"
-        )
+        console.print(", ".join(f"{label} {c.get(key, 0):,} 件" for key, label in COUNT_LABELS.items()))
         if c.get("fields"):
-            console.print("fields: " + ", ".join(f"{k} {v:,}" for k, v in c["fields"].items()))
+            console.print("項目別の差異: " + ", ".join(f"{k} {v:,}" for k, v in c["fields"].items()))
 
 
 @app.command("run")
 def run_cmd(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="the CSV upload")],
-    municipality: Annotated[
-        str, typer.Option(help="地方公共団体コード (a designated city covers its wards)")
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="市町村の全件 CSV")
     ],
+    municipality: Annotated[str, typer.Option(help="地方公共団体コード（指定都市はその区をすべて含む）")],
     file: FileOption = FileKind.PREF,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -85,10 +99,12 @@ def run_cmd(
             TimeRemainingColumn(),
             console=console,
             transient=True,
+            # Redirected stderr gets no bar redraws (the result lines say what happened).
+            disable=not console.is_terminal,
         ) as bar,
         db.connect(file_spec(file).db_role) as conn,
     ):
-        task = bar.add_task(f"reconcile {path.name}", total=total)
+        task = bar.add_task(f"照合 {path.name}", total=total)
         try:
             info = reconcile(
                 conn,
@@ -102,18 +118,18 @@ def run_cmd(
             bar.stop()
             if as_json:
                 emit_json(exc.to_dict())
-            run = f" (run {exc.run_id} failed)" if exc.run_id is not None else ""
-            console.print(f"[red]error:[/red] {exc.code} {escape(exc.message)}{run}")
+            run = f"（照合 {exc.run_id} は失敗として記録）" if exc.run_id is not None else ""
+            console.print(f"[red]エラー:[/red] {exc.code} {escape(exc.message)}{run}", soft_wrap=True)
             raise typer.Exit(1) from None
     if as_json:
-        emit_json(info.to_dict())
+        emit_json(_json(info))
     else:
         _print_run(info)
 
 
 @app.command("show")
 def show_cmd(
-    run_id: Annotated[int, typer.Argument(help="the run's id")],
+    run_id: Annotated[int, typer.Argument(help="照合の番号")],
     file: FileOption = FileKind.PREF,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -122,10 +138,10 @@ def show_cmd(
     with db.connect(file_spec(file).db_role) as conn:
         info = get_run(conn, file, run_id)
         if info is None:
-            console.print(f"[red]error:[/red] E_RECON_NOT_FOUND 照合 {run_id} はありません（{file.value}）")
+            console.print(f"[red]エラー:[/red] E_RECON_NOT_FOUND 照合 {run_id} はありません（{file.value}）")
             raise typer.Exit(1)
     if as_json:
-        emit_json(info.to_dict())
+        emit_json(_json(info))
     else:
         _print_run(info)
 
@@ -133,26 +149,35 @@ def show_cmd(
 @app.command("list")
 def list_cmd(
     file: FileOption = FileKind.PREF,
-    municipality: Annotated[str | None, typer.Option(help="only this municipality's runs")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 20,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    municipality: Annotated[str | None, typer.Option(help="この市町村の照合だけ")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="表示する件数（新しい順）")] = 20,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """最近の照合の一覧。"""
     db = open_database()
     with db.connect(file_spec(file).db_role) as conn:
         runs = list_runs(conn, file, municipality, limit)
-    if as_json:
-        emit_json([r.to_dict() for r in runs])
-        return
-    table = Table("run", "municipality", "status", "started", "uploaded", "differences", "by")
-    for r in runs:
-        table.add_row(
-            str(r.run_id),
-            r.municipality_code,
-            r.status + (f" {r.error_code}" if r.error_code else ""),
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            f"{r.uploaded_rows:,}" if r.uploaded_rows is not None else "",
-            f"{(r.counts or {}).get('differences', 0):,}" if r.counts else "",
-            escape(r.requested_by),
-        )
-    console.print(table)
+    emit_rows(
+        "照合",
+        [
+            Column("run_id", "照合"),
+            Column("municipality_code", "市町村"),
+            Column("status_text", "状態"),
+            Column("started_at", "開始"),
+            Column("uploaded_rows", "アップロード行"),
+            Column("differences", "差異"),
+            Column("requested_by", "依頼者"),
+        ],
+        [
+            _json(r)
+            | {
+                "status_text": STATUS_LABELS.get(r.status, r.status)
+                + (f" {r.error_code}" if r.error_code else ""),
+                "differences": (r.counts or {}).get("differences", 0) if r.counts else None,
+            }
+            for r in runs
+        ],
+        resolve_format(fmt, as_json),
+        json_value=[_json(r) for r in runs],
+    )

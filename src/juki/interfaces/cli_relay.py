@@ -16,10 +16,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from juki.domain.records import FileKind
 from juki.files import all_files, file_spec
+from juki.interfaces.cli_output import Column, FormatOption, JsonOption, cell, emit_rows, resolve_format
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access.pki import Pki, client_context
 from juki.services.jlis import relay
@@ -39,7 +39,7 @@ def _files(choice: FileChoice | None) -> list[FileKind]:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    console.print(f"[red]エラー:[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -136,7 +136,7 @@ def run_cmd(
             for thread in threads:
                 thread.join(0.5)
     except KeyboardInterrupt:
-        console.print("stopping…")
+        console.print("停止します…")
         stop.set()
         for thread in threads:
             thread.join(timeout + 5)
@@ -146,8 +146,8 @@ def run_cmd(
     else:
         for value in out.values():
             console.print(
-                f"{value['file']}: sent {value['sent']}, retry {value['retried']}, dead {value['dead']}"
-                f" (peer answers {value['answers']})"
+                f"{value['file']}: 送信 {value['sent']} 件, 再送待ち {value['retried']} 件, "
+                f"送信不能 {value['dead']} 件（相手の応答: {cell(value['answers']) or 'なし'}）"
             )
 
 
@@ -156,24 +156,40 @@ def status_cmd(
     file: Annotated[
         FileChoice | None, typer.Option("--file", help="pref または fuhyo（省略時は両方）")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON で出力する")] = False,
+    fmt: FormatOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """送信待ち・送信済み・送信不能（dead letter）の件数と最も古い送信待ちの経過時間を表示する。"""
     db = open_database()
     info: dict[str, Any] = relay.status(db, _files(file))
-    if as_json:
-        emit_json(info)
-        return
-    table = Table("file", "pending", "due", "retrying", "claimed", "sent", "dead", "oldest pending (s)")
-    for kind in _files(file):
-        v = info[kind.value]
-        table.add_row(
-            kind.value,
-            *(str(v[k]) for k in ("pending", "due", "retrying", "claimed", "sent", "dead")),
-            "-" if v["oldest_pending_age_seconds"] is None else f"{v['oldest_pending_age_seconds']:.1f}",
-        )
-    console.print(table)
-    console.print(f"dead letters: {info['dead_letters']}")
+    output = resolve_format(fmt, as_json)
+    emit_rows(
+        "アウトボックス",
+        [
+            Column("file", "ファイル"),
+            Column("pending", "送信待ち"),
+            Column("due", "送信可能"),
+            Column("retrying", "再送待ち"),
+            Column("claimed", "送信中"),
+            Column("sent", "送信済み"),
+            Column("dead", "送信不能"),
+            Column("oldest", "最古の送信待ち（秒）"),
+        ],
+        [
+            info[kind.value]
+            | {
+                "file": kind.value,
+                "oldest": None
+                if info[kind.value]["oldest_pending_age_seconds"] is None
+                else f"{info[kind.value]['oldest_pending_age_seconds']:.1f}",
+            }
+            for kind in _files(file)
+        ],
+        output,
+        json_value=info,
+    )
+    if output == "table":
+        console.print(f"送信不能の合計: {info['dead_letters']} 件")
 
 
 @app.command("redrive")
@@ -190,4 +206,4 @@ def redrive_cmd(
     if as_json:
         emit_json({"file": file.value, "redriven": count})
     else:
-        console.print(f"{file.value}: {count} dead letters back to pending")
+        console.print(f"{file.value}: 送信不能 {count} 件を送信待ちに戻しました")

@@ -24,11 +24,20 @@ from typing import Annotated, Any, TypeVar
 
 import psycopg
 import typer
+from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.padding import Padding
 
 from juki.config import Settings
 from juki.domain.refusals import Refusal
+from juki.interfaces.cli_output import (
+    Column,
+    FormatOption,
+    OutputFormat,
+    emit_rows,
+    print_link,
+    resolve_format,
+)
 from juki.interfaces.common import console, emit_json, open_database
 from juki.services.access import bootstrap, operators, permissions, rights_ledger, terminals
 from juki.services.access.actor import TerminalKind, scope_text
@@ -75,15 +84,6 @@ def _bind_url(settings: Settings, token: str) -> str:
     return f"{settings.webauthn_origin}/terminal/bind/{token}"
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if v is None else escape(str(v)) for v in row))
-    console.print(table)
-
-
 # --- operators -------------------------------------------------------------------------------------
 
 
@@ -100,10 +100,8 @@ def operator_add(
     if as_json:
         emit_json(result)
     else:
-        console.print(f"operator {operator.login} registered (id {operator.id})")
-        console.print(
-            f"登録用リンク（一回限り・本人へ安全に渡す）: {_enrol_url(settings, token)}", soft_wrap=True
-        )
+        console.print(f"操作者 {operator.login} を登録しました（番号 {operator.id}）")
+        print_link(console, "登録用リンク（一回限り・本人へ安全に渡す）", _enrol_url(settings, token))
 
 
 @operator_app.command("enrol-link")
@@ -117,11 +115,11 @@ def operator_enrol_link(
     if as_json:
         emit_json({"login": login, "enrolment_token": token, "enrolment_url": url})
     else:
-        console.print(f"登録用リンク（一回限り）: {url}", soft_wrap=True)
+        print_link(console, "登録用リンク（一回限り）", url)
 
 
 @operator_app.command("list")
-def operator_list(as_json: JsonOption = False) -> None:
+def operator_list(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """操作者の一覧（認証情報の有無、ロック状態、現在の役割）。"""
 
     def work(conn: psycopg.Connection[Any], _: Settings) -> list[dict[str, Any]]:
@@ -131,24 +129,20 @@ def operator_list(as_json: JsonOption = False) -> None:
         ]
 
     listed = _run(work)
-    if as_json:
-        emit_json(listed)
-        return
-    _table(
+    emit_rows(
         "操作者",
-        ["ID", "表示名", "役割", "パスワード", "生体認証", "ロック", "無効化"],
         [
-            [
-                o["login"],
-                o["display_name"],
-                ",".join(o["roles"]),
-                "有" if o["has_password"] else "",
-                o["webauthn_credentials"] or "",
-                o["locked_at"],
-                o["disabled_at"],
-            ]
-            for o in listed
+            Column("login", "ID"),
+            Column("display_name", "表示名"),
+            Column("roles", "役割"),
+            Column("password", "パスワード"),
+            Column("webauthn_credentials", "生体認証"),
+            Column("locked_at", "ロック"),
+            Column("disabled_at", "無効化"),
         ],
+        [o | {"password": "有" if o["has_password"] else ""} for o in listed],
+        resolve_format(fmt, as_json),
+        json_value=listed,
     )
 
 
@@ -156,14 +150,14 @@ def operator_list(as_json: JsonOption = False) -> None:
 def operator_unlock(login: Annotated[str, typer.Argument(help="操作者ID")]) -> None:
     """認証失敗によるロックを解除する（本人確認の後で）。"""
     _run(lambda c, s: operators.unlock_operator(c, login, by=None))
-    console.print(f"{login}: unlocked")
+    console.print(f"{login}: ロックを解除しました")
 
 
 @operator_app.command("disable")
 def operator_disable(login: Annotated[str, typer.Argument(help="操作者ID")]) -> None:
     """操作者を無効化する（退職・異動）。開いているセッションは直ちに終了する。権限は台帳で取り消すこと。"""
     ended = _run(lambda c, s: operators.disable_operator(c, login, by=None))
-    console.print(f"{login}: disabled, {ended} session(s) ended")
+    console.print(f"{login}: 無効化しました（終了したセッション {ended} 件）")
 
 
 # --- terminals -------------------------------------------------------------------------------------
@@ -186,8 +180,8 @@ def terminal_add(
     if as_json:
         emit_json(terminal.as_dict() | {"binding_token": token, "binding_url": url})
     else:
-        console.print(f"terminal {terminal.name} ({terminal.kind_label}) registered (id {terminal.id})")
-        console.print(f"端末登録リンク（一回限り・その端末のブラウザで開く）: {url}", soft_wrap=True)
+        console.print(f"端末 {terminal.name}（{terminal.kind_label}）を登録しました（番号 {terminal.id}）")
+        print_link(console, "端末登録リンク（一回限り・その端末のブラウザで開く）", url)
 
 
 @terminal_app.command("rebind")
@@ -201,33 +195,33 @@ def terminal_rebind(
     if as_json:
         emit_json({"name": name, "binding_token": token, "binding_url": url})
     else:
-        console.print(f"端末登録リンク（一回限り）: {url}", soft_wrap=True)
+        print_link(console, "端末登録リンク（一回限り）", url)
 
 
 @terminal_app.command("list")
 def terminal_list(
     include_retired: Annotated[bool, typer.Option("--all", help="廃止済みも表示")] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """登録済みの端末の一覧。"""
     listed = _run(lambda c, s: terminals.list_terminals(c, include_retired=include_retired))
-    if as_json:
-        emit_json([t.as_dict() for t in listed])
-        return
-    _table(
+    emit_rows(
         "端末",
-        ["端末名", "種別", "一括出力", "登録済みブラウザ", "登録日時", "廃止"],
         [
-            [
-                t.name,
-                t.kind_label,
-                "可" if t.bulk_enabled else "",
-                "有" if t.bound else "",
-                t.registered_at,
-                t.retired_at,
-            ]
+            Column("name", "端末名"),
+            Column("kind_label", "種別"),
+            Column("bulk", "一括出力"),
+            Column("browser", "登録済みブラウザ"),
+            Column("registered_at", "登録日時"),
+            Column("retired_at", "廃止"),
+        ],
+        [
+            t.as_dict() | {"bulk": "可" if t.bulk_enabled else "", "browser": "有" if t.bound else ""}
             for t in listed
         ],
+        resolve_format(fmt, as_json),
+        json_value=[t.as_dict() for t in listed],
     )
 
 
@@ -235,14 +229,14 @@ def terminal_list(
 def terminal_retire(name: Annotated[str, typer.Argument(help="端末名")]) -> None:
     """端末を廃止する。その端末のセッションは直ちに終了する。"""
     ended = _run(lambda c, s: terminals.retire(c, name, by=None))
-    console.print(f"{name}: retired, {ended} session(s) ended")
+    console.print(f"{name}: 廃止しました（終了したセッション {ended} 件）")
 
 
 # --- rights ----------------------------------------------------------------------------------------
 
 
 @rights_app.command("roles")
-def rights_roles(as_json: JsonOption = False) -> None:
+def rights_roles(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """役割と権限表（data/permissions.toml）を表示する。"""
     matrix = permissions.matrix()
     roles: list[dict[str, Any]] = [
@@ -255,72 +249,91 @@ def rights_roles(as_json: JsonOption = False) -> None:
         }
         for spec in matrix.roles.values()
     ]
-    if as_json:
-        emit_json({"roles": roles, "bulk_terminal_functions": sorted(f.value for f in matrix.bulk_functions)})
+    output = resolve_format(fmt, as_json)
+    if output is OutputFormat.TABLE:
+        # A four-column table squeezes "reconciliation_review:pref" into pieces at 80 columns; a
+        # block per role (name line, then the permissions indented, wrapped only between
+        # permissions) reads at any width.
+        out = Console(highlight=False)
+        out.print("[bold]役割と許可（機能:ファイル）[/bold]")
+        for r in roles:
+            how = "パスワード可" if r["password_allowed"] else "生体認証のみ"
+            out.print(f"[bold]{escape(r['role'])}[/bold]  {escape(r['label'])}（{how}）")
+            out.print(Padding(escape("  ".join(r["allow"])), (0, 0, 0, 4)))
         return
-    _table(
+    emit_rows(
         "役割",
-        ["役割", "名称", "パスワード可", "許可（機能:ファイル）"],
         [
-            [r["role"], r["label"], "可" if r["password_allowed"] else "生体認証のみ", " ".join(r["allow"])]
+            Column("role", "役割"),
+            Column("label", "名称"),
+            Column("password", "パスワード"),
+            Column("allowed", "許可（機能:ファイル）"),
+        ],
+        [
+            r
+            | {"password": "可" if r["password_allowed"] else "生体認証のみ", "allowed": " ".join(r["allow"])}
             for r in roles
         ],
+        output,
+        json_value={
+            "roles": roles,
+            "bulk_terminal_functions": sorted(f.value for f in matrix.bulk_functions),
+        },
     )
 
 
 @rights_app.command("applications")
 def rights_applications(
     include_decided: Annotated[bool, typer.Option("--all", help="決裁済みも表示")] = False,
+    fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """承認待ち（--all で全て）の申請の一覧。"""
-    listed = _run(lambda c, s: rights_ledger.applications(c, pending_only=not include_decided))
-    if as_json:
-        emit_json([a.as_dict() for a in listed])
-        return
-    _table(
+    listed = [
+        a.as_dict()
+        for a in _run(lambda c, s: rights_ledger.applications(c, pending_only=not include_decided))
+    ]
+    emit_rows(
         "権限申請",
-        ["番号", "操作者", "役割", "理由", "申請者", "申請日時", "決裁", "決裁者"],
         [
-            [
-                a.id,
-                a.operator_login,
-                a.role,
-                a.reason,
-                a.requested_by_login,
-                a.applied_at,
-                a.decision,
-                a.decided_by_login,
-            ]
-            for a in listed
+            Column("id", "番号"),
+            Column("operator_login", "操作者"),
+            Column("role", "役割"),
+            Column("reason", "理由"),
+            Column("requested_by_login", "申請者"),
+            Column("applied_at", "申請日時"),
+            Column("decision", "決裁"),
+            Column("decided_by_login", "決裁者"),
         ],
+        listed,
+        resolve_format(fmt, as_json),
     )
 
 
 @rights_app.command("inventory")
-def rights_inventory(as_json: JsonOption = False) -> None:
+def rights_inventory(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
     """権限の棚卸し（S-11）: 誰がどの役割を、いつから、誰の承認で持っているか。"""
     rows = _run(lambda c, s: rights_ledger.inventory(c))
-    if as_json:
-        emit_json([r.as_dict() for r in rows])
-        return
-    _table(
+    emit_rows(
         "アクセス権限の棚卸し",
-        ["権限番号", "操作者", "表示名", "役割", "有効日時", "申請者", "承認者", "承認日時", "備考"],
         [
-            [
-                r.grant_id,
-                r.operator_login,
-                r.display_name,
-                r.role_label,
-                r.effective_at,
-                r.requested_by_login,
-                r.approved_by_login,
-                r.approved_at,
-                "初期登録" if r.bootstrap else ("無効化済みの操作者" if r.operator_disabled else ""),
-            ]
+            Column("grant_id", "権限番号"),
+            Column("operator_login", "操作者"),
+            Column("display_name", "表示名"),
+            Column("role_label", "役割"),
+            Column("effective_at", "有効日時"),
+            Column("requested_by_login", "申請者"),
+            Column("approved_by_login", "承認者"),
+            Column("approved_at", "承認日時"),
+            Column("note", "備考"),
+        ],
+        [
+            r.as_dict()
+            | {"note": "初期登録" if r.bootstrap else ("無効化済みの操作者" if r.operator_disabled else "")}
             for r in rows
         ],
+        resolve_format(fmt, as_json),
+        json_value=[r.as_dict() for r in rows],
     )
 
 
@@ -349,7 +362,7 @@ def admin_bootstrap(
                 if as_json:
                     emit_json({"bootstrapped": False})
                 else:
-                    console.print("administrator already registered: nothing to do")
+                    console.print("管理者は登録済みです（何もしません）")
                 return
             console.print(f"[red]{refusal.code}[/red]: {escape(refusal.message_ja)}", soft_wrap=True)
             raise typer.Exit(1) from None
@@ -371,14 +384,14 @@ def admin_bootstrap(
     if as_json:
         emit_json(result)
         return
-    console.print(f"first administrator {boot.operator.login} created with the admin role")
-    console.print(f"1. 代表端末のブラウザで開く（端末登録）: {result['binding_url']}", soft_wrap=True)
-    console.print(f"2. 続けて開く（パスワード・生体認証の登録）: {result['enrolment_url']}", soft_wrap=True)
+    console.print(f"最初のシステム管理者 {boot.operator.login} を admin 役割で作成しました")
+    print_link(console, "1. 代表端末のブラウザで開く（端末登録）", str(result["binding_url"]))
+    print_link(console, "2. 続けて開く（パスワード・生体認証の登録）", str(result["enrolment_url"]))
     if second:
-        console.print(
-            "3. サインイン後に開く（2人目のシステム管理者を1人だけ登録、一回限り）: "
-            f"{result['second_admin_url']}",
-            soft_wrap=True,
+        print_link(
+            console,
+            "3. サインイン後に開く（2人目のシステム管理者を1人だけ登録、一回限り）",
+            str(result["second_admin_url"]),
         )
 
 
@@ -407,10 +420,7 @@ def admin_second_admin_link(as_json: JsonOption = False) -> None:
     if as_json:
         emit_json({"second_admin_url": url})
     else:
-        console.print(
-            f"サインインした管理者が開く（2人目のシステム管理者を1人だけ登録、一回限り）: {url}",
-            soft_wrap=True,
-        )
+        print_link(console, "サインインした管理者が開く（2人目のシステム管理者を1人だけ登録、一回限り）", url)
 
 
 #: `juki operator / terminal / rights / admin`.

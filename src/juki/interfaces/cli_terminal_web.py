@@ -28,16 +28,19 @@ app = typer.Typer()  # `juki serve-terminal`
 
 @app.command("serve-terminal")
 def serve_terminal(
-    host: Annotated[str, typer.Option(help="listen address")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="待ち受けるアドレス（他の機械から使うなら 0.0.0.0）")
+    ] = "127.0.0.1",
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="listen port (default: the WebAuthn origin's)")
+        int | None,
+        typer.Option(min=1, max=65535, help="待ち受けるポート（既定: JUKI_WEBAUTHN_ORIGIN のポート）"),
     ] = None,
     server_name: Annotated[
-        str | None, typer.Option(help="host name in the certificate (default: the WebAuthn RP ID)")
+        str | None, typer.Option(help="証明書のホスト名（既定: JUKI_WEBAUTHN_RP_ID）")
     ] = None,
-    cert_name: Annotated[str, typer.Option(help="the certificate's name in the PKI")] = "terminal-web",
+    cert_name: Annotated[str, typer.Option(help="PKI 内の証明書の名前")] = "terminal-web",
     idle_lock_seconds: Annotated[
-        int | None, typer.Option(min=1, help="idle lock after this many seconds (S-04)")
+        int | None, typer.Option(min=1, help="この秒数操作がなければ画面ロック（S-04）")
     ] = None,
 ) -> None:
     """端末用の業務画面（HTTPS、生体認証・パスワードでのサインイン）を起動する。"""
@@ -47,7 +50,9 @@ def serve_terminal(
         settings = dataclasses.replace(settings, idle_lock_seconds=idle_lock_seconds)
     web = terminal_server(db, settings, host=host, port=port, server_name=server_name, cert_name=cert_name)
     console.print(
-        f"terminal UI on {web.url} (listening {host}:{web.port}); CA certificate to trust: {web.ca_cert}"
+        f"端末の業務画面: {web.url}（待ち受け {host}:{web.port}）。"
+        f"ブラウザで信頼する CA 証明書: {web.ca_cert}",
+        soft_wrap=True,
     )
     try:
         web.server.run()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from typing import Any
-
 from rich.console import Console
 
 from juki.config import Settings
+from juki.interfaces.cli_output import emit_json
 from juki.store.db import Database
 from juki.store.migrate import migrate
 
@@ -16,6 +13,8 @@ from juki.store.migrate import migrate
 console = Console(stderr=True)
 #: Exit code: the command finished but some items were rejected (each is recorded with its code).
 EXIT_REJECTED = 3
+
+__all__ = ["EXIT_REJECTED", "console", "emit_json", "open_database"]
 
 
 def open_database(settings: Settings | None = None, *, migrate_schema: bool = True) -> Database:
@@ -27,9 +26,3 @@ def open_database(settings: Settings | None = None, *, migrate_schema: bool = Tr
         for m in applied:
             console.print(f"[dim]migration {m.version:04d} {m.name} applied[/dim]")
     return db
-
-
-def emit_json(value: Any) -> None:
-    """One JSON document on stdout (UTF-8, Japanese kept readable)."""
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()

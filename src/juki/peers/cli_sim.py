@@ -8,6 +8,7 @@ import typer
 
 from juki.config import Settings
 from juki.domain.peers import PeerRole
+from juki.interfaces.cli_output import cell
 from juki.interfaces.common import console, emit_json
 from juki.peers.municipal import MunicipalCsSimulator
 from juki.services.access.pki import Pki
@@ -35,7 +36,11 @@ def municipal_cmd(
         report = simulator.send(stream_items, batch_size=batch)
     finally:
         simulator.close()
-    emit_json(report.as_dict()) if as_json else console.print(report.as_dict())
+    if as_json:
+        emit_json(report.as_dict())
+    else:  # lines to read, not a Python dict repr (the mismatches in full: --json)
+        console.print(f"送信 {report.sent:,} 件（{report.batches:,} 回）: {cell(report.outcomes)}")
+        console.print(f"期待と異なる応答 {len(report.mismatches):,} 件")
     if report.mismatches:
         raise typer.Exit(1)
 
@@ -64,7 +69,7 @@ def national_cmd(
     simulator = NationalSimulator(kind, sibling_database(db, database or f"juki_sim_{kind}"))
     if other_prefectures:
         held = simulator.seed_other_prefectures(other_prefectures)
-        console.print(f"holds {held:,} synthetic residents of other prefectures")
+        console.print(f"他の都道府県の合成住民 {held:,} 人を保持しています")
     context = ReloadingServerContext(
         pki.cert_path(cert),
         pki.key_path(cert),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import TaskID
 
 from juki.config import Settings
+from juki.interfaces.cli_output import progress
 from juki.interfaces.common import console, emit_json, open_database
 from juki.store.db import Database
 
@@ -22,15 +24,19 @@ def _db(database: str) -> Database:
     return open_database(settings)
 
 
-_last: dict[str, int] = {}
+@contextlib.contextmanager
+def _stages(totals: dict[str, int]) -> Iterator[Callable[[str, int], None]]:
+    """Progress of a benchmark's stages on stderr (stdout stays one JSON object): one bar per stage,
+    with the remaining time where ``totals`` knows the stage's size; nothing when stderr is redirected."""
+    with progress(console) as bar:
+        tasks: dict[str, TaskID] = {}
 
+        def tick(stage: str, done: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=totals.get(stage))
+            bar.update(tasks[stage], completed=done)
 
-def _progress(stage: str, done: int) -> None:
-    """Long benchmarks show progress on stderr (stdout stays one JSON object)."""
-    step = done // 250_000
-    if step > _last.get(stage, 0):
-        _last[stage] = step
-        console.print(f"[dim]{stage}: {done:,}[/dim]")
+        yield tick
 
 
 @contextlib.contextmanager
@@ -56,7 +62,8 @@ def load_cmd(
     from juki.tools.bench.registry import bench_load
 
     db = _db(database)
-    result = bench_load(db, db.settings.data_dir / "bench", persons, seed, _progress)
+    with _stages({"synth": persons, "load": persons}) as tick:
+        result = bench_load(db, db.settings.data_dir / "bench", persons, seed, tick)
     emit_json(result) if as_json else console.print_json(data=result)
 
 
@@ -76,7 +83,7 @@ def update_cmd(
     from juki.tools.bench.registry import bench_update
 
     db = _db(database)
-    with _refused():
+    with _refused(), _stages({"synth": persons, "load": persons, "update": notifications}) as tick:
         result = bench_update(
             db,
             db.settings.data_dir / "bench",
@@ -84,7 +91,7 @@ def update_cmd(
             seed,
             notifications,
             batch,
-            _progress,
+            tick,
             invalid_share=invalid_share,
         )
     emit_json(result) if as_json else console.print_json(data=result)
@@ -102,7 +109,8 @@ def reconcile_cmd(
     from juki.tools.bench.registry import bench_reconcile
 
     db = _db(database)
-    result = bench_reconcile(db, db.settings.data_dir / "bench", persons, _progress)
+    with _stages({"setup": persons}) as tick:
+        result = bench_reconcile(db, db.settings.data_dir / "bench", persons, tick)
     emit_json(result) if as_json else console.print_json(data=result)
 
 
@@ -125,9 +133,10 @@ def search_cmd(
     if file not in {kind.value for kind in FileKind}:
         raise typer.BadParameter("pref または fuhyo を指定してください", param_hint="--file")
     db = _db(database)
-    result = bench_search(
-        db, db.settings.data_dir / "bench", persons, seed, queries, cap, FileKind(file), _progress
-    )
+    with _stages({"synth": persons, "load": persons, "search": queries}) as tick:
+        result = bench_search(
+            db, db.settings.data_dir / "bench", persons, seed, queries, cap, FileKind(file), tick
+        )
     emit_json(result) if as_json else console.print_json(data=result)
 
 

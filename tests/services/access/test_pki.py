@@ -451,11 +451,11 @@ def test_hardening_5_S41_cli_pki_crl_renew_before(tmp_path: Path) -> None:
     crl = tmp_path / "pki" / "crl.pem"
     before = crl.read_bytes()
     result = runner.invoke(app, ["pki", "crl", "--renew-before", "2"], env=env)
-    assert result.exit_code == 0 and "not due" in result.stderr and crl.read_bytes() == before
+    assert result.exit_code == 0 and "更新はまだ不要です" in result.stderr and crl.read_bytes() == before
     result = runner.invoke(app, ["pki", "crl", "--days", "1"], env=env)
-    assert result.exit_code == 0 and "published" in result.stderr
+    assert result.exit_code == 0 and "CRL を発行しました" in result.stderr
     result = runner.invoke(app, ["pki", "crl", "--renew-before", "2"], env=env)
-    assert result.exit_code == 0 and "published" in result.stderr
+    assert result.exit_code == 0 and "CRL を発行しました" in result.stderr
     next_update = Pki(tmp_path / "pki").crl_next_update()
     assert next_update is not None and next_update - datetime.now(UTC) > timedelta(days=6)
     result = runner.invoke(app, ["pki", "crl", "--renew-before", "9"], env=env)
@@ -499,3 +499,18 @@ def test_hardening_6_S41_old_terminal_web_certificate_is_revoked_and_reissued(pk
     ]
     assert ensure_terminal_certificate(pki, host_names=["localhost"]) == (cert, key)  # kept from now on
     assert x509.load_pem_x509_certificate(cert.read_bytes()).serial_number == new.serial_number
+
+
+def test_terminal_certificate_follows_the_host_name_operators_type(pki: Pki) -> None:
+    """Issue 10 item 12 (reaching the UI from another machine): when JUKI_WEBAUTHN_RP_ID changes from
+    localhost to the server's name, the terminal certificate is reissued for that name (the old one is
+    revoked as superseded), so browsers on other machines accept it."""
+    cert, _ = ensure_terminal_certificate(pki, host_names=["localhost"])
+    old = x509.load_pem_x509_certificate(cert.read_bytes())
+    cert, _ = ensure_terminal_certificate(pki, host_names=["juki.example.lg.jp"])
+    new = x509.load_pem_x509_certificate(cert.read_bytes())
+    names = new.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["juki.example.lg.jp"]
+    assert new.serial_number != old.serial_number
+    crl = x509.load_pem_x509_crl(pki.crl_path.read_bytes())
+    assert [r.serial_number for r in crl] == [old.serial_number]

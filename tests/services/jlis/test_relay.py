@@ -394,8 +394,12 @@ def test_cli_relay_run_once_status_and_redrive(
     assert shown.exit_code == 0, shown.output
     info = orjson.loads(shown.stdout.splitlines()[-1])
     assert info["dead_letters"] == 1 and info["pref"]["sent"] == 1 and info["fuhyo"]["pending"] == 0
-    table = runner.invoke(app, ["relay", "status"])
-    assert table.exit_code == 0 and "dead letters: 1" in table.output
+    table = runner.invoke(app, ["relay", "status", "--format", "table"])
+    assert table.exit_code == 0 and "送信不能の合計: 1 件" in table.output
+    tsv = runner.invoke(app, ["relay", "status"])  # redirected: TSV, one line per file
+    lines = [line.split("\t") for line in tsv.stdout.splitlines()]
+    assert lines[0][:2] == ["ファイル", "送信待ち"] and [row[0] for row in lines[1:]] == ["pref", "fuhyo"]
+    assert lines[1][lines[0].index("送信不能")] == "1"
 
     redriven = runner.invoke(app, ["relay", "redrive", "--file", "pref", "--json"])
     assert redriven.exit_code == 0 and orjson.loads(redriven.stdout.splitlines()[-1]) == {

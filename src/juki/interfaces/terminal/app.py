@@ -21,7 +21,9 @@ from juki.interfaces.terminal import (
     routes_audit,
     routes_auth,
     routes_jlis,
+    routes_provision,
     routes_reconcile,
+    routes_record,
     routes_rights,
     routes_work,
 )
@@ -72,8 +74,11 @@ def create_terminal_app(
         routes_reconcile,
         routes_audit,
         routes_rights,
+        routes_record,
         routes_admin,
     ):
+        app.include_router(module.router)
+    for module in (routes_provision,):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)

@@ -172,6 +172,15 @@ def menu_for(actor: Actor) -> list[MenuItem]:
                     f"市町村CSとの整合性確認（{spec.server_label}）",
                 )
             )
+    for spec in all_files():
+        if permissions.allows(actor, Function.PROVISION, spec.kind):
+            items.append(
+                MenuItem(
+                    f"/provision/{spec.kind.value}",
+                    f"個別提供（{spec.label}）",
+                    "依頼元の事務による提供・移転",
+                )
+            )
     if permissions.allows(actor, Function.LOG_REVIEW, None):
         items.append(MenuItem("/audit", "操作ログの点検", "監査"))
     # Every operator may apply for a right for themselves; administrators decide here too.
@@ -277,9 +286,12 @@ def logged_use(
     body: Callable[[], T],
     detail: dict[str, object] | None = None,
     file: FileKind | None = None,
+    target: str | None = None,
 ) -> T:
     """Run a read-only use of a function (the log review, the inventory) under the operation-log
-    pattern: a deny is logged and committed, an allow is logged in the transaction of the use."""
+    pattern: a deny is logged and committed, an allow is logged in the transaction of the use.
+    `detail` is read after `body` ran, so the body may add what it learned (an export's row count).
+    `target` names the person the use was about (the review filtered by a 住民票コード)."""
 
     def run() -> T:
         permissions.require(actor, function, file)
@@ -290,8 +302,9 @@ def logged_use(
             function=function,
             file=file,
             outcome=Outcome.ALLOW,
+            target=target,
             detail={"event": event, **(detail or {})},
         )
         return result
 
-    return guarded(conn, run, actor=actor, function=function, event=event, file=file)
+    return guarded(conn, run, actor=actor, function=function, event=event, file=file, target=target)

@@ -12,6 +12,7 @@ object) with its stable code — never a stack trace (ARCHITECTURE.md §4).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -23,7 +24,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx
+from juki.interfaces.terminal.context import Ctx, Requests
 from juki.interfaces.terminal.lock_view import fill_lock_view
 from juki.interfaces.terminal.render import Renderer, ShownError, View, status_of, wants_json
 from juki.interfaces.terminal.security import SESSION_COOKIE, cookie_options, csrf_token
@@ -53,9 +54,30 @@ def forget_session(response: Response) -> None:
     )
 
 
+#: What to do when a one-time link no longer works (issue 10 item 12): the page names the command
+#: that issues a new one, so an operator who clicked an old or used link is not left at a dead end.
+RENEWAL_HINTS = {
+    "/terminal/bind/": "新しい端末登録リンクは、サーバで管理者が `juki terminal rebind <端末名>` を"
+    "実行すると発行されます（デモでは、もう一度 `make run` を実行すると表示されます）",
+    "/enrol/": "新しい登録用リンクは、サーバで管理者が `juki operator enrol-link <操作者ID>` を"
+    "実行すると発行されます（デモの初期管理者なら `.venv/bin/juki operator enrol-link admin1`）",
+    "/webauthn/register/": "新しい登録用リンクは、サーバで管理者が `juki operator enrol-link <操作者ID>` を"
+    "実行すると発行されます",
+}
+
+
+def renewal_hint(path: str) -> str | None:
+    """How to get a new one-time link for a page under ``path`` (None: not a one-time link's page)."""
+    return next((hint for prefix, hint in RENEWAL_HINTS.items() if path.startswith(prefix)), None)
+
+
 def refusal_response(renderer: Renderer, request: Request, refusal: Refusal) -> Response:
     """The answer to a refusal, by its code."""
     shown = ShownError.of(refusal)
+    if refusal.code == "T_ENROLMENT_INVALID":
+        hint = renewal_hint(request.url.path)
+        if hint:
+            shown = ShownError(shown.code, f"{shown.message}。{hint}")
     status = status_of(refusal.code)
     if wants_json(request):
         return JSONResponse({"code": shown.code, "message": shown.message}, status_code=status)
@@ -85,10 +107,26 @@ def refusal_response(renderer: Renderer, request: Request, refusal: Refusal) -> 
     return renderer.error(view, shown, status=status, back="/" if view.actor else None)
 
 
+def _framed_view(request: Request) -> View:
+    """The frame of a not-found or wrong-method page: the router answered before any route resolved
+    the terminal and session, so resolve them here (without counting as activity) to keep the
+    header and menu; an unknown terminal or no session just gets the bare frame."""
+    view = _view(request)
+    if view.terminal is not None:
+        return view
+    # The terminal (if known) is in request.state.ctx even when the session is refused.
+    with contextlib.suppress(Refusal):
+        Requests(request.app.state.web).session(request, touch=False)
+    return _view(request)
+
+
 def web_error_response(renderer: Renderer, request: Request, code: str) -> Response:
     shown = ShownError.web(code)
     if wants_json(request):
         return JSONResponse({"code": shown.code, "message": shown.message}, status_code=status_of(code))
+    if code in ("T_NOT_FOUND", "T_METHOD"):
+        view = _framed_view(request)
+        return renderer.error(view, shown, back="/" if view.terminal is not None else None)
     return renderer.error(_view(request), shown)
 
 

@@ -7,7 +7,6 @@ with its column name rather than hidden, so a new column can never silently disa
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -17,6 +16,7 @@ from juki.domain.reasons import ChangeReason
 from juki.files import all_files
 from juki.services.access import permissions
 from juki.services.access.actor import NO_FILE, Function, Outcome
+from juki.services.audit.wording import describe_text
 
 FILE_LABELS: Final[dict[str, str]] = {spec.value: spec.title for spec in all_files()} | {NO_FILE: "—"}
 
@@ -34,6 +34,9 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.JLIS_QUERY.value: "全国サーバへの照会",
     Function.RECONCILIATION_REVIEW.value: "整合性確認結果の確認",
     Function.SIGN_IN.value: "認証",
+    Function.LOOKUP.value: "住民票コード・個人番号による検索",
+    Function.MY_NUMBER_VIEW.value: "個人番号の表示",
+    Function.PRINT.value: "照会結果票の印刷",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {
     Outcome.ALLOW.value: "実行",
@@ -47,17 +50,17 @@ OUTCOME_LABELS: Final[dict[str, str]] = {
 PATTERN_LABELS: Final[dict[str, str]] = {
     "high_volume": "件数が多い",
     "off_hours": "業務時間外",
-    "repeated_target": "同一対象の繰り返し参照",
+    "repeated_target": "同じ住民の繰り返し参照（検索・閲覧）",
     "repeated_deny": "権限外操作の繰り返し",
     "repeated_failure": "認証失敗の繰り返し",
+    "bulk_browsing": "多数の住民の参照",
+    "day_off": "休日の操作",
 }
 
 
 def detail_text(detail: Any) -> str:
-    """A log row's detail (jsonb) as compact JSON, Japanese kept readable."""
-    if detail is None:
-        return ""
-    return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+    """A log row's detail as Japanese sentences (services/audit/wording.py), never raw JSON."""
+    return describe_text(detail if isinstance(detail, dict) else None if detail is None else {"値": detail})
 
 
 def date_label(value: Any) -> str:
@@ -112,7 +115,11 @@ def item_value(column: str, value: Any) -> str:
 def role_label(role: Any) -> str:
     """A role's Japanese label from the permission matrix (the name itself if unknown)."""
     roles = permissions.matrix().roles
-    return roles[role].label if role in roles else str(role)
+    base, binding = permissions.split_role(str(role))
+    if base not in roles:
+        return str(role)
+    # A role bound to a requester names it: "提供・移転 依頼元担当（kyoiku）".
+    return roles[base].label if binding is None else f"{roles[base].label}（{binding}）"
 
 
 def register_filters(env: Any) -> None:

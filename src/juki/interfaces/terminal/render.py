@@ -60,6 +60,7 @@ STATUS: Final[dict[str, int]] = {
     "T_JLIS_UNAVAILABLE": 503,
     "T_JLIS_REFUSED": 502,
     "T_RECON_RUN_NOT_FOUND": 404,
+    "T_RESULT_SET_EXPIRED": 404,
     "T_NOT_FOUND": 404,
     "T_METHOD": 405,
     "T_BAD_REQUEST": 400,

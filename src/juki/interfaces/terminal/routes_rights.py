@@ -7,6 +7,7 @@ refused change (T_RIGHTS_SELF_APPROVAL, T_RIGHTS_STATE, …) is shown on the sam
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -17,6 +18,7 @@ from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions, rights_ledger, role_conflicts
 from juki.services.access.actor import Function
+from juki.services.provision.catalog import load_catalog
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
@@ -38,6 +40,7 @@ def _rights_page(
     rules = conflict_policy(web)
     with web.term() as conn:
         pending = rights_ledger.applications(conn)
+        roles = role_options(conn)
         if not is_admin:
             pending = [a for a in pending if actor.login in (a.operator_login, a.requested_by_login)]
         # Separation of duties, shown to whoever decides (the service checks again at approval).
@@ -51,7 +54,7 @@ def _rights_page(
         status=status,
         is_admin=is_admin,
         for_others=for_others,
-        roles=list(permissions.matrix().roles.values()),
+        roles=roles,
         pending=pending,
         conflicts=conflicts,
         conflict_mode=rules.mode,
@@ -62,6 +65,27 @@ def _rights_page(
 def conflict_policy(web: TerminalWeb) -> role_conflicts.ConflictPolicy:
     """The shipped role-conflict pairs under this installation's mode (JUKI_ROLE_CONFLICT_MODE)."""
     return role_conflicts.policy().with_mode(web.settings.role_conflict_mode)
+
+
+@dataclass(frozen=True)
+class RoleOption:
+    """A role as the application form offers it (name as granted, Japanese label)."""
+
+    name: str
+    label: str
+
+
+def role_options(conn: Any) -> list[RoleOption]:
+    """Every role of the matrix; a role bound to a requester once per requester of the provision
+    catalog in force ("provision_operator@kyoiku"), so the grant names whom its holder acts for."""
+    requesters = load_catalog(conn).requesters.values()
+    options: list[RoleOption] = []
+    for spec in permissions.matrix().roles.values():
+        if spec.bound_to is None:
+            options.append(RoleOption(spec.name, spec.label))
+        else:
+            options.extend(RoleOption(f"{spec.name}@{r.code}", f"{spec.label}：{r.name}") for r in requesters)
+    return options
 
 
 def _inventory_page(

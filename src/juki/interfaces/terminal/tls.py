@@ -40,7 +40,13 @@ def ensure_terminal_certificate(
     if not pki.exists():
         pki.init()
     cert_path, key_path = pki.cert_path(name), pki.key_path(name)
-    if cert_path.exists() and key_path.exists() and not _is_terminal_web(cert_path):
+    # A certificate issued for other host names (JUKI_WEBAUTHN_RP_ID changed to reach the UI from
+    # another machine) would make every browser refuse the new name: replace it like an old role.
+    if (
+        cert_path.exists()
+        and key_path.exists()
+        and (not _is_terminal_web(cert_path) or not _names_covered(cert_path, host_names))
+    ):
         with contextlib.suppress(PkiError):  # not in the index or already revoked: nothing to revoke
             pki.revoke(name, reason="superseded")
         pki.publish_crl()
@@ -50,6 +56,17 @@ def ensure_terminal_certificate(
     if not pki.crl_path.exists():
         pki.publish_crl()
     return cert_path, key_path
+
+
+def _names_covered(cert: Path, host_names: Sequence[str]) -> bool:
+    """True when every name in ``host_names`` is a DNS name in the certificate's SAN."""
+    try:
+        loaded = x509.load_pem_x509_certificate(cert.read_bytes())
+        san = loaded.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return False
+    names = {n.lower() for n in san.get_values_for_type(x509.DNSName)}
+    return all(h.lower() in names for h in host_names)
 
 
 def _is_terminal_web(cert: Path) -> bool:

@@ -38,6 +38,10 @@ class Function(StrEnum):
     JLIS_QUERY = "jlis_query"  # query to J-LIS: 全国サーバ / 附票全国サーバ (F1-5, F2-5)
     RECONCILIATION_REVIEW = "reconciliation_review"  # results of the consistency check (F1-7, F2-7)
     SIGN_IN = "sign_in"  # authentication events (S-01..S-03), logged like any operation
+    LOOKUP = "lookup"  # open a record by 住民票コード or 個人番号 (F1-6, F2-6 direct look-up)
+    MY_NUMBER_VIEW = "my_number_view"  # show a masked 個人番号 on a record page (File 1 only)
+    PRINT = "print"  # print one record as a 照会結果票 (an output, without media: no bulk terminal)
+    PROVISION = "provision"  # provision / transfer to a requester (F1-2, F2-2); roles bound to a requester
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such

@@ -24,17 +24,30 @@ __all__ = [
     "Matrix",
     "RoleSpec",
     "allows",
+    "bindings",
     "load_matrix",
     "matrix",
     "password_allowed",
     "password_roles",
     "require",
     "role_spec",
+    "split_role",
 ]
 
 #: The role whose holders approve rights; the bootstrap grants it and the last one cannot be revoked.
 ADMIN_ROLE = "admin"
-_ROLE_KEYS = frozenset({"label", "description", "password_allowed", "allow"})
+_ROLE_KEYS = frozenset({"label", "description", "password_allowed", "allow", "bound_to"})
+#: A role bound to something (a requester of the provision catalog) is granted as "<role>@<code>":
+#: the grant names what it is bound to, so the rights ledger and the inventory show it.
+BINDING_SEPARATOR = "@"
+
+
+def split_role(name: str) -> tuple[str, str | None]:
+    """("provision_operator", "kyoiku") for "provision_operator@kyoiku"; (name, None) for a plain role."""
+    base, sep, binding = name.partition(BINDING_SEPARATOR)
+    return (base, binding) if sep else (name, None)
+
+
 _FUNCTION_KEYS = frozenset({"requires_bulk_terminal"})
 
 
@@ -47,6 +60,7 @@ class RoleSpec:
     description: str
     password_allowed: bool
     allow: frozenset[tuple[Function, FileKind | None]]
+    bound_to: str | None = None  # "requester": granted only as "<role>@<requester code>"
 
 
 @dataclass(frozen=True)
@@ -62,10 +76,28 @@ class Matrix:
         """Whether any of `roles` allows `function` on `file` (at a bulk-enabled terminal or not)."""
         if function in self.bulk_functions and not bulk_enabled:
             return False
-        return any(
-            (function, file) in spec.allow
-            for spec in (self.roles.get(name) for name in roles)
-            if spec is not None
+        return any((function, file) in spec.allow for spec, _ in self._resolved(roles) if spec is not None)
+
+    def _resolved(self, roles: Iterable[str]) -> Iterable[tuple[RoleSpec | None, str | None]]:
+        """Each role's spec and binding; None for an unknown role or a binding that does not fit
+        (a bound role without its binding, or a plain role with one, allows nothing)."""
+        for name in roles:
+            base, binding = split_role(name)
+            spec = self.roles.get(base)
+            fits = spec is not None and (spec.bound_to is None) == (binding is None) and binding != ""
+            yield (spec if fits else None), binding
+
+    def bindings(
+        self, roles: Iterable[str], function: Function, file: FileKind | None, *, bulk_enabled: bool
+    ) -> frozenset[str]:
+        """What the bound roles among ``roles`` that allow ``function`` on ``file`` are bound to:
+        the requesters an operator may act for (a requester's operator never acts for another)."""
+        if function in self.bulk_functions and not bulk_enabled:
+            return frozenset()
+        return frozenset(
+            binding
+            for spec, binding in self._resolved(roles)
+            if spec is not None and binding is not None and (function, file) in spec.allow
         )
 
 
@@ -92,6 +124,7 @@ def load_matrix(text: str) -> Matrix:
             description=str(spec.get("description", "")),
             password_allowed=spec["password_allowed"],
             allow=frozenset(allow),
+            bound_to=_bound_to(name, spec.get("bound_to")),
         )
     bulk: set[Function] = set()
     for function, conditions in data.get("functions", {}).items():
@@ -103,6 +136,14 @@ def load_matrix(text: str) -> Matrix:
     if ADMIN_ROLE not in roles:
         raise ValueError(f"permissions: the {ADMIN_ROLE!r} role is required (it approves rights)")
     return Matrix(roles=MappingProxyType(roles), bulk_functions=frozenset(bulk))
+
+
+def _bound_to(role: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if value != "requester":
+        raise ValueError(f"permissions: role {role}: bound_to must be 'requester'")
+    return "requester"
 
 
 @cache
@@ -133,10 +174,18 @@ def require(actor: Actor | None, function: Function, file: FileKind | None = Non
         raise Refusal("T_FORBIDDEN")
 
 
+def bindings(actor: Actor | None, function: Function, file: FileKind | None) -> frozenset[str]:
+    """The requesters `actor` may act for in `function` on `file` (roles "<role>@<code>")."""
+    if actor is None:
+        return frozenset()
+    return matrix().bindings(actor.roles, function, file, bulk_enabled=actor.bulk_enabled)
+
+
 def role_spec(role: str) -> RoleSpec:
-    """The role's definition, or T_ROLE_UNKNOWN."""
-    spec = matrix().roles.get(role)
-    if spec is None:
+    """The role's definition ("<role>@<binding>" for a bound role), or T_ROLE_UNKNOWN."""
+    base, binding = split_role(role)
+    spec = matrix().roles.get(base)
+    if spec is None or (spec.bound_to is None) != (binding is None) or binding == "":
         raise Refusal("T_ROLE_UNKNOWN", role)
     return spec
 
@@ -149,4 +198,6 @@ def password_allowed(roles: Iterable[str]) -> bool:
 def password_roles(roles: Iterable[str]) -> frozenset[str]:
     """The roles that a password session carries: those whose password_allowed is true (S-01)."""
     known = matrix().roles
-    return frozenset(r for r in roles if r in known and known[r].password_allowed)
+    return frozenset(
+        r for r in roles if split_role(r)[0] in known and known[split_role(r)[0]].password_allowed
+    )

@@ -54,6 +54,10 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CLOCK_SKEW = timedelta(minutes=5)
 _INDEX_VERSION = 1
 _log = logging.getLogger("juki.tls")
+#: The prefecture's document-signing identity (PAdES signatures on forms): not a network peer.
+DOCUMENT_SIGNER_NAME = "pref-document-signer"
+DOCUMENT_SIGNER_OU = "document_signer"
+_DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning, RFC 9336
 
 
 class PkiError(RuntimeError):
@@ -496,6 +500,92 @@ class Pki:
         crl = builder.sign(ca_key, hashes.SHA256())
         _write_file(self.crl_path, crl.public_bytes(serialization.Encoding.PEM), 0o644)
         return self.crl_path
+
+    def document_signer(self, name: str = DOCUMENT_SIGNER_NAME, *, days: int = 825) -> IssuedCert:
+        """The prefecture's document-signing certificate and key (PAdES on forms), issued on first use.
+
+        Not a peer of the network: its subject OU is ``document_signer`` (no :class:`PeerRole`, so
+        ``peer_identity`` refuses it), and it has neither serverAuth nor clientAuth — only
+        digitalSignature + nonRepudiation and the documentSigning purpose (RFC 9336), so no TLS server
+        accepts it and a leaked TLS key cannot sign a form. A revoked or expired one is replaced.
+        """
+        name = _check_name(name)
+        with self._locked():
+            for entry in reversed(self._read_index()["certs"]):
+                if (
+                    entry["name"] == name
+                    and entry["status"] == "valid"
+                    and _parse_iso(entry["not_after"]) > _now() + _CLOCK_SKEW
+                    and self.cert_path(name).exists()
+                ):
+                    return IssuedCert(int(entry["serial"]), self.cert_path(name), self.key_path(name))
+            ca_cert, ca_key = self._load_ca()
+            index = self._read_index()
+            for entry in index["certs"]:
+                if entry["name"] == name and entry["status"] == "valid":
+                    entry["status"] = "revoked"  # superseded (expired or its files were lost)
+                    entry["revoked_at"] = _iso(_now())
+                    entry["reason"] = x509.ReasonFlags.superseded.value
+            key = ec.generate_private_key(ec.SECP256R1())
+            now = _now()
+            not_after = min(now + timedelta(days=days), ca_cert.not_valid_after_utc)
+            serial = x509.random_serial_number()
+            subject = x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+                    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DOCUMENT_SIGNER_OU),
+                    x509.NameAttribute(NameOID.COMMON_NAME, name),
+                ]
+            )
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(subject)
+                .issuer_name(ca_cert.subject)
+                .public_key(key.public_key())
+                .serial_number(serial)
+                .not_valid_before(now - _CLOCK_SKEW)
+                .not_valid_after(not_after)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(
+                    x509.KeyUsage(
+                        digital_signature=True,
+                        content_commitment=True,
+                        key_encipherment=False,
+                        data_encipherment=False,
+                        key_agreement=False,
+                        key_cert_sign=False,
+                        crl_sign=False,
+                        encipher_only=False,
+                        decipher_only=False,
+                    ),
+                    critical=True,
+                )
+                .add_extension(x509.ExtendedKeyUsage([_DOCUMENT_SIGNING_EKU]), critical=False)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+                )
+                .sign(ca_key, hashes.SHA256())
+            )
+            key_pem = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            _write_file(self.key_path(name), key_pem, 0o600)
+            _write_file(self.cert_path(name), cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            index["certs"].append(
+                {
+                    "serial": serial,
+                    "name": name,
+                    "role": DOCUMENT_SIGNER_OU,
+                    "lg_code": None,
+                    "not_after": _iso(not_after),
+                    "status": "valid",
+                    "revoked_at": None,
+                    "reason": None,
+                }
+            )
+            self._write_index(index)
+        return IssuedCert(serial=serial, cert_path=self.cert_path(name), key_path=self.key_path(name))
 
     def list(self) -> list[dict[str, Any]]:
         """Every certificate issued, oldest first; status valid, revoked or expired."""

@@ -14,7 +14,7 @@ applies change notifications to the files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ import psycopg
 from juki.domain.refusals import Refusal
 from juki.services.access import role_conflicts
 from juki.services.access.actor import Actor, Function, Outcome
-from juki.services.access.permissions import ADMIN_ROLE, matrix, require, role_spec
+from juki.services.access.permissions import ADMIN_ROLE, RoleSpec, matrix, require, role_spec, split_role
 from juki.services.access.session_end import end_open_sessions, open_sessions
 from juki.services.audit.guard import guarded
 from juki.services.audit.operation_log import record_operation
@@ -625,7 +625,7 @@ def inventory(conn: psycopg.Connection[Any]) -> list[InventoryRow]:
             display_name=str(r[3]),
             operator_disabled=bool(r[4]),
             role=str(r[5]),
-            role_label=known[r[5]].label if r[5] in known else f"（未定義の役割 {r[5]}）",
+            role_label=_role_label(known, str(r[5])),
             effective_at=r[6],
             bootstrap=bool(r[7]),
             application_id=r[8],
@@ -636,6 +636,14 @@ def inventory(conn: psycopg.Connection[Any]) -> list[InventoryRow]:
         )
         for r in rows
     ]
+
+
+def _role_label(known: Mapping[str, RoleSpec], role: str) -> str:
+    """The role's Japanese label; a bound role ("provision_operator@kyoiku") names what it is bound to."""
+    base, binding = split_role(role)
+    if base not in known:
+        return f"（未定義の役割 {role}）"
+    return known[base].label if binding is None else f"{known[base].label}（{binding}）"
 
 
 def applications(conn: psycopg.Connection[Any], *, pending_only: bool = True) -> list[Application]:

@@ -636,19 +636,29 @@ def load_population(
         proc.start()
     reports: list[LoadReport] = []
     errors: list[str] = []
-    while len(reports) + len(errors) < len(procs):
-        try:
-            kind, report, error = results.get(timeout=0.5)
-        except Exception:  # queue.Empty: just a progress tick
-            if progress:
-                progress({k: int(v.value) for k, v in counters.items()})
-            if not any(p.is_alive() for p in procs) and results.empty():
-                errors.append("a loader process died without a report")
-            continue
-        if error:
-            errors.append(f"{kind}: {error}")
-        else:
-            reports.append(report)
+    try:
+        while len(reports) + len(errors) < len(procs):
+            try:
+                kind, report, error = results.get(timeout=0.5)
+            except Exception:  # queue.Empty: just a progress tick
+                if progress:
+                    progress({k: int(v.value) for k, v in counters.items()})
+                if not any(p.is_alive() for p in procs) and results.empty():
+                    errors.append("a loader process died without a report")
+                continue
+            if error:
+                errors.append(f"{kind}: {error}")
+            else:
+                reports.append(report)
+    except BaseException:
+        # Interrupted (Ctrl-C, or SIGTERM turned into KeyboardInterrupt by `juki demo`): end the
+        # loaders now. Left running, they would keep their database sessions open until the whole
+        # file was loaded, and whoever stops the database would find it still in use.
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join()
+        raise
     for proc in procs:
         proc.join()
     if progress:

@@ -5,6 +5,8 @@
 - The temporary 個人番号 area of File 2 (R-05, R-06): rows past their expiry. The database also purges
   these after every insert, so expiry never depends on this job running.
 
+- Provision and transfer records of both files (R-08): seven years (services/provision/records.py; the
+  database deletes only rows whose seven years have passed by its own clock).
 File 2's own history has no stated period (A-03): it is kept, like File 1's, and not purged here.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from juki.files import FUHYO
+from juki.files import FUHYO, all_files
+from juki.services.provision.records import purge_expired as purge_provision_records
 from juki.services.registry.rows import all_row_specs
 from juki.store.db import Database
 
@@ -37,4 +40,8 @@ def purge(db: Database) -> dict[str, Any]:
         row = conn.execute("SELECT fuhyo_tmp.purge_expired()").fetchone()
         report["fuhyo_tmp_my_numbers_purged"] = int(row[0]) if row else 0
         conn.commit()
+    for spec in all_files():  # R-08
+        with db.connect(spec.db_role) as conn:
+            report[f"{spec.value}_provision_records_purged"] = purge_provision_records(conn, spec.kind)
+            conn.commit()
     return report

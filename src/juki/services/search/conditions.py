@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Final
 
 from juki.domain.codes import normalize_digits
-from juki.domain.dates import DateParseError, JukiDate, parse_date
+from juki.domain.dates import DateParseError, JukiDate, parse_entered_date
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 
@@ -220,6 +220,9 @@ class SearchConditions:
     sex: str = ""
     address: str = ""
     include_ended: bool = False
+    #: 「異体字も検索」: a kanji name also matches its variant spellings (髙橋 for 高橋); only the key
+    #: is expanded, stored names are never changed (juki.domain.kanji_variants).
+    kanji_variants: bool = False
 
     def to_log(self) -> dict[str, object]:
         """The conditions as the operation log records them (what was entered, blanks left out)."""
@@ -238,6 +241,8 @@ class SearchConditions:
         if self.address.strip():
             out["address"] = self.address
         out["include_ended"] = self.include_ended
+        if self.kanji_variants:
+            out["kanji_variants"] = True
         return out
 
 
@@ -250,12 +255,13 @@ def read_sex(value: str) -> str | None:
 
 
 def read_birth(value: str | JukiDate) -> JukiDate:
-    """A birth-date condition; T_SEARCH_INPUT for an unreadable date or 不詳."""
+    """A birth-date condition (any form an operator types, 元号コード too); T_SEARCH_INPUT for an
+    unreadable date or 不詳."""
     if isinstance(value, JukiDate):
         date = value
     else:
         try:
-            date = parse_date(value.strip())
+            date = parse_entered_date(value.strip())
         except DateParseError as exc:
             raise Refusal("T_SEARCH_INPUT", f"生年月日: {exc.message}") from None
     if date.year is None:

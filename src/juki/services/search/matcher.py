@@ -14,7 +14,10 @@ Matching of the terminal search:
   (:func:`juki.domain.kana.seion_key`): がくと finds かくと, spaces do not matter. Other input is compared
   with the kanji name as stored, with only spaces and variation selectors (IVS) left out of both sides
   — never NFC/NFKC, so U+FA19 神 stays U+FA19 and only matches itself. The name may be the whole name,
-  the family part or the given part, each exact or by prefix.
+  the family part or the given part, each exact or by prefix. With ``kanji_variants`` (「異体字も検索」)
+  the kanji key is expanded into its spellings from the variant table
+  (:func:`juki.domain.kanji_variants.spellings`: 高橋 → 高橋, 髙橋) and any of them matches; the stored
+  names and their indexes are untouched, each spelling is one more probe of the same index.
 * **Birth date.** Any form :func:`juki.domain.dates.parse_date` reads (1985-03-04, 昭和60年3月4日,
   S60.3.4, 1985年3月, 1985年, 1985年3月上旬). A partial date searches its whole period. A stored date
   with unknown parts also matches a query date it could be: 1985-03-04 finds persons recorded as
@@ -42,8 +45,9 @@ from typing import Any, Final
 from psycopg import sql
 
 from juki.domain.address import address_key, municipality_prefixes, strip_municipality
-from juki.domain.dates import DateQualifier, JukiDate
+from juki.domain.dates import DateQualifier, JukiDate, calendar_warning
 from juki.domain.kana import is_kana_text, seion_key
+from juki.domain.kanji_variants import MAX_SPELLINGS, spellings
 from juki.domain.lgcodes import kanagawa
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
@@ -117,6 +121,10 @@ class CompiledSearch:
     where: sql.Composed
     params: tuple[Any, ...]
     present: frozenset[Condition]
+    #: The spellings of a kanji name searched with 「異体字も検索」 (empty without it, or for kana).
+    variant_spellings: tuple[str, ...] = ()
+    #: Warnings for the operator that did not stop the search (a date not on the calendar).
+    warnings: tuple[str, ...] = ()
 
     def query(self, limit: int) -> tuple[sql.Composed, list[Any]]:
         """The SELECT fetching at most ``limit`` rows (the service asks for cap + 1).
@@ -261,17 +269,40 @@ def _name_sql(
     return _prefix_pair(given, key) if prefix else _same(equal.format(given), [key])
 
 
-def _name_condition(name: str, match: NameMatch, part: NamePart) -> tuple[_Cond, bool] | None:
-    """The name condition and whether it is specific enough for S-25 (a prefix long enough); None when
-    the key is empty. Kana input is compared through the kana keys, other input the kanji name."""
+def _any_of(conds: Sequence[_Cond]) -> _Cond:
+    """Any of ``conds`` (one name condition per spelling): an OR of each form, which PostgreSQL runs
+    as a BitmapOr of the same index's probes."""
+    if len(conds) == 1:
+        return conds[0]
+
+    def joined(forms: Sequence[sql.Composable]) -> sql.Composable:
+        return sql.SQL("({})").format(sql.SQL(" OR ").join(sql.SQL("({})").format(f) for f in forms))
+
+    return _Cond(
+        joined([c.indexed for c in conds]),
+        joined([c.filter for c in conds]),
+        tuple(p for c in conds for p in c.params_indexed),
+        tuple(p for c in conds for p in c.params_filter),
+        all(c.selective for c in conds),
+    )
+
+
+def _name_condition(
+    name: str, match: NameMatch, part: NamePart, *, variants: bool = False
+) -> tuple[_Cond, bool, tuple[str, ...]] | None:
+    """The name condition, whether it is specific enough for S-25 (a prefix long enough) and the
+    spellings searched when ``variants`` expanded a kanji key; None when the key is empty. Kana input
+    is compared through the kana keys, other input the kanji name."""
     kana = is_kana_text(name)
     # The kana key drops spaces: for a part, a space typed inside it does not split it.
     key = seion_key(name) if kana else kanji_key(name)
     if not key:
         return None
-    cond = _name_sql(key, _KANA_COLUMNS if kana else _KANJI_COLUMNS, match, part)
+    columns = _KANA_COLUMNS if kana else _KANJI_COLUMNS
+    keys = spellings(key) if variants and not kana else (key,)
+    cond = _any_of([_name_sql(k, columns, match, part) for k in keys])
     minimum = MIN_PREFIX_KANA if kana else MIN_PREFIX_KANJI
-    return cond, match is not NameMatch.PREFIX or len(key) >= minimum
+    return cond, match is not NameMatch.PREFIX or len(key) >= minimum, keys if len(keys) > 1 else ()
 
 
 @dataclass(frozen=True)
@@ -364,17 +395,21 @@ def compile_search(conditions: SearchConditions) -> CompiledSearch:
     conds: list[_Cond] = []
     present: set[Condition] = set()
     hints: list[str] = []
+    warnings: list[str] = []
+    searched: tuple[str, ...] = ()
 
     if not _blank(conditions.name):
         try:
             match, part = NameMatch(conditions.name_match), NamePart(conditions.name_part)
         except ValueError:
             raise Refusal("T_SEARCH_INPUT", "氏名の一致方法または区分が正しくありません") from None
-        name = _name_condition(conditions.name.strip(), match, part)
+        name = _name_condition(conditions.name.strip(), match, part, variants=conditions.kanji_variants)
         if name is None:
             raise Refusal("T_SEARCH_INPUT", "氏名を読み取れません")
-        cond, specific = name
+        cond, specific, searched = name
         conds.append(cond)
+        if len(searched) == MAX_SPELLINGS:
+            warnings.append(f"異体字の組み合わせが多いため、最初の{MAX_SPELLINGS}通りだけを検索しました")
         if not specific:
             hints.append(
                 f"氏名の前方一致は漢字{MIN_PREFIX_KANJI}文字以上、かな{MIN_PREFIX_KANA}文字以上で指定してください"
@@ -389,6 +424,9 @@ def compile_search(conditions: SearchConditions) -> CompiledSearch:
     birth = conditions.birth_date
     if isinstance(birth, JukiDate) or not _blank(birth):
         date = read_birth(birth)
+        unusual = calendar_warning(date)
+        if unusual is not None:
+            warnings.append(f"生年月日: {unusual}")
         conds.append(_birth_condition(date))
         present.add(Condition.BIRTH)
         if date.day is not None:
@@ -424,7 +462,9 @@ def compile_search(conditions: SearchConditions) -> CompiledSearch:
         params.extend(c.params_indexed if use_index else c.params_filter)
     if not conditions.include_ended:
         parts.append(sql.SQL(spec.present_sql))
-    return CompiledSearch(conditions.file, sql.SQL(" AND ").join(parts), tuple(params), found)
+    return CompiledSearch(
+        conditions.file, sql.SQL(" AND ").join(parts), tuple(params), found, searched, tuple(warnings)
+    )
 
 
 # ------------------------------------------------------------------------- J-LIS query keys (basic4)

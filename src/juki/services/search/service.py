@@ -88,6 +88,8 @@ class SearchResult:
     hits: tuple[SearchHit, ...]
     cap: int
     log_id: int  # the operation-log row of this search
+    variant_spellings: tuple[str, ...] = ()  # the kanji spellings searched (「異体字も検索」)
+    warnings: tuple[str, ...] = ()  # for the operator; they did not stop the search
 
     @property
     def count(self) -> int:
@@ -218,15 +220,23 @@ def search(
             raise Refusal(S25_RULES.too_many_code, f"{limit}件を超えました")
         rows.sort(key=lambda r: (r["seion_kana"], r["birth_key"], r["juminhyo_code"]))
         # Last, so the log's chain head is locked only until the commit that follows at once.
+        # "shown" names every person the list showed, by 住民票コード only (never names or dates):
+        # the review's "who looked at this resident" finds searches as well as record views
+        # (issue 10 item 8, migration 0032).
         log_id = record_operation(
             conn,
             actor,
             function=Function.SEARCH,
             file=file,
             outcome=Outcome.ALLOW,
-            detail={"conditions": logged, "result_count": len(rows)},
+            detail={
+                "conditions": logged,
+                "result_count": len(rows),
+                "shown": [r["juminhyo_code"] for r in rows],
+            },
         )
-        return SearchResult(file, tuple(_hit(r) for r in rows), limit, log_id)
+        hits = tuple(_hit(r) for r in rows)
+        return SearchResult(file, hits, limit, log_id, compiled.variant_spellings, compiled.warnings)
 
     def refusal_detail(refusal: Refusal) -> Mapping[str, object]:
         if refusal.code == S25_RULES.too_many_code:
