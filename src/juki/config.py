@@ -48,6 +48,8 @@ class Settings:
         docs/audit-review.md).
     bulk_approval_rows: a bulk request with more rows than this waits for the prior approval of the
         requesting department's head (S-26; JUKI_BULK_APPROVAL_ROWS, default 10,000).
+    role_conflict_mode: "warn" or "refuse" for roles one operator should not hold together
+        (JUKI_ROLE_CONFLICT_MODE); None = the mode in data/role_conflicts.toml.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -69,6 +71,7 @@ class Settings:
     pki_dir: Path | None = None
     audit_patterns_file: Path | None = None
     bulk_approval_rows: int = 10_000
+    role_conflict_mode: str | None = None
 
     @property
     def pki_directory(self) -> Path:
@@ -100,4 +103,14 @@ class Settings:
                 Path(env["JUKI_AUDIT_PATTERNS"]).resolve() if env.get("JUKI_AUDIT_PATTERNS") else None
             ),
             bulk_approval_rows=int(env.get("JUKI_BULK_APPROVAL_ROWS", "10000")),
+            role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
         )
+
+
+def _conflict_mode(value: str | None) -> str | None:
+    """JUKI_ROLE_CONFLICT_MODE, checked at start: a typo must not silently keep the other mode."""
+    if not value:
+        return None
+    if value not in ("warn", "refuse"):
+        raise ValueError(f"JUKI_ROLE_CONFLICT_MODE must be warn or refuse, not {value!r}")
+    return value

@@ -210,9 +210,10 @@ def test_S04_idle_lock_hides_data_and_needs_reauthentication(
     # Re-authenticate with the same authenticator.
     ui.set_idle_lock(600)
     op.page.get_by_role("button", name="生体認証で再認証").click()
-    expect(op.page.get_by_role("heading", name="業務メニュー")).to_be_visible()
-    op.page.goto(ui.url("/search/pref"))
+    # Issue 10 item 11: back to the page that was open — the search form, without the results.
+    expect(op.page).to_have_url(ui.url("/search/pref"))
     expect(op.page.get_by_label("氏名（漢字またはかな）")).to_be_visible()
+    expect(op.page.locator("#search-results")).to_have_count(0)
     assert "unlock" in [r["detail"].get("event") for r in log_rows(ui.db, "operator_login = 'kensaku1'")]
 
 

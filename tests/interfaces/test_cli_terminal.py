@@ -100,3 +100,24 @@ def test_hardening_13_S12_S15_the_console_takes_no_rights_decision_and_shows_no_
         refused = juki(*command)
         assert refused.exit_code == 2 and "No such command" in refused.output, command
     assert ok_json(juki("rights", "applications", "--json")) == []
+
+
+def test_S12_bootstrap_prints_the_one_time_second_administrator_link(juki: Run, db: Database) -> None:
+    """Issue 10 / S-12: `juki admin bootstrap` also prints the second-administrator link (logged on
+    the bootstrap channel with the OS user); `juki admin second-admin-link` re-issues it, voiding the
+    older one."""
+    boot = ok_json(juki("admin", "bootstrap", "admin1", "--json"))
+    first = boot["second_admin_url"]
+    assert first.startswith("https://terminal.example:8444/admin/bootstrap/")
+    again = ok_json(juki("admin", "second-admin-link", "--json"))["second_admin_url"]
+    assert again != first and again.startswith("https://terminal.example:8444/admin/bootstrap/")
+    with db.connect() as conn:
+        rows = conn.execute(
+            "SELECT actor_kind, claimed_login FROM audit.op_log"
+            " WHERE detail->>'event' IN ('rights_bootstrap', 'bootstrap_second_admin_grant') ORDER BY seq"
+        ).fetchall()
+        valid = conn.execute(
+            "SELECT count(*) FROM term.one_time_tokens WHERE purpose = 'bootstrap_admin' AND expires_at > now()"
+        ).fetchone()
+    assert [r[0] for r in rows] == ["system:bootstrap"] * 3 and all(r[1] for r in rows)
+    assert valid == (1,)

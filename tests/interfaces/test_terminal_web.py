@@ -516,9 +516,23 @@ def test_rights_application_and_approval_pages(client: Client, world: World, ser
             "/rights/revoke",
             data={"csrf_token": csrf_of(inventory.text), "grant_id": grant.group(1), "reason": "異動"},
         )
+        # Issue 10: the first POST only asks for confirmation; nothing is revoked yet.
+        assert revoked.status_code == 200 and "権限の取消の確認" in revoked.text
+        assert "/search/fuhyo" in client.get("/").text
+        revoked = admin.post(
+            "/rights/revoke",
+            data={
+                "csrf_token": csrf_of(inventory.text),
+                "grant_id": grant.group(1),
+                "reason": "異動",
+                "confirmed": "yes",
+            },
+        )
         assert revoked.status_code == 200 and "取り消しました" in revoked.text
     ended = client.get("/")
     assert ended.status_code == 401 and "T_SESSION_ENDED" in ended.text and "サインイン" in ended.text
+    # Issue 10: the revoked operator is told which right went and why.
+    assert "附票本人確認情報 担当" in ended.text and "理由: 異動" in ended.text
     assert SESSION_COOKIE not in client.http.cookies
 
 
@@ -569,3 +583,89 @@ def test_a_pooled_connection_the_server_dropped_costs_no_request(db: Database) -
     finally:
         for pool in pools.values():
             pool.close()
+
+
+# --- administration and the 離席 lock (issue 10 items 10, 11) -----------------------------------------------
+
+
+def test_issue10_S07_administration_pages_only_for_administrators(
+    client: Client, world: World, served: Served, db: Database
+) -> None:
+    """S-07: the menu offers 操作者の管理 / 端末の管理 to administrators only; anyone else asking for
+    the pages is refused (T_FORBIDDEN) and the deny is logged."""
+    bind(client, world)
+    home = sign_in(client, "kansa1", AUDITOR_PASSWORD)
+    assert "/admin/operators" not in home.text and "/admin/terminals" not in home.text
+    assert "/account/password" in home.text  # the auditor's role allows a password
+    for path in ("/admin/operators", "/admin/terminals"):
+        refused = client.get(path)
+        assert refused.status_code == 403 and "T_FORBIDDEN" in refused.text
+    posted = client.post(
+        "/admin/operators/add", data={"csrf_token": csrf_of(home.text), "login": "x1", "display_name": "x"}
+    )
+    assert posted.status_code == 403
+    denied = log_rows(db, "operator_login = 'kansa1' AND outcome = 'deny'")
+    assert {r["detail"]["event"] for r in denied} >= {"operator_list", "terminal_list", "operator_create"}
+    admin = served.client()
+    with admin.http:
+        bind(admin, world, "業務端末1")
+        admin_home = sign_in(admin, "admin1", ADMIN_PASSWORD)
+        assert "/admin/operators" in admin_home.text and "/admin/terminals" in admin_home.text
+        listing = admin.get("/admin/operators")
+        assert listing.status_code == 200 and 'data-login="kensaku1"' in listing.text
+
+
+def test_issue10_S12_the_applicant_does_not_see_the_approve_button(
+    client: Client, world: World, served: Served
+) -> None:
+    """S-12: an administrator's own application (and one they filed for a colleague) shows no 承認
+    button to them, only the note that another administrator decides."""
+    bind(client, world)
+    home = sign_in(client, "admin1", ADMIN_PASSWORD)
+    applied = client.post(
+        "/rights/apply",
+        data={"csrf_token": csrf_of(home.text), "operator": "admin1", "role": "auditor", "reason": "監査も"},
+    )
+    assert "申請しました" in applied.text
+    assert "data-own-application" in applied.text
+    assert ">承認</button>" not in applied.text and "却下" in applied.text  # may still withdraw it
+
+
+def test_issue11_S04_leave_locks_and_unlock_returns_to_the_page_only_internal_paths(
+    client: Client, world: World, db: Database
+) -> None:
+    """Issue 10 item 11 / S-04: 離席 locks at once; the lock page names the operator and the time;
+    unlocking returns to the page that was open — kept server side, and only one of the
+    application's own pages: an absolute URL, a protocol-relative one, a parameterised or POST-only
+    path, a query string all end on the menu (no open redirect)."""
+    bind(client, world)
+    home = sign_in(client, "kansa1", AUDITOR_PASSWORD)
+    token = csrf_of(home.text)
+    audit = client.get("/audit")
+    assert 'name="return_to" value="/audit"' in audit.text and "離席" in audit.text
+    locked = client.post("/session/leave", data={"csrf_token": token, "return_to": "/audit"})
+    assert locked.status_code == 401 and "画面ロック中" in locked.text
+    assert "kansa1 表示名（kansa1）" in locked.text
+    assert re.search(r'id="lock-time"[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d<', locked.text)
+    assert "/audit" not in str(locked.url)
+    assert log_rows(db, "operator_login = 'kansa1'")[-1]["detail"]["event"] == "manual_lock"
+    unlocked = client.post("/session/unlock", data={"csrf_token": token, "password": AUDITOR_PASSWORD})
+    assert str(unlocked.url).endswith("/audit") and "操作ログの点検" in unlocked.text
+    for hostile in (
+        "https://evil.example/",
+        "//evil.example/x",
+        "/record",
+        "/audit?x=1",
+        "/enrol/abc",
+        "/\\evil",
+    ):
+        client.post("/session/leave", data={"csrf_token": token, "return_to": hostile})
+        back = client.post("/session/unlock", data={"csrf_token": token, "password": AUDITOR_PASSWORD})
+        assert str(back.url).endswith("/") and "業務メニュー" in back.text, hostile
+    # idle.js sends the page's path with its lock call.
+    client.post("/session/lock", json={"return_to": "/rights"}, headers={"X-CSRF-Token": token})
+    back = client.post("/session/unlock", data={"csrf_token": token, "password": AUDITOR_PASSWORD})
+    assert str(back.url).endswith("/rights")
+    with db.connect() as conn:
+        kept = conn.execute("SELECT DISTINCT return_path FROM term.sessions").fetchall()
+    assert {r[0] for r in kept} <= {None, "/audit", "/rights", "/"}

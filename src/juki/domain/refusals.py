@@ -64,6 +64,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "the one-time enrolment link is invalid, used or expired",
     ),
     ErrorSpec(
+        "T_PASSWORD_SAME",
+        "新しいパスワードが現在のパスワードと同じです。別のパスワードにしてください",
+        "the new password equals the current one",
+    ),
+    ErrorSpec(
         "T_PASSWORD_WEAK",
         "パスワードは12文字以上で、操作者IDと異なるものにしてください",
         "the new password is too short or equals the login",
@@ -84,6 +89,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "T_BOOTSTRAP_DONE",
         "システム管理者は既に登録されています（初期登録は一度だけ行えます）",
         "an administrator already exists: the first-administrator bootstrap runs once",
+    ),
+    ErrorSpec(
+        "T_BOOTSTRAP_CLOSED",
+        "2人目のシステム管理者の初期登録は終了しています。権限は申請と承認で付与してください",
+        "two administrator grants have existed: the bootstrap path to a second administrator is closed",
     ),
     # --- terminals -----------------------------------------------------------------------------
     ErrorSpec(
@@ -112,6 +122,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "T_RIGHTS_LAST_ADMIN",
         "最後のシステム管理者の権限は取り消せません",
         "revoking the last administrator grant would leave nobody to approve rights",
+    ),
+    ErrorSpec(
+        "T_RIGHTS_CONFLICT",
+        "この役割は、対象の操作者が持つ（または申請中の）役割と同時に持つことができません（職務の分離）",
+        "the role conflicts with one the operator holds or applied for (role_conflicts.toml, refuse mode)",
     ),
     ErrorSpec(
         "T_CSRF", "画面の有効期限が切れました。もう一度操作してください", "missing or wrong CSRF token"

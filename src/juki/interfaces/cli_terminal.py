@@ -5,8 +5,11 @@ Registering operators and terminals from here is logged as "(console)". Rights a
 (roles, applications, inventory: no personal data) but applied for, approved, rejected and revoked
 only on the terminal UI's /rights page (hardening 13): a decision must be taken by an operator who
 authenticated, or four-eyes approval (S-12) is nominal — `--as LOGIN` named an approver nobody had
-checked. The first administrator comes from `juki admin bootstrap`; a second one is applied for and
-approved at a terminal. One-time tokens are printed once, with the terminal UI's links
+checked. The first administrator comes from `juki admin bootstrap`, with a one-time link by which
+that administrator, signed in at a terminal, registers exactly one second administrator
+(`services/access/bootstrap.py`; `juki admin second-admin-link` re-issues it until two
+administrators have existed). From then on administrators approve each other at a terminal.
+One-time tokens are printed once, with the terminal UI's links
 (`JUKI_WEBAUTHN_ORIGIN`); only their hashes are stored.
 
 Exit codes: 0 done; 1 refused (the stable refusal code and the Japanese message are printed).
@@ -14,6 +17,7 @@ Exit codes: 0 done; 1 refused (the stable refusal code and the Japanese message 
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -35,7 +39,7 @@ from juki.interfaces.cli_output import (
     resolve_format,
 )
 from juki.interfaces.common import console, emit_json, open_database
-from juki.services.access import operators, permissions, rights_ledger, terminals
+from juki.services.access import bootstrap, operators, permissions, rights_ledger, terminals
 from juki.services.access.actor import TerminalKind, scope_text
 from juki.store.db import DbRole
 
@@ -351,7 +355,7 @@ def admin_bootstrap(
     with db.connect(DbRole.TERM, autocommit=True) as conn:
         try:
             boot = operators.bootstrap_first_admin(
-                conn, db.settings, login, display_name=name, terminal_name=terminal
+                conn, db.settings, login, display_name=name, terminal_name=terminal, os_user=_os_user()
             )
         except Refusal as refusal:
             if if_needed and refusal.code == "T_BOOTSTRAP_DONE":
@@ -362,6 +366,10 @@ def admin_bootstrap(
                 return
             console.print(f"[red]{refusal.code}[/red]: {escape(refusal.message_ja)}", soft_wrap=True)
             raise typer.Exit(1) from None
+        try:
+            second: str | None = _second_admin_token(conn, db.settings)
+        except Refusal:  # two administrators have existed before: approvals only (T_BOOTSTRAP_CLOSED)
+            second = None
     settings = db.settings
     result = {
         "bootstrapped": True,
@@ -371,6 +379,7 @@ def admin_bootstrap(
         "binding_url": _bind_url(settings, boot.binding_token),
         "enrolment_token": boot.enrolment_token,
         "enrolment_url": _enrol_url(settings, boot.enrolment_token),
+        "second_admin_url": _second_admin_url(settings, second) if second else None,
     }
     if as_json:
         emit_json(result)
@@ -378,6 +387,40 @@ def admin_bootstrap(
     console.print(f"最初のシステム管理者 {boot.operator.login} を admin 役割で作成しました")
     print_link(console, "1. 代表端末のブラウザで開く（端末登録）", str(result["binding_url"]))
     print_link(console, "2. 続けて開く（パスワード・生体認証の登録）", str(result["enrolment_url"]))
+    if second:
+        print_link(
+            console,
+            "3. サインイン後に開く（2人目のシステム管理者を1人だけ登録、一回限り）",
+            str(result["second_admin_url"]),
+        )
+
+
+def _os_user() -> str | None:
+    """Who the operating system says runs this command, for the log (None when it cannot say)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
+def _second_admin_token(conn: psycopg.Connection[Any], settings: Settings) -> str:
+    """The one-time second-administrator grant, logged with the OS user who runs this command."""
+    return bootstrap.issue_second_admin_grant(conn, settings, os_user=_os_user())
+
+
+def _second_admin_url(settings: Settings, token: str) -> str:
+    return f"{settings.webauthn_origin}/admin/bootstrap/{token}"
+
+
+@admin_app.command("second-admin-link")
+def admin_second_admin_link(as_json: JsonOption = False) -> None:
+    """2人目のシステム管理者を登録する一回限りのリンクを再発行する（管理者が2人になるまで）。"""
+    token = _run(_second_admin_token)
+    url = _second_admin_url(Settings.from_env(), token)
+    if as_json:
+        emit_json({"second_admin_url": url})
+    else:
+        print_link(console, "サインインした管理者が開く（2人目のシステム管理者を1人だけ登録、一回限り）", url)
 
 
 #: `juki operator / terminal / rights / admin`.

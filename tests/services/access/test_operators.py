@@ -49,8 +49,8 @@ def test_bootstrap_creates_the_first_administrator_once(
     assert [o.login for o in operators.list_operators(conn)] == ["admin1"]
     bootstraps = [r for r in log_rows(admin_conn) if r["detail"]["event"] == "rights_bootstrap"]
     assert [(r["outcome"], r["operator_login"], r["actor_kind"]) for r in bootstraps] == [
-        ("allow", None, "system:console"),
-        ("rejected", None, "system:console"),
+        ("allow", None, "system:bootstrap"),
+        ("rejected", None, "system:bootstrap"),
     ]
 
 

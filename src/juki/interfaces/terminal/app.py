@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from juki.config import Settings
 from juki.interfaces.terminal import (
+    routes_admin,
     routes_audit,
     routes_auth,
     routes_bulk,
@@ -81,6 +82,7 @@ def create_terminal_app(
         routes_record,
         routes_bulk,
         routes_jobs,
+        routes_admin,
     ):
         app.include_router(module.router)
     app.include_router(routes_statistics.router)

@@ -205,6 +205,13 @@ def menu_for(actor: Actor) -> list[MenuItem]:
         items.append(MenuItem("/rights/inventory", "権限の棚卸し"))
     if permissions.allows(actor, Function.JOBS_ADMIN, None):
         items.append(MenuItem("/jobs", "定期処理・バックアップ", "運用"))
+    # Administration (issue 10): only for administrators; the own password only where a role allows one.
+    if permissions.allows(actor, Function.OPERATOR_ADMIN, None):
+        items.append(MenuItem("/admin/operators", "操作者の管理", "登録・登録用リンク・ロック解除・無効化"))
+    if permissions.allows(actor, Function.TERMINAL_ADMIN, None):
+        items.append(MenuItem("/admin/terminals", "端末の管理", "登録・端末登録リンク・一括出力・廃止"))
+    if permissions.password_allowed(actor.roles):
+        items.append(MenuItem("/account/password", "パスワードの変更"))
     return items
 
 
@@ -234,12 +241,19 @@ class Requests:
         with self.web.term() as conn:
             info = sessions.info(conn, ctx.session_secret)
             ctx.auth_method = info.auth_method if info is not None else None
-            # Set before resolving: the lock page of a locked session needs it.
+            # Set before resolving: the lock page of a locked session needs it (and idle.js's lock
+            # screen, rendered into every page, names whose session it is).
             ctx.view.password_unlock = ctx.auth_method == "password"
+            ctx.view.lock_owner = f"{info.display_name}（{info.login}）" if info is not None else ""
             ctx.actor = sessions.resolve(
                 conn, self.web.settings, ctx.terminal, ctx.session_secret, touch=touch
             )
+            # A right revoked since the operator's last session: told once, on this first page.
+            notice = sessions.take_notice(conn, info) if info is not None else None
+            if notice:
+                ctx.view.notices.append(notice)
         ctx.view.actor = ctx.actor
+        ctx.view.here = request.url.path
         ctx.view.menu = menu_for(ctx.actor)
         ctx.view.idle_seconds = self.web.settings.idle_lock_seconds
         return ctx

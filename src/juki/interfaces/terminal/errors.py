@@ -25,8 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import Ctx, Requests
+from juki.interfaces.terminal.lock_view import fill_lock_view
 from juki.interfaces.terminal.render import Renderer, ShownError, View, status_of, wants_json
 from juki.interfaces.terminal.security import SESSION_COOKIE, cookie_options, csrf_token
+from juki.services.access import sessions
 
 log = logging.getLogger("juki.terminal")
 
@@ -82,14 +84,21 @@ def refusal_response(renderer: Renderer, request: Request, refusal: Refusal) -> 
     view = _view(request)
     if refusal.code == "T_SESSION_REQUIRED":
         return RedirectResponse("/signin", status_code=303)
+    ctx: Ctx | None = getattr(request.state, "ctx", None)
     if refusal.code == "T_SESSION_LOCKED":
         view.menu, view.idle_seconds = [], 0
+        fill_lock_view(request.app.state.web, request, view, ctx)
         return renderer.page("lock.html", view, title="画面ロック中", status=status, error=None)
     if refusal.code == "T_SESSION_ENDED":
         view.actor, view.menu, view.idle_seconds = None, [], 0
-        ctx: Ctx | None = getattr(request.state, "ctx", None)
         if ctx is not None:  # the form must carry the token of the terminal, the session is gone
-            view.csrf = csrf_token(request.app.state.web.csrf_key, "terminal:" + ctx.terminal_secret)
+            web = request.app.state.web
+            view.csrf = csrf_token(web.csrf_key, "terminal:" + ctx.terminal_secret)
+            # Ended by somebody else (a revoked right, …): the operator is told why (issue 10).
+            with web.term() as conn:
+                notice = sessions.end_notice(conn, ctx.session_secret)
+            if notice:
+                view.notices.append(notice)
         response = renderer.page(
             "signin.html", view, title="サインイン", status=status, error=shown, login=""
         )

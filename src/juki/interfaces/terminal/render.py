@@ -8,6 +8,7 @@ and its Japanese message — never a stack trace (ARCHITECTURE.md §4).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from fastapi import Request
@@ -108,6 +109,9 @@ class View:
     idle_seconds: int = 0
     notices: list[str] = field(default_factory=list)
     password_unlock: bool = False  # the lock screen offers a password (password sessions only)
+    here: str = "/"  # the path of this page (the 離席 button's return path, checked again on use)
+    lock_owner: str = ""  # the lock screen: whose session is locked (display name and ID)
+    locked_at: datetime | None = None  # the lock screen: since when
 
     @property
     def terminal_kind_label(self) -> str:

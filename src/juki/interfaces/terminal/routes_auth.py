@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, web_of
 from juki.interfaces.terminal.errors import SafeRoute, forget_session
+from juki.interfaces.terminal.lock_view import fill_lock_view, return_target, safe_return_path
 from juki.interfaces.terminal.render import ShownError, TerminalInfo, View, status_of
 from juki.interfaces.terminal.security import (
     SESSION_COOKIE,
@@ -276,15 +277,34 @@ def signout(request: Request, csrf_token: FormText = "") -> Response:
 # --- idle lock (S-04) -------------------------------------------------------------------------------------
 
 
+OptionalPayload = Annotated[dict[str, Any] | None, Body()]
+
+
 @router.post("/session/lock")
-def session_lock(request: Request) -> Response:
-    """idle.js (or the operator) locked the screen: lock the session at once."""
+def session_lock(request: Request, payload: OptionalPayload = None) -> Response:
+    """idle.js locked the screen: lock the session at once. It sends the page's path
+    (``return_to``), kept server side for the return after unlocking if it is a safe one."""
     web, req = web_of(request), _requests(request)
     ctx = req.terminal(request)
     req.check_csrf(request, None)
+    back = safe_return_path(request.app, (payload or {}).get("return_to"))
     with web.term() as conn:
-        sessions.lock(conn, ctx.terminal, ctx.session_secret)
+        sessions.lock(conn, ctx.terminal, ctx.session_secret, return_path=back)
     return Response(status_code=204)
+
+
+@router.post("/session/leave")
+def session_leave(request: Request, csrf_token: FormText = "", return_to: FormText = "") -> Response:
+    """The 離席 button (and its key, leave.js): lock now and show the lock page; unlocking returns
+    to the page that was open (``return_to``, checked against this application's own pages)."""
+    web, req = web_of(request), _requests(request)
+    ctx = req.terminal(request)
+    req.check_csrf(request, csrf_token)
+    with web.term() as conn:
+        sessions.lock(
+            conn, ctx.terminal, ctx.session_secret, return_path=safe_return_path(request.app, return_to)
+        )
+    return RedirectResponse("/lock", status_code=303)
 
 
 @router.post("/session/activity")
@@ -304,11 +324,12 @@ def lock_page(request: Request) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-def _unlock_refused(web: TerminalWeb, ctx: Ctx, refused: Refusal) -> Response:
+def _unlock_refused(web: TerminalWeb, ctx: Ctx, refused: Refusal, request: Request) -> Response:
     if refused.code in ("T_AUTH_LOCKED", "T_SESSION_ENDED", "T_SESSION_REQUIRED"):
         return _signin_page(web, ctx, error=ShownError.of(refused), status=status_of(refused.code))
     view = ctx.view
     view.menu, view.idle_seconds = [], 0
+    fill_lock_view(web, request, view, ctx)
     return web.renderer.page(
         "lock.html", view, title="画面ロック中", status=status_of(refused.code), error=ShownError.of(refused)
     )
@@ -326,8 +347,8 @@ def session_unlock(request: Request, csrf_token: FormText = "", password: FormTe
         with web.term() as conn:
             sessions.unlock_password(conn, web.settings, ctx.terminal, ctx.session_secret, password)
     except Refusal as refused:
-        return _unlock_refused(web, ctx, refused)
-    return RedirectResponse("/", status_code=303)
+        return _unlock_refused(web, ctx, refused, request)
+    return RedirectResponse(return_target(web, ctx, request.app), status_code=303)
 
 
 @router.post("/webauthn/unlock/options")
@@ -347,4 +368,4 @@ def unlock_verify(request: Request, payload: Payload) -> Response:
     req.check_csrf(request, None)
     with web.term() as conn:
         sessions.unlock_webauthn(conn, web.settings, ctx.terminal, ctx.session_secret, _credential(payload))
-    return JSONResponse({"redirect": "/"})
+    return JSONResponse({"redirect": return_target(web, ctx, request.app)})

@@ -30,6 +30,7 @@ from juki.services.access.actor import Actor, Function, Outcome, TerminalKind
 from juki.services.access.session_end import end_open_sessions, open_sessions
 from juki.services.access.terminals import (
     CONSOLE,
+    SYSTEM_BOOTSTRAP,
     SYSTEM_CONSOLE,
     get_terminal,
     issue_binding_token,
@@ -43,6 +44,7 @@ __all__ = [
     "Bootstrap",
     "Operator",
     "bootstrap_first_admin",
+    "change_password",
     "check_password",
     "console_actor",
     "create_operator",
@@ -429,6 +431,61 @@ def failure_handler(
     return handle
 
 
+def change_password(
+    conn: psycopg.Connection[Any], settings: Settings, actor: Actor, old_password: str, new_password: str
+) -> None:
+    """The signed-in operator changes their own password: the current one is required.
+
+    Refusals: T_PASSWORD_NOT_ALLOWED (none of their roles allows a password), T_PASSWORD_WEAK (the
+    policy of `passwords.check_strength`), T_PASSWORD_SAME, T_PASSWORD_EMPTY; a wrong current
+    password is T_AUTH_FAILED and counts towards the throttle like a sign-in failure at this
+    terminal (somebody at an unlocked screen must not be able to guess it). Logged (sign_in,
+    event password_change) with the session's operator; the password itself never is.
+    """
+    attempt = Attempt()
+
+    def body() -> None:
+        if not permissions.password_allowed(rights_ledger.current_roles(conn, actor.operator_id)):
+            raise Refusal("T_PASSWORD_NOT_ALLOWED")
+        if not old_password:
+            raise Refusal("T_PASSWORD_EMPTY")
+        passwords.check_strength(new_password, actor.login)
+        if new_password == old_password:
+            raise Refusal("T_PASSWORD_SAME")
+        check_password(conn, settings, actor.terminal_id, actor.operator_id, old_password, attempt)
+        conn.execute(
+            "UPDATE term.password_credentials SET hash = %s, set_at = now() WHERE operator_id = %s",
+            (passwords.hash_password(new_password), actor.operator_id),
+        )
+        record_operation(
+            conn,
+            actor,
+            function=Function.SIGN_IN,
+            file=None,
+            outcome=Outcome.ALLOW,
+            target=actor.login,
+            detail={"event": "password_change", "operator": actor.operator_id},
+        )
+
+    # A refusal is logged like a failed sign-in (the login claimed at this terminal), not through
+    # the session: the failure that locks the ID ends the operator's sessions, this one included,
+    # in the very transaction that logs it — a session-bound row could not be written then, and the
+    # count would be lost with it.
+    guarded(
+        conn,
+        body,
+        actor=None,
+        function=Function.SIGN_IN,
+        event="password_change",
+        target=actor.login,
+        claimed_login=actor.login,
+        terminal_id=actor.terminal_id if actor.system is None else None,
+        system=actor.system,
+        attempt=attempt,
+        on_refusal=failure_handler(conn, settings, attempt, terminal_id=actor.terminal_id, login=actor.login),
+    )
+
+
 def unlock_operator(conn: psycopg.Connection[Any], operator: int | str, *, by: Actor | None) -> Operator:
     """Lift a lockout and reset the failure count (an administrator, after checking with the operator)."""
 
@@ -526,13 +583,17 @@ def bootstrap_first_admin(
     *,
     display_name: str = "システム管理者",
     terminal_name: str = "代表端末",
+    os_user: str | None = None,
 ) -> Bootstrap:
     """Create the first administrator, with the admin role granted, and a 代表端末 to work at.
 
     Nobody can approve the first administrator's application, so the grant is recorded in the
     ledger as a bootstrap grant. Refused (T_BOOTSTRAP_DONE) once an enabled administrator exists, so
     running it again is harmless. If the terminal is already registered (an earlier bootstrap whose
-    administrator was later disabled), it gets a fresh binding token instead.
+    administrator was later disabled), it gets a fresh binding token instead. Logged on the
+    operation log's bootstrap channel (actor_kind ``system:bootstrap``) with `os_user`, the account
+    that ran the console command, as the claimed login: juki cannot authenticate it, but the log
+    says who the operating system says it was.
     """
 
     def body() -> Bootstrap:
@@ -571,8 +632,10 @@ def bootstrap_first_admin(
                 "role": permissions.ADMIN_ROLE,
                 "grant": grant_id,
                 "terminal": terminal.name,
+                "os_user": os_user,
             },
-            system=SYSTEM_CONSOLE,
+            system=SYSTEM_BOOTSTRAP,
+            claimed_login=os_user,
         )
         return Bootstrap(operator, enrolment, binding)
 
@@ -583,6 +646,7 @@ def bootstrap_first_admin(
         function=Function.RIGHTS_ADMIN,
         event="rights_bootstrap",
         target=login,
-        system=SYSTEM_CONSOLE,
+        system=SYSTEM_BOOTSTRAP,
+        claimed_login=os_user,
     )
     return result

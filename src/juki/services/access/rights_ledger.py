@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 
 from juki.domain.refusals import Refusal
+from juki.services.access import role_conflicts
 from juki.services.access.actor import Actor, Function, Outcome
 from juki.services.access.permissions import ADMIN_ROLE, RoleSpec, matrix, require, role_spec, split_role
 from juki.services.access.session_end import end_open_sessions, open_sessions
@@ -36,13 +37,16 @@ __all__ = [
     "applications",
     "apply",
     "approve",
+    "conflicts_of",
     "current_roles",
     "grant_bootstrap_admin",
     "grant_demo_roles",
+    "grant_second_admin",
     "inventory",
     "ledger_entries",
     "reject",
     "revoke",
+    "second_admin_closed",
 ]
 
 #: Serialises changes to administrator grants (the last-admin rule, the bootstrap).
@@ -164,13 +168,51 @@ def _holds(conn: psycopg.Connection[Any], operator_id: int, role: str) -> bool:
     return row is not None
 
 
-def apply(conn: psycopg.Connection[Any], operator: int | str, role: str, reason: str, by: Actor) -> int:
+def _pending_roles(conn: psycopg.Connection[Any], operator_id: int) -> set[str]:
+    rows = conn.execute(
+        """SELECT a.role FROM term.rights_applications a
+           LEFT JOIN term.rights_decisions d ON d.application_id = a.id
+           WHERE a.operator_id = %s AND d.application_id IS NULL""",
+        (operator_id,),
+    ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def conflicts_of(
+    conn: psycopg.Connection[Any],
+    operator_id: int,
+    role: str,
+    rules: role_conflicts.ConflictPolicy | None = None,
+    *,
+    include_pending: bool = False,
+) -> list[str]:
+    """The roles the operator holds (and, with `include_pending`, applied for) that conflict with
+    `role` under `rules` (default: the shipped policy). For the screens' warnings; never refuses."""
+    others = set(current_roles(conn, operator_id)) | (
+        _pending_roles(conn, operator_id) if include_pending else set()
+    )
+    others.discard(role)
+    return role_conflicts.conflicting(rules or role_conflicts.policy(), role, others)
+
+
+def apply(
+    conn: psycopg.Connection[Any],
+    operator: int | str,
+    role: str,
+    reason: str,
+    by: Actor,
+    *,
+    conflicts: role_conflicts.ConflictPolicy | None = None,
+) -> int:
     """File an application for `role` for `operator` (id or login), by `by` (S-08); its id.
 
     Any signed-in operator may apply for themselves (a newcomer holds no role yet); applying for a
     colleague needs rights_apply. The control is the approval by an administrator who is neither
-    the applicant nor the person concerned, not who fills in the form.
+    the applicant nor the person concerned, not who fills in the form. A role that conflicts with
+    one the operator holds or applied for (`conflicts`, default the shipped role_conflicts.toml) is
+    refused (T_RIGHTS_CONFLICT) in refuse mode, and noted in the log row in warn mode.
     """
+    rules = conflicts or role_conflicts.policy()
 
     def body() -> int:
         named_self = operator == by.operator_id or (
@@ -197,6 +239,8 @@ def apply(conn: psycopg.Connection[Any], operator: int | str, role: str, reason:
         ).fetchone()
         if pending is not None:
             raise Refusal("T_RIGHTS_STATE", f"承認待ちの申請（番号 {pending[0]}）があります")
+        others = (set(current_roles(conn, operator_id)) | _pending_roles(conn, operator_id)) - {role}
+        conflicting = role_conflicts.check(rules, role, others)
         row = conn.execute(
             """INSERT INTO term.rights_applications (operator_id, role, reason, requested_by)
                VALUES (%s, %s, %s, %s) RETURNING id""",
@@ -220,7 +264,8 @@ def apply(conn: psycopg.Connection[Any], operator: int | str, role: str, reason:
             file=None,
             outcome=Outcome.ALLOW,
             target=login,
-            detail={"event": "rights_apply", "application": application_id, "role": role},
+            detail={"event": "rights_apply", "application": application_id, "role": role}
+            | ({"conflicts": conflicting, "conflict_mode": rules.mode} if conflicting else {}),
         )
         return application_id
 
@@ -249,12 +294,22 @@ def _pending_application(
     return int(row[0]), str(row[1]), int(row[2]), str(row[3]), bool(row[4])
 
 
-def approve(conn: psycopg.Connection[Any], application_id: int, admin: Actor, note: str = "") -> int:
+def approve(
+    conn: psycopg.Connection[Any],
+    application_id: int,
+    admin: Actor,
+    note: str = "",
+    *,
+    conflicts: role_conflicts.ConflictPolicy | None = None,
+) -> int:
     """Approve an application: the grant is effective at once (S-08). Returns the grant id.
 
     Four eyes (S-12): the approving administrator must be neither the person concerned nor the one
-    who filed the application.
+    who filed the application. Conflicting roles are checked again against the roles held *now*
+    (another grant may have been approved since the application): refused in refuse mode, noted
+    in the log row in warn mode.
     """
+    rules = conflicts or role_conflicts.policy()
 
     def body() -> int:
         require(admin, Function.RIGHTS_ADMIN)
@@ -268,6 +323,7 @@ def approve(conn: psycopg.Connection[Any], application_id: int, admin: Actor, no
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
         if _holds(conn, operator_id, role):
             raise Refusal("T_RIGHTS_STATE", "この役割は既に付与されています")
+        conflicting = role_conflicts.check(rules, role, current_roles(conn, operator_id) - {role})
         conn.execute(
             """INSERT INTO term.rights_decisions (application_id, decision, decided_by, note)
                VALUES (%s, 'approved', %s, %s)""",
@@ -302,7 +358,8 @@ def approve(conn: psycopg.Connection[Any], application_id: int, admin: Actor, no
                 "application": application_id,
                 "role": role,
                 "grant": grant_id,
-            },
+            }
+            | ({"conflicts": conflicting, "conflict_mode": rules.mode} if conflicting else {}),
         )
         return grant_id
 
@@ -455,6 +512,45 @@ def grant_bootstrap_admin(conn: psycopg.Connection[Any], operator_id: int) -> in
         by=None,
         grant_id=grant_id,
         reason="初期管理者の登録",
+    )
+    return grant_id
+
+
+def second_admin_closed(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the bootstrap door to a second administrator is shut for good: two administrator
+    grants have ever existed (revoked ones count — the ledger never forgets them), so from now on
+    administrators approve each other (S-12). Takes the admin lock for the transaction."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_ADMIN_LOCK,))
+    row = conn.execute("SELECT count(*) FROM term.rights_grants WHERE role = %s", (ADMIN_ROLE,)).fetchone()
+    return row is not None and int(row[0]) >= 2
+
+
+def grant_second_admin(conn: psycopg.Connection[Any], operator_id: int, by: Actor) -> int:
+    """Grant the admin role to the second administrator without an application (the bootstrap
+    grant `juki admin bootstrap` issued), by the first administrator `by`; the grant id.
+
+    With one administrator no application for a second one can be approved by "another
+    administrator"; the one-time grant from the console stands in for that approval, and the ledger
+    and the inventory show it as a bootstrap grant. T_BOOTSTRAP_CLOSED once two administrator
+    grants have ever existed. Runs in the caller's transaction.
+    """
+    if second_admin_closed(conn):
+        raise Refusal("T_BOOTSTRAP_CLOSED")
+    row = conn.execute(
+        """INSERT INTO term.rights_grants (operator_id, role, bootstrap) VALUES (%s, %s, true)
+           RETURNING id""",
+        (operator_id, ADMIN_ROLE),
+    ).fetchone()
+    assert row is not None
+    grant_id = int(row[0])
+    _ledger(
+        conn,
+        "bootstrap_granted",
+        operator_id=operator_id,
+        role=ADMIN_ROLE,
+        by=by,
+        grant_id=grant_id,
+        reason="2人目のシステム管理者（初期設定の一回限りの付与）",
     )
     return grant_id
 

@@ -35,12 +35,16 @@ from juki.services.audit.operation_log import record_operation
 __all__ = [
     "SessionInfo",
     "SignedIn",
+    "end_notice",
     "info",
     "lock",
+    "remember_return_path",
     "resolve",
+    "return_path",
     "sign_in_password",
     "sign_in_webauthn",
     "sign_out",
+    "take_notice",
     "unlock_password",
     "unlock_webauthn",
     "unlock_webauthn_options",
@@ -73,13 +77,15 @@ class SessionInfo:
     locked: bool
     ended_at: datetime | None
     end_reason: str | None
+    locked_at: datetime | None = None
+    notice: str | None = None  # told once on the session's next page (`take_notice`)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 _INFO = """SELECT s.id, s.operator_id, o.login, o.display_name, s.terminal_id, s.auth_method, s.created_at,
-                  s.last_activity_at, s.locked_at IS NOT NULL, s.ended_at, s.end_reason
+                  s.last_activity_at, s.locked_at IS NOT NULL, s.ended_at, s.end_reason, s.locked_at, s.notice
            FROM term.sessions s JOIN term.operators o ON o.id = s.operator_id
            WHERE s.secret_hash = %s"""
 
@@ -133,15 +139,56 @@ def _open(
     conn: psycopg.Connection[Any], operator: operators.Operator, terminal: Terminal, method: AuthMethod
 ) -> SignedIn:
     secret = tokens.new_secret()
+    notice = _revoked_since_last_session(conn, operator.id)
     row = conn.execute(
-        """INSERT INTO term.sessions (secret_hash, operator_id, terminal_id, auth_method)
-           VALUES (%s, %s, %s, %s) RETURNING id""",
-        (tokens.digest(secret), operator.id, terminal.id, method),
+        """INSERT INTO term.sessions (secret_hash, operator_id, terminal_id, auth_method, notice)
+           VALUES (%s, %s, %s, %s, %s) RETURNING id""",
+        (tokens.digest(secret), operator.id, terminal.id, method, notice),
     ).fetchone()
     assert row is not None
     actor = _actor(conn, int(row[0]), operator.id, operator.login, method, terminal, secret)
     _log(conn, actor, "sign_in", method=method, roles=sorted(actor.roles))
     return SignedIn(secret, actor)
+
+
+def _revocations(conn: psycopg.Connection[Any], operator_id: int, where: str, at: datetime | None) -> str:
+    """The operator's grants revoked (`where` on g.revoked_at) as 「role」（理由: …）, or ""."""
+    rows = conn.execute(
+        f"""SELECT g.role, g.revoke_reason FROM term.rights_grants g
+            WHERE g.operator_id = %s AND g.revoked_at IS NOT NULL AND {where}
+            ORDER BY g.revoked_at, g.id""",
+        (operator_id, at),
+    ).fetchall()
+    known = permissions.matrix().roles
+    return "、".join(f"「{known[r[0]].label if r[0] in known else r[0]}」（理由: {r[1]}）" for r in rows)
+
+
+def _revoked_since_last_session(conn: psycopg.Connection[Any], operator_id: int) -> str | None:
+    """What to tell an operator signing in: rights revoked since their previous session (whether or
+    not it was open then), with the reasons the administrators gave."""
+    last = conn.execute(
+        """SELECT max(coalesce(ended_at, last_activity_at)) FROM term.sessions WHERE operator_id = %s""",
+        (operator_id,),
+    ).fetchone()
+    since = last[0] if last is not None else None
+    if since is None:
+        return None
+    revoked = _revocations(conn, operator_id, "g.revoked_at >= %s", since)
+    return (
+        f"前回のサインインの後、あなたの権限 {revoked} が管理者により取り消されました。" if revoked else None
+    )
+
+
+def take_notice(conn: psycopg.Connection[Any], session: SessionInfo) -> str | None:
+    """The session's notice, cleared so it is shown once (None when there is none)."""
+    if not session.notice:
+        return None
+    row = conn.execute(
+        """UPDATE term.sessions s SET notice = NULL FROM term.sessions old
+           WHERE s.id = %s AND old.id = s.id AND old.notice IS NOT NULL RETURNING old.notice""",
+        (session.id,),
+    ).fetchone()
+    return str(row[0]) if row is not None else None
 
 
 def _sign_in(
@@ -274,7 +321,10 @@ def resolve(
             session_id, operator_id, login, method = int(row[0]), int(row[1]), str(row[2]), str(row[4])
             actor = _actor(conn, session_id, operator_id, login, method, terminal, secret)
             if row[7]:
-                conn.execute("UPDATE term.sessions SET locked_at = now() WHERE id = %s", (session_id,))
+                conn.execute(
+                    "UPDATE term.sessions SET locked_at = now(), return_path = NULL WHERE id = %s",
+                    (session_id,),
+                )
                 _log(conn, actor, "idle_lock", idle_lock_seconds=settings.idle_lock_seconds)
                 refusal = Refusal("T_SESSION_LOCKED")
             elif touch:
@@ -285,16 +335,71 @@ def resolve(
     return actor
 
 
-def lock(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) -> None:
-    """Lock the session now (the operator leaves the desk: 画面ロック). Unknown sessions are ignored."""
+def lock(
+    conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None, *, return_path: str | None = None
+) -> None:
+    """Lock the session now (the operator leaves the desk: 離席 / 画面ロック). Unknown sessions are
+    ignored. `return_path` — an internal path the caller has checked — is where unlocking returns."""
     with conn.transaction():
         found = info(conn, secret)
         if found is None or found.ended_at is not None or found.locked or found.terminal_id != terminal.id:
             return
         assert secret is not None
-        conn.execute("UPDATE term.sessions SET locked_at = now() WHERE id = %s", (found.id,))
+        conn.execute(
+            "UPDATE term.sessions SET locked_at = now(), return_path = %s WHERE id = %s",
+            (return_path, found.id),
+        )
         actor = _actor(conn, found.id, found.operator_id, found.login, found.auth_method, terminal, secret)
         _log(conn, actor, "manual_lock")
+
+
+def remember_return_path(
+    conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None, path: str
+) -> None:
+    """A locked session's page was asked for (the server's idle lock): unlocking returns there,
+    unless a path was already kept when it locked. `path` must be an internal path the caller checked."""
+    found = info(conn, secret)
+    if found is None or found.terminal_id != terminal.id or found.ended_at is not None or not found.locked:
+        return
+    conn.execute(
+        "UPDATE term.sessions SET return_path = coalesce(return_path, %s) WHERE id = %s", (path, found.id)
+    )
+
+
+def return_path(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) -> str | None:
+    """Where an unlocked session goes back to (kept server side when it locked), or None."""
+    if not secret:
+        return None
+    row = conn.execute(
+        "SELECT return_path FROM term.sessions WHERE secret_hash = %s AND terminal_id = %s",
+        (tokens.digest(secret), terminal.id),
+    ).fetchone()
+    return str(row[0]) if row is not None and row[0] is not None else None
+
+
+_END_NOTICES = {
+    "sign_out": None,
+    "operator_disabled": "操作者IDが管理者により無効化されたため、セッションを終了しました。",
+    "terminal_retired": "この端末が廃止されたため、セッションを終了しました。",
+    "lockout": "認証の失敗が続いたため、セッションを終了しました。",
+}
+
+
+def end_notice(conn: psycopg.Connection[Any], secret: str | None) -> str | None:
+    """Why the session of `secret` was ended by somebody else, for its operator's next page.
+
+    For a revoked right it names the role and the reason the administrator gave (kept in
+    term.rights_grants and the ledger): the operator must learn why their work stopped. None for a
+    sign-out, an open session or an unknown secret. The revocation ends the sessions in its own
+    transaction, so their ended_at is the grant's revoked_at (both now()).
+    """
+    found = info(conn, secret)
+    if found is None or found.ended_at is None or found.end_reason is None:
+        return None
+    if found.end_reason != "rights_revoked":
+        return _END_NOTICES.get(found.end_reason)
+    what = _revocations(conn, found.operator_id, "g.revoked_at = %s", found.ended_at) or "権限"
+    return f"あなたの権限 {what} が管理者により取り消されたため、セッションを終了しました。"
 
 
 def _session_to_unlock(conn: psycopg.Connection[Any], terminal: Terminal, secret: str | None) -> SessionInfo:

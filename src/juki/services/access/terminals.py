@@ -26,6 +26,8 @@ from juki.services.audit.operation_log import record_operation
 
 __all__ = [
     "CONSOLE",
+    "SYSTEM_BOOTSTRAP",
+    "SYSTEM_CONSOLE",
     "Terminal",
     "bind",
     "get_terminal",
@@ -34,12 +36,15 @@ __all__ = [
     "register_terminal",
     "resolve_terminal",
     "retire",
+    "set_bulk_enabled",
 ]
 
 #: How the server console (the `juki` CLI) appears in logs and `*_by` columns.
 CONSOLE = "(console)"
 #: The operation log's system channel of the server console (audit_api.append_system, migration 0018).
 SYSTEM_CONSOLE = "console"
+#: The channel of the first setup (`juki admin bootstrap`, the second administrator's grant; 0034).
+SYSTEM_BOOTSTRAP = "bootstrap"
 
 _COLUMNS = "id, name, kind, bulk_enabled, registered_at, secret_hash IS NOT NULL, bound_at, retired_at"
 
@@ -267,6 +272,38 @@ def retire(conn: psycopg.Connection[Any], terminal: int | str, *, by: Actor | No
         actor=by,
         function=Function.TERMINAL_ADMIN,
         event="terminal_retire",
+        target=str(terminal),
+        system=None if by else SYSTEM_CONSOLE,
+    )
+
+
+def set_bulk_enabled(
+    conn: psycopg.Connection[Any], terminal: int | str, enabled: bool, *, by: Actor | None
+) -> Terminal:
+    """Allow or stop output to media (一括出力, S-29) at a terminal; logged with the old and new value.
+
+    The flag is read on every request (`resolve_terminal`), so the change holds from the next one.
+    """
+
+    def body() -> Terminal:
+        require(by, Function.TERMINAL_ADMIN)
+        found = get_terminal(conn, terminal)
+        if found.retired_at is not None:
+            raise Refusal("T_TERMINAL_UNKNOWN", f"{found.name} は廃止済みです")
+        row = conn.execute(
+            f"UPDATE term.terminals SET bulk_enabled = %s WHERE id = %s RETURNING {_COLUMNS}",
+            (enabled, found.id),
+        ).fetchone()
+        assert row is not None
+        _log(conn, by, "terminal_bulk_flag", found, bulk_enabled=enabled, was=found.bulk_enabled)
+        return _terminal(row)
+
+    return guarded(
+        conn,
+        body,
+        actor=by,
+        function=Function.TERMINAL_ADMIN,
+        event="terminal_bulk_flag",
         target=str(terminal),
         system=None if by else SYSTEM_CONSOLE,
     )

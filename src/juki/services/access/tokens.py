@@ -20,7 +20,9 @@ from juki.domain.refusals import Refusal
 
 __all__ = ["OneTimeToken", "Purpose", "digest", "issue", "new_secret", "peek", "redeem"]
 
-Purpose = Literal["enrol_operator", "bind_terminal"]
+#: What a token is for; "bootstrap_admin" is the one-time grant of the second administrator
+#: (`bootstrap.issue_second_admin_grant`), which names no operator or terminal.
+Purpose = Literal["enrol_operator", "bind_terminal", "bootstrap_admin"]
 
 
 def new_secret() -> str:
@@ -57,13 +59,20 @@ def issue(
     Only the newest link works, so a link sent by mistake to the wrong person is cancelled by
     issuing another one.
     """
-    subject = "operator_id" if purpose == "enrol_operator" else "terminal_id"
-    subject_id = operator_id if purpose == "enrol_operator" else terminal_id
-    conn.execute(
-        f"""UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
-            WHERE purpose = %s AND {subject} = %s AND used_at IS NULL""",
-        (purpose, subject_id),
-    )
+    if purpose == "bootstrap_admin":  # one grant at a time: a new one cancels the older ones
+        conn.execute(
+            """UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
+               WHERE purpose = %s AND used_at IS NULL""",
+            (purpose,),
+        )
+    else:
+        subject = "operator_id" if purpose == "enrol_operator" else "terminal_id"
+        subject_id = operator_id if purpose == "enrol_operator" else terminal_id
+        conn.execute(
+            f"""UPDATE term.one_time_tokens SET expires_at = least(expires_at, now())
+                WHERE purpose = %s AND {subject} = %s AND used_at IS NULL""",
+            (purpose, subject_id),
+        )
     token = new_secret()
     conn.execute(
         """INSERT INTO term.one_time_tokens (token_hash, purpose, operator_id, terminal_id, created_by,

@@ -24,17 +24,24 @@
   let lastActivity = Date.now();
   let lastBeat = Date.now();
 
-  function post(url) {
+  function post(url, payload) {
     if (!url) return Promise.resolve(null);
+    const headers = { "X-CSRF-Token": csrf };
+    if (payload) headers["Content-Type"] = "application/json";
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       cache: "no-store",
       keepalive: true,
-      headers: { "X-CSRF-Token": csrf },
+      headers: headers,
+      body: payload ? JSON.stringify(payload) : undefined,
     }).catch(function () {
       return null;
     });
+  }
+
+  function two(n) {
+    return String(n).padStart(2, "0");
   }
 
   function lock() {
@@ -46,9 +53,16 @@
     document.title = "画面ロック中 — 住基ネット 都道府県サーバ端末";
     body.classList.add("locked");
     if (lockContent) body.appendChild(lockContent);
+    const now = new Date();
+    const at = body.querySelector("[data-locked-at]");
+    if (at) {
+      at.textContent = now.getFullYear() + "-" + two(now.getMonth() + 1) + "-" + two(now.getDate()) +
+        " " + two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+    }
     const first = body.querySelector("input, button");
     if (first) first.focus();
-    post(lockUrl);
+    // The server keeps this page's path (if it is one of its own pages) for the return after unlocking.
+    post(lockUrl, { return_to: window.location.pathname });
   }
 
   function arm() {
