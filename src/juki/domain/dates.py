@@ -274,6 +274,15 @@ class JukiDate:
     def canonical(self) -> str:
         """The storage form: "1985-03-04", "1985-03", "1985", with " 上旬"/" 頃"/… appended, then the
         entered 元号 where it is kept (" 令和"); "不詳"."""
+        # Memoised on the (immutable) instance: the bulk loader asks the same cached dates for their
+        # form on every row (issue 14 item 4), and formatting was a measurable share of a row's cost.
+        known: str | None = self.__dict__.get("_canonical")
+        if known is None:
+            known = self._format()
+            object.__setattr__(self, "_canonical", known)
+        return known
+
+    def _format(self) -> str:
         if self.year is None:
             return DateQualifier.UNKNOWN.value
         if self.month is None:

@@ -62,13 +62,11 @@ class KeyCache:
         self._dates: dict[str, JukiDate] = {}
 
     def _get(self, table: dict[str, object], key: str, fn: Callable[[str], object]) -> object:
-        try:
-            return table[key]
-        except KeyError:
-            if len(table) >= self._limit:
-                table.clear()
-            value = table[key] = fn(key)
-            return value
+        """The miss path (callers look ``key`` up themselves first)."""
+        if len(table) >= self._limit:
+            table.clear()
+        value = table[key] = fn(key)
+        return value
 
     def name(self, kana: str) -> NameKeys:
         found = self._names.get(kana)  # the hit path inline: this runs for every loaded row
@@ -85,7 +83,12 @@ class KeyCache:
     def gaiji(self, text: str) -> int:
         if not text:
             return 0
-        return self._get(self._gaiji, text, count_gaiji)  # type: ignore[arg-type, return-value]
+        # The hit path inline, and no KeyError on a miss: most addresses are unique, so misses are
+        # the common case here and raising for each cost more than the count itself.
+        found = self._gaiji.get(text)
+        if found is None:
+            found = self._get(self._gaiji, text, count_gaiji)  # type: ignore[arg-type, assignment]
+        return found  # type: ignore[return-value]
 
     def date(self, canonical: str) -> JukiDate:
         found = self._dates.get(canonical)

@@ -283,3 +283,24 @@ def test_hardening_4_D1_A3_every_line_of_a_malformed_csv_is_loaded_or_rejected(
     assert {line for _, line in rejected} <= set(range(2, 2 + len(body)))
     assert len(rejected) == report.rejected  # one reject row per line, never two for one line
     assert q(db, "SELECT count(*) FROM pref.identity_current") == [(report.persons,)]
+
+
+def test_a_file_1_only_reason_in_file_2_is_rejected_not_a_crash(
+    db: Database, population: Path, tmp_path: Path
+) -> None:
+    """Issue 14 item 4 (found by test_load_property): a 附票 row whose reason applies only to File 1
+    stopped the whole load with a KeyError; it is rejected with the ledger's code and the rest loads."""
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = (population / "fuhyo_current.csv").read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:30]
+    at = header.split(",").index("change_reason")
+    broken = body[2].split(",")
+    broken[at] = "household_split"  # 世帯分離: File 1 only
+    body[2] = ",".join(broken)
+    (src / "fuhyo_current.csv").write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    report = load(db, src, tmp_path / "rejects")["fuhyo"]
+    assert (report.persons, report.rejected) == (28, 1)
+    assert report.reject_codes == {"E_REASON_NOT_FOR_FILE": 1}
+    rejects = Path(str(report.rejects_path)).read_text(encoding="utf-8")
+    assert ",4,E_REASON_NOT_FOR_FILE," in rejects
