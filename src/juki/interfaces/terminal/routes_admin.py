@@ -19,7 +19,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    logged_use,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import bootstrap, operators, passwords, rights_ledger, terminals
@@ -32,14 +40,6 @@ FormText = Annotated[str, Form()]
 def _session(request: Request) -> tuple[TerminalWeb, Ctx]:
     web = web_of(request)
     return web, Requests(web).session(request)
-
-
-def _posted(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
-    return web, ctx
 
 
 def _link(web: TerminalWeb, path: str) -> str:
@@ -101,7 +101,7 @@ def operators_page(request: Request) -> Response:
 def operator_add(
     request: Request, csrf_token: FormText = "", login: FormText = "", display_name: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -118,7 +118,7 @@ def operator_add(
 
 @router.post("/admin/operators/enrol-link")
 def operator_enrol_link(request: Request, csrf_token: FormText = "", login: FormText = "") -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -133,7 +133,7 @@ def operator_enrol_link(request: Request, csrf_token: FormText = "", login: Form
 
 @router.post("/admin/operators/unlock")
 def operator_unlock(request: Request, csrf_token: FormText = "", login: FormText = "") -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -147,7 +147,7 @@ def operator_unlock(request: Request, csrf_token: FormText = "", login: FormText
 def operator_disable(
     request: Request, csrf_token: FormText = "", login: FormText = "", confirmed: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if confirmed != "yes":
         require_logged(web, ctx.signed_in, Function.OPERATOR_ADMIN, event="operator_disable")
         return web.renderer.page(
@@ -236,7 +236,7 @@ def _kind(value: str) -> TerminalKind:
 def terminal_add(
     request: Request, csrf_token: FormText = "", name: FormText = "", kind: FormText = "", bulk: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -254,7 +254,7 @@ def terminal_add(
 
 @router.post("/admin/terminals/bind-link")
 def terminal_bind_link(request: Request, csrf_token: FormText = "", name: FormText = "") -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -271,7 +271,7 @@ def terminal_bind_link(request: Request, csrf_token: FormText = "", name: FormTe
 def terminal_bulk(
     request: Request, csrf_token: FormText = "", name: FormText = "", enabled: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -286,7 +286,7 @@ def terminal_bulk(
 def terminal_retire(
     request: Request, csrf_token: FormText = "", name: FormText = "", confirmed: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if confirmed != "yes":
         require_logged(web, ctx.signed_in, Function.TERMINAL_ADMIN, event="terminal_retire")
         return web.renderer.page(
@@ -346,7 +346,7 @@ def bootstrap_page(request: Request, token: str) -> Response:
 def bootstrap_post(
     request: Request, token: str, csrf_token: FormText = "", login: FormText = "", display_name: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     try:
         with web.term() as conn:
             second = bootstrap.redeem_second_admin_grant(
@@ -402,7 +402,7 @@ def password_post(
     new_password: FormText = "",
     new_password_again: FormText = "",
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if new_password != new_password_again:
         error = ShownError("T_PASSWORD_MISMATCH", "確認のために入力したパスワードが一致しません")
         return _password_page(web, ctx, error=error, status=422)

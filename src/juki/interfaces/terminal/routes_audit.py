@@ -24,7 +24,15 @@ from fastapi import APIRouter, Form, Request, Response
 from juki.domain.codes import is_ascii_digits, normalize_digits
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.audit_csv import log_csv
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    logged_use,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import FUNCTION_LABELS, JST, OUTCOME_LABELS, timestamp_label
 from juki.interfaces.terminal.render import ShownError
@@ -232,10 +240,7 @@ def audit_post(
     sample_size: FormText = "",
     seed: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     form = ReviewForm(
         operator=operator,
         terminal=terminal,

@@ -33,7 +33,15 @@ from juki.domain.rights import (
 from juki.files import all_files, file_spec
 from juki.interfaces.disclosure_forms import disclosure_form, provision_status_form
 from juki.interfaces.forms import document_signer, render_form, sign_pdf
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    file_of,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions
@@ -127,10 +135,7 @@ def disclosure_register(
     file_pref: FormText = "",
     file_fuhyo: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     chosen = [f for f, on in ((FileKind.PREF, file_pref), (FileKind.FUHYO, file_fuhyo)) if on]
     form = {
         **_EMPTY,
@@ -212,10 +217,7 @@ def disclosure_request(request: Request, file_name: str, request_id: str) -> Res
 def disclosure_match(
     request: Request, file_name: str, request_id: str, csrf_token: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     with web.file_connection(file) as conn:
         match_request(conn, ctx.signed_in, file, _request_id(request_id))
@@ -231,10 +233,7 @@ def signer_of(web: TerminalWeb) -> Any:
 def disclosure_issue(
     request: Request, file_name: str, request_id: str, csrf_token: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     number = _request_id(request_id)
     with web.term() as term:

@@ -18,7 +18,15 @@ from fastapi import APIRouter, Form, Request, Response
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    file_of,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access.actor import Function
@@ -99,10 +107,7 @@ def jlis_post(
     sex: FormText = "",
     address: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_JLIS_INPUT")
     form = {
         "by": by,

@@ -23,7 +23,15 @@ from juki.domain.refusals import Refusal
 from juki.files import file_spec
 from juki.interfaces.forms import Form as PrintedForm
 from juki.interfaces.forms import KeyValueTable, render_form
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    file_of,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import item_value
 from juki.interfaces.terminal.routes_jlis import NAME_MATCHES, NAME_PARTS
@@ -165,10 +173,7 @@ def provision_post(
     with_my_number: FormText = "",
     requester_ref: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_PROVISION_INPUT")
     requester, _, task_code = task.partition(":")
     entered = ProvisionRequest(
@@ -215,10 +220,7 @@ def provision_redeliver(
     request: Request, file_name: str, csrf_token: FormText = "", record: FormText = "", task: FormText = ""
 ) -> Response:
     """R-05: deliver again an answer with the 個人番号 add-on whose receipt failed."""
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_PROVISION_INPUT")
     try:
         record_id = int(record)

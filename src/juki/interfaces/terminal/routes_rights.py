@@ -13,7 +13,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    logged_use,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions, rights_ledger, role_conflicts
@@ -119,10 +127,7 @@ def _inventory_page(
 
 
 def _posted(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     return web, ctx
 
 

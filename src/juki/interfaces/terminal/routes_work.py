@@ -23,7 +23,15 @@ from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import FileSpec, file_spec
 from juki.interfaces.terminal import record_view as record_view_model
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    file_of,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions
@@ -146,10 +154,7 @@ def search_post(
 ) -> Response:
     """Run the search and answer with a redirect to its kept result list (POST-redirect-GET): the
     list is then a GET page that Back and 「検索結果へ戻る」 return to, by an opaque id only."""
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     form: dict[str, Any] = {
         "name": name,
@@ -215,10 +220,7 @@ def record_view(
     result_set: FormText = "",
     page: FormText = "1",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     scope = file_of(file)
     with web.file_connection(scope) as conn:
         record = service.view_record(conn, ctx.signed_in, scope, juminhyo_code)
