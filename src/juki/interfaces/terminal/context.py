@@ -277,6 +277,12 @@ class Requests:
             raise Refusal("T_CSRF", "送信元が違います")
 
 
+def page_session(request: Request) -> tuple[TerminalWeb, Ctx]:
+    """The shared state and signed-in session of a page's GET (no form, so no CSRF token)."""
+    web = web_of(request)
+    return web, Requests(web).session(request)
+
+
 def posted_session(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
     """The shared state and signed-in session of a form POST whose CSRF token is valid.
 

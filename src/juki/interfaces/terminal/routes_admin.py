@@ -21,12 +21,11 @@ from fastapi import APIRouter, Form, Request, Response
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import (
     Ctx,
-    Requests,
     TerminalWeb,
     logged_use,
+    page_session,
     posted_session,
     require_logged,
-    web_of,
 )
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
@@ -35,11 +34,6 @@ from juki.services.access.actor import Function, TerminalKind
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
-
-
-def _session(request: Request) -> tuple[TerminalWeb, Ctx]:
-    web = web_of(request)
-    return web, Requests(web).session(request)
 
 
 def _link(web: TerminalWeb, path: str) -> str:
@@ -93,7 +87,7 @@ def _on_operators(
 
 @router.get("/admin/operators")
 def operators_page(request: Request) -> Response:
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     return _operators_page(web, ctx)
 
 
@@ -221,7 +215,7 @@ def _on_terminals(
 
 @router.get("/admin/terminals")
 def terminals_page(request: Request) -> Response:
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     return _terminals_page(web, ctx)
 
 
@@ -335,7 +329,7 @@ def _bootstrap_page(
 @router.get("/admin/bootstrap/{token}")
 def bootstrap_page(request: Request, token: str) -> Response:
     """The link `juki admin bootstrap` printed: a signed-in administrator registers the second one."""
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     require_logged(web, ctx.signed_in, Function.RIGHTS_ADMIN, event="rights_bootstrap_second_admin")
     with web.term() as conn:
         bootstrap.check_second_admin_grant(conn, token)
@@ -390,7 +384,7 @@ def _password_page(
 
 @router.get("/account/password")
 def password_page(request: Request) -> Response:
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     return _password_page(web, ctx)
 
 

@@ -26,12 +26,11 @@ from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.audit_csv import log_csv
 from juki.interfaces.terminal.context import (
     Ctx,
-    Requests,
     TerminalWeb,
     logged_use,
+    page_session,
     posted_session,
     require_logged,
-    web_of,
 )
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import FUNCTION_LABELS, JST, OUTCOME_LABELS, timestamp_label
@@ -214,8 +213,7 @@ def _page(web: TerminalWeb, ctx: Ctx, form: ReviewForm, *, status: int = 200, **
 
 @router.get("/audit")
 def audit_form(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     require_logged(web, ctx.signed_in, Function.LOG_REVIEW, event="log_review_form")
     return _page(web, ctx, _default_form())
 

@@ -25,6 +25,7 @@ from juki.interfaces.terminal.context import (
     Requests,
     TerminalWeb,
     file_of,
+    page_session,
     posted_session,
     require_logged,
     web_of,
@@ -96,8 +97,7 @@ def _page(web: TerminalWeb, ctx: Ctx, file: FileKind, notice: str | None = None)
 
 @router.get("/bulk/{file_name}")
 def bulk_page(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     return _page(web, ctx, file_of(file_name))
 
 

@@ -30,12 +30,11 @@ from juki.interfaces.disclosure_forms import correction_letter_form
 from juki.interfaces.forms import render_form, sign_pdf
 from juki.interfaces.terminal.context import (
     Ctx,
-    Requests,
     TerminalWeb,
     file_of,
+    page_session,
     posted_session,
     require_logged,
-    web_of,
 )
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
@@ -96,8 +95,7 @@ _EMPTY_CASE: dict[str, Any] = {
 
 @router.get("/corrections")
 def corrections_home(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     if not _files(ctx):
         require_logged(
             web, ctx.signed_in, Function.CORRECTION_REQUEST, FileKind.PREF, event="correction_form"
@@ -226,8 +224,7 @@ def _inquiries_page(
 
 @router.get("/inquiries")
 def inquiries_home(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     require_logged(web, ctx.signed_in, Function.INQUIRY_LOG, None, event="inquiry_form")
     return _inquiries_page(web, ctx, filters={})
 

@@ -35,12 +35,11 @@ from juki.interfaces.disclosure_forms import disclosure_form, provision_status_f
 from juki.interfaces.forms import document_signer, render_form, sign_pdf
 from juki.interfaces.terminal.context import (
     Ctx,
-    Requests,
     TerminalWeb,
     file_of,
+    page_session,
     posted_session,
     require_logged,
-    web_of,
 )
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
@@ -110,8 +109,7 @@ def _page(
 
 @router.get("/disclosure")
 def disclosure_home(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     if not _files_allowed(ctx):
         require_logged(web, ctx.signed_in, Function.DISCLOSURE, FileKind.PREF, event="disclosure_form")
     return _page(web, ctx, dict(_EMPTY))
@@ -195,8 +193,7 @@ def _request_id(value: str) -> int:
 
 @router.get("/disclosure/{file_name}/{request_id}")
 def disclosure_request(request: Request, file_name: str, request_id: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     with web.file_connection(file) as conn:
         shown = register.get_request(conn, ctx.signed_in, file, _request_id(request_id))

@@ -20,12 +20,11 @@ from juki.domain.refusals import Refusal
 from juki.files import file_spec
 from juki.interfaces.terminal.context import (
     Ctx,
-    Requests,
     TerminalWeb,
     file_of,
+    page_session,
     posted_session,
     require_logged,
-    web_of,
 )
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
@@ -85,8 +84,7 @@ def _page(
 
 @router.get("/jlis/{file_name}")
 def jlis_form(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name, refusal="T_JLIS_INPUT")
     require_logged(web, ctx.signed_in, Function.JLIS_QUERY, file, event="jlis_query_form")
     return _page(web, ctx, file, dict(_EMPTY))

@@ -25,12 +25,11 @@ from juki.interfaces.forms import Form as PrintedForm
 from juki.interfaces.forms import KeyValueTable, render_form
 from juki.interfaces.terminal.context import (
     Ctx,
-    Requests,
     TerminalWeb,
     file_of,
+    page_session,
     posted_session,
     require_logged,
-    web_of,
 )
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import item_value
@@ -108,8 +107,7 @@ def _page(
 
 @router.get("/provision/{file_name}")
 def provision_form(request: Request, file_name: str, task: str = "") -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name, refusal="T_PROVISION_INPUT")
     require_logged(web, ctx.signed_in, Function.PROVISION, file, event="provision_form")
     return _page(web, ctx, file, chosen=task)

@@ -14,7 +14,12 @@ from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Requests, file_of, posted_session, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.services.access.actor import Function
 from juki.services.registry import reconciliation_review
@@ -39,8 +44,7 @@ def _number(value: str, label: str) -> int:
 
 @router.get("/reconcile/{file_name}")
 def run_list(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         runs = reconciliation_review.runs(conn, ctx.signed_in, file)
