@@ -277,6 +277,26 @@ class Requests:
             raise Refusal("T_CSRF", "送信元が違います")
 
 
+def page_session(request: Request) -> tuple[TerminalWeb, Ctx]:
+    """The shared state and signed-in session of a page's GET (no form, so no CSRF token)."""
+    web = web_of(request)
+    return web, Requests(web).session(request)
+
+
+def posted_session(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
+    """The shared state and signed-in session of a form POST whose CSRF token is valid.
+
+    Every page's POST opens the same way, in this order: the session first (so a signed-out or
+    locked terminal gets the session refusal, not T_CSRF, and the error page has its header),
+    then the token. One place keeps that order the same for every page.
+    """
+    web = web_of(request)
+    req = Requests(web)
+    ctx = req.session(request)
+    req.check_csrf(request, csrf_token)
+    return web, ctx
+
+
 def require_logged(
     web: TerminalWeb, actor: Actor, function: Function, file: FileKind | None = None, *, event: str
 ) -> None:

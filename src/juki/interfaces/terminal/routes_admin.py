@@ -19,7 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    logged_use,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import bootstrap, operators, passwords, rights_ledger, terminals
@@ -27,19 +34,6 @@ from juki.services.access.actor import Function, TerminalKind
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
-
-
-def _session(request: Request) -> tuple[TerminalWeb, Ctx]:
-    web = web_of(request)
-    return web, Requests(web).session(request)
-
-
-def _posted(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
-    return web, ctx
 
 
 def _link(web: TerminalWeb, path: str) -> str:
@@ -93,7 +87,7 @@ def _on_operators(
 
 @router.get("/admin/operators")
 def operators_page(request: Request) -> Response:
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     return _operators_page(web, ctx)
 
 
@@ -101,7 +95,7 @@ def operators_page(request: Request) -> Response:
 def operator_add(
     request: Request, csrf_token: FormText = "", login: FormText = "", display_name: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -118,7 +112,7 @@ def operator_add(
 
 @router.post("/admin/operators/enrol-link")
 def operator_enrol_link(request: Request, csrf_token: FormText = "", login: FormText = "") -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -133,7 +127,7 @@ def operator_enrol_link(request: Request, csrf_token: FormText = "", login: Form
 
 @router.post("/admin/operators/unlock")
 def operator_unlock(request: Request, csrf_token: FormText = "", login: FormText = "") -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -147,7 +141,7 @@ def operator_unlock(request: Request, csrf_token: FormText = "", login: FormText
 def operator_disable(
     request: Request, csrf_token: FormText = "", login: FormText = "", confirmed: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if confirmed != "yes":
         require_logged(web, ctx.signed_in, Function.OPERATOR_ADMIN, event="operator_disable")
         return web.renderer.page(
@@ -221,7 +215,7 @@ def _on_terminals(
 
 @router.get("/admin/terminals")
 def terminals_page(request: Request) -> Response:
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     return _terminals_page(web, ctx)
 
 
@@ -236,7 +230,7 @@ def _kind(value: str) -> TerminalKind:
 def terminal_add(
     request: Request, csrf_token: FormText = "", name: FormText = "", kind: FormText = "", bulk: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -254,7 +248,7 @@ def terminal_add(
 
 @router.post("/admin/terminals/bind-link")
 def terminal_bind_link(request: Request, csrf_token: FormText = "", name: FormText = "") -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -271,7 +265,7 @@ def terminal_bind_link(request: Request, csrf_token: FormText = "", name: FormTe
 def terminal_bulk(
     request: Request, csrf_token: FormText = "", name: FormText = "", enabled: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> tuple[str, tuple[str, str] | None]:
         with web.term() as conn:
@@ -286,7 +280,7 @@ def terminal_bulk(
 def terminal_retire(
     request: Request, csrf_token: FormText = "", name: FormText = "", confirmed: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if confirmed != "yes":
         require_logged(web, ctx.signed_in, Function.TERMINAL_ADMIN, event="terminal_retire")
         return web.renderer.page(
@@ -335,7 +329,7 @@ def _bootstrap_page(
 @router.get("/admin/bootstrap/{token}")
 def bootstrap_page(request: Request, token: str) -> Response:
     """The link `juki admin bootstrap` printed: a signed-in administrator registers the second one."""
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     require_logged(web, ctx.signed_in, Function.RIGHTS_ADMIN, event="rights_bootstrap_second_admin")
     with web.term() as conn:
         bootstrap.check_second_admin_grant(conn, token)
@@ -346,7 +340,7 @@ def bootstrap_page(request: Request, token: str) -> Response:
 def bootstrap_post(
     request: Request, token: str, csrf_token: FormText = "", login: FormText = "", display_name: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     try:
         with web.term() as conn:
             second = bootstrap.redeem_second_admin_grant(
@@ -390,7 +384,7 @@ def _password_page(
 
 @router.get("/account/password")
 def password_page(request: Request) -> Response:
-    web, ctx = _session(request)
+    web, ctx = page_session(request)
     return _password_page(web, ctx)
 
 
@@ -402,7 +396,7 @@ def password_post(
     new_password: FormText = "",
     new_password_again: FormText = "",
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if new_password != new_password_again:
         error = ShownError("T_PASSWORD_MISMATCH", "確認のために入力したパスワードが一致しません")
         return _password_page(web, ctx, error=error, status=422)

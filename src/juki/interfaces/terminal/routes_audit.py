@@ -24,7 +24,14 @@ from fastapi import APIRouter, Form, Request, Response
 from juki.domain.codes import is_ascii_digits, normalize_digits
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.audit_csv import log_csv
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    logged_use,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import FUNCTION_LABELS, JST, OUTCOME_LABELS, timestamp_label
 from juki.interfaces.terminal.render import ShownError
@@ -206,8 +213,7 @@ def _page(web: TerminalWeb, ctx: Ctx, form: ReviewForm, *, status: int = 200, **
 
 @router.get("/audit")
 def audit_form(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     require_logged(web, ctx.signed_in, Function.LOG_REVIEW, event="log_review_form")
     return _page(web, ctx, _default_form())
 
@@ -232,10 +238,7 @@ def audit_post(
     sample_size: FormText = "",
     seed: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     form = ReviewForm(
         operator=operator,
         terminal=terminal,

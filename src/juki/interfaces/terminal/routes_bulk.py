@@ -20,7 +20,16 @@ from juki.domain.provision import Method
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    Requests,
+    TerminalWeb,
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+    web_of,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.services.access import permissions
 from juki.services.access.actor import Function
@@ -88,8 +97,7 @@ def _page(web: TerminalWeb, ctx: Ctx, file: FileKind, notice: str | None = None)
 
 @router.get("/bulk/{file_name}")
 def bulk_page(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     return _page(web, ctx, file_of(file_name))
 
 
@@ -136,10 +144,7 @@ async def bulk_submit(
 def _decision(
     request: Request, file_name: str, csrf_token: str, job_id: str, note: str, approve: bool
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         if approve:
@@ -166,10 +171,7 @@ def bulk_reject(
 
 @router.post("/bulk/{file_name}/download")
 def bulk_download(request: Request, file_name: str, csrf_token: FormText = "", job_id: FormText = "") -> Any:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         job, path = service.fetch_result(conn, ctx.signed_in, file, _job_id(job_id), _store(web))
@@ -181,10 +183,7 @@ def bulk_download(request: Request, file_name: str, csrf_token: FormText = "", j
 def bulk_media(
     request: Request, file_name: str, csrf_token: FormText = "", job_id: FormText = "", medium: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         out = media.output_to_medium(

@@ -28,7 +28,14 @@ from juki.domain.rights import (
 from juki.files import all_files, file_spec
 from juki.interfaces.disclosure_forms import correction_letter_form
 from juki.interfaces.forms import render_form, sign_pdf
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.interfaces.terminal.routes_disclosure import signer_of
@@ -88,8 +95,7 @@ _EMPTY_CASE: dict[str, Any] = {
 
 @router.get("/corrections")
 def corrections_home(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     if not _files(ctx):
         require_logged(
             web, ctx.signed_in, Function.CORRECTION_REQUEST, FileKind.PREF, event="correction_form"
@@ -108,10 +114,7 @@ def corrections_register(
     claim: FormText = "",
     requested: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     form = {
         "file": file,
         "request_no": request_no,
@@ -151,10 +154,7 @@ def _case_id(value: str) -> int:
 def corrections_inquiry(
     request: Request, file_name: str, case_id: str, csrf_token: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_CORRECTION_NOT_FOUND")
     with web.file_connection(file) as conn:
         corrections.send_inquiry(conn, ctx.signed_in, file, _case_id(case_id))
@@ -163,10 +163,7 @@ def corrections_inquiry(
 
 @router.post("/corrections/{file_name}/{case_id}/letter")
 def corrections_letter(request: Request, file_name: str, case_id: str, csrf_token: FormText = "") -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_CORRECTION_NOT_FOUND")
     with web.term() as term:
         glyphs = glyph_map(term)
@@ -227,8 +224,7 @@ def _inquiries_page(
 
 @router.get("/inquiries")
 def inquiries_home(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     require_logged(web, ctx.signed_in, Function.INQUIRY_LOG, None, event="inquiry_form")
     return _inquiries_page(web, ctx, filters={})
 
@@ -242,10 +238,7 @@ def inquiries_record(
     summary: FormText = "",
     answer: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     try:
         try:
             given = inquiries.InquiryInput(
@@ -273,10 +266,7 @@ def inquiries_search(
     category: FormText = "",
     text: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     return _inquiries_page(
         web, ctx, filters={"since": since, "until": until, "category": category, "text": text}
     )

@@ -33,7 +33,14 @@ from juki.domain.rights import (
 from juki.files import all_files, file_spec
 from juki.interfaces.disclosure_forms import disclosure_form, provision_status_form
 from juki.interfaces.forms import document_signer, render_form, sign_pdf
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions
@@ -102,8 +109,7 @@ def _page(
 
 @router.get("/disclosure")
 def disclosure_home(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     if not _files_allowed(ctx):
         require_logged(web, ctx.signed_in, Function.DISCLOSURE, FileKind.PREF, event="disclosure_form")
     return _page(web, ctx, dict(_EMPTY))
@@ -127,10 +133,7 @@ def disclosure_register(
     file_pref: FormText = "",
     file_fuhyo: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     chosen = [f for f, on in ((FileKind.PREF, file_pref), (FileKind.FUHYO, file_fuhyo)) if on]
     form = {
         **_EMPTY,
@@ -190,8 +193,7 @@ def _request_id(value: str) -> int:
 
 @router.get("/disclosure/{file_name}/{request_id}")
 def disclosure_request(request: Request, file_name: str, request_id: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     with web.file_connection(file) as conn:
         shown = register.get_request(conn, ctx.signed_in, file, _request_id(request_id))
@@ -212,10 +214,7 @@ def disclosure_request(request: Request, file_name: str, request_id: str) -> Res
 def disclosure_match(
     request: Request, file_name: str, request_id: str, csrf_token: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     with web.file_connection(file) as conn:
         match_request(conn, ctx.signed_in, file, _request_id(request_id))
@@ -231,10 +230,7 @@ def signer_of(web: TerminalWeb) -> Any:
 def disclosure_issue(
     request: Request, file_name: str, request_id: str, csrf_token: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     number = _request_id(request_id)
     with web.term() as term:

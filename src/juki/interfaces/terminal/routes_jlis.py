@@ -18,7 +18,14 @@ from fastapi import APIRouter, Form, Request, Response
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access.actor import Function
@@ -77,8 +84,7 @@ def _page(
 
 @router.get("/jlis/{file_name}")
 def jlis_form(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name, refusal="T_JLIS_INPUT")
     require_logged(web, ctx.signed_in, Function.JLIS_QUERY, file, event="jlis_query_form")
     return _page(web, ctx, file, dict(_EMPTY))
@@ -99,10 +105,7 @@ def jlis_post(
     sex: FormText = "",
     address: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_JLIS_INPUT")
     form = {
         "by": by,

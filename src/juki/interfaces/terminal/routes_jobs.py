@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from juki.interfaces.terminal.context import Requests, logged_use, web_of
+from juki.interfaces.terminal.context import logged_use, page_session
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.services.access.actor import Function
 from juki.services.operations import checklist, runs
@@ -61,8 +61,7 @@ def _read(conn: Any, now: datetime) -> JobsPage:
 
 @router.get("/jobs")
 def jobs_page(request: Request) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     now = datetime.now(UTC)
     with web.term() as conn:
         page = logged_use(

@@ -23,7 +23,14 @@ from juki.domain.refusals import Refusal
 from juki.files import file_spec
 from juki.interfaces.forms import Form as PrintedForm
 from juki.interfaces.forms import KeyValueTable, render_form
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import item_value
 from juki.interfaces.terminal.routes_jlis import NAME_MATCHES, NAME_PARTS
@@ -100,8 +107,7 @@ def _page(
 
 @router.get("/provision/{file_name}")
 def provision_form(request: Request, file_name: str, task: str = "") -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name, refusal="T_PROVISION_INPUT")
     require_logged(web, ctx.signed_in, Function.PROVISION, file, event="provision_form")
     return _page(web, ctx, file, chosen=task)
@@ -165,10 +171,7 @@ def provision_post(
     with_my_number: FormText = "",
     requester_ref: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_PROVISION_INPUT")
     requester, _, task_code = task.partition(":")
     entered = ProvisionRequest(
@@ -215,10 +218,7 @@ def provision_redeliver(
     request: Request, file_name: str, csrf_token: FormText = "", record: FormText = "", task: FormText = ""
 ) -> Response:
     """R-05: deliver again an answer with the 個人番号 add-on whose receipt failed."""
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_PROVISION_INPUT")
     try:
         record_id = int(record)

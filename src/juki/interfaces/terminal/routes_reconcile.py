@@ -14,7 +14,12 @@ from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
-from juki.interfaces.terminal.context import Requests, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.services.access.actor import Function
 from juki.services.registry import reconciliation_review
@@ -39,8 +44,7 @@ def _number(value: str, label: str) -> int:
 
 @router.get("/reconcile/{file_name}")
 def run_list(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         runs = reconciliation_review.runs(conn, ctx.signed_in, file)
@@ -60,10 +64,7 @@ def run_list(request: Request, file_name: str) -> Response:
 def run_differences(
     request: Request, file_name: str, csrf_token: FormText = "", run_id: FormText = "", after: FormText = "0"
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     # The right first, so an operator without it is refused (and logged) whatever the form holds.
     require_logged(

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal import record_view as record_view_model
-from juki.interfaces.terminal.context import Requests, file_of, web_of
+from juki.interfaces.terminal.context import file_of, posted_session
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.interfaces.terminal.routes_work import Back, record_page, search_page_with_lookup_error
@@ -32,10 +32,7 @@ _ON_FORM = frozenset({"T_SEARCH_INPUT", "T_RECORD_NOT_FOUND"})
 def lookup_post(
     request: Request, file_name: str, csrf_token: FormText = "", by: FormText = "", key: FormText = ""
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     try:
         with web.file_connection(file) as conn:
@@ -59,10 +56,7 @@ def reveal_my_number(
     page: FormText = "1",
 ) -> Response:
     """The same record with its 個人番号 shown: a use of its own, checked and logged."""
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     scope = file_of(file)
     with web.file_connection(scope) as conn:
         record = record_access.reveal_my_number(conn, ctx.signed_in, scope, juminhyo_code)
@@ -80,10 +74,7 @@ def print_view(
 ) -> Response:
     """The 照会結果票: the record laid out for paper with the print date and time, the operator,
     the terminal and 取扱注意. Opening it is the output (logged); the browser's print follows."""
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     scope = file_of(file)
     with web.file_connection(scope) as conn:
         record = record_access.print_record(conn, ctx.signed_in, scope, juminhyo_code)

@@ -13,7 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 
 from juki.domain.refusals import Refusal
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, logged_use, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    logged_use,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions, rights_ledger, role_conflicts
@@ -118,14 +125,6 @@ def _inventory_page(
     )
 
 
-def _posted(request: Request, csrf_token: str) -> tuple[TerminalWeb, Ctx]:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
-    return web, ctx
-
-
 def _number(value: str, label: str) -> int:
     try:
         return int(value)
@@ -135,14 +134,12 @@ def _number(value: str, label: str) -> int:
 
 @router.get("/rights")
 def rights_page(request: Request) -> Response:
-    web = web_of(request)
-    return _rights_page(web, Requests(web).session(request))
+    return _rights_page(*page_session(request))
 
 
 @router.get("/rights/inventory")
 def inventory_page(request: Request) -> Response:
-    web = web_of(request)
-    return _inventory_page(web, Requests(web).session(request))
+    return _inventory_page(*page_session(request))
 
 
 def _on_rights_page(web: TerminalWeb, ctx: Ctx, work: Any, done: str) -> Response:
@@ -163,7 +160,7 @@ def rights_apply(
     role: FormText = "",
     reason: FormText = "",
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     rules = conflict_policy(web)
 
@@ -191,7 +188,7 @@ def _conflict_warning(role: str, clash: list[str]) -> str:
 def rights_approve(
     request: Request, csrf_token: FormText = "", application_id: FormText = "", note: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     rules = conflict_policy(web)
 
@@ -211,7 +208,7 @@ def rights_approve(
 def rights_reject(
     request: Request, csrf_token: FormText = "", application_id: FormText = "", reason: FormText = ""
 ) -> Response:
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
 
     def work() -> None:
         number = _number(application_id, "申請番号")
@@ -231,7 +228,7 @@ def rights_revoke(
 ) -> Response:
     """Revocation in two steps: the inventory's 取消 shows what will happen (the operator's sessions
     end, they are told the reason) and only the confirmation's button (``confirmed=yes``) revokes."""
-    web, ctx = _posted(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     if confirmed != "yes":
         return _revoke_confirmation(web, ctx, grant_id, reason)
     try:

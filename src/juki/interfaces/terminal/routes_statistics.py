@@ -19,7 +19,12 @@ from juki.domain.lgcodes import kanagawa
 from juki.domain.refusals import Refusal
 from juki.files import all_files, file_spec
 from juki.interfaces.terminal import charts
-from juki.interfaces.terminal.context import Requests, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.labels import JST
 from juki.services.access.actor import Function
@@ -76,8 +81,7 @@ def chart_set(report: StatsReport) -> dict[str, Markup]:
 
 @router.get("/statistics/{file_name}")
 def statistics_page(request: Request, file_name: str, as_of: str = "") -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name)
     require_logged(web, ctx.signed_in, Function.STATISTICS, file, event="statistics")
     today = _today()
@@ -107,10 +111,7 @@ def statistics_export(
     as_of: FormText = "",
     output: FormText = "",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     require_logged(web, ctx.signed_in, Function.STATISTICS, file, event="statistics")
     if output not in dict(EXPORTS):

@@ -23,7 +23,14 @@ from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import FileSpec, file_spec
 from juki.interfaces.terminal import record_view as record_view_model
-from juki.interfaces.terminal.context import Ctx, Requests, TerminalWeb, file_of, require_logged, web_of
+from juki.interfaces.terminal.context import (
+    Ctx,
+    TerminalWeb,
+    file_of,
+    page_session,
+    posted_session,
+    require_logged,
+)
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.interfaces.terminal.render import ShownError, status_of
 from juki.services.access import permissions
@@ -48,8 +55,8 @@ _SEARCH_REFUSALS_ON_FORM = frozenset({"T_SEARCH_CONDITIONS", "T_SEARCH_TOO_MANY"
 
 @router.get("/")
 def home(request: Request) -> Response:
-    ctx = Requests(web_of(request)).session(request)
-    return web_of(request).renderer.page("home.html", ctx.view, title="業務メニュー")
+    web, ctx = page_session(request)
+    return web.renderer.page("home.html", ctx.view, title="業務メニュー")
 
 
 def _search_page(
@@ -123,8 +130,7 @@ _EMPTY_FORM: dict[str, Any] = {
 
 @router.get("/search/{file_name}")
 def search_form(request: Request, file_name: str) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name)
     require_logged(web, ctx.signed_in, Function.SEARCH, file, event="search_form")
     return _search_page(web, ctx, file, _EMPTY_FORM)
@@ -146,10 +152,7 @@ def search_post(
 ) -> Response:
     """Run the search and answer with a redirect to its kept result list (POST-redirect-GET): the
     list is then a GET page that Back and 「検索結果へ戻る」 return to, by an opaque id only."""
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name)
     form: dict[str, Any] = {
         "name": name,
@@ -198,8 +201,7 @@ def results_url(file: FileKind, set_id: str, page: int = 1) -> str:
 
 @router.get("/search/{file_name}/results/{set_id}")
 def search_results(request: Request, file_name: str, set_id: str, page: int = 1) -> Response:
-    web = web_of(request)
-    ctx = Requests(web).session(request)
+    web, ctx = page_session(request)
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         shown = result_sets.show_page(conn, ctx.signed_in, file, set_id, page)
@@ -215,10 +217,7 @@ def record_view(
     result_set: FormText = "",
     page: FormText = "1",
 ) -> Response:
-    web = web_of(request)
-    req = Requests(web)
-    ctx = req.session(request)
-    req.check_csrf(request, csrf_token)
+    web, ctx = posted_session(request, csrf_token)
     scope = file_of(file)
     with web.file_connection(scope) as conn:
         record = service.view_record(conn, ctx.signed_in, scope, juminhyo_code)
