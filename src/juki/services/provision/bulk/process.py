@@ -6,7 +6,8 @@ No row makes a round trip of its own. In one transaction, as the file's role:
 1. the rows of a refused task (catalog) get its refusal; rows refused on reading keep theirs;
 2. ``bulk_hit``: for each key type, the request rows joined with the file's present records — by
    住民票コード, by 個人番号 (File 1), and by the 4情報 keys through the one matcher's join condition
-   (:func:`juki.services.search.matcher.basic4_join`) — counted per row;
+   (:func:`juki.services.search.matcher.basic4_join`) — counted per row, the file's provision subject
+   (File 2: 国外転出者) apart from the other present persons (a row finding only those is 該当なし);
 3. ``bulk_answer``: each row's result (一致 with exactly one person, 該当なし, 複数該当, or its refusal),
    the person where exactly one was found, and the items given;
 4. the provision records of every row, given or refused, in one INSERT … SELECT (records.record_many_from);
@@ -34,6 +35,7 @@ from juki.services.provision.bulk.journal import log_bulk
 from juki.services.provision.bulk.results import ResultStore, ResultWriter
 from juki.services.provision.bulk.terms import BulkTerms
 from juki.services.provision.records import record_many_from
+from juki.services.provision.single import NOT_SUBJECT
 from juki.services.search.matcher import basic4_join
 
 __all__ = ["RESULT_FIXED_COLUMNS", "StagingLost", "fail_job", "process_job", "result_header"]
@@ -66,10 +68,13 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
     spec = file_spec(terms.file)
     rows, current = sql.SQL(spec.table("bulk_request_row")), sql.SQL(spec.current)
     present = sql.SQL(spec.present_sql.replace("status", "c.status"))
+    # LEGAL.md §1: only the file's provision subject counts (File 2: 国外転出者); a row that finds only
+    # persons outside it is 該当なし, its record saying why (not_subject), in the same join.
+    subject = sql.SQL(spec.provision_subject_sql("c"))
     conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text)"
-            " ON COMMIT DROP"
+            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text,"
+            " n_other integer NOT NULL) ON COMMIT DROP"
         ).format(sql.Identifier(_HIT))
     )
     joins: list[tuple[KeyType, sql.Composable]] = [
@@ -81,10 +86,13 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
     for key_type, on in joins:
         conn.execute(
             sql.SQL(
-                "INSERT INTO {hit} SELECT r.row_no, count(*), min(c.juminhyo_code) FROM {rows} r"
-                " JOIN {current} c ON {on} AND {present}"
+                "INSERT INTO {hit} SELECT r.row_no, count(*) FILTER (WHERE {subject}),"
+                " min(c.juminhyo_code) FILTER (WHERE {subject}), count(*) FILTER (WHERE NOT ({subject}))"
+                " FROM {rows} r JOIN {current} c ON {on} AND {present}"
                 " WHERE r.job_id = %s AND r.key_type = %s AND r.refusal IS NULL GROUP BY r.row_no"
-            ).format(hit=sql.Identifier(_HIT), rows=rows, current=current, on=on, present=present),
+            ).format(
+                hit=sql.Identifier(_HIT), rows=rows, current=current, on=on, present=present, subject=subject
+            ),
             (job_id, key_type.value),
         )
     items = sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(map(sql.Literal, terms.items)))
@@ -92,14 +100,21 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
         sql.SQL(
             "CREATE TEMP TABLE {answer} ON COMMIT DROP AS"
             " SELECT r.row_no, r.request_ref AS requester_ref, coalesce(r.key_type, '') AS key_type,"
-            " CASE WHEN r.refusal IS NOT NULL THEN r.refusal WHEN h.n IS NULL THEN 'P_NOT_FOUND'"
+            " CASE WHEN r.refusal IS NOT NULL THEN r.refusal WHEN coalesce(h.n, 0) = 0 THEN 'P_NOT_FOUND'"
             "      WHEN h.n = 1 THEN 'P_MATCH' ELSE 'P_AMBIGUOUS' END AS result_code,"
             " CASE WHEN r.refusal IS NULL AND h.n = 1 THEN h.person END AS juminhyo_code,"
             " CASE WHEN r.refusal IS NULL AND h.n = 1 THEN {items} ELSE '{{}}'::text[] END AS items,"
-            " coalesce(r.refusal, CASE WHEN h.n > 1 THEN 'count:' || h.n END, '') AS reason,"
+            " coalesce(r.refusal, CASE WHEN h.n > 1 THEN 'count:' || h.n"
+            "      WHEN h.n = 0 AND h.n_other > 0 THEN {not_subject} END, '') AS reason,"
             " r.detail, false AS my_number_added, 'local'::text AS source"
             " FROM {rows} r LEFT JOIN {hit} h ON h.row_no = r.row_no WHERE r.job_id = %s"
-        ).format(answer=sql.Identifier(_ANSWER), items=items, rows=rows, hit=sql.Identifier(_HIT)),
+        ).format(
+            answer=sql.Identifier(_ANSWER),
+            items=items,
+            rows=rows,
+            hit=sql.Identifier(_HIT),
+            not_subject=sql.Literal(NOT_SUBJECT),
+        ),
         (job_id,),
     )
 
