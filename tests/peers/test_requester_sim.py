@@ -3,6 +3,8 @@ line-linkage folder, processed, and every result row checked against what the si
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +16,17 @@ from juki.domain.records import FileKind
 from juki.interfaces.intake_api import close_pools, create_intake_app
 from juki.interfaces.line_agent import LineAgent
 from juki.interfaces.tls_server import RunningServer, serve_in_thread
+from juki.peers.national import NationalKind
 from juki.peers.requester import build_request, check_result
 from juki.services.access import operators, sessions, terminals
 from juki.services.access.actor import Actor
 from juki.services.access.pki import Pki, client_context, server_context
+from juki.services.jlis.communication_records import query_log
 from juki.services.provision.bulk import service
 from juki.store.db import Database, DbRole
+from juki.store.embedded import EmbeddedCluster
 from tests.factories import apply_accepted, born
+from tests.peers.national_support import running_simulator
 from tests.services.access.support import ADMIN_PASSWORD, System
 from tests.services.provision.bulk.support import requester_actor, store_of
 
@@ -57,13 +63,33 @@ def server(db: Database, tmp_path: Path, people: None) -> Iterator[tuple[Pki, Ru
         close_pools(app)
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
-def test_sim4_sim5_simulated_requests_get_exactly_the_expected_answers(
-    db: Database, server: tuple[Pki, RunningServer], tmp_path: Path, encoding: str
+@pytest.mark.parametrize(("encoding", "jlis"), [("utf-8", True), ("cp932", False)])
+def test_sim4_sim5_F1_2b_simulated_requests_get_exactly_the_expected_answers(
+    db: Database,
+    server: tuple[Pki, RunningServer],
+    cluster: EmbeddedCluster,
+    tmp_path: Path,
+    encoding: str,
+    jlis: bool,
 ) -> None:
     """SIM-4, SIM-5, F1-2b: 300 mixed rows (matches, not found, ambiguous, key not allowed, malformed),
-    dropped in the folder, pushed by the agent, and every result row is what the oracle expected."""
+    dropped in the folder, pushed by the agent, and every result row is what the oracle expected — with
+    the 全国サーバ simulator configured (rows of nobody: asked, 該当なし) and without (照会先応答なし)."""
     pki, running = server
+    with contextlib.ExitStack() as stack:
+        if jlis:
+            pki.issue(PeerRole.NATIONAL, "national")
+            ctx = server_context(
+                pki.cert_path("national"), pki.key_path("national"), pki.ca_cert_path, pki.crl_path
+            )
+            _sim, jlis_server = stack.enter_context(running_simulator(cluster, NationalKind.NATIONAL, ctx))
+            db.settings = dataclasses.replace(db.settings, national_url=jlis_server.url)
+        _simulate(db, pki, running, tmp_path, encoding, jlis)
+
+
+def _simulate(
+    db: Database, pki: Pki, running: RunningServer, tmp_path: Path, encoding: str, jlis: bool
+) -> None:
     folder = tmp_path / "share"
     with db.connect(DbRole.PREF, autocommit=True) as conn:
         built = build_request(
@@ -73,11 +99,11 @@ def test_sim4_sim5_simulated_requests_get_exactly_the_expected_answers(
             rows=300,
             allowed_keys=KEYS,
             encoding=encoding,
+            national=jlis,
         )
     assert built.rows == 300
-    assert {"P_MATCH", "P_NOT_FOUND", "P_AMBIGUOUS", "P_KEY_NOT_ALLOWED", "P_INVALID"} <= set(
-        built.expected_counts
-    )
+    nobody = "P_NOT_FOUND" if jlis else "P_UNAVAILABLE"
+    assert {"P_MATCH", nobody, "P_AMBIGUOUS", "P_KEY_NOT_ALLOWED", "P_INVALID"} <= set(built.expected_counts)
     expected = built.expected.rename(
         tmp_path / "sim.expected.csv"
     )  # the oracle's file stays outside the share
@@ -90,6 +116,13 @@ def test_sim4_sim5_simulated_requests_get_exactly_the_expected_answers(
     report = check_result(folder / "result" / "sim.result.csv", expected, encoding=encoding)
     assert report.passed, report.to_dict()
     assert report.counts == built.expected_counts
+    with db.connect(DbRole.PREF, autocommit=True) as conn:
+        asked = query_log(conn, FileKind.PREF)
+    # Only the rows of nobody went to J-LIS, each with its record naming the agent (function F1-2).
+    assert len(asked) == (built.expected_counts["P_NOT_FOUND"] if jlis else 0)
+    assert {(c["function"], c["operator_id"], c["outcome"]) for c in asked} <= {
+        ("F1-2", "line:koan-agent", "not_found")
+    }
 
 
 @pytest.fixture

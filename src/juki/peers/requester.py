@@ -41,6 +41,8 @@ DEFAULT_MIX: Final[dict[str, float]] = {
     "invalid": 0.03,  # malformed keys
 }
 _FETCH: Final = 10_000
+#: The kinds that identify nobody in the file: bulk provision asks J-LIS for them (F1-2b, like F1-2).
+_NOBODY: Final = frozenset({"code_missing", "basic4_missing"})
 
 
 @dataclass
@@ -119,8 +121,12 @@ def build_request(
     seed: int = 1,
     encoding: str = "utf-8",
     mix: dict[str, float] | None = None,
+    national: bool = False,
 ) -> RequestBuild:
-    """Write a request file of ``rows`` rows and its expectations (see the module docstring)."""
+    """Write a request file of ``rows`` rows and its expectations (see the module docstring).
+
+    ``national``: whether the server reaches a J-LIS that answers the rows its file does not (they
+    identify nobody anywhere: 該当なし); without one they are 照会先応答なし (P_UNAVAILABLE)."""
     shares = mix or DEFAULT_MIX
     rng = random.Random(seed)
     build = RequestBuild(out, expected_path(out))
@@ -157,6 +163,8 @@ def build_request(
             )
             if not in_subject and expected == "P_MATCH" and kind in ("code", "my_number"):
                 expected = "P_NOT_FOUND"  # present, but not a person the file may be provided about
+            if kind in _NOBODY and expected == "P_NOT_FOUND" and not national:
+                expected = "P_UNAVAILABLE"  # nobody here: asked of J-LIS, which is not there to answer
             if KeyType(row[1]) not in allowed_keys:
                 expected = "P_KEY_NOT_ALLOWED"  # read before the keys' values (request_file._row)
             if not _encodable(row, encoding):

@@ -74,7 +74,7 @@ def test_f1_2b_one_result_row_per_request_row_with_only_the_allowed_items(
         "P_INVALID": 2,
         "P_KEY_NOT_ALLOWED": 1,
         "P_MATCH": 3,
-        "P_NOT_FOUND": 1,
+        "P_UNAVAILABLE": 1,
     }
     records = admin_conn.execute(
         "SELECT requester_ref, result_code, juminhyo_code, items, method, operator_login FROM"
