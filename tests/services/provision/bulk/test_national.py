@@ -16,7 +16,7 @@ from juki.services.provision.bulk import service
 from juki.services.provision.bulk.national import NationalAccess
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster
-from tests.factories import juminhyo
+from tests.factories import apply_accepted, juminhyo
 from tests.peers.national_support import Certs, Sim, running_simulator
 from tests.services.access.support import Conn, System, log_rows
 from tests.services.provision.bulk.support import population, read_result, request, requester_actor, store_of
@@ -132,3 +132,37 @@ def test_F1_2b_when_the_national_server_does_not_answer_the_rows_are_unavailable
         ("P_UNAVAILABLE", "E_CONNECT", "national"),
         ("P_UNAVAILABLE", "E_CONNECT", "national"),
     ]
+
+
+def test_F1_2b_a_person_who_moved_away_is_given_from_the_national_answer_not_our_ended_record(
+    db: Database,
+    conn: Conn,
+    pref_conn: Conn,
+    settings: Settings,
+    system: System,
+    national: Sim,
+    certs: Certs,
+) -> None:
+    """F1-2b: our record of a person who moved to another prefecture has ended; the 全国サーバ holds
+    the person as present there. The row is answered from J-LIS's record (today's name and address),
+    never from our ended one."""
+    from tests.factories import notification, pref_record
+
+    _sim, running = national
+    moved = other_prefecture_person(1, 5)
+    code = moved["juminhyo_code"]
+    ours = pref_record(1, name_kanji="転出　前子", name_kana="テンシュツ　マエコ", birth_date="2026-09-01")
+    apply_accepted(db, notification("pref", "birth", code, record=ours, change_date="2026-09-01"))
+    apply_accepted(db, notification("pref", "domestic_move_out", code, change_date="2026-10-01"))
+    assert pref_conn.execute(
+        "SELECT status FROM pref.identity_current WHERE juminhyo_code = %s", (code,)
+    ).fetchone() == ("ended",)
+    koan = requester_actor(conn, settings, system, "koan1", "bulk_requester@koan")
+    job = service.submit_at_terminal(
+        pref_conn, koan, PREF, requester_code="koan", task_code="unten-menkyo",
+        chunks=[request(f"m1,resident_code,{code},,,,,")], file_name="irai.csv", store=store_of(settings),
+        national=_access(db, running.url, certs),
+    )  # fmt: skip
+    (row,) = read_result(store_of(settings).path(PREF, job.id).read_bytes())
+    assert row["result_code"] == "P_MATCH"
+    assert (row["name_kanji"], row["address"]) == (moved["name_kanji"], moved["address"])
