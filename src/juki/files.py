@@ -73,6 +73,10 @@ class FileSpec:
     # view the bridge releases into (S-36); None for a file that holds the number itself.
     my_number_addon_status: str | None = None
     my_number_area: str | None = None
+    #: Whom provision and transfer (F1-2 / F2-2, single and bulk) may be about: None = every present
+    #: person; else only present persons in these states (LEGAL.md §1, 第30条の44の6: File 2 only for
+    #: tasks about 国外転出者). A person outside it is answered 該当なし (reason ``not_subject``).
+    provision_subject: frozenset[str] | None = None
 
     @property
     def value(self) -> str:
@@ -133,6 +137,14 @@ class FileSpec:
     def provision_record(self) -> str:
         """Provision and transfer records (REC-1, S-21, S-22; migration 0020), in the file's schema."""
         return self.table("provision_record")
+
+    def provision_subject_sql(self, alias: str = "") -> str:
+        """A predicate on the current table's `status`: the person may be the subject of provision."""
+        column = f"{alias}.status" if alias else "status"
+        subject = self.provision_subject if self.provision_subject is not None else self.present_statuses
+        states = sorted(subject)
+        listed = ", ".join(f"'{s}'" for s in states)
+        return f"{column} IN ({listed})"
 
     @property
     def present_sql(self) -> str:
@@ -204,6 +216,7 @@ FUHYO: Final = FileSpec(
     provision_methods=frozenset({"screen", "media", "flash", "line"}),
     my_number_addon_status=FuhyoStatus.ABROAD.value,
     my_number_area="fuhyo_tmp.my_number_live",
+    provision_subject=frozenset({FuhyoStatus.ABROAD.value}),
 )
 
 FILES: Final[dict[FileKind, FileSpec]] = {spec.kind: spec for spec in (PREF, FUHYO)}

@@ -32,7 +32,7 @@ def _request(tmp_path: Path) -> Path:
         f"A-1,resident_code,{juminhyo(7001)},,,,,",  # 一致
         "A-2,basic4,,,ヨコハマ ジロウ,,,横浜市鶴見区",  # 複数該当 (three of that name in 鶴見区)
         f"A-3,basic4,,,{RESIDENT_KANA},{RESIDENT_BIRTH},,",  # 一致
-        "A-4,resident_code,99999999999,,,,,",  # 該当なし
+        "A-4,resident_code,99999999999,,,,,",  # nobody here, no J-LIS configured: 照会先応答なし
     ]
     path = tmp_path / "irai.csv"
     path.write_text("\n".join((HEADER, *rows)) + "\n", encoding="utf-8")
@@ -84,7 +84,7 @@ def test_F1_2b_bulk_upload_and_result_download(
         op.page.get_by_role("button", name=f"依頼 {job} の照会結果ファイルを受け取る").click()
     body = Path(download.value.path()).read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_AMBIGUOUS", "P_MATCH", "P_NOT_FOUND"]
+    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_AMBIGUOUS", "P_MATCH", "P_UNAVAILABLE"]
     assert "juminhyo_code" not in rows[0] and rows[0]["name_kanji"]
     assert "?" not in op.page.url
     events = [r["detail"]["event"] for r in log_rows(terminal_ui.db, "function = 'bulk_submit'")]

@@ -28,7 +28,9 @@ from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import file_spec
 from juki.services.access.pki import PeerIdentity, peer_identity
+from juki.services.jlis import operator_query
 from juki.services.provision.bulk.line import LineError, line_job, line_result, submit_from_line
+from juki.services.provision.bulk.national import NationalAccess
 from juki.services.provision.bulk.request_file import BulkFileError
 from juki.services.provision.bulk.results import ResultStore, result_directory
 from juki.store.db import Database
@@ -132,6 +134,10 @@ def register_line_linkage(app: FastAPI, db: Database) -> None:
                     store=store,
                     approval_rows=approval_rows,
                     encoding=encoding,
+                    national=NationalAccess(
+                        peer=lambda: operator_query.configured_peer(db.settings, file),
+                        connect=lambda: connect(file),
+                    ),
                 )
                 return job.to_dict()
 

@@ -161,6 +161,7 @@ def _build(
             allowed_keys=frozenset(found.keys_for(kind)),
             seed=seed,
             encoding=encoding,
+            national=bool(getattr(db.settings, f"{file_spec(kind).national_peer.value}_url")),
         )
 
 

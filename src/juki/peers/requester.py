@@ -41,6 +41,8 @@ DEFAULT_MIX: Final[dict[str, float]] = {
     "invalid": 0.03,  # malformed keys
 }
 _FETCH: Final = 10_000
+#: The kinds that identify nobody in the file: bulk provision asks J-LIS for them (F1-2b, like F1-2).
+_NOBODY: Final = frozenset({"code_missing", "basic4_missing"})
 
 
 @dataclass
@@ -66,8 +68,9 @@ def expected_path(request: Path) -> Path:
 
 
 def _sample(conn: psycopg.Connection[Any], file: FileKind, rows: int, seed: int) -> Iterator[tuple[Any, ...]]:
-    """``rows`` present persons (repeated if the file is smaller), with the count of present persons of the
-    same 清音化 name and birth key, and of the same name whose address starts like theirs."""
+    """``rows`` present persons (repeated if the file is smaller), whether each is in the file's provision
+    subject, with the count of the subject's persons of the same 清音化 name and birth key, and of the
+    same name whose address starts like theirs."""
     spec = file_spec(file)
     total_row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(spec.current))).fetchone()
     total = int(total_row[0]) if total_row else 0
@@ -75,27 +78,30 @@ def _sample(conn: psycopg.Connection[Any], file: FileKind, rows: int, seed: int)
         return
     percent = min(100.0, 100.0 * rows * 1.3 / total)
     number = "my_number" if spec.holds_my_number else "NULL::text"
+    # LEGAL.md §1: provision may be about the file's provision subject only (File 2: 国外転出者). The
+    # oracle states it from the configuration itself, as a plain list of states.
+    subject = spec.provision_subject if spec.provision_subject is not None else spec.present_statuses
     query = sql.SQL(
         "WITH s AS MATERIALIZED (SELECT juminhyo_code, name_kana, birth_date, sex, address, seion_kana,"
-        " birth_key, address_key, {number} AS my_number"
+        " birth_key, address_key, {number} AS my_number, status = ANY(%s) AS in_subject"
         " FROM {current} TABLESAMPLE BERNOULLI (%s) REPEATABLE (%s)"
         " WHERE {present}) SELECT s.*,"
         " (SELECT count(*) FROM {current} c WHERE c.seion_kana = s.seion_kana AND c.birth_key = s.birth_key"
-        "   AND {cpresent}),"
+        "   AND c.status = ANY(%s)),"
         " (SELECT count(*) FROM {current} c WHERE c.seion_kana = s.seion_kana"
-        "   AND starts_with(c.address_key, s.address_key) AND {cpresent})"
+        "   AND starts_with(c.address_key, s.address_key) AND c.status = ANY(%s))"
         " FROM s"
     ).format(
         number=sql.SQL(number),
         current=sql.SQL(spec.current),
         present=sql.SQL(spec.present_sql),
-        cpresent=sql.SQL(spec.present_sql.replace("status", "c.status")),
     )
+    states = sorted(subject)
     produced = 0
     while produced < rows:
         with conn.transaction(), conn.cursor(name="juki_sim_requester") as cur:
             cur.itersize = _FETCH
-            cur.execute(query, (percent, seed + produced))
+            cur.execute(query, (states, percent, seed + produced, states, states))
             for row in cur:
                 yield row
                 produced += 1
@@ -115,8 +121,12 @@ def build_request(
     seed: int = 1,
     encoding: str = "utf-8",
     mix: dict[str, float] | None = None,
+    national: bool = False,
 ) -> RequestBuild:
-    """Write a request file of ``rows`` rows and its expectations (see the module docstring)."""
+    """Write a request file of ``rows`` rows and its expectations (see the module docstring).
+
+    ``national``: whether the server reaches a J-LIS that answers the rows its file does not (they
+    identify nobody anywhere: 該当なし); without one they are 照会先応答なし (P_UNAVAILABLE)."""
     shares = mix or DEFAULT_MIX
     rng = random.Random(seed)
     build = RequestBuild(out, expected_path(out))
@@ -132,14 +142,29 @@ def build_request(
         request_writer.writerow(REQUEST_COLUMNS)
         expect_writer.writerow(("request_ref", "expected"))
         for n, person in enumerate(_sample(conn, file, rows, seed), start=1):
-            code, kana, birth, sex, address, _seion, _birth_key, _akey, number, same_birth, same_address = (
-                person
-            )
+            (
+                code,
+                kana,
+                birth,
+                sex,
+                address,
+                _seion,
+                _birth_key,
+                _akey,
+                number,
+                in_subject,
+                same_birth,
+                same_address,
+            ) = person
             kind = _kind(rng, shares)
             ref = f"SIM{n:08d}"
             row, expected = _row(
                 kind, ref, code, kana, birth, sex, address, number, same_birth, same_address, rng
             )
+            if not in_subject and expected == "P_MATCH" and kind in ("code", "my_number"):
+                expected = "P_NOT_FOUND"  # present, but not a person the file may be provided about
+            if kind in _NOBODY and expected == "P_NOT_FOUND" and not national:
+                expected = "P_UNAVAILABLE"  # nobody here: asked of J-LIS, which is not there to answer
             if KeyType(row[1]) not in allowed_keys:
                 expected = "P_KEY_NOT_ALLOWED"  # read before the keys' values (request_file._row)
             if not _encodable(row, encoding):

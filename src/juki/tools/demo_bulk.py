@@ -46,6 +46,7 @@ def demo_line_linkage(
         built = build_request(
             conn, FileKind.PREF, expected_dir / name, rows=rows,
             allowed_keys=frozenset({KeyType.BASIC4, KeyType.RESIDENT_CODE}),
+            national=bool(db.settings.national_url),
         )  # fmt: skip
     (folder / "request").mkdir(parents=True, exist_ok=True)
     built.request.replace(folder / "request" / name)

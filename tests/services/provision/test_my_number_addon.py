@@ -78,14 +78,15 @@ def test_F2_2_S37_no_number_for_a_resident_a_dead_person_or_a_task_without_the_a
     fuhyo_conn: Conn,
     admin_conn: Conn,
 ) -> None:
-    """F2-2 / R-07: a domestic person, a dead 国外転出者 and a task without the add-on get P_NO_MY_NUMBER
-    (nothing given, recorded); the temporary area stays empty."""
+    """F2-2 / R-07: a dead 国外転出者 and a task without the add-on get P_NO_MY_NUMBER (nothing given,
+    recorded); a domestic person is not there for a File 2 task at all (該当なし, LEGAL.md §1); the
+    temporary area stays empty."""
     takahashi = provide(
         fuhyo_conn, zeimu, by_basic4(FileKind.FUHYO, *TASK, PEOPLE["takahashi"], with_my_number=True)
     )
     assert (takahashi.result, takahashi.reason, takahashi.items) == (
-        ResultCode.NO_MY_NUMBER,
-        "not_abroad",
+        ResultCode.NOT_FOUND,
+        "not_subject",
         (),
     )
     dead = Person(DEAD_ABROAD, "田中　三郎", "タナカ　サブロウ", "1960-06-06")

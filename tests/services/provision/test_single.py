@@ -192,3 +192,65 @@ def test_S29_media_output_only_from_a_representative_or_bulk_enabled_terminal(
     refused = provide(pref_conn, business, request)
     assert (refused.result, refused.reason) == (ResultCode.METHOD_NOT_ALLOWED, "terminal")
     assert provide(pref_conn, kyoiku, request).result is ResultCode.MATCH
+
+
+def test_F2_2_S27_file_2_provision_is_only_about_persons_abroad(
+    db: Database,
+    conn: Conn,
+    settings: Settings,
+    system: System,
+    fuhyo_conn: Conn,
+    admin_conn: Conn,
+    fuhyo_national: Sim,
+    certs: Certs,
+) -> None:
+    """LEGAL.md §1 (第30条の44の6): File 2 is provided only for tasks about 国外転出者. The 国外転出者 鈴木
+    is given; the domestic 高橋 — by 4情報 or by 住民票コード — is 該当なし exactly as nobody would be
+    (S-27: nothing more revealed), recorded with its reason (S-22) and never asked of the 附票全国サーバ;
+    a domestic person of another prefecture that the 附票全国サーバ holds is 該当なし too."""
+    sim, running = fuhyo_national
+    assert sim.seed_other_prefectures(3, 1) == 3
+    populate(db)
+    koan = requester_operator(conn, settings, system, "koan1", "provision_operator@koan")
+    task = ("koan", "unten-menkyo")
+    with db.connect(DbRole.FUHYO, autocommit=True) as records_conn:
+
+        def ask(request: ProvisionRequest) -> tuple[ResultCode, str, str | None]:
+            result = provide(
+                fuhyo_conn,
+                koan,
+                request,
+                records_conn=records_conn,
+                peer=lambda: Peer(running.url, certs.client_ctx(certs.fuhyo_server)),
+            )
+            assert result.provided or result.items == ()
+            return result.result, result.reason, result.source
+
+        assert ask(by_basic4(FileKind.FUHYO, *task, PEOPLE["suzuki"])) == (ResultCode.MATCH, "", "local")
+        takahashi = PEOPLE["takahashi"]
+        assert ask(by_basic4(FileKind.FUHYO, *task, takahashi)) == (
+            ResultCode.NOT_FOUND,
+            "not_subject",
+            "local",
+        )
+        by_code = ProvisionRequest(
+            FileKind.FUHYO, *task, KeyType.RESIDENT_CODE.value, "screen", juminhyo_code=takahashi.code
+        )
+        assert ask(by_code) == (ResultCode.NOT_FOUND, "not_subject", "local")
+        assert query_log(fuhyo_conn, FileKind.FUHYO) == []  # our own domestic person: J-LIS not asked
+        other = other_prefecture_person(1, 2)
+        elsewhere = ProvisionRequest(
+            FileKind.FUHYO, *task, KeyType.RESIDENT_CODE.value, "screen", juminhyo_code=other["juminhyo_code"]
+        )
+        assert ask(elsewhere) == (ResultCode.NOT_FOUND, "not_subject", "national")
+        (comm,) = query_log(fuhyo_conn, FileKind.FUHYO)
+        assert (comm["function"], comm["outcome"]) == ("F2-2", "found")
+    rows = admin_conn.execute(
+        "SELECT result_code, reason, juminhyo_code, items, source FROM fuhyo.provision_record ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("P_MATCH", "", PEOPLE["suzuki"].code, ["name_kanji", "address", "birth_date", "sex"], "local"),
+        ("P_NOT_FOUND", "not_subject", None, [], "local"),
+        ("P_NOT_FOUND", "not_subject", None, [], "local"),
+        ("P_NOT_FOUND", "not_subject", None, [], "national"),
+    ]

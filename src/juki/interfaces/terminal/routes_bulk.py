@@ -33,8 +33,10 @@ from juki.interfaces.terminal.context import (
 from juki.interfaces.terminal.errors import SafeRoute
 from juki.services.access import permissions
 from juki.services.access.actor import Function
+from juki.services.jlis import operator_query
 from juki.services.provision.bulk import media, service
 from juki.services.provision.bulk.jobs import STATE_LABELS, JobInfo, JobState
+from juki.services.provision.bulk.national import NationalAccess
 from juki.services.provision.bulk.results import ResultStore, result_directory
 from juki.services.provision.catalog import load_catalog
 
@@ -126,7 +128,7 @@ async def bulk_submit(
             return service.submit_at_terminal(
                 conn, ctx.signed_in, file, requester_code=requester, task_code=task_code, chunks=chunks(),
                 file_name=upload.filename or "request.csv", store=_store(web),
-                approval_rows=web.settings.bulk_approval_rows,
+                approval_rows=web.settings.bulk_approval_rows, national=_national(web, file),
             )  # fmt: skip
 
     try:
@@ -141,6 +143,14 @@ async def bulk_submit(
     return await run_in_threadpool(_page, web, ctx, file, notice)
 
 
+def _national(web: TerminalWeb, file: FileKind) -> NationalAccess:
+    """J-LIS for the rows our file does not answer, as single provision reaches it."""
+    return NationalAccess(
+        peer=lambda: operator_query.configured_peer(web.settings, file),
+        connect=lambda: web.file_connection(file),
+    )
+
+
 def _decision(
     request: Request, file_name: str, csrf_token: str, job_id: str, note: str, approve: bool
 ) -> Response:
@@ -148,7 +158,9 @@ def _decision(
     file = file_of(file_name)
     with web.file_connection(file) as conn:
         if approve:
-            job = service.approve_job(conn, ctx.signed_in, file, _job_id(job_id), _store(web), note)
+            job = service.approve_job(
+                conn, ctx.signed_in, file, _job_id(job_id), _store(web), note, national=_national(web, file)
+            )
         else:
             job = service.reject_job(conn, ctx.signed_in, file, _job_id(job_id), note)
     verb = "承認し、処理しました" if approve else "却下しました"

@@ -74,10 +74,12 @@ def search_local(
     keys: SearchKeys,
     *,
     max_matches: int = DEFAULT_MAX_MATCHES,
+    provision_subject: bool = False,
 ) -> list[Match]:
     """The current residents of the prefecture's own file matching ``keys`` (ended records are not hits).
 
     ``conn`` is a connection as the file's role. Raises :class:`TooManyMatches` over ``max_matches``.
+    ``provision_subject``: only the persons provision may be about (``FileSpec.provision_subject``).
     """
     spec = file_spec(file)
     params: list[Any]
@@ -98,7 +100,9 @@ def search_local(
         assert keys.basic4 is not None
         where, params = basic4_where(basic4_keys(keys.basic4))
     query = sql.SQL("SELECT * FROM {} WHERE {} AND {} ORDER BY juminhyo_code LIMIT %s").format(
-        sql.SQL(spec.current), sql.SQL(spec.present_sql), where
+        sql.SQL(spec.current),
+        sql.SQL(spec.provision_subject_sql() if provision_subject else spec.present_sql),
+        where,
     )
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(query, [*params, max_matches + 1]).fetchall()

@@ -58,13 +58,18 @@ from juki.services.provision.records import Basis
 from juki.services.search.conditions import NameMatch
 
 __all__ = [
+    "NOT_SUBJECT",
     "ProvidedItem",
     "ProvisionRequest",
     "ProvisionResult",
+    "in_provision_subject",
     "provide",
     "redeliver",
 ]
 
+#: The reason recorded with 該当なし for a person outside the file's provision subject (File 2: not a
+#: 国外転出者). The requester sees only 該当なし: the task gives no right to learn that such a person exists.
+NOT_SUBJECT = "not_subject"
 #: The J-LIS client's "more than this is too many": one, since anything beyond one is ambiguous.
 _ONE = 1
 _NAME_PARTS = ("full", "family", "given")
@@ -222,9 +227,13 @@ def _find(
     peer: Callable[[], Peer] | None,
     answer: _Answer,
 ) -> Match | None:
-    """S-27: the one person the keys identify (own file first, then J-LIS), or None with the result set."""
+    """S-27: the one person the keys identify (own file first, then J-LIS), or None with the result set.
+
+    Only the file's provision subject counts (``FileSpec.provision_subject``; File 2: 国外転出者): a
+    person outside it is not there for the requester — 該当なし, reason ``not_subject`` in the record —
+    and one of our own present persons outside it is never asked of J-LIS either."""
     try:
-        local = search_local(conn, spec.kind, keys, max_matches=_ONE)
+        local = search_local(conn, spec.kind, keys, max_matches=_ONE, provision_subject=True)
     except TooManyMatches:
         answer.result, answer.reason, answer.source = ResultCode.AMBIGUOUS, "local", Source.LOCAL.value
         return None
@@ -234,6 +243,9 @@ def _find(
     if local:
         answer.source = Source.LOCAL.value
         return local[0]
+    if spec.provision_subject is not None and _present_outside_subject(conn, spec, keys):
+        answer.result, answer.reason, answer.source = ResultCode.NOT_FOUND, NOT_SUBJECT, Source.LOCAL.value
+        return None
     answer.source = Source.NATIONAL.value
     if peer is None or records_conn is None:
         answer.result, answer.reason = ResultCode.UNAVAILABLE, "not_configured"
@@ -255,13 +267,27 @@ def _find(
     except JlisError as exc:
         answer.result, answer.reason = ResultCode.UNAVAILABLE, exc.code
         return None
-    if len(found) > 1:
+    subject = [m for m in found if in_provision_subject(spec, m.record)]
+    if len(subject) > 1:
         answer.result, answer.reason = ResultCode.AMBIGUOUS, "national"
         return None
-    if not found:
-        answer.result, answer.reason = ResultCode.NOT_FOUND, ""
+    if not subject:
+        answer.result, answer.reason = ResultCode.NOT_FOUND, NOT_SUBJECT if found else ""
         return None
-    return found[0]
+    return subject[0]
+
+
+def _present_outside_subject(conn: psycopg.Connection[Any], spec: FileSpec, keys: SearchKeys) -> bool:
+    """Whether the keys find a present person of our own file (called when none of the subject matched)."""
+    try:
+        return bool(search_local(conn, spec.kind, keys, max_matches=_ONE))
+    except TooManyMatches:
+        return True
+
+
+def in_provision_subject(spec: FileSpec, record: Mapping[str, Any]) -> bool:
+    """Whether a person's record (as a source holds it, with its ``status``) is one provision may be about."""
+    return spec.provision_subject is None or record.get("status") in spec.provision_subject
 
 
 def _release_my_number(

@@ -34,10 +34,11 @@ def request(*rows: str, header: str = HEADER) -> bytes:
     return ("\n".join((header, *rows)) + "\n").encode("utf-8")
 
 
-#: One row of each kind, with what each must answer (for the koan task: basic4 + resident_code).
+#: One row of each kind, with what each must answer (for the koan task: basic4 + resident_code), when
+#: no J-LIS is configured.
 MIXED_ROWS: tuple[tuple[str, str], ...] = (
     (f"r1,resident_code,{juminhyo(1)},,,,,", "P_MATCH"),
-    (f"r2,resident_code,{juminhyo(99)},,,,,", "P_NOT_FOUND"),
+    (f"r2,resident_code,{juminhyo(99)},,,,,", "P_UNAVAILABLE"),  # nobody here, and no J-LIS to ask
     (f"r3,basic4,,,さとう はなこ,{BORN_ON},2,", "P_MATCH"),
     (f"r4,basic4,,,スズキ イチロウ,{BORN_ON},,", "P_AMBIGUOUS"),
     (f"r5,my_number,,{my_number(501)},,,,", "P_KEY_NOT_ALLOWED"),

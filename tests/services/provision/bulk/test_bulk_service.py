@@ -74,7 +74,7 @@ def test_f1_2b_one_result_row_per_request_row_with_only_the_allowed_items(
         "P_INVALID": 2,
         "P_KEY_NOT_ALLOWED": 1,
         "P_MATCH": 3,
-        "P_NOT_FOUND": 1,
+        "P_UNAVAILABLE": 1,
     }
     records = admin_conn.execute(
         "SELECT requester_ref, result_code, juminhyo_code, items, method, operator_login FROM"
@@ -209,32 +209,65 @@ def test_s26_a_rejected_request_provides_nothing(
     assert again.value.code == "T_BULK_STATE"
 
 
-def test_f2_2_bulk_on_file_2_gives_file_2_items_and_records_in_file_2(
+def test_F2_2_S27_bulk_on_file_2_answers_only_about_persons_abroad_with_file_2_items(
     db: Database, conn: Conn, fuhyo_conn: Conn, admin_conn: Conn, settings: Settings, system: System
 ) -> None:
     """F2-2 (bulk, same scheme as F1-2b): a File 2 request answers from the 附票 file with the task's File 2
-    items; a 個人番号 key is never answered there (File 2 holds none); the records are File 2's."""
+    items; a 個人番号 key is never answered there (File 2 holds none); the records are File 2's.
+    LEGAL.md §1 (第30条の44の6), in the same join: only 国外転出者 are answered — a domestic person is
+    該当なし by 住民票コード and by 4情報 (recorded with reason not_subject, S-22), and where a domestic and a
+    国外転出者 share the 4情報 the 国外転出者 alone is the one person identified (S-27)."""
     from tests.factories import fuhyo_record, juminhyo, my_number, notification
 
-    code = juminhyo(8001)
+    abroad, domestic, twin = juminhyo(8001), juminhyo(8002), juminhyo(8003)
+    moved = {
+        "address_municipality_code": "",
+        "address": "フランス共和国",
+        "last_address": "横浜市鶴見区豊岡町1番1号",
+    }
+
+    def birth(code: str, kana: str) -> dict[str, object]:
+        record = fuhyo_record(name_kana=kana, birth_date="2026-09-01")
+        return notification("fuhyo", "birth", code, record=record, change_date="2026-09-01")
+
+    apply_accepted(
+        db,
+        birth(abroad, "ヤマダ　タロウ"),
+        birth(domestic, "タカハシ　ジロウ"),
+        birth(twin, "ヤマダ　タロウ"),
+    )
     apply_accepted(
         db,
         notification(
-            "fuhyo", "birth", code, record=fuhyo_record(birth_date="2026-09-01"), change_date="2026-09-01"
+            "fuhyo",
+            "overseas_move_out",
+            abroad,
+            record=fuhyo_record(name_kana="ヤマダ　タロウ", birth_date="2026-09-01", **moved),
         ),
     )
     actor = requester_actor(conn, settings, system, "zeimu1", "bulk_requester@zeimu")
     data = request(
-        f"z1,resident_code,{code},,,,,",
+        f"z1,resident_code,{abroad},,,,,",
         f"z2,my_number,,{my_number(1)},,,,",
         "z3,basic4,,,ヤマダ タロウ,2026-09-01,,",
+        f"z4,resident_code,{domestic},,,,,",
+        "z5,basic4,,,タカハシ ジロウ,2026-09-01,,",
     )
     job = service.submit_at_terminal(
         fuhyo_conn, actor, FileKind.FUHYO, requester_code="zeimu", task_code="kenzei-kokugai", chunks=[data],
         file_name="zei.csv", store=store_of(settings),
     )  # fmt: skip
     rows = read_result(store_of(settings).path(FileKind.FUHYO, job.id).read_bytes())
-    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_KEY_NOT_ALLOWED", "P_MATCH"]
+    assert [r["result_code"] for r in rows] == [
+        "P_MATCH",
+        "P_KEY_NOT_ALLOWED",
+        "P_MATCH",
+        "P_NOT_FOUND",
+        "P_NOT_FOUND",
+    ]
+    assert rows[2]["address"] == "フランス共和国"  # the 国外転出者, not the domestic twin
+    assert all(rows[i]["address"] == rows[i]["name_kanji"] == "" for i in (3, 4))
+    assert rows[3]["detail"] == rows[4]["detail"] == ""  # nothing said beyond 該当なし
     assert set(rows[0]) == {
         "row",
         "request_ref",
@@ -247,9 +280,18 @@ def test_f2_2_bulk_on_file_2_gives_file_2_items_and_records_in_file_2(
         "address",
         "note",
     }
-    assert (
-        count(admin_conn, "SELECT count(*) FROM fuhyo.provision_record WHERE bulk_job_id = %s", job.id) == 3
-    )
+    recorded = admin_conn.execute(
+        "SELECT requester_ref, result_code, reason, juminhyo_code FROM fuhyo.provision_record"
+        " WHERE bulk_job_id = %s ORDER BY requester_ref",
+        (job.id,),
+    ).fetchall()
+    assert recorded == [
+        ("z1", "P_MATCH", "", abroad),
+        ("z2", "P_KEY_NOT_ALLOWED", "P_KEY_NOT_ALLOWED", None),
+        ("z3", "P_MATCH", "", abroad),
+        ("z4", "P_NOT_FOUND", "not_subject", None),
+        ("z5", "P_NOT_FOUND", "not_subject", None),
+    ]
     assert count(admin_conn, "SELECT count(*) FROM pref.provision_record") == 0
 
 

@@ -32,6 +32,7 @@ from juki.services.provision.bulk.jobs import (
     record_exchange,
 )
 from juki.services.provision.bulk.journal import log_bulk
+from juki.services.provision.bulk.national import NationalAccess
 from juki.services.provision.bulk.request_file import BulkFileError
 from juki.services.provision.bulk.results import ResultStore
 from juki.services.provision.bulk.service import run_job
@@ -91,6 +92,7 @@ def submit_from_line(
     store: ResultStore,
     approval_rows: int = DEFAULT_APPROVAL_ROWS,
     encoding: str | None = None,
+    national: NationalAccess | None = None,
 ) -> JobInfo:
     """Store a pushed request file and process it unless it waits for the head's approval (S-26).
 
@@ -121,7 +123,7 @@ def submit_from_line(
         _deny(conn, peer, file, exc.code, "bulk_submit")
         raise LineError(exc.code, 422, exc.message) from None
     if job.state is JobState.RECEIVED:
-        job = run_job(conn, file, job, store, actor=None, sender=sender)
+        job = run_job(conn, file, job, store, actor=None, sender=sender, national=national)
     return job
 
 

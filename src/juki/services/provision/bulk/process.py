@@ -6,9 +6,11 @@ No row makes a round trip of its own. In one transaction, as the file's role:
 1. the rows of a refused task (catalog) get its refusal; rows refused on reading keep theirs;
 2. ``bulk_hit``: for each key type, the request rows joined with the file's present records — by
    住民票コード, by 個人番号 (File 1), and by the 4情報 keys through the one matcher's join condition
-   (:func:`juki.services.search.matcher.basic4_join`) — counted per row;
+   (:func:`juki.services.search.matcher.basic4_join`) — counted per row, the file's provision subject
+   (File 2: 国外転出者) apart from the other present persons (a row finding only those is 該当なし);
 3. ``bulk_answer``: each row's result (一致 with exactly one person, 該当なし, 複数該当, or its refusal),
-   the person where exactly one was found, and the items given;
+   the person where exactly one was found, and the items given; the rows still 該当なし are asked of
+   J-LIS (:mod:`.national`, like single provision) and their answers written back set-based;
 4. the provision records of every row, given or refused, in one INSERT … SELECT (records.record_many_from);
 5. the result file: one row per request row, in request order, through COPY … TO STDOUT, written in the
    request's encoding to a partial file and synced;
@@ -29,11 +31,20 @@ from juki.domain.provision import RESULT_LABELS, KeyType, ResultCode
 from juki.domain.records import FileKind
 from juki.files import file_spec
 from juki.services.access.actor import Actor, Function, Outcome
+from juki.services.jlis.communication_records import Requester
+from juki.services.jlis.local_first import Source
 from juki.services.provision.bulk.jobs import JobInfo, JobState, Sender, get_job
 from juki.services.provision.bulk.journal import log_bulk
+from juki.services.provision.bulk.national import (
+    NATIONAL_TABLE,
+    NationalAccess,
+    ask_national,
+    create_national_table,
+)
 from juki.services.provision.bulk.results import ResultStore, ResultWriter
-from juki.services.provision.bulk.terms import BulkTerms
+from juki.services.provision.bulk.terms import LINE_TERMINAL, BulkTerms
 from juki.services.provision.records import record_many_from
+from juki.services.provision.single import NOT_SUBJECT
 from juki.services.search.matcher import basic4_join
 
 __all__ = ["RESULT_FIXED_COLUMNS", "StagingLost", "fail_job", "process_job", "result_header"]
@@ -66,10 +77,13 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
     spec = file_spec(terms.file)
     rows, current = sql.SQL(spec.table("bulk_request_row")), sql.SQL(spec.current)
     present = sql.SQL(spec.present_sql.replace("status", "c.status"))
+    # LEGAL.md §1: only the file's provision subject counts (File 2: 国外転出者); a row that finds only
+    # persons outside it is 該当なし, its record saying why (not_subject), in the same join.
+    subject = sql.SQL(spec.provision_subject_sql("c"))
     conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text)"
-            " ON COMMIT DROP"
+            "CREATE TEMP TABLE {} (row_no integer PRIMARY KEY, n integer NOT NULL, person text,"
+            " n_other integer NOT NULL) ON COMMIT DROP"
         ).format(sql.Identifier(_HIT))
     )
     joins: list[tuple[KeyType, sql.Composable]] = [
@@ -81,10 +95,13 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
     for key_type, on in joins:
         conn.execute(
             sql.SQL(
-                "INSERT INTO {hit} SELECT r.row_no, count(*), min(c.juminhyo_code) FROM {rows} r"
-                " JOIN {current} c ON {on} AND {present}"
+                "INSERT INTO {hit} SELECT r.row_no, count(*) FILTER (WHERE {subject}),"
+                " min(c.juminhyo_code) FILTER (WHERE {subject}), count(*) FILTER (WHERE NOT ({subject}))"
+                " FROM {rows} r JOIN {current} c ON {on} AND {present}"
                 " WHERE r.job_id = %s AND r.key_type = %s AND r.refusal IS NULL GROUP BY r.row_no"
-            ).format(hit=sql.Identifier(_HIT), rows=rows, current=current, on=on, present=present),
+            ).format(
+                hit=sql.Identifier(_HIT), rows=rows, current=current, on=on, present=present, subject=subject
+            ),
             (job_id, key_type.value),
         )
     items = sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(map(sql.Literal, terms.items)))
@@ -92,14 +109,21 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
         sql.SQL(
             "CREATE TEMP TABLE {answer} ON COMMIT DROP AS"
             " SELECT r.row_no, r.request_ref AS requester_ref, coalesce(r.key_type, '') AS key_type,"
-            " CASE WHEN r.refusal IS NOT NULL THEN r.refusal WHEN h.n IS NULL THEN 'P_NOT_FOUND'"
+            " CASE WHEN r.refusal IS NOT NULL THEN r.refusal WHEN coalesce(h.n, 0) = 0 THEN 'P_NOT_FOUND'"
             "      WHEN h.n = 1 THEN 'P_MATCH' ELSE 'P_AMBIGUOUS' END AS result_code,"
             " CASE WHEN r.refusal IS NULL AND h.n = 1 THEN h.person END AS juminhyo_code,"
             " CASE WHEN r.refusal IS NULL AND h.n = 1 THEN {items} ELSE '{{}}'::text[] END AS items,"
-            " coalesce(r.refusal, CASE WHEN h.n > 1 THEN 'count:' || h.n END, '') AS reason,"
+            " coalesce(r.refusal, CASE WHEN h.n > 1 THEN 'count:' || h.n"
+            "      WHEN h.n = 0 AND h.n_other > 0 THEN {not_subject} END, '') AS reason,"
             " r.detail, false AS my_number_added, 'local'::text AS source"
             " FROM {rows} r LEFT JOIN {hit} h ON h.row_no = r.row_no WHERE r.job_id = %s"
-        ).format(answer=sql.Identifier(_ANSWER), items=items, rows=rows, hit=sql.Identifier(_HIT)),
+        ).format(
+            answer=sql.Identifier(_ANSWER),
+            items=items,
+            rows=rows,
+            hit=sql.Identifier(_HIT),
+            not_subject=sql.Literal(NOT_SUBJECT),
+        ),
         (job_id,),
     )
 
@@ -109,16 +133,26 @@ def _write_result(
 ) -> ResultWriter:
     """Step 5: the result rows, in request order, into the job's partial file (synced)."""
     spec = file_spec(terms.file)
-    item_columns = [sql.SQL("c.{}").format(sql.Identifier(i)) for i in terms.items]
+    # A local match's items come from our current record, a national one's from J-LIS's answer (never
+    # from an ended record of ours: a person who moved away is joined only through the answer).
+    item_columns = [
+        sql.SQL("coalesce(c.{col}::text, n.record ->> {key})").format(
+            col=sql.Identifier(i), key=sql.Literal(i)
+        )
+        for i in terms.items
+    ]
     query = sql.SQL(
         "COPY (SELECT a.row_no, a.requester_ref, a.result_code, {label}, coalesce(a.detail, ''){items}, ''"
-        " FROM {answer} a LEFT JOIN {current} c ON c.juminhyo_code = a.juminhyo_code ORDER BY a.row_no)"
+        " FROM {answer} a LEFT JOIN {current} c ON c.juminhyo_code = a.juminhyo_code AND a.source = {local}"
+        " LEFT JOIN {national} n ON n.row_no = a.row_no AND a.result_code = 'P_MATCH' ORDER BY a.row_no)"
         " TO STDOUT (FORMAT csv)"
     ).format(
         label=_label_case(),
         items=sql.SQL("").join(sql.SQL(", ") + col for col in item_columns),
         answer=sql.Identifier(_ANSWER),
         current=sql.SQL(spec.current),
+        local=sql.Literal(Source.LOCAL.value),
+        national=sql.Identifier(NATIONAL_TABLE),
     )
     with store.open_part(terms.file, job.id) as out:
         writer = ResultWriter(out, job.encoding)
@@ -127,6 +161,14 @@ def _write_result(
             writer.rows_from(copy)
         store.sync(out)
     return writer
+
+
+def _comm_requester(actor: Actor | None, sender: Sender | None) -> Requester:
+    """Who the J-LIS communication records name: the operator, or the line agent (as the records do)."""
+    if actor is not None:
+        return Requester(actor=actor)
+    recorder = BulkTerms.recorder(None, sender)
+    return Requester(operator=recorder.login, terminal=recorder.terminal_name or LINE_TERMINAL)
 
 
 def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
@@ -144,11 +186,14 @@ def process_job(
     *,
     actor: Actor | None,
     sender: Sender | None,
+    national: NationalAccess | None = None,
 ) -> JobInfo:
     """Run a job that is ready (受付: below the threshold, or approved); return it as done.
 
     ``actor`` is the operator whose action started the run (the submitter, or the head who approved),
     None for the line agent (``sender`` names it). A job in another state is returned unchanged.
+    ``national`` reaches J-LIS for the rows our file does not answer (:mod:`.national`); None answers
+    them P_UNAVAILABLE.
     """
     spec = file_spec(terms.file)
     try:
@@ -175,6 +220,8 @@ def process_job(
                     (terms.refusal.value, job_id, every),
                 )
             _match(conn, terms, job_id)
+            create_national_table(conn)
+            asked = ask_national(conn, terms, job_id, _ANSWER, national, _comm_requester(actor, sender))
             counts = _counts(conn)
             given = counts.get(ResultCode.MATCH.value, 0)
             seq = log_bulk(
@@ -185,7 +232,13 @@ def process_job(
                 file=terms.file,
                 outcome=Outcome.ALLOW if terms.refusal is None else Outcome.REJECTED,
                 target=f"bulk_job:{job_id}",
-                detail={"event": "bulk_process", "rows": job.rows, "provided": given, "counts": counts},
+                detail={
+                    "event": "bulk_process",
+                    "rows": job.rows,
+                    "provided": given,
+                    "counts": counts,
+                    "national": asked,
+                },
             )
             record_many_from(
                 conn,

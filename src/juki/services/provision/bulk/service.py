@@ -42,6 +42,7 @@ from juki.services.provision.bulk.jobs import (
     record_exchange,
 )
 from juki.services.provision.bulk.journal import log_bulk
+from juki.services.provision.bulk.national import NationalAccess
 from juki.services.provision.bulk.process import StagingLost, fail_job, process_job
 from juki.services.provision.bulk.request_file import BulkFileError
 from juki.services.provision.bulk.results import ResultStore
@@ -126,15 +127,17 @@ def run_job(
     *,
     actor: Actor | None,
     sender: Sender | None,
+    national: NationalAccess | None = None,
 ) -> JobInfo:
-    """Process a ready job; on an unexpected failure the job is marked エラー (never half-delivered)."""
+    """Process a ready job; on an unexpected failure the job is marked エラー (never half-delivered).
+    ``national``: J-LIS for the rows our file does not answer (None: they are P_UNAVAILABLE)."""
     try:
         terms = terms_of_job(conn, file, job)
     except UnknownTask:
         fail_job(conn, file, job.id, "E_BULK_TASK", "依頼元・事務が提供カタログにありません")
         return get_job(conn, file, job.id, requester_code=None)
     try:
-        return process_job(conn, terms, job.id, store, actor=actor, sender=sender)
+        return process_job(conn, terms, job.id, store, actor=actor, sender=sender, national=national)
     except StagingLost:
         fail_job(conn, file, job.id, "E_BULK_LOST", CATALOG["E_BULK_LOST"].message_ja)
         return get_job(conn, file, job.id, requester_code=None)
@@ -155,6 +158,7 @@ def submit_at_terminal(
     store: ResultStore,
     approval_rows: int = DEFAULT_APPROVAL_ROWS,
     encoding: str | None = None,
+    national: NationalAccess | None = None,
 ) -> JobInfo:
     """Upload at a terminal (S-29): store the request, and process it unless it waits for approval.
 
@@ -192,7 +196,7 @@ def submit_at_terminal(
             Refusal("T_BULK_FILE", f"{exc.code} {exc.message}"),
         ) from None
     if job.state is JobState.RECEIVED:
-        job = run_job(conn, file, job, store, actor=actor, sender=None)
+        job = run_job(conn, file, job, store, actor=actor, sender=None, national=national)
     return job
 
 
@@ -265,10 +269,11 @@ def approve_job(
     job_id: int,
     store: ResultStore,
     note: str = "",
+    national: NationalAccess | None = None,
 ) -> JobInfo:
     """S-26: the head of the job's requester approves it; the job then runs at once."""
     job = _decide(conn, actor, file, job_id, "approved", note)
-    return run_job(conn, file, job, store, actor=actor, sender=None)
+    return run_job(conn, file, job, store, actor=actor, sender=None, national=national)
 
 
 def reject_job(
