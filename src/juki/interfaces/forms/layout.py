@@ -21,8 +21,9 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 from fpdf.line_break import Fragment
+from fpdf.output import OutputProducer
 
-from juki.interfaces.forms.fonts import FONT_FAMILY, install_font
+from juki.interfaces.forms.fonts import FONT_FAMILY, install_font, prepare_embedding
 from juki.interfaces.forms.model import Form, KeyValueTable, ListTable, Paragraph
 
 BODY_PT: Final = 10.5
@@ -206,6 +207,15 @@ def _list(pdf: FPDF, table: ListTable) -> None:
     pdf.ln(2)
 
 
+class _EmbeddingProducer(OutputProducer):
+    """fpdf2's output, once every page (the last footer included) is drawn: the font embedded from
+    the document's own small font (``fonts.prepare_embedding``), not from the shared prototype."""
+
+    def bufferize(self) -> bytearray:
+        prepare_embedding(self.fpdf)
+        return super().bufferize()
+
+
 def render_form(form: Form) -> bytes:
     """The form as PDF bytes (A4, 明朝, embedded font subset, page numbers "n / N")."""
     pdf = _FormPdf(form)
@@ -235,4 +245,4 @@ def render_form(form: Form) -> bytes:
     if form.closing:
         pdf.ln(3)
         _line(pdf, form.closing, size=SMALL_PT + 1)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=_EmbeddingProducer))
