@@ -14,6 +14,8 @@ the text (or ``pdftotext``) returns the stored characters.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -94,9 +96,13 @@ class _FormPdf(FPDF):
         self.set_y(-14)
         self.set_font(FONT_FAMILY, size=SMALL_PT)
         width = self.w - 2 * MARGIN_MM
+        shaping = self.text_shaping
+        if not any(_needs_shaping(t) for t in (self.form.issue_number, self.form.issuer)):
+            self.text_shaping = None  # plain cmap glyphs: HarfBuzz on every page's footer cost ~2 ms a page
         self.cell(w=width / 3, h=5, text=f"発行番号 {self.form.issue_number}", align="L")
         self.cell(w=width / 3, h=5, text=f"{self.page_no()} / {{nb}}", align="C")
         self.cell(w=width / 3, h=5, text=self.form.issuer, align="R")
+        self.text_shaping = shaping
         self.set_font(FONT_FAMILY, size=BODY_PT)
 
 
@@ -137,10 +143,13 @@ LIST_PAD_MM: Final = 1.2
 _PT_MM: Final = 25.4 / 72
 
 
+_JOINS_PREVIOUS: Final = re.compile("[\U000e0100-\U000e01ef\ufe00-\ufe0f\u3099\u309a]")
+
+
 def _needs_shaping(text: str) -> bool:
     """HarfBuzz is needed only for a variation selector or a combining mark (to pick the glyph);
     every other character maps one to one through the font's cmap, many times faster."""
-    return any(_joins_previous(c) for c in text)
+    return _JOINS_PREVIOUS.search(text) is not None
 
 
 def _wrap(pdf: FPDF, text: str, width_mm: float) -> list[str]:
@@ -178,8 +187,16 @@ def _list(pdf: FPDF, table: ListTable) -> None:
     pdf.set_draw_color(0)
     pdf.set_fill_color(*_GREY)
 
+    wraps: dict[tuple[str, float], list[str]] = {}  # a column repeats its values (organ, task, basis)
+
+    def wrap(text: str, width: float) -> list[str]:
+        key = (text, width)
+        if key not in wraps:
+            wraps[key] = _wrap(pdf, text, width)
+        return wraps[key]
+
     def draw(cells: Sequence[str], *, header: bool) -> None:
-        wrapped = [_wrap(pdf, str(v), w - 2 * LIST_PAD_MM) for v, w in zip(cells, widths, strict=True)]
+        wrapped = [wrap(str(v), w - 2 * LIST_PAD_MM) for v, w in zip(cells, widths, strict=True)]
         height = max(len(lines) for lines in wrapped) * LIST_LINE_MM + 2 * LIST_PAD_MM
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
