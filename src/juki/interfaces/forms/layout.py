@@ -15,7 +15,6 @@ the text (or ``pdftotext``) returns the stored characters.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
