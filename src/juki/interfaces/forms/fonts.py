@@ -66,6 +66,12 @@ _unicodes: dict[str, list[int]] = {}  # glyph name -> the code points the cmap m
 def _load_prototype() -> TTFFont:
     global _prototype
     with _lock:
+        if _prototype is not None and len(_prototype.ttfont.getGlyphOrder()) != len(_gid):
+            # A document was written without prepare_embedding, so fpdf2 subset the shared tables in
+            # place: never print from them again.
+            _prototype = None
+            _gid.clear()
+            _unicodes.clear()
         if _prototype is None:
             loader = FPDF()
             loader.add_font(FONT_FAMILY, "", str(font_path()))
@@ -84,7 +90,10 @@ def _load_prototype() -> TTFFont:
 
 
 def install_font(pdf: FPDF) -> None:
-    """Give ``pdf`` the 明朝 font as family :data:`FONT_FAMILY` (a per-document copy of the prototype)."""
+    """Give ``pdf`` the 明朝 font as family :data:`FONT_FAMILY` (a per-document copy of the prototype).
+
+    The document must be written through :func:`prepare_embedding` (``layout.render_form`` does).
+    """
     proto = _load_prototype()
     # The parsed tables, advance widths and cmap are only read while laying out: shared. The glyphs
     # a document uses (subset) are its own; prepare_embedding gives it its own font to embed.
