@@ -200,7 +200,7 @@ def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] 
                     for v in statement.staff_views
                 ),
                 heading=f"{STAFF_VIEWS_HEADING}（操作ログ、{len(statement.staff_views)}件）",
-                widths=(2.6, 3.4, 3.2, 1.3),
+                widths=(2.4, 3.3, 3.8, 1.3),
                 empty="この期間に、県職員があなたの記録を閲覧した記録はありません。",
             )
         )
