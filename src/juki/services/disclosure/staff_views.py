@@ -7,7 +7,7 @@ passes :func:`staff_views_from_log` to ``issue_provision_status``. What is liste
 showed the person, outputs, J-LIS queries and reconciliation reviews — only those that were carried
 out (a refused attempt showed nothing). Each view names the staff's department
 (:data:`~juki.domain.rights.STAFF_DEPARTMENT`) and the log's sequence number, never the operator:
-architecture note 42 says why.
+architecture note 69 says why.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ RETENTION: list[RetentionKind] = [
         "提供・移転（または不許可）の日",
         "R-08, S-21, S-22",
         DbRole.PREF,
-        f"{_P}:purge_pref_provision_records",
+        "juki.services.provision.retention:purge_pref_records",
     ),
     RetentionKind(
         "fuhyo_provision_records",
@@ -206,7 +206,7 @@ RETENTION: list[RetentionKind] = [
         "提供・移転（または不許可）の日",
         "R-08, S-21, S-22",
         DbRole.FUHYO,
-        f"{_P}:purge_fuhyo_provision_records",
+        "juki.services.provision.retention:purge_fuhyo_records",
     ),
     RetentionKind(
         "pref_disclosure_requests",
@@ -215,7 +215,7 @@ RETENTION: list[RetentionKind] = [
         "請求の受付日",
         "F1-3, S-55",
         DbRole.PREF,
-        f"{_P}:purge_pref_disclosure_requests",
+        "juki.services.disclosure.retention:purge_pref_requests",
     ),
     RetentionKind(
         "fuhyo_disclosure_requests",
@@ -224,7 +224,7 @@ RETENTION: list[RetentionKind] = [
         "請求の受付日",
         "F2-3",
         DbRole.FUHYO,
-        f"{_P}:purge_fuhyo_disclosure_requests",
+        "juki.services.disclosure.retention:purge_fuhyo_requests",
     ),
     RetentionKind(
         "pref_correction_cases",
@@ -233,7 +233,7 @@ RETENTION: list[RetentionKind] = [
         "完結の日（未完結の申出は消去しない）",
         "F1-4",
         DbRole.PREF,
-        f"{_P}:purge_pref_correction_cases",
+        "juki.services.disclosure.retention:purge_pref_cases",
     ),
     RetentionKind(
         "fuhyo_correction_cases",
@@ -242,7 +242,7 @@ RETENTION: list[RetentionKind] = [
         "完結の日（未完結の申出は消去しない）",
         "F2-4",
         DbRole.FUHYO,
-        f"{_P}:purge_fuhyo_correction_cases",
+        "juki.services.disclosure.retention:purge_fuhyo_cases",
     ),
     RetentionKind(
         "inquiries",
@@ -251,7 +251,7 @@ RETENTION: list[RetentionKind] = [
         "問合せの日",
         "REC-7, S-60",
         DbRole.TERM,
-        f"{_P}:purge_inquiries",
+        "juki.services.disclosure.retention:purge_inquiries",
     ),
 ]
 

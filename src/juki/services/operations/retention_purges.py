@@ -12,11 +12,7 @@ from typing import Any, Final
 
 import psycopg
 
-from juki.domain.records import FileKind
 from juki.files import FUHYO, PREF, FileSpec
-from juki.services.disclosure import corrections, inquiries
-from juki.services.disclosure import requests as disclosure_requests
-from juki.services.provision import records as provision_records
 
 #: Communication records with J-LIS: kept like provision records (R-08), see docs/operations.md.
 JLIS_RECORD_YEARS: Final = 7
@@ -110,41 +106,3 @@ def purge_pref_search_results(conn: psycopg.Connection[Any], today: date) -> int
 
 def purge_fuhyo_search_results(conn: psycopg.Connection[Any], today: date) -> int:
     return _result_sets(conn, FUHYO, today)
-
-
-# --- kinds owned by other packages: each package keeps its own rule; these bind it to a file -------
-
-
-def purge_pref_provision_records(conn: psycopg.Connection[Any], today: date) -> int:
-    """R-08: File 1's provision and transfer records past seven years (services/provision)."""
-    return provision_records.purge_expired(conn, FileKind.PREF, today)
-
-
-def purge_fuhyo_provision_records(conn: psycopg.Connection[Any], today: date) -> int:
-    """R-08: File 2's provision and transfer records past seven years (services/provision)."""
-    return provision_records.purge_expired(conn, FileKind.FUHYO, today)
-
-
-def purge_pref_disclosure_requests(conn: psycopg.Connection[Any], today: date) -> int:
-    """Disclosure requests of File 1 past their 保存期限 (services/disclosure)."""
-    return disclosure_requests.purge_expired(conn, FileKind.PREF, today)
-
-
-def purge_fuhyo_disclosure_requests(conn: psycopg.Connection[Any], today: date) -> int:
-    """Disclosure requests of File 2 past their 保存期限 (services/disclosure)."""
-    return disclosure_requests.purge_expired(conn, FileKind.FUHYO, today)
-
-
-def purge_pref_correction_cases(conn: psycopg.Connection[Any], today: date) -> int:
-    """Closed correction cases of File 1 past their 保存期限 (open cases are kept)."""
-    return corrections.purge_expired(conn, FileKind.PREF, today)
-
-
-def purge_fuhyo_correction_cases(conn: psycopg.Connection[Any], today: date) -> int:
-    """Closed correction cases of File 2 past their 保存期限 (open cases are kept)."""
-    return corrections.purge_expired(conn, FileKind.FUHYO, today)
-
-
-def purge_inquiries(conn: psycopg.Connection[Any], today: date) -> int:
-    """The inquiry log (REC-7, S-60) past its 保存期限 (juki_term)."""
-    return inquiries.purge_expired(conn, today)
