@@ -50,6 +50,9 @@ class Settings:
         requesting department's head (S-26; JUKI_BULK_APPROVAL_ROWS, default 10,000).
     role_conflict_mode: "warn" or "refuse" for roles one operator should not hold together
         (JUKI_ROLE_CONFLICT_MODE); None = the mode in data/role_conflicts.toml.
+    disclose_staff_views: the provision-status statement (S-55) also lists the prefecture staff's
+        views of the person's record from the operation log (JUKI_DISCLOSE_STAFF_VIEWS=1; off by
+        default).
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -72,6 +75,7 @@ class Settings:
     audit_patterns_file: Path | None = None
     bulk_approval_rows: int = 10_000
     role_conflict_mode: str | None = None
+    disclose_staff_views: bool = False
 
     @property
     def pki_directory(self) -> Path:
@@ -104,6 +108,8 @@ class Settings:
             ),
             bulk_approval_rows=int(env.get("JUKI_BULK_APPROVAL_ROWS", "10000")),
             role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
+            disclose_staff_views=env.get("JUKI_DISCLOSE_STAFF_VIEWS", "").lower()
+            in ("1", "true", "yes", "on"),
         )
 
 

@@ -77,6 +77,9 @@ class InquiryCategory(StrEnum):
 OFFICES: Final = ("神奈川県政策局政策部情報公開広聴課", "神奈川県政策局自治振興部市町村課")
 #: The issuing authority printed on every answer.
 ISSUER: Final = "神奈川県知事"
+#: How a staff member who viewed a person's record is named to that person (S-55's optional table):
+#: the department, never the operator (architecture note 69).
+STAFF_DEPARTMENT: Final = "神奈川県政策局自治振興部市町村課"
 
 #: How identity was verified — the document's *type*, never its number (LEGAL.md §3).
 IDENTITY_DOCUMENTS: Final = (

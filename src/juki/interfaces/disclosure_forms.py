@@ -16,7 +16,7 @@ What is printed:
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Final
 
 from juki.domain.dates import DateParseError, JukiDate, format_seireki, format_wareki
@@ -31,6 +31,7 @@ from juki.domain.rights import (
 )
 from juki.files import FileSpec
 from juki.interfaces.forms import Form, KeyValueTable, ListTable, Paragraph
+from juki.services.access.actor import Function
 from juki.services.disclosure.corrections import CorrectionCase
 from juki.services.disclosure.gaiji_registry import apply_glyphs
 from juki.services.disclosure.issue import DisclosedRecord, ProvisionStatement
@@ -51,6 +52,24 @@ _GETA_NOTE: Final = "〓は登録されていない外字です。正しい字�
 _SIGNED_NOTE: Final = (
     "この文書には神奈川県の電子署名が付されています。写しが発行時のものであることは署名の検証で確認できます。"
 )
+
+
+STAFF_VIEWS_HEADING: Final = "県職員による閲覧"
+#: What a staff member did, as the resident reads it (the log's personal-data functions).
+STAFF_FUNCTION_LABELS: Final[dict[str, str]] = {
+    Function.SEARCH.value: "4情報検索（結果に表示）",
+    Function.VIEW_RECORD.value: "記録の閲覧",
+    Function.OUTPUT.value: "出力",
+    Function.JLIS_QUERY.value: "全国サーバへの照会（結果に表示）",
+    Function.RECONCILIATION_REVIEW.value: "整合性確認結果の確認",
+}
+_JST: Final = timezone(timedelta(hours=9))
+
+
+def staff_view_time(at: datetime) -> str:
+    """A logged time as printed: 和暦 date and the time of day in Japan time."""
+    local = at.astimezone(_JST) if at.tzinfo is not None else at
+    return f"{wareki_day(local.date())} {local:%H:%M}"
 
 
 def _has_kanji(name: str) -> bool:
@@ -167,14 +186,22 @@ def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] 
             empty="この期間に、あなたの本人確認情報を提供した記録はありません。",
         ),
     ]
-    if statement.staff_views is not None:
+    if statement.staff_views is not None:  # the option (S-55): off unless the prefecture turns it on
         sections.append(
             ListTable(
-                ("日時", "操作"),
-                tuple((v.at.strftime("%Y-%m-%d %H:%M"), v.function) for v in statement.staff_views),
-                heading=f"県職員による記録の参照（操作ログ、{len(statement.staff_views)}件）",
-                widths=(1, 2),
-                empty="この期間に、県職員があなたの記録を参照した記録はありません。",
+                ("日時（日本時間）", "操作", "閲覧した職員の所属", "記録番号"),
+                tuple(
+                    (
+                        staff_view_time(v.at),
+                        STAFF_FUNCTION_LABELS.get(v.function, v.function),
+                        v.department,
+                        str(v.reference),
+                    )
+                    for v in statement.staff_views
+                ),
+                heading=f"{STAFF_VIEWS_HEADING}（操作ログ、{len(statement.staff_views)}件）",
+                widths=(2.4, 3.3, 3.8, 1.3),
+                empty="この期間に、県職員があなたの記録を閲覧した記録はありません。",
             )
         )
     recipient = g(statement.addressee.name)

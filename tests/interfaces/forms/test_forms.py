@@ -183,3 +183,20 @@ def test_document_signer_is_not_a_network_peer(pki: Pki) -> None:
     assert ExtendedKeyUsageOID.CLIENT_AUTH not in eku and ExtendedKeyUsageOID.SERVER_AUTH not in eku
     with pytest.raises(ValueError):
         peer_identity(cert)
+
+
+def test_font_prototype_survives_a_document_written_without_prepare_embedding() -> None:
+    """Speed (issue 12 item 8) must not cost correctness: forms share one parsed font; a document
+    written straight through fpdf2 (which subsets its font in place) must not spoil later forms."""
+    from fpdf import FPDF
+
+    from juki.interfaces.forms.fonts import FONT_FAMILY, install_font
+
+    stray = FPDF()
+    install_font(stray)
+    stray.add_page()
+    stray.set_font(FONT_FAMILY, size=10)
+    stray.cell(text="辻")
+    stray.output()
+    text = library_text(render_form(sample_form()))
+    assert NAME in text and ADDRESS in text

@@ -14,6 +14,7 @@ the text (or ``pdftotext``) returns the stored characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -21,8 +22,9 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 from fpdf.line_break import Fragment
+from fpdf.output import OutputProducer
 
-from juki.interfaces.forms.fonts import FONT_FAMILY, install_font
+from juki.interfaces.forms.fonts import FONT_FAMILY, install_font, prepare_embedding
 from juki.interfaces.forms.model import Form, KeyValueTable, ListTable, Paragraph
 
 BODY_PT: Final = 10.5
@@ -93,9 +95,13 @@ class _FormPdf(FPDF):
         self.set_y(-14)
         self.set_font(FONT_FAMILY, size=SMALL_PT)
         width = self.w - 2 * MARGIN_MM
+        shaping = self.text_shaping
+        if not any(_needs_shaping(t) for t in (self.form.issue_number, self.form.issuer)):
+            self.text_shaping = None  # plain cmap glyphs: HarfBuzz on every page's footer cost ~2 ms a page
         self.cell(w=width / 3, h=5, text=f"発行番号 {self.form.issue_number}", align="L")
         self.cell(w=width / 3, h=5, text=f"{self.page_no()} / {{nb}}", align="C")
         self.cell(w=width / 3, h=5, text=self.form.issuer, align="R")
+        self.text_shaping = shaping
         self.set_font(FONT_FAMILY, size=BODY_PT)
 
 
@@ -136,10 +142,13 @@ LIST_PAD_MM: Final = 1.2
 _PT_MM: Final = 25.4 / 72
 
 
+_JOINS_PREVIOUS: Final = re.compile("[\U000e0100-\U000e01ef\ufe00-\ufe0f\u3099\u309a]")
+
+
 def _needs_shaping(text: str) -> bool:
     """HarfBuzz is needed only for a variation selector or a combining mark (to pick the glyph);
     every other character maps one to one through the font's cmap, many times faster."""
-    return any(_joins_previous(c) for c in text)
+    return _JOINS_PREVIOUS.search(text) is not None
 
 
 def _wrap(pdf: FPDF, text: str, width_mm: float) -> list[str]:
@@ -177,8 +186,16 @@ def _list(pdf: FPDF, table: ListTable) -> None:
     pdf.set_draw_color(0)
     pdf.set_fill_color(*_GREY)
 
+    wraps: dict[tuple[str, float], list[str]] = {}  # a column repeats its values (organ, task, basis)
+
+    def wrap(text: str, width: float) -> list[str]:
+        key = (text, width)
+        if key not in wraps:
+            wraps[key] = _wrap(pdf, text, width)
+        return wraps[key]
+
     def draw(cells: Sequence[str], *, header: bool) -> None:
-        wrapped = [_wrap(pdf, str(v), w - 2 * LIST_PAD_MM) for v, w in zip(cells, widths, strict=True)]
+        wrapped = [wrap(str(v), w - 2 * LIST_PAD_MM) for v, w in zip(cells, widths, strict=True)]
         height = max(len(lines) for lines in wrapped) * LIST_LINE_MM + 2 * LIST_PAD_MM
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
@@ -204,6 +221,15 @@ def _list(pdf: FPDF, table: ListTable) -> None:
         draw(values, header=False)
     pdf.set_font(FONT_FAMILY, size=BODY_PT)
     pdf.ln(2)
+
+
+class _EmbeddingProducer(OutputProducer):
+    """fpdf2's output, once every page (the last footer included) is drawn: the font embedded from
+    the document's own small font (``fonts.prepare_embedding``), not from the shared prototype."""
+
+    def bufferize(self) -> bytearray:
+        prepare_embedding(self.fpdf)
+        return super().bufferize()
 
 
 def render_form(form: Form) -> bytes:
@@ -235,4 +261,4 @@ def render_form(form: Form) -> bytes:
     if form.closing:
         pdf.ln(3)
         _line(pdf, form.closing, size=SMALL_PT + 1)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=_EmbeddingProducer))

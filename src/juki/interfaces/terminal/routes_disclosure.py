@@ -51,6 +51,7 @@ from juki.services.disclosure.gaiji_registry import glyph_map
 from juki.services.disclosure.issue import issue_disclosure, issue_provision_status
 from juki.services.disclosure.matching import match_request
 from juki.services.disclosure.provision_source import provision_lines
+from juki.services.disclosure.staff_views import staff_views_from_log
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
@@ -233,12 +234,15 @@ def disclosure_issue(
     web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     number = _request_id(request_id)
-    with web.term() as term:
+    with web.term() as term, web.file_connection(file) as conn:
         glyphs = glyph_map(term)
-    with web.file_connection(file) as conn:
         kind = register.get_request(conn, ctx.signed_in, file, number).kind
         if kind is RequestKind.PROVISION_STATUS:
-            statement = issue_provision_status(conn, ctx.signed_in, file, number, provision_lines)
+            # S-55's option: the staff's views from the operation log, only when the prefecture turned it on
+            views = staff_views_from_log(term, file) if web.settings.disclose_staff_views else None
+            statement = issue_provision_status(
+                conn, ctx.signed_in, file, number, provision_lines, staff_views=views
+            )
             form = provision_status_form(statement, glyphs)
             request_no = statement.request.request_no
         else:

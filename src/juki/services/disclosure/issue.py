@@ -32,6 +32,7 @@ __all__ = [
     "DisclosedRecord",
     "ProvisionLine",
     "ProvisionStatement",
+    "StaffView",
     "issue_disclosure",
     "issue_provision_status",
 ]
@@ -80,7 +81,9 @@ class StaffView:
     """The optional part: a prefecture staff member's view of the record (operation log)."""
 
     at: datetime
-    function: str
+    function: str  # the log's function code (search, view_record, …)
+    department: str  # whose staff: the department, never the operator's name or login
+    reference: int  # the log row's sequence number, for a follow-up question at the counter
 
 
 @dataclass(frozen=True)
