@@ -128,9 +128,9 @@ def bench_stats(
                 {
                     "as_of": day.isoformat(),
                     "population": population,
-                    "seconds": round(median, 3),
-                    "all_seconds": [round(s, 3) for s in mine],
-                    "baseline_seconds": round(base_median, 3),
+                    "seconds": round(median, 6),
+                    "all_seconds": [round(s, 6) for s in mine],
+                    "baseline_seconds": round(base_median, 6),
                     "ratio": round(base_median / median, 3),
                     "meets_target": median <= TARGET_SECONDS,
                 }
