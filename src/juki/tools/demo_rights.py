@@ -75,7 +75,8 @@ def run_residents_rights(db: Database, pki: Pki, intake_url: str, out_dir: Path,
             (out_dir / f"{req.kind.value}-{req.request_no}.pdf").write_bytes(
                 sign_pdf(render_form(form), signer)
             )
-        console.print(f"4b. 住民・窓口シミュレータ（SIM-6）: 開示請求 {sum(got.values())} 件 {dict(got)}")
+        shown = "、".join(f"{outcome} {count}" for outcome, count in sorted(got.items()))
+        console.print(f"4b. 住民・窓口シミュレータ（SIM-6）: 開示請求 {sum(got.values())} 件（{shown}）")
         console.print(
             "    期待どおりの照合結果です（一人に特定できないものは不開示、候補の一覧は出しません）"
             if not wrong
@@ -108,6 +109,7 @@ def run_residents_rights(db: Database, pki: Pki, intake_url: str, out_dir: Path,
     )
     (out_dir / f"correction-{closed.case_no}.pdf").write_bytes(sign_pdf(render_form(letter), signer))
     console.print(
-        f"    訂正等の申出 {closed.case_no}: 市町村CS（相互TLS）が回答 {[a.get('result') for a in answers]}"
+        f"    訂正等の申出 {closed.case_no}: 市町村CS（相互TLS）が回答 "
+        f"{'、'.join(str(a.get('result')) for a in answers)}"
         f" → 回答書を発行。帳票（署名付きPDF）: {out_dir}"
     )
