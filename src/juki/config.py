@@ -53,6 +53,9 @@ class Settings:
     disclose_staff_views: the provision-status statement (S-55) also lists the prefecture staff's
         views of the person's record from the operation log (JUKI_DISCLOSE_STAFF_VIEWS=1; off by
         default).
+    prefecture: the 都道府県コード (2 digits, JIS X 0401) this server serves (JUKI_PREFECTURE, default
+        "14" 神奈川県). The prefecture is configuration, not code (issue 14); a consolidation centre
+        runs one instance per prefecture, each with its own database.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -76,6 +79,7 @@ class Settings:
     bulk_approval_rows: int = 10_000
     role_conflict_mode: str | None = None
     disclose_staff_views: bool = False
+    prefecture: str = "14"
 
     @property
     def pki_directory(self) -> Path:
@@ -110,7 +114,15 @@ class Settings:
             role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
             disclose_staff_views=env.get("JUKI_DISCLOSE_STAFF_VIEWS", "").lower()
             in ("1", "true", "yes", "on"),
+            prefecture=_prefecture(env.get("JUKI_PREFECTURE", "14")),
         )
+
+
+def _prefecture(value: str) -> str:
+    """JUKI_PREFECTURE, checked at start: 01..47, two digits."""
+    if not (len(value) == 2 and value.isdigit() and 1 <= int(value) <= 47):
+        raise ValueError(f"JUKI_PREFECTURE must be a 都道府県コード 01..47, not {value!r}")
+    return value
 
 
 def _conflict_mode(value: str | None) -> str | None:
