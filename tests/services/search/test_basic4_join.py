@@ -7,7 +7,13 @@ import pytest
 from psycopg import sql
 
 from juki.services.jlis.client import Basic4, basic4_keys
-from juki.services.search.matcher import BASIC4_KEY_COLUMNS, basic4_join, basic4_key_row, basic4_where
+from juki.services.search.matcher import (
+    BASIC4_KEY_COLUMNS,
+    basic4_join,
+    basic4_join_parts,
+    basic4_key_row,
+    basic4_where,
+)
 from juki.store.db import Database, DbRole
 from tests.factories import KAMAKURA, apply_accepted, born
 
@@ -84,3 +90,49 @@ def test_f1_2b_a_bulk_row_must_name_the_whole_name_exactly() -> None:
     """F1-2b, S-27: a prefix or a name part is a search, not the identification of one person."""
     with pytest.raises(ValueError):
         basic4_key_row(basic4_keys(Basic4(family_kana="ヤマダ", birth_date="2026-09-01")))
+
+
+PART_QUERIES = [
+    *QUERIES,
+    Basic4(name_kana="ヤマダ タロウ", birth_date="2026", address="横浜市鶴見区"),
+    Basic4(name_kana="ヤマダ タロウ", address="横浜市鶴見区豊岡町_1%"),  # LIKE's own characters, escaped
+    Basic4(name_kana="ヤマダ タロウ", address="横浜市\\鶴見区"),
+]
+
+
+@pytest.mark.parametrize(
+    "query", PART_QUERIES, ids=lambda q: f"{q.name_kana}|{q.birth_date}|{q.sex}|{q.address}"
+)
+def test_f1_2b_the_split_join_is_the_one_join(db: Database, people: None, query: Basic4) -> None:
+    """F1-2b at 10M: the join split by the key rows' shape (`basic4_join_parts`, for the index) finds
+    exactly what `basic4_join` finds, each key row in exactly one part."""
+    keys = basic4_keys(query)
+    with db.connect(DbRole.PREF, autocommit=True) as conn, conn.transaction():
+        conn.execute(
+            'CREATE TEMP TABLE k (seion text COLLATE "C", birth_lo integer, birth_hi integer, sex text,'
+            ' address_patterns text[] COLLATE "C") ON COMMIT DROP'
+        )
+        conn.execute(
+            sql.SQL("INSERT INTO k ({}) VALUES (%s, %s, %s, %s, %s)").format(
+                sql.SQL(", ").join(map(sql.Identifier, BASIC4_KEY_COLUMNS))
+            ),
+            basic4_key_row(keys),
+        )
+
+        def found(which: sql.Composable, on: sql.Composable) -> set[str]:
+            query_sql = sql.SQL(
+                "SELECT c.juminhyo_code FROM k JOIN pref.identity_current c ON {} WHERE c.status = 'present'"
+                " AND ({})"
+            ).format(on, which)
+            return {r[0] for r in conn.execute(query_sql)}
+
+        whole = found(sql.SQL("true"), basic4_join("k", "c"))
+        parts = basic4_join_parts("k", "c")
+        owners = [
+            which
+            for which, _ in parts
+            if conn.execute(sql.SQL("SELECT count(*) FROM k WHERE {}").format(which)).fetchone() == (1,)
+        ]
+        split: set[str] = set().union(*(found(which, on) for which, on in parts))
+    assert len(owners) == 1, "each key row belongs to exactly one part"
+    assert split == whole

@@ -6,7 +6,8 @@ No row makes a round trip of its own. In one transaction, as the file's role:
 1. the rows of a refused task (catalog) get its refusal; rows refused on reading keep theirs;
 2. ``bulk_hit``: for each key type, the request rows joined with the file's present records — by
    住民票コード, by 個人番号 (File 1), and by the 4情報 keys through the one matcher's join condition
-   (:func:`juki.services.search.matcher.basic4_join`) — counted per row, the file's provision subject
+   (:func:`juki.services.search.matcher.basic4_join`, split by the rows' shape: ``basic4_join_parts``)
+   — counted per row, the file's provision subject
    (File 2: 国外転出者) apart from the other present persons (a row finding only those is 該当なし);
 3. ``bulk_answer``: each row's result (一致 with exactly one person, 該当なし, 複数該当, or its refusal),
    the person where exactly one was found, and the items given; the rows still 該当なし are asked of
@@ -45,7 +46,7 @@ from juki.services.provision.bulk.results import ResultStore, ResultWriter
 from juki.services.provision.bulk.terms import LINE_TERMINAL, BulkTerms
 from juki.services.provision.records import record_many_from
 from juki.services.provision.single import NOT_SUBJECT
-from juki.services.search.matcher import basic4_join
+from juki.services.search.matcher import basic4_join_parts
 
 __all__ = ["RESULT_FIXED_COLUMNS", "StagingLost", "fail_job", "process_job", "result_header"]
 
@@ -86,21 +87,30 @@ def _match(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> None
             " n_other integer NOT NULL) ON COMMIT DROP"
         ).format(sql.Identifier(_HIT))
     )
-    joins: list[tuple[KeyType, sql.Composable]] = [
-        (KeyType.RESIDENT_CODE, sql.SQL("c.juminhyo_code = r.juminhyo_code")),
-        (KeyType.BASIC4, basic4_join("r", "c")),
+    every: sql.Composable = sql.SQL("true")
+    joins: list[tuple[KeyType, sql.Composable, sql.Composable]] = [
+        (KeyType.RESIDENT_CODE, every, sql.SQL("c.juminhyo_code = r.juminhyo_code")),
+        # The 4情報 rows by their shape, each part the one matcher's condition (basic4_join_parts).
+        *((KeyType.BASIC4, which, on) for which, on in basic4_join_parts("r", "c")),
     ]
     if spec.holds_my_number:
-        joins.append((KeyType.MY_NUMBER, sql.SQL("c.my_number = r.my_number")))
-    for key_type, on in joins:
+        joins.append((KeyType.MY_NUMBER, every, sql.SQL("c.my_number = r.my_number")))
+    for key_type, which, on in joins:
         conn.execute(
             sql.SQL(
                 "INSERT INTO {hit} SELECT r.row_no, count(*) FILTER (WHERE {subject}),"
                 " min(c.juminhyo_code) FILTER (WHERE {subject}), count(*) FILTER (WHERE NOT ({subject}))"
                 " FROM {rows} r JOIN {current} c ON {on} AND {present}"
-                " WHERE r.job_id = %s AND r.key_type = %s AND r.refusal IS NULL GROUP BY r.row_no"
+                " WHERE r.job_id = %s AND r.key_type = %s AND r.refusal IS NULL AND ({which})"
+                " GROUP BY r.row_no"
             ).format(
-                hit=sql.Identifier(_HIT), rows=rows, current=current, on=on, present=present, subject=subject
+                hit=sql.Identifier(_HIT),
+                rows=rows,
+                current=current,
+                on=on,
+                present=present,
+                subject=subject,
+                which=which,
             ),
             (job_id, key_type.value),
         )
