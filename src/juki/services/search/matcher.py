@@ -645,10 +645,15 @@ def basic4_join_parts(keys: str, person: str) -> list[tuple[sql.Composed, sql.Co
                 "{k}.birth_lo IS NULL AND {k}.address_patterns IS NOT NULL"
                 " AND cardinality({k}.address_patterns) = 1"
             ).format(k=k),
+            # basic4_join with no birth date, the name compared so that neither the name index nor a
+            # hash on the name can drive the join (either meets every namesake; the address range
+            # meets one address). seion_kana is NOT NULL, so this is the same test as "=".
             sql.SQL(
-                '{whole} AND {p}.address_key COLLATE "C" >= {prefix}'
+                "{p}.seion_kana IS NOT DISTINCT FROM {k}.seion AND ({k}.sex IS NULL OR {p}.sex = {k}.sex)"
+                " AND {p}.address_key LIKE ANY ({k}.address_patterns)"
+                ' AND {p}.address_key COLLATE "C" >= {prefix}'
                 ' AND {p}.address_key COLLATE "C" < {prefix} || chr(1114111)'
-            ).format(whole=whole, p=p, prefix=prefix),
+            ).format(p=p, k=k, prefix=prefix),
         ),
         (
             sql.SQL(
