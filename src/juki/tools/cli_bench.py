@@ -176,17 +176,51 @@ def intake_cmd(
             help="peers as separate processes (default, as on their own machines), or threads of one process",
         ),
     ] = True,
+    prefectures: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=3,
+            help="run this many prefectures' intake at once on this node, each its own cluster "
+            "(14, 22, 27), with one of them alone in the same run (docs/scale.md)",
+        ),
+    ] = 1,
+    gate: Annotated[Path | None, typer.Option(hidden=True)] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """市町村CS→相互TLS→受付→全国サーバ送達までの通知/秒を、同一実行内のインプロセス適用と比較する。"""
     from dataclasses import replace
 
     from juki.tools.bench.intake import bench_intake
+    from juki.tools.bench.intake_prefectures import (
+        DEFAULT_PREFECTURES,
+        bench_intake_prefectures,
+        wait_at_gate,
+    )
 
-    db = open_database(replace(Settings.from_env(), database_name=database))
+    settings = Settings.from_env()
+    if prefectures > 1:
+        result = bench_intake_prefectures(
+            settings.data_dir / "bench" / "prefectures",
+            DEFAULT_PREFECTURES[:prefectures],
+            persons,
+            notifications,
+            seed,
+        )
+        emit_json(result) if as_json else console.print_json(data=result)
+        return
+    db = open_database(replace(settings, database_name=database))
+    opened = gate
     with _refused():
         result = bench_intake(
-            db, db.settings.data_dir / "bench", persons, seed, notifications, batch, processes=processes
+            db,
+            db.settings.data_dir / "bench",
+            persons,
+            seed,
+            notifications,
+            batch,
+            processes=processes,
+            gate=(lambda: wait_at_gate(opened, settings.prefecture)) if opened is not None else None,
         )
     emit_json(result) if as_json else console.print_json(data=result)
 

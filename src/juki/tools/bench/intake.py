@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,10 @@ def bench_intake(
     batch: int = 500,
     *,
     processes: bool = False,
+    gate: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
+    """``gate``: called when everything is up, just before the clock starts — `juki bench intake
+    --prefectures N` uses it to start N prefectures' streams at the same moment."""
     from juki.tools.bench.registry import apply_stream
     from juki.tools.bench.streams import fitting_stream, require_work, stored_persons
 
@@ -96,6 +99,8 @@ def bench_intake(
     with network as net:
         # The baseline's own notices are delivered first, so the clock covers exactly this stream.
         _drain(db)
+        if gate is not None:
+            gate()
         cpu_before = _cpu(db, net)
         started = time.monotonic()
         simulator = MunicipalCsSimulator(net.pki, net.intake_url)
