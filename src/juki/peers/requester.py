@@ -204,6 +204,9 @@ def build_request(
                     same_address.get(i, 0),
                     rng,
                 )
+                while kind == "code_missing" and _code_exists(conn, file, row[2]):
+                    # At 10M persons a random code can be somebody's: draw again, it must be nobody's.
+                    row[2] = f"99{rng.randrange(10**9):09d}"
                 if not in_subject and expected == "P_MATCH" and kind in ("code", "my_number"):
                     expected = "P_NOT_FOUND"  # present, but not a person the file may be provided about
                 if kind in _NOBODY and expected == "P_NOT_FOUND" and not national:
@@ -217,6 +220,12 @@ def build_request(
                 build.rows += 1
                 build.expected_counts[expected] = build.expected_counts.get(expected, 0) + 1
     return build
+
+
+def _code_exists(conn: psycopg.Connection[Any], file: FileKind, code: str) -> bool:
+    """Whether anybody — present or not — has this 住民票コード in the file."""
+    query = sql.SQL("SELECT 1 FROM {} WHERE juminhyo_code = %s").format(sql.SQL(file_spec(file).current))
+    return conn.execute(query, (code,)).fetchone() is not None
 
 
 def _encodable(row: list[str], encoding: str) -> bool:
