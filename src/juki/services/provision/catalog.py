@@ -14,6 +14,7 @@ requester's kind, no paper for File 2, the 個人番号 add-on only for File 2 t
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 import psycopg
+import pyrage
 
 from juki.domain.provision import (
     NEVER_PROVIDED,
@@ -60,6 +62,9 @@ class Requester:
     kind: RequesterKind
     head_role: str | None = None  # who gives the prior approval of large outputs (S-26)
     example: bool = False
+    # The age public key its media outputs are encrypted to (S-30). In the catalog, so that a key change
+    # is a four-eyes catalog change like any other decision about what leaves and to whom.
+    age_recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,21 @@ def _enum_list(values: Any, enum: type[Any], key: str, where: str) -> list[str]:
         raise CatalogError(f"{where}: {key} に未定義の値があります: {values}") from None
 
 
+_AGE_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{58}")
+
+
+def _age_recipient(value: Any, where: str) -> str:
+    """An age X25519 public key (age1…); never an identity (AGE-SECRET-KEY-…): no private key is stored."""
+    text = str(value).strip()
+    if not _AGE_RECIPIENT.fullmatch(text):
+        raise CatalogError(f"{where}: age_recipient は age の公開鍵（age1…）で指定してください")
+    try:
+        pyrage.x25519.Recipient.from_str(text)
+    except Exception:
+        raise CatalogError(f"{where}: age_recipient は age の公開鍵として読めません") from None
+    return text
+
+
 def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     """The catalog as JSON-able content (dates as ISO text, lists sorted), validated."""
     unknown = set(data) - {"requester", "task"}
@@ -173,7 +193,7 @@ def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     requesters: dict[str, dict[str, Any]] = {}
     for entry in data.get("requester", []):
         where = f"requester {entry.get('code', '?')}"
-        extra = set(entry) - {"code", "name", "kind", "head", "example"}
+        extra = set(entry) - {"code", "name", "kind", "head", "example", "age_recipient"}
         if extra:
             raise CatalogError(f"{where}: 未定義の項目 {sorted(extra)}")
         code = _text(entry, "code", where)
@@ -190,6 +210,9 @@ def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
             "head": str(entry["head"]).strip() if entry.get("head") else None,
             "example": bool(entry.get("example", False)),
         }
+        if entry.get("age_recipient") is not None:
+            # Only when given, so a version without keys stays byte-equal to what 0020 stored.
+            requesters[code]["age_recipient"] = _age_recipient(entry["age_recipient"], where)
     tasks: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     allowed_keys = {
@@ -287,7 +310,9 @@ def build_catalog(content: Mapping[str, Any], version: int) -> Catalog:
     """The catalog of stored content (as :func:`parse_toml` made it)."""
     checked = _normalise({"requester": content["requesters"], "task": content["tasks"]})
     requesters = {
-        r["code"]: Requester(r["code"], r["name"], RequesterKind(r["kind"]), r["head"], r["example"])
+        r["code"]: Requester(
+            r["code"], r["name"], RequesterKind(r["kind"]), r["head"], r["example"], r.get("age_recipient")
+        )
         for r in checked["requesters"]
     }
     tasks: dict[tuple[str, str], Task] = {}
