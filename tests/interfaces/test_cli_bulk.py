@@ -28,8 +28,8 @@ def juki(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def test_rec6_s30_the_media_register_from_the_console(juki: object, db: Database, tmp_path: Path) -> None:
-    """REC-6, S-30: register, list, dispose; a recipient that is not an age public key is refused; every
-    change is in the operation log; `bulk list` answers with no job yet."""
+    """REC-6, S-30: register, list, dispose; the console cannot set a recipient (the catalog's four eyes
+    do); every change is in the operation log; `bulk list` answers with no job yet."""
     run = juki  # type: ignore[assignment]
     ok = run("provision", "media", "register", "--label", "USB-01", "--serial", "SN0001", "--holder", "田中")
     assert ok.exit_code == 0, ok.output
@@ -41,10 +41,10 @@ def test_rec6_s30_the_media_register_from_the_console(juki: object, db: Database
     assert run("provision", "media", "dispose", "USB-01", "--status", "lost").exit_code == 0
     listed = json.loads(run("provision", "media", "list", "--json").stdout)
     assert [(m["label"], m["status"]) for m in listed] == [("USB-01", "lost")]
-    assert run("provision", "media", "recipient", "koan", "not-a-key").exit_code == 1
+    # A recipient is set only through the four-eyes catalog (decision 90): no console command sets one.
     key = str(pyrage.x25519.Identity.generate().to_public())
-    assert run("provision", "media", "recipient", "koan", key).exit_code == 0
-    assert json.loads(run("provision", "media", "recipients", "--json").stdout) == {"koan": key}
+    assert run("provision", "media", "recipient", "koan", key).exit_code != 0
+    assert json.loads(run("provision", "media", "recipients", "--json").stdout) == {}
     assert json.loads(run("provision", "bulk", "list", "--json").stdout) == []
     with db.connect() as conn:
         events = [
@@ -53,4 +53,4 @@ def test_rec6_s30_the_media_register_from_the_console(juki: object, db: Database
                 "SELECT detail->>'event' FROM audit.op_log WHERE function = 'media_output' ORDER BY seq"
             )
         ]
-    assert events == ["media_register", "media_lost", "media_recipient"]
+    assert events == ["media_register", "media_lost"]

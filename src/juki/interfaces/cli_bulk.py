@@ -3,9 +3,10 @@
 * ``agent`` runs on the requester's side, next to its shared folder (S-33): it needs no database, only
   its client certificate (role line_agent, naming its requester: ``juki pki issue line_agent NAME
   --requester CODE``), the CA certificate and the server's URL.
-* ``media register | list | dispose | recipient | recipients`` keep the electronic-media register
-  (電磁的記録媒体管理簿, REC-6, S-30) and each requester's age recipient: no personal data, the console's
-  administration as juki_term, every change in the operation log.
+* ``media register | list | dispose | recipients`` keep the electronic-media register
+  (電磁的記録媒体管理簿, REC-6, S-30) and list each requester's age recipient (kept in the catalog, changed
+  only by ``provision catalog propose`` + another administrator's approval): no personal data, the
+  console's administration as juki_term, every change in the operation log.
 * ``bulk list | exchanges`` show jobs and their exchanges: states, counts and hashes, never a person.
 """
 
@@ -146,24 +147,10 @@ def media_dispose(
     console.print(f"{escape(medium.label)}: {medium.status}")
 
 
-@media_app.command("recipient")
-def media_recipient(
-    requester: Annotated[str, typer.Argument(help="依頼元コード")],
-    recipient: Annotated[str, typer.Argument(help="age の公開鍵（age1…）。秘密鍵は依頼元だけが持つ")],
-) -> None:
-    """依頼元への媒体出力を暗号化する宛先（age 公開鍵）を登録する。"""
-    db = open_database()
-    with db.connect(DbRole.TERM, autocommit=True) as conn:
-        try:
-            media.set_recipient(conn, requester, recipient, by=getpass.getuser())
-        except media.MediaError as exc:
-            raise _fail(str(exc)) from None
-    console.print(f"{escape(requester)}: {escape(recipient)}")
-
-
 @media_app.command("recipients")
 def media_recipients(as_json: JsonOption = False) -> None:
-    """登録された暗号化の宛先の一覧。"""
+    """暗号化の宛先（依頼元の age 公開鍵）の一覧。提供カタログの age_recipient であり、
+    変更は `juki provision catalog propose` と別の管理者の承認による。"""
     db = open_database()
     with db.connect(DbRole.TERM, autocommit=True) as conn:
         found = media.list_recipients(conn)

@@ -14,6 +14,10 @@ Folder protocol (docs/provision.md "回線連携"):
 * ``result/NAME.waiting.json`` while the job waits for the head's approval (S-26);
 * ``result/NAME.result.csv`` — the 照会結果ファイル, written as ``.part`` and renamed when complete; its
   SHA-256 is checked against the server's before the rename.
+
+Each pass also purges what is past its period (JUKI_BULK_RESULT_KEEP_DAYS, default 30 days): results,
+error notes and the sent or refused request copies — personal data the folder must not keep for good
+(the retention table's ``line_folder_files``; the server's purge job cannot reach this folder).
 """
 
 from __future__ import annotations
@@ -25,18 +29,22 @@ import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.services.access.pki import ServerRoleCheck
+from juki.services.provision.retention import purge_line_folder
 
 __all__ = ["AgentReport", "LineAgent"]
 
 _CHUNK: Final = 256 * 1024
+_JST: Final = ZoneInfo("Asia/Tokyo")
 
 
 @dataclass
@@ -47,9 +55,16 @@ class AgentReport:
     refused: dict[str, str] = field(default_factory=dict)  # name → error code
     fetched: dict[str, int] = field(default_factory=dict)  # name → job id
     waiting: dict[str, int] = field(default_factory=dict)
+    purged: int = 0  # files past their period removed from the folder
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sent": self.sent, "refused": self.refused, "fetched": self.fetched, "waiting": self.waiting}
+        return {
+            "sent": self.sent,
+            "refused": self.refused,
+            "fetched": self.fetched,
+            "waiting": self.waiting,
+            "purged": self.purged,
+        }
 
 
 class LineAgent:
@@ -104,6 +119,7 @@ class LineAgent:
             self._push(path, report)
         for waiting in sorted(self.results.glob("*.waiting.json")):
             self._fetch(waiting, report)
+        report.purged = purge_line_folder(self.folder, datetime.now(_JST).date())
         return report
 
     def run_forever(self, interval: float = 5.0) -> None:

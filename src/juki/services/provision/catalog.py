@@ -14,15 +14,17 @@ requester's kind, no paper for File 2, the 個人番号 add-on only for File 2 t
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from importlib import resources
 from typing import Any
 
 import psycopg
+import pyrage
 
 from juki.domain.provision import (
     NEVER_PROVIDED,
@@ -60,6 +62,9 @@ class Requester:
     kind: RequesterKind
     head_role: str | None = None  # who gives the prior approval of large outputs (S-26)
     example: bool = False
+    # The age public key its media outputs are encrypted to (S-30). In the catalog, so that a key change
+    # is a four-eyes catalog change like any other decision about what leaves and to whom.
+    age_recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,21 @@ def _enum_list(values: Any, enum: type[Any], key: str, where: str) -> list[str]:
         raise CatalogError(f"{where}: {key} に未定義の値があります: {values}") from None
 
 
+_AGE_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{58}")
+
+
+def _age_recipient(value: Any, where: str) -> str:
+    """An age X25519 public key (age1…); never an identity (AGE-SECRET-KEY-…): no private key is stored."""
+    text = str(value).strip()
+    if not _AGE_RECIPIENT.fullmatch(text):
+        raise CatalogError(f"{where}: age_recipient は age の公開鍵（age1…）で指定してください")
+    try:
+        pyrage.x25519.Recipient.from_str(text)
+    except Exception:
+        raise CatalogError(f"{where}: age_recipient は age の公開鍵として読めません") from None
+    return text
+
+
 def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     """The catalog as JSON-able content (dates as ISO text, lists sorted), validated."""
     unknown = set(data) - {"requester", "task"}
@@ -173,7 +193,7 @@ def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
     requesters: dict[str, dict[str, Any]] = {}
     for entry in data.get("requester", []):
         where = f"requester {entry.get('code', '?')}"
-        extra = set(entry) - {"code", "name", "kind", "head", "example"}
+        extra = set(entry) - {"code", "name", "kind", "head", "example", "age_recipient"}
         if extra:
             raise CatalogError(f"{where}: 未定義の項目 {sorted(extra)}")
         code = _text(entry, "code", where)
@@ -190,6 +210,9 @@ def _normalise(data: Mapping[str, Any]) -> dict[str, Any]:
             "head": str(entry["head"]).strip() if entry.get("head") else None,
             "example": bool(entry.get("example", False)),
         }
+        if entry.get("age_recipient") is not None:
+            # Only when given, so a version without keys stays byte-equal to what 0020 stored.
+            requesters[code]["age_recipient"] = _age_recipient(entry["age_recipient"], where)
     tasks: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
     allowed_keys = {
@@ -287,7 +310,9 @@ def build_catalog(content: Mapping[str, Any], version: int) -> Catalog:
     """The catalog of stored content (as :func:`parse_toml` made it)."""
     checked = _normalise({"requester": content["requesters"], "task": content["tasks"]})
     requesters = {
-        r["code"]: Requester(r["code"], r["name"], RequesterKind(r["kind"]), r["head"], r["example"])
+        r["code"]: Requester(
+            r["code"], r["name"], RequesterKind(r["kind"]), r["head"], r["example"], r.get("age_recipient")
+        )
         for r in checked["requesters"]
     }
     tasks: dict[tuple[str, str], Task] = {}
@@ -323,11 +348,18 @@ CURRENT_VERSION_SQL = """
     ORDER BY d.decided_at DESC, p.id DESC LIMIT 1"""
 
 
-@cache
-def _built(version: int, content_text: str) -> Catalog:
-    import json
+#: Parsed versions by (version, md5 of the stored content). A version never changes once approved; the
+#: digest keeps two databases' different version 2s apart in one process (tests, a restore).
+_BUILT: dict[tuple[int, str], Catalog] = {}
 
-    return build_catalog(json.loads(content_text), version)
+#: One round trip for the catalog in force: its version and digest, and its content only when this
+#: process has not parsed that version yet (%s: the digests it holds).
+_IN_FORCE_SQL = """
+    SELECT p.id, md5(p.content::text),
+           CASE WHEN md5(p.content::text) = ANY(%s::text[]) THEN NULL ELSE p.content::text END
+    FROM provision.catalog_proposals p
+    JOIN provision.catalog_decisions d ON d.proposal_id = p.id AND d.decision = 'approved'
+    ORDER BY d.decided_at DESC, p.id DESC LIMIT 1"""
 
 
 def current_version(conn: psycopg.Connection[Any]) -> int:
@@ -340,15 +372,26 @@ def current_version(conn: psycopg.Connection[Any]) -> int:
 def load_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     """The catalog in force, read from the database (any of juki_pref, juki_fuhyo, juki_term).
 
-    Versions never change once approved, so a parsed version is cached by its number; each call
-    still asks the database which version is in force, so an approval takes effect at once.
+    Each call asks the database which version is in force, so an approval takes effect at once; it is
+    one round trip, and the content travels and is parsed only the first time this process meets that
+    version (single provision's p99, issue 11 item 10: the catalog was two queries and a parse per call).
     """
-    version = current_version(conn)
-    row = conn.execute(
-        "SELECT content::text FROM provision.catalog_proposals WHERE id = %s", (version,)
-    ).fetchone()
-    assert row is not None
-    return _built(version, str(row[0]))
+    known = [digest for _version, digest in _BUILT]
+    row = conn.execute(_IN_FORCE_SQL, (known,)).fetchone()
+    if row is None:
+        raise CatalogError("承認された提供カタログがありません")
+    version, digest, content = int(row[0]), str(row[1]), row[2]
+    key = (version, digest)
+    found = _BUILT.get(key)
+    if found is None:
+        if content is None:  # the same content known under another version number: fetch it
+            fetched = conn.execute(
+                "SELECT content::text FROM provision.catalog_proposals WHERE id = %s", (version,)
+            ).fetchone()
+            assert fetched is not None
+            content = fetched[0]
+        found = _BUILT[key] = build_catalog(json.loads(str(content)), version)
+    return found
 
 
 def requester_codes(tasks: Iterable[Task]) -> frozenset[str]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 
+import psycopg
 import pyrage
 import pytest
 
 from juki.config import Settings
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
+from juki.services.provision import catalog_changes
 from juki.services.provision.bulk import media, service
 from juki.services.provision.bulk.jobs import list_exchanges
-from juki.store.db import Database
-from tests.services.access.support import Conn, System, log_rows
+from juki.services.provision.catalog import load_catalog, shipped_text
+from juki.store.db import Database, DbRole
+from tests.services.access.support import Conn, System, log_rows, second_admin
 from tests.services.provision.bulk.support import (
     MIXED_ROWS,
     at_business_terminal,
@@ -30,6 +33,19 @@ PREF = FileKind.PREF
 def identity() -> pyrage.x25519.Identity:
     """The requester's private key: generated here, never stored in the repository or the database."""
     return pyrage.x25519.Identity.generate()
+
+
+def catalog_with_key(requester: str, key: str) -> str:
+    """The shipped catalog with ``key`` as ``requester``'s age recipient (a whole new version's text)."""
+    anchor = f'code = "{requester}"\n'
+    assert anchor in shipped_text()
+    return shipped_text().replace(anchor, f'{anchor}age_recipient = "{key}"\n', 1)
+
+
+def set_key(conn: Conn, settings: Settings, system: System, requester: str, key: str) -> None:
+    """The only way a recipient changes: one administrator proposes, another approves (four eyes)."""
+    proposal = catalog_changes.propose(conn, catalog_with_key(requester, key), "媒体暗号化の鍵", system.admin)
+    catalog_changes.approve(conn, proposal, second_admin(conn, settings, system))
 
 
 @pytest.fixture
@@ -84,7 +100,7 @@ def test_s29_s30_s23_output_goes_encrypted_to_a_registered_medium_and_is_recorde
     media.register_medium(
         conn, settings, label="USB-01", kind="usb", serial="SN0001", holder="田中", by="admin1"
     )
-    media.set_recipient(conn, "koan", str(identity.to_public()), by="admin1")
+    set_key(conn, settings, system, "koan", str(identity.to_public()))
     actor = requester_actor(conn, settings, system, "koan2", "bulk_requester@koan")
     out = media.output_to_medium(pref_conn, settings, actor, PREF, done_job, "USB-01", store_of(settings))
     ciphertext = out.path.read_bytes()
@@ -125,7 +141,7 @@ def test_s29_s30_output_is_refused_unless_medium_terminal_operator_and_key_are_r
         conn, settings, label="USB-01", kind="usb", serial="SN0001", holder="田中", by="admin1"
     )
     if case != "recipient":
-        media.set_recipient(conn, "koan", str(identity.to_public()), by="admin1")
+        set_key(conn, settings, system, "koan", str(identity.to_public()))
     label = "USB-01"
     if case == "disposed":
         media.dispose_medium(conn, label="USB-01", status="lost", by="admin1")
@@ -151,3 +167,56 @@ def test_s29_s30_output_is_refused_unless_medium_terminal_operator_and_key_are_r
     }[case]
     assert refused.value.code == expected[0] and expected[1] in refused.value.detail
     assert [p.name for p in (media.media_root(settings) / "SN0001").iterdir()] == [media.LABEL_FILE]
+
+
+def test_s30_a_recipient_changes_only_through_the_four_eyes_catalog(
+    conn: Conn,
+    pref_conn: Conn,
+    admin_conn: Conn,
+    db: Database,
+    settings: Settings,
+    system: System,
+    done_job: int,
+    identity: pyrage.x25519.Identity,
+) -> None:
+    """S-30 (issue 11 gap 4): the key a medium is encrypted to is the requester's ``age_recipient`` in the
+    approved catalog. A proposed key does nothing until another administrator approves it; its proposer
+    cannot approve it; every step is logged; no database role can set a key beside the catalog; a key that
+    is not an age public key (or is a private identity) is refused when proposed."""
+    media.register_medium(
+        conn, settings, label="USB-01", kind="usb", serial="SN0001", holder="田中", by="admin1"
+    )
+    actor = requester_actor(conn, settings, system, "koan2", "bulk_requester@koan")
+    store = store_of(settings)
+    key = str(identity.to_public())
+    proposal = catalog_changes.propose(conn, catalog_with_key("koan", key), "鍵の登録", system.admin)
+    with pytest.raises(Refusal) as pending:
+        media.output_to_medium(pref_conn, settings, actor, PREF, done_job, "USB-01", store)
+    assert pending.value.detail.startswith("E_MEDIA_RECIPIENT")
+    with pytest.raises(Refusal) as own:
+        catalog_changes.approve(conn, proposal, system.admin)
+    assert own.value.code == "T_RIGHTS_SELF_APPROVAL"
+    catalog_changes.approve(conn, proposal, second_admin(conn, settings, system))
+    assert media.list_recipients(pref_conn) == {"koan": key}
+    assert (requester := load_catalog(pref_conn).requester("koan")) is not None
+    assert requester.age_recipient == key
+    out = media.output_to_medium(pref_conn, settings, actor, PREF, done_job, "USB-01", store)
+    assert pyrage.decrypt(out.path.read_bytes(), [identity]) == store.path(PREF, done_job).read_bytes()
+    events = [
+        (r["detail"]["event"], r["outcome"])
+        for r in log_rows(admin_conn, function="rights_admin")
+        if r["detail"]["event"].startswith("catalog")
+    ]
+    assert events == [("catalog_propose", "allow"), ("catalog_approve", "deny"), ("catalog_approve", "allow")]
+    for bad in ("age1notakey", str(identity)):
+        with pytest.raises(Refusal) as invalid:
+            catalog_changes.propose(conn, catalog_with_key("koan", bad), "誤り", system.admin)
+        assert invalid.value.code == "T_CATALOG_INVALID"
+        assert str(identity) not in (invalid.value.detail or "")
+    for role in (DbRole.TERM, DbRole.PREF, DbRole.FUHYO):
+        with db.connect(role) as other, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            other.execute(
+                "INSERT INTO provision.requester_recipient (requester_code, age_recipient, set_by)"
+                " VALUES ('koan', %s, 'x')",
+                (key,),
+            )

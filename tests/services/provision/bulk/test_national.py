@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -12,14 +14,23 @@ from juki.domain.records import FileKind
 from juki.peers.national import NationalKind, other_prefecture_person
 from juki.services.jlis.communication_records import query_log
 from juki.services.jlis.relay import Peer
+from juki.services.provision.bulk import national as national_module
 from juki.services.provision.bulk import service
+from juki.services.provision.bulk.jobs import list_jobs
 from juki.services.provision.bulk.national import NationalAccess
 from juki.store.db import Database, DbRole
 from juki.store.embedded import EmbeddedCluster
 from tests.factories import apply_accepted, juminhyo
 from tests.peers.national_support import Certs, Sim, running_simulator
 from tests.services.access.support import Conn, System, log_rows
-from tests.services.provision.bulk.support import population, read_result, request, requester_actor, store_of
+from tests.services.provision.bulk.support import (
+    count,
+    population,
+    read_result,
+    request,
+    requester_actor,
+    store_of,
+)
 
 PREF = FileKind.PREF
 
@@ -166,3 +177,137 @@ def test_F1_2b_a_person_who_moved_away_is_given_from_the_national_answer_not_our
     (row,) = read_result(store_of(settings).path(PREF, job.id).read_bytes())
     assert row["result_code"] == "P_MATCH"
     assert (row["name_kanji"], row["address"]) == (moved["name_kanji"], moved["address"])
+
+
+def _three_to_ask() -> bytes:
+    by_code, by_basic4 = other_prefecture_person(1, 3), other_prefecture_person(1, 11)
+    return request(
+        f"r1,resident_code,{juminhyo(1)},,,,,",
+        f"r2,resident_code,{by_code['juminhyo_code']},,,,,",
+        f"r3,basic4,,,{by_basic4['name_kana']},{by_basic4['birth_date']},,",
+        f"r4,resident_code,{juminhyo(99)},,,,,",
+    )
+
+
+def test_F1_2b_no_transaction_is_held_while_a_slow_national_server_answers(
+    db: Database,
+    conn: Conn,
+    pref_conn: Conn,
+    settings: Settings,
+    system: System,
+    national: Sim,
+    certs: Certs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F1-2b (issue 11 gap 3): while the 全国サーバ answers — slowly here — the job's connection is idle, not
+    idle in a transaction, and its job row is not locked (another session may lock it at once); the answers
+    still arrive in the result as before."""
+    population(db)
+    sim, running = national
+    pid = pref_conn.info.backend_pid
+    seen: list[tuple[str | None, bool, bool]] = []
+    original = sim.query
+
+    def slow(query: Any) -> Any:
+        with db.connect(autocommit=True) as watcher:
+            state = watcher.execute(
+                "SELECT state, xact_start IS NOT NULL FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()
+            assert state is not None
+            with watcher.transaction():
+                locked = watcher.execute(
+                    "SELECT id FROM pref.bulk_job ORDER BY id DESC LIMIT 1 FOR UPDATE SKIP LOCKED"
+                ).fetchone()
+        seen.append((state[0], bool(state[1]), locked is not None))
+        time.sleep(0.3)
+        return original(query)
+
+    monkeypatch.setattr(sim, "query", slow)
+    koan = requester_actor(conn, settings, system, "koan1", "bulk_requester@koan")
+    job = service.submit_at_terminal(
+        pref_conn, koan, PREF, requester_code="koan", task_code="unten-menkyo", chunks=[_three_to_ask()],
+        file_name="irai.csv", store=store_of(settings), national=_access(db, running.url, certs),
+    )  # fmt: skip
+    assert seen == [("idle", False, True)] * 3
+    rows = read_result(store_of(settings).path(PREF, job.id).read_bytes())
+    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_MATCH", "P_MATCH", "P_NOT_FOUND"]
+
+
+def test_F1_2b_a_failing_national_server_answers_unavailable_and_the_job_still_ends(
+    db: Database,
+    conn: Conn,
+    pref_conn: Conn,
+    settings: Settings,
+    system: System,
+    national: Sim,
+    certs: Certs,
+) -> None:
+    """F1-2b: the 全国サーバ answering 503 — the first row asked is 照会先応答なし, the others are not sent and
+    answered the same; our own match stands; the job is done with no staging row left behind."""
+    population(db)
+    sim, running = national
+    sim.fail_mode.fail_always(503)
+    koan = requester_actor(conn, settings, system, "koan1", "bulk_requester@koan")
+    job = service.submit_at_terminal(
+        pref_conn, koan, PREF, requester_code="koan", task_code="unten-menkyo", chunks=[_three_to_ask()],
+        file_name="irai.csv", store=store_of(settings), national=_access(db, running.url, certs),
+    )  # fmt: skip
+    assert job.state.value == "done"
+    rows = read_result(store_of(settings).path(PREF, job.id).read_bytes())
+    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_UNAVAILABLE", "P_UNAVAILABLE", "P_UNAVAILABLE"]
+    assert len(query_log(pref_conn, PREF)) == 1
+    assert sim.fail_mode.injected == 1
+    assert count(pref_conn, "SELECT count(*) FROM pref.bulk_request_row WHERE job_id = %s", job.id) == 0
+
+
+class _Crash(Exception):
+    """The process stopping half-way through asking J-LIS (a restart, a killed worker)."""
+
+
+def test_F1_2b_a_run_stopped_while_asking_resumes_asking_only_the_unanswered_rows(
+    db: Database,
+    conn: Conn,
+    pref_conn: Conn,
+    settings: Settings,
+    system: System,
+    national: Sim,
+    certs: Certs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """F1-2b (idempotent, resumable): answers are stored a batch at a time as they come; a run that stops
+    after the first answer leaves the job 受付 with no result file, and the next run asks J-LIS only the
+    rows without an answer — each person is asked once — and ends with the same result."""
+    population(db)
+    _sim, running = national
+    monkeypatch.setattr(national_module, "_BATCH", 1)
+    calls = {"n": 0}
+    original = national_module._ask
+
+    def crash_on_second(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise _Crash
+        return original(*args)
+
+    monkeypatch.setattr(national_module, "_ask", crash_on_second)
+    koan = requester_actor(conn, settings, system, "koan1", "bulk_requester@koan")
+    access = _access(db, running.url, certs)
+    with pytest.raises(_Crash):
+        service.submit_at_terminal(
+            pref_conn, koan, PREF, requester_code="koan", task_code="unten-menkyo", chunks=[_three_to_ask()],
+            file_name="irai.csv", store=store_of(settings), national=access,
+        )  # fmt: skip
+    (job,) = list_jobs(pref_conn, PREF, requester_code="koan")
+    assert job.state.value == "received"
+    assert not store_of(settings).path(PREF, job.id).exists()
+    assert not store_of(settings).part_path(PREF, job.id).exists()
+    assert (
+        count(pref_conn, "SELECT count(*) FROM pref.bulk_request_row WHERE national_result IS NOT NULL") == 1
+    )
+    assert len(query_log(pref_conn, PREF)) == 1
+    monkeypatch.setattr(national_module, "_ask", original)
+    done = service.run_job(pref_conn, PREF, job, store_of(settings), actor=koan, sender=None, national=access)
+    assert done.state.value == "done"
+    assert len(query_log(pref_conn, PREF)) == 3  # r2 once, r3 and r4 in the second run; r1 never
+    rows = read_result(store_of(settings).path(PREF, done.id).read_bytes())
+    assert [r["result_code"] for r in rows] == ["P_MATCH", "P_MATCH", "P_MATCH", "P_NOT_FOUND"]

@@ -8,7 +8,8 @@ as approved **and** whose label file says so.
 
 Output to a medium (S-29): only an operator holding ``bulk_requester@<code>`` of the job's requester, at a
 代表端末 or bulk-enabled 業務端末. The result file is encrypted to the requester's age recipient (its public
-key, ``provision.requester_recipient``), so a lost medium leaks nothing; the file name, the SHA-256 of the
+key, ``age_recipient`` of the requester in the legal-basis catalog in force — changed only through the
+catalog's four-eyes workflow, decision 90), so a lost medium leaks nothing; the file name, the SHA-256 of the
 ciphertext, the rows, the medium, the operator, the terminal and the time are recorded (S-23, REC-3) before
 the file gets its final name on the medium.
 """
@@ -43,6 +44,7 @@ from juki.services.provision.bulk.jobs import (
 from juki.services.provision.bulk.journal import log_bulk
 from juki.services.provision.bulk.results import ResultStore
 from juki.services.provision.bulk.service import check_bulk_terminal, requesters_of
+from juki.services.provision.catalog import load_catalog
 
 __all__ = [
     "LABEL_FILE",
@@ -56,7 +58,6 @@ __all__ = [
     "media_root",
     "output_to_medium",
     "register_medium",
-    "set_recipient",
 ]
 
 LABEL_FILE: Final = ".juki-medium"
@@ -205,37 +206,12 @@ def dispose_medium(
     return medium
 
 
-def set_recipient(conn: psycopg.Connection[Any], requester: str, recipient: str, *, by: str) -> None:
-    """Record the age recipient (public key) a requester's media outputs are encrypted to."""
-    try:
-        pyrage.x25519.Recipient.from_str(recipient)
-    except Exception:
-        raise MediaError("age の公開鍵（age1…）ではありません") from None
-    with conn.transaction():
-        conn.execute(
-            "INSERT INTO provision.requester_recipient (requester_code, age_recipient, set_by)"
-            " VALUES (%s, %s, %s)"
-            " ON CONFLICT (requester_code) DO UPDATE SET age_recipient = excluded.age_recipient,"
-            " set_at = now(), set_by = excluded.set_by",
-            (requester, recipient, by),
-        )
-        log_bulk(
-            conn,
-            None,
-            None,
-            function=Function.MEDIA_OUTPUT,
-            file=None,
-            outcome=Outcome.ALLOW,
-            target=f"requester:{requester}",
-            detail={"event": "media_recipient", "recipient": recipient, "by": by},
-        )
-
-
 def list_recipients(conn: psycopg.Connection[Any]) -> dict[str, str]:
-    rows = conn.execute(
-        "SELECT requester_code, age_recipient FROM provision.requester_recipient ORDER BY 1"
-    ).fetchall()
-    return {str(r[0]): str(r[1]) for r in rows}
+    """Each requester's age recipient in the catalog in force (changed only by a four-eyes catalog change)."""
+    catalog = load_catalog(conn)
+    return {
+        code: r.age_recipient for code, r in sorted(catalog.requesters.items()) if r.age_recipient is not None
+    }
 
 
 def _media_refusal(code: str, detail: str = "") -> Refusal:
@@ -280,13 +256,12 @@ def output_to_medium(
             or label.read_text(encoding="ascii", errors="replace").strip() != medium.serial
         ):
             raise _media_refusal("E_MEDIA_LABEL", medium_label)
-        row = conn.execute(
-            "SELECT age_recipient FROM provision.requester_recipient WHERE requester_code = %s",
-            (job.requester_code,),
-        ).fetchone()
-        if row is None:
+        # The key comes from the approved catalog in force (four eyes, logged), never from a table one
+        # administrator could change alone: otherwise one person could redirect a medium's contents.
+        requester = load_catalog(conn).requester(job.requester_code)
+        if requester is None or requester.age_recipient is None:
             raise _media_refusal("E_MEDIA_RECIPIENT", job.requester_code)
-        recipient = pyrage.x25519.Recipient.from_str(str(row[0]))
+        recipient = pyrage.x25519.Recipient.from_str(requester.age_recipient)
         name = f"{source.stem}-{job.requester_code}.csv.age"
         part = mount / (name + ".part")
         pyrage.encrypt_file(str(source), str(part), [recipient])

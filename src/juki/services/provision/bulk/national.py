@@ -14,10 +14,14 @@ job comes back after processing anyway. Once J-LIS fails to answer (no connectio
 refused handshake), the remaining rows are not sent: they are answered ``P_UNAVAILABLE`` with the same
 code, as single provision answers a person it could not ask.
 
-**Never a round trip to our own database per row.** The rows to ask are read through one server-side
-cursor; the answers are collected and COPYed, a batch at a time, into a temporary table, then written
-into the job's answer table with one UPDATE … FROM, and the result file reads a national match's items
-from that table.
+**No transaction is open while J-LIS answers** (decision 92). The job's first transaction matches
+locally and marks the rows to ask (:func:`mark_national`) and commits; :func:`ask_national` then reads
+the marked rows without an answer a batch at a time (each read a short transaction of its own), asks
+them, and stores each batch's answers on their request rows at once (one UPDATE … FROM unnest per
+batch — never a round trip to our database per row); the closing transaction matches again and takes
+the stored answers for the rows still 該当なし (:func:`merge_national`). A run stopped half-way keeps
+what was answered; the next run asks only the rest. When nothing has to be asked (J-LIS not
+configured, or every such row answered already) the job finishes in its first transaction.
 
 A row's 4情報 are the staged keys (the matcher's 清音化 name, the birth-key period, the sex, the address
 key behind its first LIKE pattern): the client derives the same keys from them again (both derivations
@@ -29,7 +33,7 @@ No J-LIS configured (``national`` is None) or its configuration unreadable: ever
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -57,7 +61,15 @@ from juki.services.jlis.relay import Peer
 from juki.services.provision.bulk.terms import BulkTerms
 from juki.services.provision.single import NOT_SUBJECT, in_provision_subject
 
-__all__ = ["NATIONAL_TABLE", "NationalAccess", "ask_national", "create_national_table"]
+__all__ = [
+    "NATIONAL_TABLE",
+    "NationalAccess",
+    "ask_national",
+    "create_national_table",
+    "mark_national",
+    "merge_national",
+    "national_server",
+]
 
 #: The temporary table of J-LIS answers (row_no, result, reason, person, record), dropped at commit.
 NATIONAL_TABLE: Final = "juki_bulk_national"
@@ -155,103 +167,167 @@ def _ask(client: JlisClient, spec: FileSpec, row_no: int, keys: SearchKeys) -> _
     return _Answer(row_no, ResultCode.MATCH, "", subject[0].juminhyo_code, subject[0].record)
 
 
-def _answers(
-    rows: Iterator[tuple[Any, ...]],
-    spec: FileSpec,
-    national: NationalAccess,
-    server: Peer,
-    requester: Requester,
-) -> Iterator[_Answer]:
-    with (
-        national.connect() as records_conn,
-        JlisClient(server, spec.kind, records_conn, requester=requester) as client,
-    ):
-        down: str | None = None
-        for row in rows:
-            if down is not None:
-                yield _Answer(row[0], ResultCode.UNAVAILABLE, down)
-                continue
-            try:
-                keys = _keys(row)
-            except QueryConditionsError as exc:
-                yield _Answer(row[0], ResultCode.INVALID, exc.code)
-                continue
-            try:
-                yield _ask(client, spec, row[0], keys)
-            except (JlisUnavailable, PeerRefusedError) as exc:
-                down = exc.code
-                yield _Answer(row[0], ResultCode.UNAVAILABLE, down)
+def national_server(national: NationalAccess | None) -> tuple[Peer | None, str | None]:
+    """J-LIS's address and credentials (no network yet), or why it cannot be asked at all."""
+    if national is None:
+        return None, "not_configured"
+    try:
+        return national.peer(), None
+    except Refusal as refused:
+        return None, refused.code
 
 
-def _flush(conn: psycopg.Connection[Any], batch: list[_Answer]) -> None:
-    if not batch:
+def _unmatched(spec: FileSpec) -> sql.Composable:
+    """Rows of the job (``r``) still 該当なし in the answer table (``a``) whose key J-LIS answers."""
+    keys = sql.SQL(", ").join(sql.Literal(k) for k in _jlis_keys(spec))
+    return sql.SQL(
+        "r.job_id = %(job)s AND r.row_no = a.row_no AND a.result_code = {nf} AND a.reason = ''"
+        " AND r.key_type IN ({keys})"
+    ).format(nf=sql.Literal(ResultCode.NOT_FOUND.value), keys=keys)
+
+
+def mark_national(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int, answer_table: str) -> int:
+    """In the job's first transaction, after the local match: mark the rows J-LIS must be asked;
+    return how many of them have no answer yet (0: nothing to ask, the job can finish at once)."""
+    spec = file_spec(terms.file)
+    rows = sql.SQL(spec.table("bulk_request_row"))
+    conn.execute(
+        sql.SQL(
+            "UPDATE {rows} r SET national_wanted = true FROM {answer} a"
+            " WHERE {unmatched} AND NOT r.national_wanted"
+        ).format(rows=rows, answer=sql.Identifier(answer_table), unmatched=_unmatched(spec)),
+        {"job": job_id},
+    )
+    row = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {} WHERE job_id = %s AND national_wanted AND national_result IS NULL"
+        ).format(rows),
+        (job_id,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _store(conn: psycopg.Connection[Any], spec: FileSpec, job_id: int, answers: list[_Answer]) -> None:
+    """One batch of answers onto their request rows, in one short transaction of its own."""
+    if not answers:
         return
-    with (
-        conn.cursor() as cur,
-        cur.copy(
-            sql.SQL("COPY {} (row_no, result_code, reason, person, record) FROM STDIN").format(
-                sql.Identifier(NATIONAL_TABLE)
-            )
-        ) as copy,
-    ):
-        for a in batch:
-            record = None if a.record is None else orjson.dumps(a.record).decode()
-            copy.write_row((a.row_no, a.result.value, a.reason, a.person, record))
-    batch.clear()
+    with conn.transaction():
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} r SET national_result = v.result, national_reason = v.reason,"
+                " national_person = v.person, national_record = v.record"
+                " FROM unnest(%s::integer[], %s::text[], %s::text[], %s::text[], %s::jsonb[])"
+                " AS v(row_no, result, reason, person, record)"
+                " WHERE r.job_id = %s AND r.row_no = v.row_no"
+            ).format(sql.SQL(spec.table("bulk_request_row"))),
+            (
+                [a.row_no for a in answers],
+                [a.result.value for a in answers],
+                [a.reason for a in answers],
+                [a.person for a in answers],
+                [None if a.record is None else orjson.dumps(a.record).decode() for a in answers],
+                job_id,
+            ),
+        )
 
 
 def ask_national(
     conn: psycopg.Connection[Any],
     terms: BulkTerms,
     job_id: int,
-    answer_table: str,
     national: NationalAccess | None,
     requester: Requester,
 ) -> int:
-    """Ask J-LIS for the job's rows still 該当なし; write the answers back into ``answer_table``.
+    """Ask J-LIS for the marked rows without an answer, **with no transaction open** while it answers.
 
-    ``conn`` is the job's transaction (the file's role). Returns how many rows were taken to J-LIS
-    (asked, or answered P_UNAVAILABLE because it could not be asked)."""
+    Rows are read a batch at a time (keyset, each read its own short transaction), asked one after
+    another over one kept-alive client, and each batch's answers stored at once: a run stopped half-way
+    leaves what was answered, and the next run asks only the rest. Returns the rows answered here."""
     spec = file_spec(terms.file)
-    answer, rows = sql.Identifier(answer_table), sql.SQL(spec.table("bulk_request_row"))
-    params = (job_id, ResultCode.NOT_FOUND.value, _jlis_keys(spec))
-    unmatched = sql.SQL(
-        "r.job_id = %s AND r.row_no = a.row_no AND a.result_code = %s AND a.reason = ''"
-        " AND r.key_type = ANY(%s)"
-    )
-    cannot: str | None = "not_configured" if national is None else None
-    server: Peer | None = None
-    if national is not None:
-        try:
-            server = national.peer()
-        except Refusal as refused:
-            cannot = refused.code
+    rows = sql.SQL(spec.table("bulk_request_row"))
+    server, cannot = national_server(national)
     if national is None or server is None:
-        # J-LIS cannot be asked at all: one UPDATE answers every such row 照会先応答なし.
-        done = conn.execute(
-            sql.SQL(
-                "UPDATE {answer} a SET result_code = %s, reason = %s, source = %s"
-                " FROM {rows} r WHERE {unmatched}"
-            ).format(answer=answer, rows=rows, unmatched=unmatched),
-            (ResultCode.UNAVAILABLE.value, cannot or "not_configured", Source.NATIONAL.value, *params),
-        )
+        with conn.transaction():
+            done = conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET national_result = %s, national_reason = %s"
+                    " WHERE job_id = %s AND national_wanted AND national_result IS NULL"
+                ).format(rows),
+                (ResultCode.UNAVAILABLE.value, cannot or "not_configured", job_id),
+            )
         return done.rowcount
-    number = sql.SQL("r.my_number") if spec.holds_my_number else sql.SQL("NULL::text")
+    number = sql.SQL("my_number") if spec.holds_my_number else sql.SQL("NULL::text")
     query = sql.SQL(
-        "SELECT a.row_no, r.key_type, r.juminhyo_code, {number}, r.seion, r.birth_lo, r.birth_hi, r.sex,"
-        " r.address_patterns[1] FROM {answer} a JOIN {rows} r ON {unmatched} ORDER BY a.row_no"
-    ).format(number=number, answer=answer, rows=rows, unmatched=unmatched)
-    taken = 0
-    batch: list[_Answer] = []
-    with conn.cursor(name="juki_bulk_national_rows") as cur:
-        cur.itersize = _BATCH
-        cur.execute(query, params)
-        for answer_row in _answers(iter(cur), spec, national, server, requester):
-            taken += 1
-            batch.append(answer_row)
-            if len(batch) >= _BATCH:
-                _flush(conn, batch)
-    _flush(conn, batch)
+        "SELECT row_no, key_type, juminhyo_code, {number}, seion, birth_lo, birth_hi, sex,"
+        " address_patterns[1] FROM {rows} WHERE job_id = %s AND national_wanted AND national_result IS NULL"
+        " AND row_no > %s ORDER BY row_no LIMIT %s"
+    ).format(number=number, rows=rows)
+    answered, last = 0, 0
+    down: str | None = None
+    with (
+        national.connect() as records_conn,
+        JlisClient(server, spec.kind, records_conn, requester=requester) as client,
+    ):
+        while True:
+            with conn.transaction():
+                batch = conn.execute(query, (job_id, last, _BATCH)).fetchall()
+            if not batch:
+                break
+            answers: list[_Answer] = []
+            for row in batch:
+                if down is not None:
+                    answers.append(_Answer(row[0], ResultCode.UNAVAILABLE, down))
+                    continue
+                try:
+                    keys = _keys(row)
+                except QueryConditionsError as exc:
+                    answers.append(_Answer(row[0], ResultCode.INVALID, exc.code))
+                    continue
+                try:
+                    answers.append(_ask(client, spec, row[0], keys))
+                except (JlisUnavailable, PeerRefusedError) as exc:
+                    # After the first transport failure the rest are not sent (one refusal per job,
+                    # not one timeout per row), answered 照会先応答なし with the same code.
+                    down = exc.code
+                    answers.append(_Answer(row[0], ResultCode.UNAVAILABLE, down))
+            _store(conn, spec, job_id, answers)
+            answered += len(answers)
+            last = batch[-1][0]
+    return answered
+
+
+def merge_national(
+    conn: psycopg.Connection[Any],
+    terms: BulkTerms,
+    job_id: int,
+    answer_table: str,
+    cannot: str | None,
+) -> int:
+    """In the job's closing transaction, after the local match: the rows still 該当なし whose key J-LIS
+    answers take its stored answer (into :data:`NATIONAL_TABLE`, which the result file reads); a row
+    without one is 照会先応答なし — ``cannot`` (J-LIS not configured …) or ``national_not_asked`` (our
+    person ended between the two transactions) — never a silent 該当なし. Returns the rows taken."""
+    spec = file_spec(terms.file)
+    answer = sql.Identifier(answer_table)
+    create_national_table(conn)
+    taken = conn.execute(
+        sql.SQL(
+            "INSERT INTO {table} (row_no, result_code, reason, person, record)"
+            " SELECT a.row_no, coalesce(r.national_result, %(unavailable)s),"
+            " coalesce(r.national_reason, %(cannot)s), r.national_person, r.national_record"
+            " FROM {answer} a JOIN {rows} r ON {unmatched}"
+        ).format(
+            table=sql.Identifier(NATIONAL_TABLE),
+            answer=answer,
+            rows=sql.SQL(spec.table("bulk_request_row")),
+            unmatched=_unmatched(spec),
+        ),
+        {
+            "job": job_id,
+            "unavailable": ResultCode.UNAVAILABLE.value,
+            "cannot": cannot or "national_not_asked",
+        },
+    ).rowcount
     items = sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(map(sql.Literal, terms.items)))
     conn.execute(
         sql.SQL(

@@ -1,7 +1,9 @@
 """Processing a bulk job, set-based: one join per key type, a count per row, one INSERT … SELECT of the
 provision records, one COPY out of the result file (F1-2b, S-21, S-22, S-27).
 
-No row makes a round trip of its own. In one transaction, as the file's role:
+No row makes a round trip of its own. In one transaction, as the file's role — or, when rows must be
+asked of J-LIS, in two, with J-LIS asked between them and no transaction open (:mod:`.national`,
+decision 92), the second matching again and taking the stored answers:
 
 1. the rows of a refused task (catalog) get its refusal; rows refused on reading keep theirs;
 2. ``bulk_hit``: for each key type, the request rows joined with the file's present records — by
@@ -23,10 +25,12 @@ failure rolls all of it back, removes the partial file and marks the job as fail
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from juki.domain.provision import RESULT_LABELS, KeyType, ResultCode
 from juki.domain.records import FileKind
@@ -40,7 +44,9 @@ from juki.services.provision.bulk.national import (
     NATIONAL_TABLE,
     NationalAccess,
     ask_national,
-    create_national_table,
+    mark_national,
+    merge_national,
+    national_server,
 )
 from juki.services.provision.bulk.results import ResultStore, ResultWriter
 from juki.services.provision.bulk.terms import LINE_TERMINAL, BulkTerms
@@ -194,6 +200,97 @@ def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {str(code): int(n) for code, n in rows}
 
 
+#: Advisory-lock class of a running job (with the job's id): one runner per job, across processes.
+_RUN_LOCK: Final = {FileKind.PREF: 0x4A424B31, FileKind.FUHYO: 0x4A424B32}  # "JBK1", "JBK2"
+
+
+@contextmanager
+def _running(conn: psycopg.Connection[Any], file: FileKind, job_id: int) -> Iterator[bool]:
+    """Hold the job's session-level advisory lock while it runs (across its two transactions); False
+    when another runner has it. Taken and released in short transactions of their own."""
+    key = (_RUN_LOCK[file], job_id & 0x7FFFFFFF)
+    with conn.transaction():
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", key).fetchone()
+    held = bool(row and row[0])
+    try:
+        yield held
+    finally:
+        if held and not conn.closed:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def _ready(conn: psycopg.Connection[Any], terms: BulkTerms, job_id: int) -> JobInfo | None:
+    """The job, locked for this transaction, when it is still to run (受付) with all its rows staged."""
+    spec = file_spec(terms.file)
+    job = get_job(conn, terms.file, job_id, requester_code=terms.requester_code, for_update=True)
+    if job.state is not JobState.RECEIVED:
+        return None
+    staged = conn.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE job_id = %s").format(sql.SQL(spec.table("bulk_request_row"))),
+        (job_id,),
+    ).fetchone()
+    if staged is None or int(staged[0]) != job.rows:
+        raise StagingLost(job_id)
+    return job
+
+
+def _finish(
+    conn: psycopg.Connection[Any],
+    terms: BulkTerms,
+    job: JobInfo,
+    store: ResultStore,
+    *,
+    actor: Actor | None,
+    sender: Sender | None,
+    cannot: str | None,
+) -> None:
+    """Steps 3 (J-LIS's stored answers) to 6, in the job's closing transaction, after :func:`_match`."""
+    spec = file_spec(terms.file)
+    asked = merge_national(conn, terms, job.id, _ANSWER, cannot)
+    counts = _counts(conn)
+    given = counts.get(ResultCode.MATCH.value, 0)
+    seq = log_bulk(
+        conn,
+        actor,
+        sender,
+        function=Function.BULK_SUBMIT,
+        file=terms.file,
+        outcome=Outcome.ALLOW if terms.refusal is None else Outcome.REJECTED,
+        target=f"bulk_job:{job.id}",
+        detail={
+            "event": "bulk_process",
+            "rows": job.rows,
+            "provided": given,
+            "counts": counts,
+            "national": asked,
+        },
+    )
+    record_many_from(
+        conn,
+        terms.file,
+        _ANSWER,
+        terms.recorder(actor, sender),
+        terms.basis,
+        method=terms.method,
+        bulk_job_id=job.id,
+        op_log_seq=seq,
+    )
+    writer = _write_result(conn, terms, job, store)
+    name = store.path(terms.file, job.id).name
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET state = 'done', processed_at = now(), result_name = %s, result_sha256 = %s,"
+            " result_rows = %s, counts = %s WHERE id = %s"
+        ).format(sql.SQL(spec.table("bulk_job"))),
+        (name, writer.sha256, writer.rows, psycopg.types.json.Jsonb(counts), job.id),
+    )
+    conn.execute(
+        sql.SQL("DELETE FROM {} WHERE job_id = %s").format(sql.SQL(spec.table("bulk_request_row"))),
+        (job.id,),
+    )
+
+
 def process_job(
     conn: psycopg.Connection[Any],
     terms: BulkTerms,
@@ -207,82 +304,54 @@ def process_job(
     """Run a job that is ready (受付: below the threshold, or approved); return it as done.
 
     ``actor`` is the operator whose action started the run (the submitter, or the head who approved),
-    None for the line agent (``sender`` names it). A job in another state is returned unchanged.
-    ``national`` reaches J-LIS for the rows our file does not answer (:mod:`.national`); None answers
-    them P_UNAVAILABLE.
+    None for the line agent (``sender`` names it). A job in another state, or one another runner is
+    running, is returned unchanged. ``national`` reaches J-LIS for the rows our file does not answer
+    (:mod:`.national`); None answers them P_UNAVAILABLE.
+
+    ``conn`` must have no transaction open: the job runs in transactions of its own, and none is open
+    while J-LIS answers (decision 92).
     """
+    if conn.info.transaction_status is not pq.TransactionStatus.IDLE:
+        raise RuntimeError("process_job needs a connection with no transaction open")
     spec = file_spec(terms.file)
-    try:
-        with conn.transaction():
-            job = get_job(conn, terms.file, job_id, requester_code=terms.requester_code, for_update=True)
-            if job.state is not JobState.RECEIVED:
-                return job
-            staged = conn.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE job_id = %s").format(
-                    sql.SQL(spec.table("bulk_request_row"))
-                ),
-                (job_id,),
-            ).fetchone()
-            if staged is None or int(staged[0]) != job.rows:
-                raise StagingLost(job_id)
-            if terms.refusal is not None:
-                # The catalog's order (Catalog.check): a task not permitted refuses every row; a method
-                # not allowed refuses the rows that were not already refused for their key or input.
-                every = terms.refusal is ResultCode.NOT_PERMITTED
-                conn.execute(
-                    sql.SQL(
-                        "UPDATE {} SET refusal = %s WHERE job_id = %s AND (%s OR refusal IS NULL)"
-                    ).format(sql.SQL(spec.table("bulk_request_row"))),
-                    (terms.refusal.value, job_id, every),
-                )
-            _match(conn, terms, job_id)
-            create_national_table(conn)
-            asked = ask_national(conn, terms, job_id, _ANSWER, national, _comm_requester(actor, sender))
-            counts = _counts(conn)
-            given = counts.get(ResultCode.MATCH.value, 0)
-            seq = log_bulk(
-                conn,
-                actor,
-                sender,
-                function=Function.BULK_SUBMIT,
-                file=terms.file,
-                outcome=Outcome.ALLOW if terms.refusal is None else Outcome.REJECTED,
-                target=f"bulk_job:{job_id}",
-                detail={
-                    "event": "bulk_process",
-                    "rows": job.rows,
-                    "provided": given,
-                    "counts": counts,
-                    "national": asked,
-                },
-            )
-            record_many_from(
-                conn,
-                terms.file,
-                _ANSWER,
-                terms.recorder(actor, sender),
-                terms.basis,
-                method=terms.method,
-                bulk_job_id=job_id,
-                op_log_seq=seq,
-            )
-            writer = _write_result(conn, terms, job, store)
-            name = store.path(terms.file, job_id).name
-            conn.execute(
-                sql.SQL(
-                    "UPDATE {} SET state = 'done', processed_at = now(), result_name = %s,"
-                    " result_sha256 = %s,"
-                    " result_rows = %s, counts = %s WHERE id = %s"
-                ).format(sql.SQL(spec.table("bulk_job"))),
-                (name, writer.sha256, writer.rows, psycopg.types.json.Jsonb(counts), job_id),
-            )
-            conn.execute(
-                sql.SQL("DELETE FROM {} WHERE job_id = %s").format(sql.SQL(spec.table("bulk_request_row"))),
-                (job_id,),
-            )
-    except BaseException:
-        store.discard(terms.file, job_id)
-        raise
+    server, cannot = national_server(national)
+    with _running(conn, terms.file, job_id) as held:
+        if not held:
+            return get_job(conn, terms.file, job_id, requester_code=terms.requester_code)
+        try:
+            finished = False
+            with conn.transaction():
+                job = _ready(conn, terms, job_id)
+                if job is None:
+                    return get_job(conn, terms.file, job_id, requester_code=terms.requester_code)
+                if terms.refusal is not None:
+                    # The catalog's order (Catalog.check): a task not permitted refuses every row; a
+                    # method not allowed refuses the rows that were not already refused for their key
+                    # or input.
+                    every = terms.refusal is ResultCode.NOT_PERMITTED
+                    conn.execute(
+                        sql.SQL(
+                            "UPDATE {} SET refusal = %s WHERE job_id = %s AND (%s OR refusal IS NULL)"
+                        ).format(sql.SQL(spec.table("bulk_request_row"))),
+                        (terms.refusal.value, job_id, every),
+                    )
+                _match(conn, terms, job_id)
+                if server is None or mark_national(conn, terms, job_id, _ANSWER) == 0:
+                    # Nothing to ask of J-LIS: the job ends in this one transaction.
+                    _finish(conn, terms, job, store, actor=actor, sender=sender, cannot=cannot)
+                    finished = True
+            if not finished:
+                # The marks are committed; J-LIS is asked with no transaction open.
+                ask_national(conn, terms, job_id, national, _comm_requester(actor, sender))
+                with conn.transaction():
+                    job = _ready(conn, terms, job_id)
+                    if job is None:
+                        return get_job(conn, terms.file, job_id, requester_code=terms.requester_code)
+                    _match(conn, terms, job_id)
+                    _finish(conn, terms, job, store, actor=actor, sender=sender, cannot=None)
+        except BaseException:
+            store.discard(terms.file, job_id)
+            raise
     store.publish(terms.file, job_id)
     return get_job(conn, terms.file, job_id, requester_code=terms.requester_code)
 
