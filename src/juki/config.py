@@ -114,12 +114,12 @@ class Settings:
             role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
             disclose_staff_views=env.get("JUKI_DISCLOSE_STAFF_VIEWS", "").lower()
             in ("1", "true", "yes", "on"),
-            prefecture=_prefecture(env.get("JUKI_PREFECTURE", "14")),
+            prefecture=prefecture_code(env.get("JUKI_PREFECTURE", "14")),
         )
 
 
-def _prefecture(value: str) -> str:
-    """JUKI_PREFECTURE, checked at start: 01..47, two digits."""
+def prefecture_code(value: str) -> str:
+    """A 都道府県コード as JUKI_PREFECTURE and the centre's configuration take it: 01..47, two digits."""
     if not (len(value) == 2 and value.isdigit() and 1 <= int(value) <= 47):
         raise ValueError(f"JUKI_PREFECTURE must be a 都道府県コード 01..47, not {value!r}")
     return value

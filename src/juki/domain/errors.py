@@ -274,6 +274,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "この証明書の役割ではこの接続先を利用できません",
         "the client certificate's role may not use this endpoint",
     ),
+    ErrorSpec(
+        "E_PEER_PREFECTURE",
+        "この市町村CSの証明書は、この都道府県の市町村のものではありません（自県の都道府県サーバへ送ってください）",
+        "the municipal CS certificate names a municipality of another prefecture than this server's",
+    ),
     ErrorSpec("E_CONTENT_TYPE", "本文の形式（Content-Type）が正しくありません", "unsupported Content-Type"),
     ErrorSpec("E_BATCH_EMPTY", "通知が1件も含まれていません", "the batch holds no notification"),
     ErrorSpec("E_BATCH_TOO_LARGE", "一括送信の大きさが上限を超えています", "the batch body is too large"),

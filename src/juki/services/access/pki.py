@@ -46,7 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from juki.config import Settings
-from juki.domain.codes import is_valid_lg_code
+from juki.domain.codes import is_valid_lg_code, prefecture_of_lg_code
 from juki.domain.lgcodes import kanagawa
 from juki.domain.peers import PeerRole
 
@@ -142,6 +142,21 @@ def authorize_peer(cert_der: bytes | None, allowed: Collection[PeerRole]) -> Pee
     if not identity.role.is_client or identity.role not in allowed:
         raise PermissionError(f"役割 {identity.role.value} の相手にはこの機能を提供しません")
     return identity
+
+
+def other_prefecture(peer: PeerIdentity, prefecture: str) -> str | None:
+    """Why a 市町村CS of another prefecture is refused here (E_PEER_PREFECTURE), or None when it is ours.
+
+    A consolidation centre runs one server per prefecture (docs/deployment.md「集約センター」), each
+    trusting only its own prefecture's CA; this check holds even if that CA issued a certificate for
+    another prefecture's municipality, so one prefecture's server never takes another's notifications.
+    """
+    if peer.lg_code is None or prefecture_of_lg_code(peer.lg_code) == prefecture:
+        return None
+    return (
+        f"市町村CS {peer.lg_code} は都道府県コード {prefecture_of_lg_code(peer.lg_code)} の市町村です。"
+        f"この都道府県サーバ（都道府県コード {prefecture}）では受け付けません"
+    )
 
 
 def check_municipal_code(lg_code: str) -> str:
