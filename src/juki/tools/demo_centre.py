@@ -189,9 +189,9 @@ def _summary(centre: Centre, children: list[Child], terminal: bool) -> None:
         "プロファイル（またはシークレットウィンドウ）で開いてください",
         soft_wrap=True,
     )
-    directory = centre.directory
+    command = f"{centre.directory} {children[-1].instance.code}"
     console.print(
-        f'   ある都道府県として juki コマンドを使うには: eval "$(.venv/bin/juki centre env {directory} {children[-1].instance.code})"',
+        f'   ある都道府県として juki コマンドを使うには: eval "$(.venv/bin/juki centre env {command})"',
         soft_wrap=True,
     )
     console.print("   終了は Ctrl-C（全都道府県の demo とデータベースを止めます）")
