@@ -61,7 +61,8 @@ def test_issue14_make_run_shows_two_prefectures_side_by_side(tmp_path: Path) -> 
     centre = load_centre(data / "centre")
     assert centre.codes == ("14", "22")
     ports = {"14": port, "22": port + 10}
-    blocks = re.split(r"^─+ 都道府県 (\d\d)（", out, flags=re.M)
+    body, summary = out.split("■ 集約センター\n")
+    blocks = re.split(r"^■ 都道府県 (\d\d)（", body, flags=re.M)
     by_code = {blocks[i]: blocks[i + 1] for i in range(1, len(blocks) - 1, 2)}
     assert set(by_code) == {"14", "22"}, out
     samples = {}
@@ -76,7 +77,6 @@ def test_issue14_make_run_shows_two_prefectures_side_by_side(tmp_path: Path) -> 
         assert samples[code], block
     assert samples["14"] != samples["22"]  # each prefecture its own synthetic persons
     # The two terminal URLs, each alone on its line, after the blocks.
-    summary = out.split("集約センター", 2)[-1]
     for code in ("14", "22"):
         assert re.search(rf"^https://localhost:{ports[code]}/$", summary, re.M), summary
     for instance in centre.prefectures:

@@ -166,14 +166,17 @@ def _wait_ready(child: Child, terminal: bool) -> None:
 
 
 def _print_block(child: Child) -> None:
-    console.rule(f"都道府県 {child.instance.code}（{child.instance.data_dir}）")
+    # A plain line, not a rule: a long data directory must not be cut to fit the width.
+    console.print(
+        f"■ 都道府県 {child.instance.code}（{child.instance.data_dir}）", soft_wrap=True, highlight=False
+    )
     text = child.log.read_text(encoding="utf-8", errors="replace")
     # Printed as the child wrote it: its one-time links stay alone on their lines.
     console.print(text.rstrip("\n"), soft_wrap=True, markup=False, highlight=False, crop=False)
 
 
 def _summary(centre: Centre, children: list[Child], terminal: bool) -> None:
-    console.rule("集約センター")
+    console.print("■ 集約センター", highlight=False)
     if not terminal:
         return
     console.print(
