@@ -327,3 +327,24 @@ def _subject(path: Path) -> bytes:
     from cryptography import x509
 
     return x509.load_pem_x509_certificate(path.read_bytes()).subject.rfc4514_string().encode()
+
+
+def test_issue14_each_prefecture_has_its_own_operation_log_and_checkpoints(
+    centre: dict[str, Prefecture],
+) -> None:
+    """Own log, own signing key, own checkpoint file: each verifies with its own, and A's checkpoint
+    does not vouch for B's log (it names another root and another key)."""
+    from juki.services.audit.checkpoints import CHECKPOINT_FILE, audit_dir, create_checkpoint
+    from juki.services.audit.verify import verify
+
+    dirs = {}
+    for code, side in centre.items():
+        keydir = outdir = audit_dir(side.settings)
+        with side.db.connect() as conn:
+            create_checkpoint(conn, keydir, outdir)
+            assert verify(conn, keydir, outdir / CHECKPOINT_FILE).ok
+        dirs[code] = keydir
+    assert dirs["14"] != dirs["22"] and dirs["14"].is_relative_to(centre["14"].instance.data_dir)
+    with centre["22"].db.connect() as conn:
+        crossed = verify(conn, dirs["14"], dirs["14"] / CHECKPOINT_FILE)
+    assert not crossed.ok, crossed.to_dict()
