@@ -138,3 +138,19 @@ def test_issue14_cli_env_and_route(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "C_PREFECTURE_NOT_HOSTED" in refused.output
     unknown = runner.invoke(cli_app, ["centre", "env", str(tmp_path), "13"])
     assert unknown.exit_code == 2 and "C_PREFECTURE_NOT_HOSTED" in unknown.output
+
+
+def test_issue14_cli_status_lists_each_prefecture(tmp_path: Path) -> None:
+    write_centre(new_centre(tmp_path, ("14", "22"), base_port=57400))
+    status = CliRunner().invoke(cli_app, ["centre", "status", str(tmp_path), "--json"])
+    assert status.exit_code == 0, status.output
+    rows = json.loads(status.stdout)
+    assert [(r["prefecture"], r["database"], r["running"]) for r in rows] == [
+        ("14", "embedded", False),
+        ("22", "embedded", False),
+    ]
+    assert (
+        rows[1]["terminal"] == "https://localhost:57411/" and rows[1]["intake"] == "https://127.0.0.1:57410"
+    )
+    missing = CliRunner().invoke(cli_app, ["centre", "status", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "C_CENTRE_MISSING" in missing.output
