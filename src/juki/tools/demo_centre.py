@@ -38,7 +38,7 @@ from juki.centre_config import (
 from juki.config import Settings
 from juki.interfaces.common import console
 from juki.services.operations.centre import instance_settings, prepare_all, stop_all
-from juki.tools.demo import _no_interrupts, sigterm_as_ctrl_c
+from juki.tools.demo import DemoRefused, _no_interrupts, sigterm_as_ctrl_c, single_instance
 
 #: The centre's directory inside the demo's data directory.
 CENTRE_DIR = "centre"
@@ -57,25 +57,49 @@ class Child:
     log: Path
 
 
+class CentreDemoFailed(RuntimeError):
+    """A prefecture's demo ended with an error or did not come up in time (its log says why)."""
+
+
 def run_centre_demo(
     prefectures: str, persons: int, changes: int, terminal: bool, terminal_seconds: float, host: str
 ) -> None:
     base = Settings.from_env()
     try:
         codes = parse_prefectures(prefectures)
-        centre = _centre(base, codes, host)
+        # One centre demo per data directory, like the single demo: a second one would otherwise
+        # stop the first one's databases when it gives up.
+        with single_instance(base.data_dir / CENTRE_DIR, f"{base.webauthn_origin}/", None):
+            centre = _centre(base, codes, host)
+            _run(centre, base, persons, changes, terminal, terminal_seconds, host)
     except CentreError as refused:
         console.print(f"[red]{refused.code}: {refused.message}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
-    console.rule(f"juki demo: 集約センター（都道府県 {', '.join(codes)}）")
+    except (DemoRefused, CentreDemoFailed) as refused:
+        console.print(f"[red]{refused}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _run(
+    centre: Centre,
+    base: Settings,
+    persons: int,
+    changes: int,
+    terminal: bool,
+    terminal_seconds: float,
+    host: str,
+) -> None:
+    console.rule(f"juki demo: 集約センター（都道府県 {', '.join(centre.codes)}）")
     console.print(
         f"0. センターの設定 {centre.path}（都道府県ごとにクラスタ・パスワード・CA・ポート）", soft_wrap=True
     )
-    for done in prepare_all(centre, base):
-        console.print(f"   都道府県 {done.code}: マイグレーション {done.migrations} 件適用", soft_wrap=True)
     children: list[Child] = []
     try:
         with sigterm_as_ctrl_c():
+            for done in prepare_all(centre, base):
+                console.print(
+                    f"   都道府県 {done.code}: マイグレーション {done.migrations} 件適用", soft_wrap=True
+                )
             for instance in centre.prefectures:
                 child = _start(instance, base, persons, changes, terminal, terminal_seconds, host)
                 children.append(child)
@@ -152,7 +176,7 @@ def _wait_ready(child: Child, terminal: bool) -> None:
         if child.process.poll() is not None:
             if child.process.returncode != 0:
                 _print_block(child)
-                raise RuntimeError(
+                raise CentreDemoFailed(
                     f"都道府県 {child.instance.code} の demo が終了コード {child.process.returncode} で"
                     f"終わりました（{child.log}）"
                 )
@@ -160,7 +184,7 @@ def _wait_ready(child: Child, terminal: bool) -> None:
         if terminal and READY_LINE in child.log.read_text(encoding="utf-8", errors="replace"):
             return
         time.sleep(0.3)
-    raise RuntimeError(
+    raise CentreDemoFailed(
         f"都道府県 {child.instance.code} が {READY_SECONDS:.0f} 秒で起動しませんでした（{child.log}）"
     )
 
