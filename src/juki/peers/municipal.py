@@ -191,7 +191,7 @@ class MunicipalCsSimulator:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(wanted)
-            for person in iter_population(persons, seed):
+            for person in iter_population(persons, seed, self.pki.prefecture):
                 row = person.current(file)
                 if row is None or row[where] != lg_code or row[status] == spec.ended_status:
                     continue
