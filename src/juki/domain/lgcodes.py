@@ -303,9 +303,9 @@ def _packaged(name: str) -> str:
 @cache
 def national_rows() -> tuple[LocalGovernment, ...]:
     """Every row of the packaged national table, with its validity, parsed once per process."""
-    rows = _parse_rows(_packaged("lgcodes_japan.csv"), load_validity(_packaged("lgcode_validity.csv")))
-    known = {r.code for r in rows}
-    unknown = set(load_validity(_packaged("lgcode_validity.csv"))) - known
+    validity = load_validity(_packaged("lgcode_validity.csv"))
+    rows = _parse_rows(_packaged("lgcodes_japan.csv"), validity)
+    unknown = set(validity) - {r.code for r in rows}
     if unknown:
         raise ValueError(f"有効期間表に地方公共団体コード表にないコードがあります: {sorted(unknown)}")
     return rows
