@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from juki.domain.codes import CheckDigitMode
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,12 @@ class Settings:
     bulk_approval_rows: int = 10_000
     role_conflict_mode: str | None = None
     disclose_staff_views: bool = False
-    prefecture: str = "14"
+    prefecture: str = DEFAULT_PREFECTURE
+
+    @property
+    def lg_table(self) -> LgTable:
+        """The 地方公共団体コード table of the configured prefecture (one object per process)."""
+        return for_prefecture(self.prefecture)
 
     @property
     def pki_directory(self) -> Path:
@@ -114,7 +120,7 @@ class Settings:
             role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
             disclose_staff_views=env.get("JUKI_DISCLOSE_STAFF_VIEWS", "").lower()
             in ("1", "true", "yes", "on"),
-            prefecture=prefecture_code(env.get("JUKI_PREFECTURE", "14")),
+            prefecture=prefecture_code(env.get("JUKI_PREFECTURE", DEFAULT_PREFECTURE)),
         )
 
 

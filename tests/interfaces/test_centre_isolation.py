@@ -45,13 +45,15 @@ from juki.services.operations.centre import instance_settings, open_instance, st
 from juki.services.operations.table_hashes import table_figures
 from juki.store import centre_cluster
 from juki.store.db import Database, DbRole
-from tests.factories import TSURUMI, born, juminhyo
+from tests.factories import BORN, TSURUMI, born, juminhyo, notification, pref_record
 from tests.interfaces.terminal_web_support import csrf_of
 
 pytestmark = pytest.mark.slow
 
 #: Only a signed-in page carries the sign-out form.
 SIGNED_IN = 'action="/signout"'
+#: 静岡市葵区, a municipality of prefecture 22, and an address in it.
+AOI, AOI_ADDRESS = "221015", "静岡県静岡市葵区追手町9番6号"
 PASSWORDS = {"14": "kanagawa admin password 14", "22": "shizuoka admin password 22"}
 
 
@@ -111,7 +113,7 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Prefe
             for instance in config.prefectures:
                 db = open_instance(instance, base)
                 settings = instance_settings(instance, base)
-                pki = Pki(instance.data_dir / "pki")
+                pki = Pki(instance.data_dir / "pki", prefecture=instance.code)
                 net = stack.enter_context(local_network(db, pki.directory, sim_prefix=f"sim{instance.code}"))
                 cert, key = ensure_terminal_certificate(pki)
                 web_app = create_terminal_app(db, settings)
@@ -145,6 +147,12 @@ def _bind_and_sign_in(side: Prefecture, browser: httpx.Client, login: str, passw
     return browser.post(
         "/signin", data={"csrf_token": csrf_of(form.text), "login": login, "password": password}
     )
+
+
+def _born_in_aoi(n: int) -> dict[str, Any]:
+    """Person n's 出生 notification from 静岡市葵区 (the factories' addresses are Kanagawa's)."""
+    record = {**pref_record(n), "municipality_code": AOI, "address": AOI_ADDRESS, "birth_date": BORN}
+    return notification("pref", "birth", juminhyo(n), municipality=AOI, record=record, change_date=BORN)
 
 
 def _post(client: httpx.Client, *items: dict[str, Any]) -> httpx.Response:
@@ -189,6 +197,11 @@ def test_issue14_S42_a_municipal_cs_of_one_prefecture_cannot_submit_to_the_other
     """S-42 per prefecture: each intake trusts only its own prefecture's CA, and refuses a certificate
     of its own CA that names another prefecture's municipality (E_PEER_PREFECTURE)."""
     kanagawa, shizuoka = centre["14"], centre["22"]
+    # Prefecture 22's CA (its key and files) made to issue for a Kanagawa municipality: a misissuing
+    # or compromised CA, which `Pki` itself refuses for a CA of 22 (its codes are 静岡県's).
+    rogue_22 = Pki(shizuoka.pki.directory, prefecture="14")
+    with pytest.raises(ValueError, match="静岡県"):
+        shizuoka.pki.issue(PeerRole.MUNICIPAL_CS, "cs-141011-refused", lg_code=TSURUMI)
     before = {code: side.inbox_rows() for code, side in centre.items()}
     # The control: 鶴見区's CS, certificate from Kanagawa's CA, at Kanagawa's intake.
     with kanagawa.cs_client(TSURUMI) as own:
@@ -199,11 +212,11 @@ def test_issue14_S42_a_municipal_cs_of_one_prefecture_cannot_submit_to_the_other
         _post(wrong_prefecture, born(14_002))
     # Prefecture 22's CA issues a certificate claiming 鶴見区 (a Kanagawa municipality):
     # at Kanagawa's intake it is refused at the handshake (another prefecture's CA) …
-    with kanagawa.cs_client(TSURUMI, pki=shizuoka.pki) as forged, pytest.raises(httpx.ConnectError):
+    with kanagawa.cs_client(TSURUMI, pki=rogue_22) as forged, pytest.raises(httpx.ConnectError):
         _post(forged, born(14_003))
     # … and at prefecture 22's own intake the municipality is not its own: E_PEER_PREFECTURE, on
     # every endpoint a 市町村CS uses.
-    with shizuoka.cs_client(TSURUMI) as misissued:
+    with shizuoka.cs_client(TSURUMI, pki=rogue_22) as misissued:
         refused = _post(misissued, born(14_004))
         reconcile = misissued.post(
             "/cs/v1/pref/reconciliation", content=b"juminhyo_code\n", headers={"content-type": "text/csv"}
@@ -214,8 +227,16 @@ def test_issue14_S42_a_municipal_cs_of_one_prefecture_cannot_submit_to_the_other
         assert response.json()["code"] == "E_PEER_PREFECTURE"
         assert "他" in response.json()["message"] or "都道府県" in response.json()["message"]
     assert TSURUMI in refused.json()["message"] and "22" in refused.json()["message"]
+    # 葵区's CS with a certificate of its own prefecture's CA is taken at 22 (the refusals above were
+    # about the prefecture, not a broken intake) …
+    with shizuoka.cs_client(AOI) as aoi:
+        taken = _post(aoi, _born_in_aoi(22_001))
+    assert taken.status_code == 200 and taken.json()["summary"]["accepted"] == 1, taken.text
+    # … and refused at 14's intake at the handshake.
+    with kanagawa.cs_client(AOI, pki=shizuoka.pki) as aoi_at_14, pytest.raises(httpx.ConnectError):
+        _post(aoi_at_14, _born_in_aoi(22_002))
     after = {code: side.inbox_rows() for code, side in centre.items()}
-    assert after == {"14": before["14"] + 1, "22": before["22"]}
+    assert after == {"14": before["14"] + 1, "22": before["22"] + 1}
 
 
 def test_issue14_each_relay_forwards_its_own_outbox_with_its_own_certificate(
@@ -224,15 +245,16 @@ def test_issue14_each_relay_forwards_its_own_outbox_with_its_own_certificate(
     """The relay routes by prefecture: A's outbox goes to A's national peer with A's certificate;
     A's certificate does not even open a connection to B's national peer."""
     kanagawa, shizuoka = centre["14"], centre["22"]
-    person = juminhyo(14_101)
+    ours, theirs = juminhyo(14_101), juminhyo(22_101)
     with kanagawa.cs_client(TSURUMI) as own:
         assert _post(own, born(14_101)).json()["summary"]["accepted"] == 1
-    reports = kanagawa.net.drain()
-    assert reports["pref"].dead == 0 and reports["pref"].sent >= 1
-    assert person in kanagawa.net.national.copy()
-    assert person not in shizuoka.net.national.copy()
-    with shizuoka.db.connect() as conn:
-        assert conn.execute("SELECT count(*) FROM pref.outbox").fetchone() == (0,)
+    with shizuoka.cs_client(AOI) as aoi:
+        assert _post(aoi, _born_in_aoi(22_101)).json()["summary"]["accepted"] == 1
+    for side in (kanagawa, shizuoka):
+        reports = side.net.drain()
+        assert reports["pref"].dead == 0 and reports["pref"].sent >= 1
+    assert ours in kanagawa.net.national.copy() and theirs not in kanagawa.net.national.copy()
+    assert theirs in shizuoka.net.national.copy() and ours not in shizuoka.net.national.copy()
     a_cert = kanagawa.pki.cert_path("pref-server")
     context = client_context(a_cert, kanagawa.pki.key_path("pref-server"), kanagawa.pki.ca_cert_path)
     with httpx.Client(verify=context, timeout=10) as client, pytest.raises(httpx.ConnectError):
@@ -316,17 +338,17 @@ def test_issue14_each_prefecture_has_its_own_ca_and_settings(centre: dict[str, P
     """Own PKI (the CA names the prefecture), own data directory, own prefecture setting."""
     kanagawa, shizuoka = centre["14"], centre["22"]
     assert kanagawa.pki.ca_cert_path.read_bytes() != shizuoka.pki.ca_cert_path.read_bytes()
-    assert b"prefecture 14" in _subject(kanagawa.pki.ca_cert_path)
-    assert b"prefecture 22" in _subject(shizuoka.pki.ca_cert_path)
+    assert "CA 14 神奈川県" in _subject(kanagawa.pki.ca_cert_path)
+    assert "CA 22 静岡県" in _subject(shizuoka.pki.ca_cert_path)
     assert (kanagawa.settings.prefecture, shizuoka.settings.prefecture) == ("14", "22")
     assert kanagawa.settings.data_dir != shizuoka.settings.data_dir
     assert replace(kanagawa.settings, prefecture="22").pki_directory != shizuoka.settings.pki_directory
 
 
-def _subject(path: Path) -> bytes:
+def _subject(path: Path) -> str:
     from cryptography import x509
 
-    return x509.load_pem_x509_certificate(path.read_bytes()).subject.rfc4514_string().encode()
+    return x509.load_pem_x509_certificate(path.read_bytes()).subject.rfc4514_string()
 
 
 def test_issue14_each_prefecture_has_its_own_operation_log_and_checkpoints(

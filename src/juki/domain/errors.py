@@ -88,8 +88,13 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     ErrorSpec(
         "E_LG_CODE_NOT_IN_PREF",
-        "神奈川県内の住民基本台帳事務を行う市町村（行政区）のコードではありません",
-        "not a Kanagawa municipality (or ward) that keeps a resident register",
+        "この都道府県内の住民基本台帳事務を行う市町村（行政区）のコードではありません",
+        "not a municipality (or ward) of the configured prefecture that keeps a resident register",
+    ),
+    ErrorSpec(
+        "E_LG_CODE_NOT_VALID_ON_DATE",
+        "市町村コードが異動年月日には存在しません（廃止済み、または新設前のコードです）",
+        "the municipality code did not exist on the change date (abolished, or not yet created)",
     ),
     ErrorSpec(
         "E_JUMINHYO_CODE_FORMAT",

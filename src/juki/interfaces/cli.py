@@ -176,7 +176,7 @@ def serve_cmd(
     # juki.tls: refused handshakes (address and reason) and CRL reloads, next to uvicorn's lines.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = open_database()
-    pki = Pki(db.settings.data_dir / "pki")
+    pki = Pki(db.settings.data_dir / "pki", prefecture=db.settings.prefecture)
     context = ReloadingServerContext(
         pki.cert_path(cert_name),
         pki.key_path(cert_name),

@@ -206,6 +206,7 @@ async def _apply(
             applier = NotificationApplier(
                 {file: conn},
                 check_digit_mode=db.settings.juminhyo_check_digit,
+                lg_table=db.settings.lg_table,
                 batch_size=len(lines),
                 only=file,
             )

@@ -195,7 +195,13 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
         def work() -> Any:
             with db.connect(file_spec(file).db_role) as conn:
                 info = reconcile(
-                    conn, file, lg_code, chunks(), requested_by=f"cs:{lg_code}", expected_rows=expected_rows
+                    conn,
+                    file,
+                    lg_code,
+                    chunks(),
+                    requested_by=f"cs:{lg_code}",
+                    expected_rows=expected_rows,
+                    lg_table=db.settings.lg_table,
                 )
                 diffs = list_differences(conn, file, info.run_id, 0, limit) if limit else []
             return _document(file, info, diffs, 0, limit)

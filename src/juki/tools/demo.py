@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import typer
 
 from juki.config import Settings
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.records import PREF_CSV_COLUMNS, RecordStatus
 from juki.domain.refusals import Refusal
 from juki.files import FUHYO, PREF, all_files
@@ -304,7 +304,7 @@ def _flow(
     if counts["pref_present"] + counts["pref_ended"] == 0:
         console.print(f"2. 合成人口 {persons:,} 人を生成してロードします")
         population = settings.data_dir / "demo" / "population"
-        synth_population(population, persons, seed=seed)
+        synth_population(population, persons, seed, settings.prefecture)
         for loaded in load_dir(db, population, rejects_dir=settings.data_dir / "rejects"):
             console.print(
                 f"   {loaded.file}: {loaded.persons:,} 人, 履歴 {loaded.history_rows:,} 行, "
@@ -320,7 +320,9 @@ def _flow(
                 f"   {spec.national_label} {net.national_url_of(spec.national_peer)}", soft_wrap=True
             )
         console.print(f"   証明書 {net.pki.ca_cert_path.parent}", soft_wrap=True)
-        stream = list(generate_changes(persons, seed, changes, invalid_share=0.05))
+        stream = list(
+            generate_changes(persons, seed, changes, invalid_share=0.05, prefecture=settings.prefecture)
+        )
         simulator = MunicipalCsSimulator(net.pki, net.intake.url)
         try:
             sent = simulator.send(stream)
@@ -357,7 +359,7 @@ def _flow(
             console.print(f"   {spec.title}:")
             for line in _file_counts(after, spec.value):
                 console.print(f"     {line}")
-        print_samples(db, pick_samples(persons, touched_codes(stream), seed))
+        print_samples(db, pick_samples(persons, touched_codes(stream), settings.prefecture, seed))
         # F1-2b: one simulated request through a requester's line-linkage folder (tools/demo_bulk.py).
         demo_line_linkage(db, net.pki, net.intake.url, settings.data_dir / "line" / "koan")
         run_jobs_once(db, settings)  # issue 13: each scheduled job once, then on schedule
@@ -437,17 +439,19 @@ def touched_codes(stream: Sequence[SynthChange]) -> set[str]:
     return touched
 
 
-def pick_samples(persons: int, touched: set[str], seed: int = DEMO_SEED) -> list[Sample]:
+def pick_samples(
+    persons: int, touched: set[str], prefecture: str = DEFAULT_PREFECTURE, seed: int = DEMO_SEED
+) -> list[Sample]:
     """A ward resident, a 消除者 and a name with 異体字/外字, from the population's first indexes.
 
     Persons the demo's change stream mentions are skipped, so each sample is exactly as generated
     (deterministic from the seed) whatever the population size and stream: the README can show the
     first one, and a test checks that it is found.
     """
-    wards = {lg.code for lg in kanagawa() if lg.is_ward}
+    wards = {lg.code for lg in for_prefecture(prefecture) if lg.is_ward}
     wanted: dict[str, Sample | None] = {"ward": None, "ended": None, "variant": None}
     for index in range(min(persons, SAMPLE_SCAN)):
-        row = make_person(seed, index).pref_current
+        row = make_person(seed, index, prefecture).pref_current
         code = row[_P["juminhyo_code"]]
         if code in touched:
             continue

@@ -64,10 +64,10 @@ def ensure_prefecture_pki(instance: PrefectureInstance) -> bool:
     Its own CA is what keeps a 市町村CS of another prefecture out at the TLS handshake: the intake
     of prefecture A trusts only A's CA.
     """
-    pki = Pki(instance.data_dir / "pki")
+    pki = Pki(instance.data_dir / "pki", prefecture=instance.code)
     created = not pki.ca_cert_path.exists()
     if created:
-        pki.init(common_name=f"juki prefecture {instance.code} CA")
+        pki.init()  # its name carries the prefecture: juki network CA 22 静岡県
     for spec in all_files():
         if not pki.cert_path(spec.cert_name).exists():
             pki.issue(PeerRole(spec.server_peer), spec.cert_name)
