@@ -273,6 +273,7 @@ def test_issue14_S02_an_operator_of_one_prefecture_cannot_sign_in_at_the_other_n
     with kanagawa.browser() as at_a, shizuoka.browser() as at_b:
         signed = _bind_and_sign_in(kanagawa, at_a, "admin1", PASSWORDS["14"])
         assert signed.status_code == 200 and SIGNED_IN in signed.text, signed.text
+        assert "都道府県サーバ端末（神奈川県）" in signed.text  # each terminal names its prefecture
         a_session, a_terminal = at_a.cookies[SESSION_COOKIE], at_a.cookies[TERMINAL_COOKIE]
         refused = _bind_and_sign_in(shizuoka, at_b, "admin1", PASSWORDS["14"])
         assert refused.status_code == 401 and "T_AUTH_FAILED" in refused.text
@@ -299,7 +300,9 @@ def test_issue14_S02_an_operator_of_one_prefecture_cannot_sign_in_at_the_other_n
                 "/signin",
                 data={"csrf_token": csrf_of(form.text), "login": "admin1", "password": PASSWORDS["22"]},
             )
-            assert ok.status_code == 200 and SIGNED_IN in ok.text
+            assert (
+                ok.status_code == 200 and SIGNED_IN in ok.text and "都道府県サーバ端末（静岡県）" in ok.text
+            )
 
 
 def _new_binding(side: Prefecture) -> str:
