@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 # Options for the demo, e.g. make run DEMO_ARGS="--host 0.0.0.0" (README: from another machine).
 DEMO_ARGS ?=
+# A consolidation centre of several prefectures side by side (issue 14), e.g. make run PREFECTURES=14,22:
+# one instance per prefecture, each with its own database, CA and ports (docs/deployment.md).
+PREFECTURES ?=
 run: $(STAMP)
-	$(BIN)/juki demo $(DEMO_ARGS)
+	$(BIN)/juki demo $(if $(PREFECTURES),--prefectures $(PREFECTURES)) $(DEMO_ARGS)
 
 test: lint typecheck browser postgres unit
 

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from juki.domain.codes import juminhyo_check_digit, my_number_check_digit
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import for_prefecture
 from juki.domain.records import FileKind
 from juki.files import all_files
 from juki.services.registry.intake import NotificationApplier, iter_lines
@@ -49,13 +49,13 @@ MY_NUMBER = mynum("12345678901")
 
 def address_in(code: str, rest: str = "本町一丁目1番1号") -> str:
     """An address lying in Kanagawa municipality ``code`` (a 住所 must lie in its 市町村コード's area)."""
-    return f"神奈川県{kanagawa().name_of(code)}{rest}"
+    return f"神奈川県{for_prefecture('14').name_of(code)}{rest}"
 
 
 def _in_municipality(record: dict[str, str], over: dict[str, str], code_item: str) -> dict[str, str]:
     """Move the default address into the municipality an override names, unless the address is given."""
     code = over.get(code_item, "")
-    if code and code != TSURUMI and "address" not in over and kanagawa().get(code) is not None:
+    if code and code != TSURUMI and "address" not in over and for_prefecture("14").get(code) is not None:
         record["address"] = address_in(code)
     return record
 

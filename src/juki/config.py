@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from juki.domain.codes import CheckDigitMode
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,12 @@ class Settings:
     bulk_approval_rows: int = 10_000
     role_conflict_mode: str | None = None
     disclose_staff_views: bool = False
-    prefecture: str = "14"
+    prefecture: str = DEFAULT_PREFECTURE
+
+    @property
+    def lg_table(self) -> LgTable:
+        """The 地方公共団体コード table of the configured prefecture (one object per process)."""
+        return for_prefecture(self.prefecture)
 
     @property
     def pki_directory(self) -> Path:
@@ -114,12 +120,12 @@ class Settings:
             role_conflict_mode=_conflict_mode(env.get("JUKI_ROLE_CONFLICT_MODE")),
             disclose_staff_views=env.get("JUKI_DISCLOSE_STAFF_VIEWS", "").lower()
             in ("1", "true", "yes", "on"),
-            prefecture=_prefecture(env.get("JUKI_PREFECTURE", "14")),
+            prefecture=prefecture_code(env.get("JUKI_PREFECTURE", DEFAULT_PREFECTURE)),
         )
 
 
-def _prefecture(value: str) -> str:
-    """JUKI_PREFECTURE, checked at start: 01..47, two digits."""
+def prefecture_code(value: str) -> str:
+    """A 都道府県コード as JUKI_PREFECTURE and the centre's configuration take it: 01..47, two digits."""
     if not (len(value) == 2 and value.isdigit() and 1 <= int(value) <= 47):
         raise ValueError(f"JUKI_PREFECTURE must be a 都道府県コード 01..47, not {value!r}")
     return value

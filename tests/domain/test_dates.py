@@ -379,3 +379,14 @@ def test_hardening_17_F1_1_malformed_ranges_are_refused(text: str, code: str) ->
     with pytest.raises(DateParseError) as info:
         parse_date(text)
     assert info.value.code == code
+
+
+def test_span_is_the_first_and_last_day_a_date_can_mean() -> None:
+    """JukiDate.span (issue 14: a code's validity is checked against every day a partial date may be)."""
+    assert parse_date("2023-12-31").span == (date(2023, 12, 31), date(2023, 12, 31))
+    assert parse_date("令和5年12月").span == (date(2023, 12, 1), date(2023, 12, 31))
+    assert parse_date("令和6年2月").span == (date(2024, 2, 1), date(2024, 2, 29))
+    assert parse_date("令和5年").span == (date(2023, 1, 1), date(2023, 12, 31))
+    assert parse_date("令和5年12月上旬").span == (date(2023, 12, 1), date(2023, 12, 31))
+    assert parse_date("不詳").span is None
+    assert parse_date("昭和60年～61年").span == (date(1985, 1, 1), date(1986, 12, 31))

@@ -493,3 +493,27 @@ def test_hardening_1_S38_fuzz_apply_gives_one_result_and_one_inbox_row_per_line(
 
 
 _apply_fuzz_n = iter(range(150, 100_000))
+
+
+def test_synth_and_load_for_another_prefecture(
+    juki: Run, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: `juki synth --prefecture 22` makes a 静岡県 population; a server configured with
+    JUKI_PREFECTURE=22 loads it whole, and the default (14) server refuses every row of it
+    (E_LG_CODE_NOT_IN_PREF in the rejects file, nothing else lost). A prefecture the table does not
+    know is a usage error with a clear message."""
+    out = tmp_path / "shizuoka"
+    synth = juki("synth", "--persons", 200, "--seed", 4, "--prefecture", 22, "--out", out, "--json")
+    assert synth.exit_code == 0, explain(synth)
+    with open(out / "pref_current.csv", encoding="utf-8") as handle:
+        codes = {row["municipality_code"] for row in csv.DictReader(handle)}
+    assert codes and all(code.startswith("22") for code in codes)
+    refused = juki("load", out, "--json")
+    assert "E_LG_CODE_NOT_IN_PREF" in (tmp_path / "data" / "rejects" / "pref.rejects.csv").read_text("utf-8")
+    assert one(db, "SELECT count(*) FROM pref.identity_current") == 0, explain(refused)
+    monkeypatch.setenv("JUKI_PREFECTURE", "22")
+    load = juki("load", out, "--json")
+    assert load.exit_code == 0, explain(load)
+    assert one(db, "SELECT count(*) FROM pref.identity_current") == 200
+    bad = juki("synth", "--persons", 10, "--prefecture", 99, "--out", tmp_path / "bad")
+    assert bad.exit_code == 2 and "都道府県コード 99" in bad.stderr + bad.stdout

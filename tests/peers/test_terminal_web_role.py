@@ -31,7 +31,7 @@ def test_hardening_6_S41_no_peer_accepts_the_terminal_web_certificate_as_a_clien
 ) -> None:
     caplog.set_level(logging.WARNING, logger="juki.tls")
     pki_dir = tmp_path / "pki"
-    pki = ensure_pki(pki_dir)
+    pki = ensure_pki(pki_dir, "14")
     # A data directory from before: terminal-web is a pref_server certificate with clientAuth.
     pki.issue(PeerRole.PREF_SERVER, "terminal-web", dns_names=["localhost"])
     legacy = tmp_path / "legacy"

@@ -35,7 +35,7 @@ from typing import Final
 
 from kanjize import kanji2number, number2kanji
 
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 
 __all__ = ["PREFECTURES", "address_key", "municipality_prefixes", "strip_municipality"]
 
@@ -174,14 +174,18 @@ def _address_key(s: str) -> str:
     return _CHAIN_RE.sub(_chain, s)
 
 
-@cache
-def municipality_prefixes() -> tuple[str, ...]:
+def municipality_prefixes(table: LgTable | None = None) -> tuple[str, ...]:
     """Keys of the municipality names an address may start with, longest first.
 
-    From the Kanagawa table: 市+区 (横浜市鶴見区), the ward alone, the designated city alone, 郡+町村
-    (足柄下郡箱根町), the town or village alone, and 市. Keys, because they are matched against keys.
+    From the prefecture's table (``table``; None = the default prefecture, 神奈川県): 市+区
+    (横浜市鶴見区), the ward alone, the designated city alone, 郡+町村 (足柄下郡箱根町), the town or
+    village alone, and 市. Keys, because they are matched against keys.
     """
-    table = kanagawa()
+    return _municipality_prefixes(table if table is not None else for_prefecture(DEFAULT_PREFECTURE))
+
+
+@cache
+def _municipality_prefixes(table: LgTable) -> tuple[str, ...]:
     names: set[str] = set()
     for lg in table:
         if lg.is_ward:
@@ -197,9 +201,8 @@ def municipality_prefixes() -> tuple[str, ...]:
 
 
 @cache
-def _names_of(code6: str) -> frozenset[str]:
-    """Keys of the names an address in Kanagawa municipality ``code6`` may start with."""
-    table = kanagawa()
+def _names_of(code6: str, table: LgTable) -> frozenset[str]:
+    """Keys of the names an address in municipality ``code6`` of ``table`` may start with."""
     lg = table.get(code6)
     if lg is None:
         return frozenset()
@@ -210,19 +213,21 @@ def _names_of(code6: str) -> frozenset[str]:
     return frozenset(address_key(n) for n in names)
 
 
-def lies_in(address: str, code6: str) -> bool:
-    """Whether ``address`` (with or without 神奈川県) starts with the name of Kanagawa municipality
-    ``code6`` — a record's 住所 must lie in the municipality its 市町村コード names.
+def lies_in(address: str, code6: str, table: LgTable) -> bool:
+    """Whether ``address`` (with or without its prefecture's name) starts with the name of
+    municipality ``code6`` of ``table`` — a record's 住所 must lie in the municipality its 市町村コード
+    names.
 
     The longest known municipality prefix decides, so 横浜市中区 is not read as in 横浜市中央区's
-    city and an address of another prefecture (東京都…) lies in no Kanagawa municipality.
+    city and an address of another prefecture (東京都…) lies in no municipality of the table.
     """
     text = address.strip().translate(_CHAR_TABLE)
-    if any(text.startswith(p) for p in _PREFECTURE_SET if p != "神奈川県"):
+    own = table.prefecture().name
+    if any(text.startswith(p) for p in _PREFECTURE_SET if p != own):
         return False
     key = address_key(address)
-    longest = next((p for p in municipality_prefixes() if key.startswith(p)), None)
-    return longest is not None and longest in _names_of(code6)
+    longest = next((p for p in _municipality_prefixes(table) if key.startswith(p)), None)
+    return longest is not None and longest in _names_of(code6, table)
 
 
 # Other prefectures: a heuristic (郡+町村, 市+区, 市, 特別区). It misreads names with 市 inside
@@ -233,7 +238,11 @@ _GENERIC_MUNICIPALITY_RE: Final = re.compile(
 
 
 def strip_municipality(key: str) -> str:
-    """Drop a leading 市区町村 part of an address key, so an address given without its city matches."""
+    """Drop a leading 市区町村 part of an address key, so an address given without its city matches.
+
+    The default prefecture's names first, then a generic pattern that reads any other prefecture's
+    市+区, 市, 郡+町村 and 特別区. The search keys derived from this are stored, so it does not
+    change with the configured prefecture (a consolidation centre's prefectures share one rule)."""
     for prefix in municipality_prefixes():
         if key.startswith(prefix):
             return key[len(prefix) :]

@@ -212,7 +212,9 @@ def _check_municipality(n: Notification, rule: ReasonRule, current: PersonState 
         return
     if n.reason is _R.RELOCATION and current is not None and n.record is not None:
         old, new = current.municipality_code, str(n.record["municipality_code"])
-        if new != old and not lgcodes.kanagawa().same_designated_city(old, new):
+        # Codes are unique nationwide, so the table of the code's own prefecture decides; no need
+        # to know which prefecture this server serves.
+        if new != old and not lgcodes.for_prefecture(old[:2]).same_designated_city(old, new):
             raise Rejection("E_RELOCATION_OTHER_CITY", f"{old} → {new}")
         if new != sender:
             raise Rejection("E_OTHER_MUNICIPALITY", f"転居は転居先の区から通知します（{new}）")

@@ -193,3 +193,13 @@ def lg_code_check_digit(first5: str) -> str:
 def is_valid_lg_code(s: str) -> bool:
     """True for exactly 6 ASCII digits with the correct check digit (stable entry point)."""
     return is_ascii_digits(s, 6) and lg_code_check_digit(s[:5]) == s[5]
+
+
+def prefecture_of_lg_code(code6: str) -> str:
+    """The 都道府県コード (JIS X 0401, 2 digits) a 地方公共団体コード belongs to: its first two digits.
+
+    Every municipality's code starts with its prefecture's (総務省「全国地方公共団体コード」), so a
+    consolidation centre routes by this prefix and each prefecture's server refuses any other
+    (issue 14; docs/deployment.md「集約センター」).
+    """
+    return code6[:2]

@@ -259,6 +259,25 @@ class JukiDate:
         return None
 
     @property
+    def span(self) -> tuple[date, date] | None:
+        """The first and last calendar day this date can mean; None when wholly unknown.
+
+        A partial date (年月, 年, a 不詳 range, 上旬…) is a period, and a rule that depends on the day
+        (e.g. whether a 市町村コード existed then) must hold for some day of it. 上旬・中旬・下旬 are read
+        as their whole month: a wider period only makes such a rule more lenient, never wrong.
+        A day past its month's end (2月30日, kept as received) is read as the month's last day.
+        """
+        if self.year is None:
+            return None
+        first_month = self.month or 1
+        first = date(self.year, first_month, min(self.day or 1, _days_in_month(self.year, first_month)))
+        last_year, last_month = self.end if self.end is not None else (self.year, self.month)
+        if self.day is not None and self.end is None:
+            return first, first
+        last_month = last_month or 12
+        return first, date(last_year, last_month, _days_in_month(last_year, last_month))
+
+    @property
     def sort_key(self) -> int:
         """YYYYMMDD as an integer, for ordering and range search.
 

@@ -88,8 +88,13 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     ErrorSpec(
         "E_LG_CODE_NOT_IN_PREF",
-        "神奈川県内の住民基本台帳事務を行う市町村（行政区）のコードではありません",
-        "not a Kanagawa municipality (or ward) that keeps a resident register",
+        "この都道府県内の住民基本台帳事務を行う市町村（行政区）のコードではありません",
+        "not a municipality (or ward) of the configured prefecture that keeps a resident register",
+    ),
+    ErrorSpec(
+        "E_LG_CODE_NOT_VALID_ON_DATE",
+        "市町村コードが異動年月日には存在しません（廃止済み、または新設前のコードです）",
+        "the municipality code did not exist on the change date (abolished, or not yet created)",
     ),
     ErrorSpec(
         "E_JUMINHYO_CODE_FORMAT",
@@ -273,6 +278,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "E_PEER_ROLE",
         "この証明書の役割ではこの接続先を利用できません",
         "the client certificate's role may not use this endpoint",
+    ),
+    ErrorSpec(
+        "E_PEER_PREFECTURE",
+        "この市町村CSの証明書は、この都道府県の市町村のものではありません（自県の都道府県サーバへ送ってください）",
+        "the municipal CS certificate names a municipality of another prefecture than this server's",
     ),
     ErrorSpec("E_CONTENT_TYPE", "本文の形式（Content-Type）が正しくありません", "unsupported Content-Type"),
     ErrorSpec("E_BATCH_EMPTY", "通知が1件も含まれていません", "the batch holds no notification"),

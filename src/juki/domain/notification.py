@@ -89,8 +89,6 @@ _TEXT_LIMITS: Final[Mapping[str, int]] = MappingProxyType(
     }
 )
 _KANA_ITEMS: Final = frozenset({"name_kana", "former_surname_kana"})
-#: The prefecture part of every Kanagawa code ("14"), taken from the table rather than hard-coded.
-_KANAGAWA_PREFIX: Final = lgcodes.kanagawa().prefecture().code[:2]
 
 _PREF_REQUIRED: Final = (
     "name_kanji",
@@ -177,16 +175,21 @@ def parse_notification(
     *,
     expected_file: FileKind | None = None,
     check_digit_mode: CheckDigitMode = CheckDigitMode.WARN,
+    lg_table: lgcodes.LgTable | None = None,
 ) -> Notification:
     """Validate a decoded JSON value as one notification; raise :class:`Rejection` on the first problem.
 
     ``expected_file`` is the file of the endpoint it arrived at (E_FILE_KIND if it differs);
-    ``check_digit_mode`` is the 住民票コード check-digit policy (DOMAIN §2).
+    ``check_digit_mode`` is the 住民票コード check-digit policy (DOMAIN §2); ``lg_table`` the code
+    table of the prefecture this server serves (``Settings.lg_table``; None = the default
+    prefecture's, for callers without settings such as a unit test).
     """
+    table = lg_table if lg_table is not None else lgcodes.for_prefecture(lgcodes.DEFAULT_PREFECTURE)
     raw = _check_shape(obj)
     file = _parse_file(raw.file, expected_file)
     notification_id = _parse_notification_id(raw.notification_id)
-    _check_kanagawa_lg_code(raw.municipality_code, "municipality_code（送信元市町村コード）")
+    sender_label = "municipality_code（送信元市町村コード）"
+    _check_own_lg_code(raw.municipality_code, sender_label, table)
     reason = _parse_reason(raw.reason, file)
     rule = rule_for(reason, file)
 
@@ -209,7 +212,8 @@ def parse_notification(
         if record_required(rule):
             raise Rejection("E_RECORD_REQUIRED", f"異動事由「{reason.label}」")
     else:
-        record = _parse_record(raw.record, file)
+        record = _parse_record(raw.record, file, table)
+    _check_codes_valid_on(change_date, table, (sender_label, raw.municipality_code), record)
 
     return Notification(
         file=file,
@@ -279,11 +283,44 @@ def _parse_notification_id(value: str) -> str:
     return value
 
 
-def _check_kanagawa_lg_code(value: str, what: str) -> None:
+def _check_own_lg_code(value: str, what: str, table: lgcodes.LgTable) -> None:
+    """A 市町村コード of the configured prefecture that keeps a resident register (on some day)."""
     if not codes.is_valid_lg_code(value):
         raise Rejection("E_LG_CODE_INVALID", f"{what}: {value!r}")
-    if not lgcodes.kanagawa().is_resident_register_municipality(value):
-        raise Rejection("E_LG_CODE_NOT_IN_PREF", f"{what}: {value}")
+    if not table.is_resident_register_municipality(value):
+        raise Rejection("E_LG_CODE_NOT_IN_PREF", f"{what}: {value}（{table.prefecture().name}）")
+
+
+def _check_codes_valid_on(
+    change_date: JukiDate,
+    table: lgcodes.LgTable,
+    sender: tuple[str, str],
+    record: Mapping[str, object] | None,
+) -> None:
+    """Every own-prefecture 市町村コード of the notification existed on its 異動年月日.
+
+    Old records stay valid and new notifications use current codes: 浜松市中区 (abolished
+    2024-01-01) is accepted for a 2023 change and refused for a 2025 one, 中央区 the other way round.
+    A partial date (年月, 不詳の範囲) passes when the code existed on some day of it; a wholly unknown
+    date cannot be checked. Codes of other prefectures (File 2 addresses) are checked for format only.
+    """
+    span = change_date.span
+    if span is None:
+        return
+    pairs = [sender]
+    if record is not None:
+        for item in ("municipality_code", "address_municipality_code"):
+            value = str(record.get(item, ""))
+            if value.startswith(table.prefecture_code):
+                pairs.append((_label(item), value))
+    for what, value in pairs:
+        if not table.valid_on(value, *span):
+            row = table.get(value)
+            name = table.name_of(value) if row is not None else value
+            raise Rejection(
+                "E_LG_CODE_NOT_VALID_ON_DATE",
+                f"{what}: {value}（{name}）は異動年月日 {change_date.canonical()} には存在しません",
+            )
 
 
 def _parse_reason(value: str, file: FileKind) -> ChangeReason:
@@ -317,7 +354,7 @@ def _parse_date_field(value: str, what: str) -> JukiDate:
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse_record(raw: dict[object, object], file: FileKind) -> Mapping[str, object]:
+def _parse_record(raw: dict[object, object], file: FileKind, table: lgcodes.LgTable) -> Mapping[str, object]:
     allowed = notified_items(file)
     extra = sorted(str(k) for k in raw if k not in allowed)
     if extra:
@@ -334,24 +371,27 @@ def _parse_record(raw: dict[object, object], file: FileKind) -> Mapping[str, obj
 
     out: dict[str, object] = {}
     for item in allowed:
-        out[item] = _parse_item(item, values[item], file, values)
-    _check_address_lies_in_municipality(out)
+        out[item] = _parse_item(item, values[item], file, values, table)
+    _check_address_lies_in_municipality(out, table)
     return MappingProxyType(out)
 
 
-def _check_address_lies_in_municipality(record: Mapping[str, object]) -> None:
+def _check_address_lies_in_municipality(record: Mapping[str, object], table: lgcodes.LgTable) -> None:
     """A 住所 must lie in the municipality its code names (hardening issue, item 15: a 転居 from
-    横浜市鶴見区 carried an address in 鎌倉市). Checked where the code is a Kanagawa one, whose names
-    the table holds; a File 2 address elsewhere in Japan is checked for its code's format only."""
+    横浜市鶴見区 carried an address in 鎌倉市). Checked where the code is one of the configured
+    prefecture, whose names the table holds; a File 2 address elsewhere in Japan is checked for its
+    code's format only."""
     code = str(record.get("municipality_code") or record.get("address_municipality_code") or "")
     text = str(record.get("address") or "")
-    if text and code.startswith(_KANAGAWA_PREFIX) and not address.lies_in(text, code):
+    if text and code.startswith(table.prefecture_code) and not address.lies_in(text, code, table):
         raise Rejection(
             "E_ADDRESS_MUNICIPALITY", f"{_label('address')}が市町村コード {code} の区域にありません"
         )
 
 
-def _parse_item(item: str, value: str, file: FileKind, values: Mapping[str, str]) -> object:
+def _parse_item(
+    item: str, value: str, file: FileKind, values: Mapping[str, str], table: lgcodes.LgTable
+) -> object:
     """Validate one item (its text already known to be a string) and return its stored form."""
     if item in _TEXT_LIMITS:
         required = item in required_items(file)
@@ -372,10 +412,10 @@ def _parse_item(item: str, value: str, file: FileKind, values: Mapping[str, str]
             raise Rejection("E_MY_NUMBER_INVALID", _label(item))
         return normalised
     if item == "municipality_code":
-        _check_kanagawa_lg_code(value, _label(item))
+        _check_own_lg_code(value, _label(item), table)
         return value
     if item == "address_municipality_code":
-        return _parse_address_municipality_code(value, values)
+        return _parse_address_municipality_code(value, values, table)
     if item == "aza_code":
         if value and not codes.is_ascii_digits(value, 7):
             raise Rejection("E_AZA_CODE_FORMAT", repr(value))
@@ -383,12 +423,13 @@ def _parse_item(item: str, value: str, file: FileKind, values: Mapping[str, str]
     raise AssertionError(f"unhandled notified item {item}")  # records.py and this module disagree
 
 
-def _parse_address_municipality_code(value: str, values: Mapping[str, str]) -> str:
-    """File 2's 住所 市町村コード: empty only while abroad; outside Kanagawa allowed.
+def _parse_address_municipality_code(value: str, values: Mapping[str, str], table: lgcodes.LgTable) -> str:
+    """File 2's 住所 市町村コード: empty only while abroad; outside the prefecture allowed.
 
-    The 附票 follows the 本籍, so a person whose 本籍 is in Kanagawa may live anywhere in Japan; a
-    national table is not held here, so an out-of-prefecture code is checked for format and check
-    digit only. A Kanagawa code must name a municipality (or ward) that keeps a resident register.
+    The 附票 follows the 本籍, so a person whose 本籍 is in the prefecture may live anywhere in
+    Japan; an out-of-prefecture code is checked for format and check digit only (as before the
+    national table was packaged: tightening it is a decision of its own). A code of the configured
+    prefecture must name a municipality (or ward) that keeps a resident register.
     """
     what = _label("address_municipality_code")
     if not value:
@@ -397,8 +438,8 @@ def _parse_address_municipality_code(value: str, values: Mapping[str, str]) -> s
         return value
     if not codes.is_valid_lg_code(value):
         raise Rejection("E_LG_CODE_INVALID", f"{what}: {value!r}")
-    if value.startswith(_KANAGAWA_PREFIX) and not lgcodes.kanagawa().is_resident_register_municipality(value):
-        raise Rejection("E_LG_CODE_NOT_IN_PREF", f"{what}: {value}")
+    if value.startswith(table.prefecture_code):
+        _check_own_lg_code(value, what, table)
     return value
 
 

@@ -19,6 +19,7 @@ from juki.interfaces import (
     cli_audit,
     cli_backup,
     cli_bulk,
+    cli_centre,
     cli_data,
     cli_jobs,
     cli_pki,
@@ -59,6 +60,7 @@ cli_bulk.attach(cli_provision.app)  # juki provision agent / media / bulk (F1-2b
 app.add_typer(cli_jobs.app, name="jobs")
 app.add_typer(cli_backup.app, name="backup")
 app.add_typer(cli_admin.app)
+app.add_typer(cli_centre.app, name="centre")  # issue 14: the consolidation centre
 
 
 @db_app.command("start")
@@ -174,7 +176,7 @@ def serve_cmd(
     # juki.tls: refused handshakes (address and reason) and CRL reloads, next to uvicorn's lines.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db = open_database()
-    pki = Pki(db.settings.data_dir / "pki")
+    pki = Pki(db.settings.data_dir / "pki", prefecture=db.settings.prefecture)
     context = ReloadingServerContext(
         pki.cert_path(cert_name),
         pki.key_path(cert_name),

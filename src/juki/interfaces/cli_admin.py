@@ -25,7 +25,7 @@ def serve_admin(
 ) -> None:
     """監視用の管理ポート（/metrics, /healthz, /readyz）を HTTP で起動する。"""
     db = open_database(migrate_schema=False)  # monitoring never changes the schema; /readyz reports it
-    pki = Pki(db.settings.pki_directory)
+    pki = Pki(db.settings.pki_directory, prefecture=db.settings.prefecture)
     console.print(f"管理ポート: http://{host}:{port}/metrics /healthz /readyz")
     uvicorn.run(
         create_admin_app(db, pki, require_cert or ()),

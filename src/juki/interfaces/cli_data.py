@@ -10,6 +10,8 @@ import orjson
 import typer
 from rich.markup import escape
 
+from juki.config import Settings
+from juki.domain.lgcodes import for_prefecture
 from juki.domain.records import FileKind
 from juki.files import all_files
 from juki.interfaces.cli_output import (
@@ -42,27 +44,32 @@ def _data_lines(path: Path) -> int:
     return max(0, lines - 1)
 
 
-def synth_population(out: Path, persons: int, seed: int) -> dict[str, Any]:
-    """Write the synthetic population CSVs with a progress bar; returns the writer's summary."""
+def synth_population(out: Path, persons: int, seed: int, prefecture: str) -> dict[str, Any]:
+    """Write the synthetic population CSVs of ``prefecture`` with a progress bar; returns the
+    writer's summary."""
     from juki.synth import write_population
 
     out.mkdir(parents=True, exist_ok=True)
     with progress(console) as bar:
         task = bar.add_task("合成人口の生成", total=persons)
-        summary = write_population(out, persons, seed, progress=lambda n: bar.update(task, completed=n))
+        summary = write_population(
+            out, persons, seed, progress=lambda n: bar.update(task, completed=n), prefecture=prefecture
+        )
         bar.update(task, completed=persons)
     return dict(vars(summary))
 
 
 def synth_changes(
-    out: Path, persons: int, seed: int, count: int, *, stream: int, invalid_share: float
+    out: Path, persons: int, seed: int, count: int, *, stream: int, invalid_share: float, prefecture: str
 ) -> dict[str, int]:
     """Write a change stream as JSON Lines (malformed lines included when asked for)."""
     from juki.synth import generate_changes
 
     expected: dict[str, int] = {}
     with open(out, "wb") as handle:
-        for change in generate_changes(persons, seed, count, stream=stream, invalid_share=invalid_share):
+        for change in generate_changes(
+            persons, seed, count, stream=stream, invalid_share=invalid_share, prefecture=prefecture
+        ):
             line = change.raw_line if change.raw_line is not None else orjson.dumps(change.notification)
             handle.write(line + b"\n")
             expected[change.expect] = expected.get(change.expect, 0) + 1
@@ -87,6 +94,7 @@ def load_dir(db: Database, src: Path, *, rejects_dir: Path) -> list[LoadReport]:
             src,
             rejects_dir=rejects_dir,
             check_mode=db.settings.juminhyo_check_digit,
+            prefecture=db.settings.prefecture,
             progress=tick,
         )
 
@@ -102,6 +110,7 @@ def apply_file(
         applier = NotificationApplier(
             connections,
             check_digit_mode=db.settings.juminhyo_check_digit,
+            lg_table=db.settings.lg_table,
             batch_size=batch,
             only=only,
         )
@@ -163,6 +172,18 @@ _SYNTH_LABELS = {
 }
 
 
+def _synth_prefecture(value: str | None) -> str:
+    """--prefecture, or the configured one; a code the table does not know is a clear error."""
+    if value is None:
+        return Settings.from_env().prefecture
+    try:
+        for_prefecture(value)
+    except ValueError as exc:
+        console.print(f"[red]エラー:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    return value
+
+
 @app.command("synth")
 def synth_cmd(
     out: Annotated[Path, typer.Option(help="出力先: 人口ならディレクトリ、--changes なら .jsonl ファイル")],
@@ -171,15 +192,22 @@ def synth_cmd(
     changes: Annotated[int, typer.Option(min=0, help="人口の代わりに異動通知を N 件書く")] = 0,
     stream: Annotated[int, typer.Option(min=1, help="異動通知ストリームの番号（通知IDが重ならない）")] = 1,
     invalid_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="不正な通知の割合")] = 0.0,
+    prefecture: Annotated[
+        str | None,
+        typer.Option(help="都道府県コード2桁（既定は JUKI_PREFECTURE、未設定なら 14 神奈川県）"),
+    ] = None,
     fmt: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """合成人口（CSV）または異動通知ストリーム（JSON Lines）を生成する。実在の個人情報は含まない。"""
+    pref = _synth_prefecture(prefecture)
     if changes:
-        expected = synth_changes(out, persons, seed, changes, stream=stream, invalid_share=invalid_share)
+        expected = synth_changes(
+            out, persons, seed, changes, stream=stream, invalid_share=invalid_share, prefecture=pref
+        )
         result: dict[str, Any] = {"changes": changes, "out": str(out), "expected": expected}
     else:
-        result = {"out": str(out), **synth_population(out, persons, seed)}
+        result = {"out": str(out), **synth_population(out, persons, seed, pref)}
     fields = [Column(key, _SYNTH_LABELS.get(key, key)) for key in result]
     emit_value("合成データを生成しました", fields, result, resolve_format(fmt, as_json))
 

@@ -34,7 +34,12 @@ def _clear_errors() -> Iterator[None]:
 
 @app.command("init")
 def init_cmd(
-    common_name: Annotated[str, typer.Option("--cn", help="CA 証明書の共通名（CN）")] = "juki network CA",
+    common_name: Annotated[
+        str | None,
+        typer.Option(
+            "--cn", help="CA 証明書の共通名（CN）。既定は juki network CA <都道府県コード> <都道府県名>"
+        ),
+    ] = None,
     days: Annotated[int, typer.Option(min=1, help="有効期間（日）")] = 3650,
 ) -> None:
     """CA（鍵と自己署名証明書）と空の CRL を作る（既存の CA は上書きしない）。"""

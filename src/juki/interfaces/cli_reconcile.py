@@ -113,6 +113,7 @@ def run_cmd(
                 iter_file(path),
                 requested_by=f"operator:{_operator()}",
                 progress=lambda done: bar.update(task, completed=done),
+                lg_table=db.settings.lg_table,
             )
         except ReconcileError as exc:
             bar.stop()

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from juki.config import Settings
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import file_spec
@@ -41,7 +42,9 @@ def stats_cmd(
     """統計（人口・異動・更新・不受理・照会の件数）を基準日現在で集計する。"""
     today = datetime.now(timezone(timedelta(hours=9))).date()  # the office's day (JST)
     try:
-        request = StatsRequest.parse(file, as_of or today.isoformat(), today=today)
+        request = StatsRequest.parse(
+            file, as_of or today.isoformat(), today=today, prefecture=Settings.from_env().prefecture
+        )
         if out is not None and fmt not in FORMATS:
             raise Refusal("T_STATS_FORMAT")
     except Refusal as refused:

@@ -113,7 +113,7 @@ def terminal_server(
             f"[yellow]warning:[/yellow] JUKI_WEBAUTHN_ORIGIN {settings.webauthn_origin} does not match "
             f"https://{name}:{listen_port}: 生体認証は失敗します"
         )
-    pki = Pki(settings.data_dir / "pki")
+    pki = Pki(settings.data_dir / "pki", prefecture=settings.prefecture)
     cert, key = ensure_terminal_certificate(pki, name=cert_name, host_names=[name])
     context = terminal_server_context(cert, key)
     app = create_terminal_app(db, settings)

@@ -27,7 +27,7 @@ from juki.domain.errors import CATALOG
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import file_spec
-from juki.services.access.pki import PeerIdentity, peer_identity
+from juki.services.access.pki import PeerIdentity, other_prefecture, peer_identity
 from juki.services.disclosure.corrections import InquiryAnswerError, open_inquiries, record_answer
 from juki.store.db import Database
 
@@ -76,7 +76,7 @@ def _error(status: int, code: str, detail: str = "") -> JSONResponse:
     return JSONResponse(status_code=status, content={"code": code, "message": message})
 
 
-def _municipality(request: Request) -> PeerIdentity | JSONResponse:
+def _municipality(request: Request, prefecture: str) -> PeerIdentity | JSONResponse:
     der = request.scope.get("extensions", {}).get("tls", {}).get("peer_cert_der")
     if not der:
         return _error(403, "E_PEER_UNAUTHENTICATED")
@@ -86,6 +86,8 @@ def _municipality(request: Request) -> PeerIdentity | JSONResponse:
         return _error(403, "E_PEER_UNAUTHENTICATED")
     if peer.role is not PeerRole.MUNICIPAL_CS or not peer.lg_code:
         return _error(403, "E_PEER_ROLE", peer.role.value)
+    if (foreign := other_prefecture(peer, prefecture)) is not None:
+        return _error(403, "E_PEER_PREFECTURE", foreign)  # issue 14: one prefecture per server
     return peer
 
 
@@ -105,7 +107,7 @@ def register_inquiries(app: FastAPI, db: Database) -> None:
         summary="Open correction inquiries to this municipality (F1-4, F2-4)",
     )
     async def get_inquiries(file: FileKind, request: Request) -> Any:
-        peer = _municipality(request)
+        peer = _municipality(request, db.settings.prefecture)
         if isinstance(peer, JSONResponse):
             return peer
         lg_code = peer.lg_code
@@ -126,7 +128,7 @@ def register_inquiries(app: FastAPI, db: Database) -> None:
         summary="The municipality's answer to a correction inquiry (F1-4, F2-4)",
     )
     async def post_answer(file: FileKind, inquiry_id: str, body: Answer, request: Request) -> Any:
-        peer = _municipality(request)
+        peer = _municipality(request, db.settings.prefecture)
         if isinstance(peer, JSONResponse):
             return peer
         lg_code = peer.lg_code

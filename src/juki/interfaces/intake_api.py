@@ -29,7 +29,7 @@ from juki.files import all_files, file_spec
 from juki.interfaces.inquiry_api import register_inquiries
 from juki.interfaces.line_api import register_line_linkage
 from juki.interfaces.reconcile_api import register_reconciliation
-from juki.services.access.pki import PeerIdentity, peer_identity
+from juki.services.access.pki import PeerIdentity, other_prefecture, peer_identity
 from juki.services.registry.intake import NotificationApplier, Summary, iter_lines
 from juki.store.db import Database, DbRole
 
@@ -162,6 +162,8 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
             return _error(403, "E_PEER_UNAUTHENTICATED", "クライアント証明書で認証されていません")
         if peer.role is not PeerRole.MUNICIPAL_CS or not peer.lg_code:
             return _error(403, "E_PEER_ROLE", f"市町村CSの証明書ではありません（{peer.role.value}）")
+        if (foreign := other_prefecture(peer, db.settings.prefecture)) is not None:
+            return _error(403, "E_PEER_PREFECTURE", foreign)  # issue 14: one prefecture per server
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in ("application/x-ndjson", "application/jsonl", "text/plain"):
             return _error(415, "E_CONTENT_TYPE", "本文は JSON Lines（application/x-ndjson）で送ってください")
@@ -204,6 +206,7 @@ async def _apply(
             applier = NotificationApplier(
                 {file: conn},
                 check_digit_mode=db.settings.juminhyo_check_digit,
+                lg_table=db.settings.lg_table,
                 batch_size=len(lines),
                 only=file,
             )

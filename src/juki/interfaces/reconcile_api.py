@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import all_files, file_spec
-from juki.services.access.pki import PeerIdentity, peer_identity
+from juki.services.access.pki import PeerIdentity, other_prefecture, peer_identity
 from juki.services.registry.reconciliation import (
     ReconcileError,
     RunInfo,
@@ -107,7 +107,7 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(status_code=status, content={"code": code, "message": message, **extra})
 
 
-def _municipal_peer(request: Request) -> PeerIdentity | JSONResponse:
+def _municipal_peer(request: Request, prefecture: str) -> PeerIdentity | JSONResponse:
     der = request.scope.get("extensions", {}).get("tls", {}).get("peer_cert_der")
     peer: PeerIdentity | None = None
     if der:
@@ -119,6 +119,8 @@ def _municipal_peer(request: Request) -> PeerIdentity | JSONResponse:
         return _error(403, "E_PEER_UNAUTHENTICATED", "クライアント証明書で認証されていません")
     if peer.role is not PeerRole.MUNICIPAL_CS or not peer.lg_code:
         return _error(403, "E_PEER_ROLE", f"市町村CSの証明書ではありません（{peer.role.value}）")
+    if (foreign := other_prefecture(peer, prefecture)) is not None:
+        return _error(403, "E_PEER_PREFECTURE", foreign)  # issue 14: one prefecture per server
     return peer
 
 
@@ -170,7 +172,7 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
         limit: int = Query(DEFAULT_PAGE, ge=0, le=MAX_PAGE, description="differences in the answer"),
         expected_rows: int | None = Query(None, ge=0, description="data rows the sender sent"),
     ) -> Any:
-        peer = _municipal_peer(request)
+        peer = _municipal_peer(request, db.settings.prefecture)
         if isinstance(peer, JSONResponse):
             return peer
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -193,7 +195,13 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
         def work() -> Any:
             with db.connect(file_spec(file).db_role) as conn:
                 info = reconcile(
-                    conn, file, lg_code, chunks(), requested_by=f"cs:{lg_code}", expected_rows=expected_rows
+                    conn,
+                    file,
+                    lg_code,
+                    chunks(),
+                    requested_by=f"cs:{lg_code}",
+                    expected_rows=expected_rows,
+                    lg_table=db.settings.lg_table,
                 )
                 diffs = list_differences(conn, file, info.run_id, 0, limit) if limit else []
             return _document(file, info, diffs, 0, limit)
@@ -220,7 +228,7 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
         offset: int = Query(0, ge=0),
         limit: int = Query(DEFAULT_PAGE, ge=0, le=MAX_PAGE),
     ) -> Any:
-        peer = _municipal_peer(request)
+        peer = _municipal_peer(request, db.settings.prefecture)
         if isinstance(peer, JSONResponse):
             return peer
 

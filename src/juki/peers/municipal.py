@@ -19,12 +19,13 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
 import orjson
 
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.files import all_files, file_spec
@@ -33,7 +34,6 @@ from juki.synth import SynthChange, iter_population
 
 DEFAULT_BATCH = 200
 DEFAULT_CONCURRENCY = 4  # municipalities posting at the same time (independent batches of one wave)
-_FIRST_MUNICIPALITY = "141011"  # sends the odd line that precedes every valid one
 
 
 def cert_name(lg_code: str) -> str:
@@ -62,14 +62,24 @@ class SendReport:
 _FILE_VALUES = frozenset(spec.value for spec in all_files())
 
 
-def _route(change: SynthChange, sender: str, file: str) -> tuple[str, str, set[str]]:
-    """(sender, file, persons touched) of one change; odd lines keep the previous sender and file."""
+def _first_municipality(table: LgTable) -> str:
+    """The municipality that sends an odd line preceding every valid one: the prefecture's first
+    current 市町村コード (141011 鶴見区 for 神奈川県)."""
+    return table.resident_register_codes_on(date.today())[0]
+
+
+def _route(
+    change: SynthChange, sender: str, file: str, table: LgTable | None = None
+) -> tuple[str, str, set[str]]:
+    """(sender, file, persons touched) of one change; odd lines keep the previous sender and file.
+    ``table``: the configured prefecture's code table (None = the default prefecture's)."""
+    table = table if table is not None else for_prefecture(DEFAULT_PREFECTURE)
     persons: set[str] = set()
     if change.notification is not None:
         claimed = change.notification.get("municipality_code")
         # A notification naming no real municipality (a deliberately invalid one) travels with
         # the certificate of the sender before it; the server judges what it claims.
-        if isinstance(claimed, str) and kanagawa().is_resident_register_municipality(claimed):
+        if isinstance(claimed, str) and table.is_resident_register_municipality(claimed):
             sender = claimed
         if change.notification.get("file") in _FILE_VALUES:
             file = str(change.notification["file"])
@@ -77,13 +87,15 @@ def _route(change: SynthChange, sender: str, file: str) -> tuple[str, str, set[s
             value = change.notification.get(key)
             if isinstance(value, str):
                 persons.add(f"{file}:{value}")  # the two files keep their own order
-    return sender or _FIRST_MUNICIPALITY, file, persons
+    return sender or _first_municipality(table), file, persons
 
 
 Batch = tuple[str, str, list[tuple[bytes, str]]]
 
 
-def _batches(changes: Iterable[SynthChange], size: int, window: int = 20_000) -> Iterator[Batch]:
+def _batches(
+    changes: Iterable[SynthChange], size: int, window: int = 20_000, table: LgTable | None = None
+) -> Iterator[Batch]:
     """(sender, file, [(line, expected)]) batches, as municipal systems would send them, one after another.
 
     Each municipality sends its own notifications in batches. The only order that matters is each
@@ -92,12 +104,14 @@ def _batches(changes: Iterable[SynthChange], size: int, window: int = 20_000) ->
     same municipality sent it. Waves are sent in order, each as one batch per municipality and file.
     The stream is taken in windows so memory stays bounded.
     """
-    for wave in _waves(changes, size, window):
+    for wave in _waves(changes, size, window, table):
         for group in wave:
             yield from group
 
 
-def _waves(changes: Iterable[SynthChange], size: int, window: int = 20_000) -> Iterator[list[list[Batch]]]:
+def _waves(
+    changes: Iterable[SynthChange], size: int, window: int = 20_000, table: LgTable | None = None
+) -> Iterator[list[list[Batch]]]:
     """The waves of :func:`_batches`: each a list of groups, one per (sender, file), each group the
     batches of that sender and file in their order. Groups of one wave are independent of each other
     (no person is in two of them), so they may be sent at the same time; a group's batches may not."""
@@ -105,7 +119,7 @@ def _waves(changes: Iterable[SynthChange], size: int, window: int = 20_000) -> I
     last: dict[str, tuple[int, tuple[str, str]]] = {}
     sender, file = "", "pref"
     for change in changes:
-        sender, file, persons = _route(change, sender, file)
+        sender, file, persons = _route(change, sender, file, table)
         key = (sender, file)
         wave = 0
         for person in persons:
@@ -177,7 +191,7 @@ class MunicipalCsSimulator:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(wanted)
-            for person in iter_population(persons, seed):
+            for person in iter_population(persons, seed, self.pki.prefecture):
                 row = person.current(file)
                 if row is None or row[where] != lg_code or row[status] == spec.ended_status:
                     continue
@@ -220,7 +234,7 @@ class MunicipalCsSimulator:
         (each municipality's batches of a file in order, one wave after the other)."""
         report = SendReport()
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="cs-sim") as pool:
-            for wave in _waves(changes, batch_size):
+            for wave in _waves(changes, batch_size, table=for_prefecture(self.pki.prefecture)):
                 for group in wave:
                     self.client(group[0][0])  # enrol (issue certificates) here, not in the workers
                 answers = (

@@ -41,9 +41,10 @@ def cert_name(role: PeerRole) -> str:
     return next(name for name, named in CERTIFICATES.items() if named is role)
 
 
-def ensure_pki(directory: Path) -> Pki:
-    """The network CA and the servers' certificates, created on first use, kept afterwards."""
-    pki = Pki(directory)
+def ensure_pki(directory: Path, prefecture: str) -> Pki:
+    """The network CA and the servers' certificates, created on first use, kept afterwards
+    (``prefecture``: the configured one, whose municipalities the CA certifies)."""
+    pki = Pki(directory, prefecture=prefecture)
     if not pki.ca_cert_path.exists():
         pki.init()
     for name, role in CERTIFICATES.items():
@@ -118,7 +119,7 @@ class LocalNetwork:
 @contextlib.contextmanager
 def local_network(db: Database, pki_dir: Path, *, sim_prefix: str = "juki_sim") -> Iterator[LocalNetwork]:
     """Start the national simulators and the intake (threads, 127.0.0.1 ephemeral ports)."""
-    pki = ensure_pki(pki_dir)
+    pki = ensure_pki(pki_dir, db.settings.prefecture)
     reload_seconds = db.settings.crl_reload_seconds
     national = NationalSimulator("national", sibling_database(db, f"{sim_prefix}_national"))
     fuhyo_national = NationalSimulator("fuhyo_national", sibling_database(db, f"{sim_prefix}_fuhyo_national"))

@@ -81,8 +81,13 @@ def process_network(
 ) -> Iterator[ProcessNetwork]:
     """Start the intake, both national simulators and a relay as child processes; stop them on exit."""
     data_dir = db.settings.data_dir
-    pki = ensure_pki(data_dir / "pki")
-    env = {**os.environ, "JUKI_DATA_DIR": str(data_dir), "JUKI_DATABASE_URL": db.admin_conninfo}
+    pki = ensure_pki(data_dir / "pki", db.settings.prefecture)
+    env = {
+        **os.environ,
+        "JUKI_DATA_DIR": str(data_dir),
+        "JUKI_DATABASE_URL": db.admin_conninfo,
+        "JUKI_PREFECTURE": db.settings.prefecture,
+    }
     juki = [sys.executable, "-m", "juki.entry"]
     intake, national, fuhyo = free_port(), free_port(), free_port()
     log_dir.mkdir(parents=True, exist_ok=True)

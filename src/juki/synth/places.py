@@ -1,9 +1,13 @@
 """Where synthetic persons live: municipalities weighted by population, towns, addresses.
 
-Municipality weights are rounded resident populations (thousands, ca. 2024) of Kanagawa's
-resident-register municipalities — wards for the designated cities — keyed by their codes in
-``juki/data/kanagawa_lgcodes.csv``. Town names (町字) are synthetic, generated once per municipality
-from a fixed seed, so a town and its 大字・字コード are the same in every population.
+Any prefecture's population can be made (issue 14): its municipalities are the resident-register
+municipalities — wards for the designated cities — of ``juki/data/lgcodes_japan.csv`` that exist on
+the population's date (浜松市's three wards of 2024, not the seven before). For 神奈川県 the weights
+are rounded resident populations (thousands, ca. 2024); no such figures are packaged for the other
+prefectures, so there a municipality weighs what its kind typically holds (a 特別区 or a ward more
+than a 市, a 市 more than a 町, a 村 least) — realistic in shape, not in each place's size.
+Town names (町字) are synthetic, generated once per municipality from a fixed seed, so a town and its
+大字・字コード are the same in every population.
 Addresses are written the way municipalities send them: 丁目 in 漢数字 or arabic digits, full-width
 digits in some, 番・号 or 番地 forms.
 """
@@ -11,11 +15,21 @@ digits in some, 番・号 or 番地 forms.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Final
 
 from juki.domain.codes import lg_code_check_digit
-from juki.domain.lgcodes import KIND_TOWN, KIND_VILLAGE, kanagawa
+from juki.domain.lgcodes import (
+    DEFAULT_PREFECTURE,
+    KIND_CITY,
+    KIND_SPECIAL_WARD,
+    KIND_TOWN,
+    KIND_VILLAGE,
+    KIND_WARD,
+    LgTable,
+    for_prefecture,
+)
 from juki.synth.draw import Draw, Weighted
 
 __all__ = [
@@ -83,7 +97,16 @@ COUNTRIES: Final[tuple[str, ...]] = (
     "英国",
 )
 
-# Municipalities outside Kanagawa that persons move to (public 全国地方公共団体コード, 5 digits).
+#: The day the population stands on: the municipalities that exist then are the ones persons live in
+#: (the population module's POPULATION_AS_OF, which re-exports it).
+PLACES_AS_OF: Final = date(2026, 10, 1)
+
+#: Typical residents in thousands of a municipality of each kind, for prefectures without figures.
+_TYPICAL_K: Final[dict[str, int]] = {KIND_SPECIAL_WARD: 400, KIND_WARD: 160, KIND_CITY: 90, KIND_TOWN: 15}
+_TYPICAL_VILLAGE_K: Final = 4
+
+# Municipalities outside the prefecture that persons move to (public 全国地方公共団体コード, 5 digits);
+# the ones of the prefecture itself are left out. The last is for the prefectures other than 神奈川県.
 _OUT_OF_PREF: Final[tuple[tuple[str, str, int], ...]] = (
     ("13101", "東京都千代田区", 2),
     ("13104", "東京都新宿区", 10),
@@ -94,6 +117,7 @@ _OUT_OF_PREF: Final[tuple[tuple[str, str, int], ...]] = (
     ("11203", "埼玉県川口市", 7),
     ("01101", "北海道札幌市中央区", 3),
     ("18207", "福井県鯖江市", 1),
+    ("14101", "神奈川県横浜市鶴見区", 10),
 )
 
 # Address number styles: 0 arabic (3丁目12番5号), 1 漢数字 丁目 (三丁目12番5号), 2 full-width digits
@@ -151,13 +175,26 @@ def _make_place(code: str, pop_k: int, small: bool, prefix: str, city_code: str)
     return Place(code, prefix, towns, d.below(_N_STYLES), has_aza, city_code)
 
 
+def _population_k(table: LgTable, codes: tuple[str, ...]) -> dict[str, int]:
+    """Residents in thousands per code: 神奈川県's figures, else the typical size of each kind."""
+    if table.prefecture_code == DEFAULT_PREFECTURE:
+        if set(codes) != set(_POPULATION_K):
+            raise RuntimeError("synth の人口表と地方公共団体コード表の市町村が一致しません")
+        return _POPULATION_K
+    out: dict[str, int] = {}
+    for code in codes:
+        row = table.get(code)
+        assert row is not None
+        out[code] = _TYPICAL_K.get(row.kind, _TYPICAL_VILLAGE_K)
+    return out
+
+
 @cache
-def places() -> dict[str, Place]:
-    """Every resident-register municipality of the packaged table, keyed by code."""
-    table = kanagawa()
-    codes = table.resident_register_codes()
-    if set(codes) != set(_POPULATION_K):
-        raise RuntimeError("synth の人口表と地方公共団体コード表の市町村が一致しません")
+def places(prefecture: str = DEFAULT_PREFECTURE) -> dict[str, Place]:
+    """Every resident-register municipality of ``prefecture`` on :data:`PLACES_AS_OF`, keyed by code."""
+    table = for_prefecture(prefecture)
+    codes = table.resident_register_codes_on(PLACES_AS_OF)
+    population = _population_k(table, codes)
     out: dict[str, Place] = {}
     for code in codes:
         row = table.get(code)
@@ -165,24 +202,27 @@ def places() -> dict[str, Place]:
         city = table.city_of(code)
         out[code] = _make_place(
             code,
-            _POPULATION_K[code],
+            population[code],
             row.kind in (KIND_TOWN, KIND_VILLAGE),
-            "神奈川県" + table.name_of(code),
+            table.prefecture().name + table.name_of(code),
             city.code if city is not None else code,
         )
     return out
 
 
 @cache
-def _weighted() -> Weighted[Place]:
-    p = places()
-    return Weighted([(p[code], _POPULATION_K[code]) for code in p])
+def _weighted(prefecture: str) -> Weighted[Place]:
+    p = places(prefecture)
+    population = _population_k(for_prefecture(prefecture), tuple(p))
+    return Weighted([(p[code], population[code]) for code in p])
 
 
 @cache
-def _out_of_pref() -> Weighted[Place]:
+def _out_of_pref(prefecture: str) -> Weighted[Place]:
     pairs = []
     for code5, name, weight in _OUT_OF_PREF:
+        if code5.startswith(prefecture):
+            continue
         code = code5 + lg_code_check_digit(code5)
         pairs.append((_make_place(code, 300, False, name, code), weight))
     return Weighted(pairs)
@@ -190,17 +230,17 @@ def _out_of_pref() -> Weighted[Place]:
 
 @cache
 def _wards_of(city_code: str) -> tuple[Place, ...]:
-    return tuple(p for p in places().values() if p.city_code == city_code)
+    return tuple(p for p in places(city_code[:2]).values() if p.city_code == city_code)
 
 
 def place(code: str) -> Place:
-    """The Place of a Kanagawa resident-register municipality code."""
-    return places()[code]
+    """The Place of a resident-register municipality code (of the prefecture its code names)."""
+    return places(code[:2])[code]
 
 
-def draw_place(draw: Draw) -> Place:
-    """A municipality chosen with probability proportional to its population."""
-    return _weighted().pick(draw)
+def draw_place(draw: Draw, prefecture: str = DEFAULT_PREFECTURE) -> Place:
+    """A municipality of ``prefecture`` chosen with probability proportional to its population."""
+    return _weighted(prefecture).pick(draw)
 
 
 def other_ward(draw: Draw, p: Place) -> Place:
@@ -214,9 +254,9 @@ def other_ward(draw: Draw, p: Place) -> Place:
             return w
 
 
-def out_of_pref_place(draw: Draw) -> Place:
-    """A municipality outside Kanagawa (for persons who moved out of the prefecture)."""
-    return _out_of_pref().pick(draw)
+def out_of_pref_place(draw: Draw, prefecture: str = DEFAULT_PREFECTURE) -> Place:
+    """A municipality outside ``prefecture`` (for persons who moved out of it)."""
+    return _out_of_pref(prefecture).pick(draw)
 
 
 def render(p: Place, loc: Loc, style: int) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from juki.domain.lgcodes import DEFAULT_PREFECTURE
 from juki.domain.reasons import ChangeReason as R
 from juki.domain.records import (
     FUHYO_CSV_COLUMNS,
@@ -45,6 +46,7 @@ from juki.synth.names import (
 )
 from juki.synth.places import (
     COUNTRIES,
+    PLACES_AS_OF,
     Loc,
     Place,
     aza_code,
@@ -59,7 +61,7 @@ from juki.synth.places import (
 __all__ = ["POPULATION_AS_OF", "SynthPerson", "iso", "iter_population", "make_person"]
 
 #: The population describes the register as of this date (all its dates are earlier).
-POPULATION_AS_OF: Final = date(2026, 10, 1)
+POPULATION_AS_OF: Final = PLACES_AS_OF
 _LAST: Final = POPULATION_AS_OF.toordinal() - 1
 _KYUSHI_START: Final = date(2019, 11, 5).toordinal()  # 旧氏 may be recorded from 令和元年11月5日
 _BAND_DAYS: Final = 1826  # five years
@@ -186,6 +188,7 @@ class _Builder:
         "name_kana",
         "name_kanji",
         "place",
+        "prefecture",
         "rows",
         "sex",
         "style",
@@ -212,6 +215,7 @@ class _Builder:
         self.fuhyo = False
         self.fuhyo_code = ""
         self.fuhyo_rows: list[tuple[str, ...]] = []
+        self.prefecture = DEFAULT_PREFECTURE
 
     def set_name(self, family: tuple[str, str], given: tuple[str, str]) -> None:
         self.family, self.given = family, given
@@ -283,8 +287,10 @@ def _versioned(rows: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [(*row, str(v)) for v, row in enumerate(rows[:-1], 1)]
 
 
-def make_person(seed: int, index: int) -> SynthPerson:
-    """The person ``index`` of the population ``seed`` (the same arguments always give the same person)."""
+def make_person(seed: int, index: int, prefecture: str = DEFAULT_PREFECTURE) -> SynthPerson:
+    """The person ``index`` of the population ``seed`` living in ``prefecture`` (the same arguments
+    always give the same person). The prefecture chooses the places only: codes, names and dates
+    come from ``seed`` and ``index``, so give each prefecture of one deployment its own seed."""
     d = Draw(f"{seed}/{index}")
     codes = code_maker(seed)
     below = d.below
@@ -299,6 +305,7 @@ def make_person(seed: int, index: int) -> SynthPerson:
     r = below(1_000_000)
     foreign = r < 25_000
     b = _Builder(d, codes.juminhyo_code(index), codes.my_number(index), sex, birth_text)
+    b.prefecture = prefecture
     b.foreign = foreign
     if foreign:
         pool = FOREIGN.pick(d)
@@ -314,7 +321,7 @@ def make_person(seed: int, index: int) -> SynthPerson:
         b.fuhyo = r % 100 < 85
 
     # Origin of the record.
-    place = draw_place(d)
+    place = draw_place(d, prefecture)
     b.set_address(place, draw_loc(d, place), draw_style(d, place))
     r = below(100_000)
     if foreign:
@@ -329,7 +336,7 @@ def make_person(seed: int, index: int) -> SynthPerson:
         u = below(1000)
         start = _LAST - max(0, _LAST - birth_ord - 1) * u * u // 1_000_000
     if b.fuhyo:
-        b.fuhyo_code = place.code if r // 100 % 100 < 55 else draw_place(d).code
+        b.fuhyo_code = place.code if r // 100 % 100 < 55 else draw_place(d, prefecture).code
 
     # What happens afterwards.
     r = below(1_000_000)
@@ -401,7 +408,7 @@ def _history(
             when = min(when + d.below(15), nxt)
             new_place = b.place
             while new_place is b.place:
-                new_place = draw_place(d)
+                new_place = draw_place(d, b.prefecture)
             b.set_address(new_place, draw_loc(d, new_place), draw_style(d, new_place))
             b.pref(_V_MOVE_IN, when)
             b.fuhyo_row(_V_MOVE_IN, when)
@@ -442,7 +449,7 @@ def _history(
     if ending == _V_OVERSEAS_OUT:
         b.fuhyo_row(_V_OVERSEAS_OUT, end_date, _F_ABROAD, ("", d.pick(COUNTRIES), b.addr))
     else:
-        dest = out_of_pref_place(d)
+        dest = out_of_pref_place(d, b.prefecture)
         new_address = render(dest, draw_loc(d, dest), 0)
         b.fuhyo_row(_V_MOVE_OUT, min(end_date + d.below(15), _LAST), address=(dest.code, new_address, ""))
 
@@ -456,7 +463,7 @@ def _fuhyo_transfer(b: _Builder, after: int) -> None:
     b.fuhyo_row(_V_TRANSFER, when, _F_ENDED, (last[5], last[6], last[7]))
 
 
-def iter_population(persons: int, seed: int) -> Iterator[SynthPerson]:
-    """Persons 0 .. persons-1 of ``seed``, one at a time."""
+def iter_population(persons: int, seed: int, prefecture: str = DEFAULT_PREFECTURE) -> Iterator[SynthPerson]:
+    """Persons 0 .. persons-1 of ``seed`` in ``prefecture``, one at a time."""
     for index in range(persons):
-        yield make_person(seed, index)
+        yield make_person(seed, index, prefecture)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from juki.domain.lgcodes import DEFAULT_PREFECTURE
 from juki.domain.records import (
     FUHYO_CSV_COLUMNS,
     FUHYO_HISTORY_CSV_COLUMNS,
@@ -49,9 +50,14 @@ class PopulationSummary:
 
 
 def write_population(
-    out_dir: Path, persons: int, seed: int, progress: Callable[[int], None] | None = None
+    out_dir: Path,
+    persons: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    prefecture: str = DEFAULT_PREFECTURE,
 ) -> PopulationSummary:
-    """Write persons 0..persons-1 of ``seed`` as UTF-8 CSV files with a header row into ``out_dir``.
+    """Write persons 0..persons-1 of ``seed`` living in ``prefecture`` as UTF-8 CSV files with a
+    header row into ``out_dir``.
 
     ``progress(n_done)`` is called every :data:`PROGRESS_EVERY` persons and once at the end.
     """
@@ -70,7 +76,7 @@ def write_population(
         fh_rows = writers[3].writerows
         n_ph = n_fc = n_fh = 0
         for index in range(persons):
-            p = make_person(seed, index)
+            p = make_person(seed, index, prefecture)
             pc_row(p.pref_current)
             if p.pref_history:
                 ph_rows(p.pref_history)

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import typer
 
 from juki.config import Settings
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.records import PREF_CSV_COLUMNS, RecordStatus
 from juki.domain.refusals import Refusal
 from juki.files import FUHYO, PREF, all_files
@@ -183,15 +183,29 @@ def demo(
             help="業務画面の待ち受けアドレス（他の機械から使うなら 0.0.0.0。README「他の機械から」参照）"
         ),
     ] = "127.0.0.1",
+    seed: Annotated[
+        int, typer.Option(help="合成人口と異動通知の乱数の種（人口が空のときのロードに使う）")
+    ] = DEMO_SEED,
+    prefectures: Annotated[
+        str,
+        typer.Option(
+            help="集約センターとして複数の都道府県を並べて動かす（例 14,22。都道府県ごとに別のDB・CA）"
+        ),
+    ] = "",
 ) -> None:
     """組み込みDBと全ピア（市町村CS・全国サーバのシミュレータ）を起動し、異動通知の流れを示す。"""
+    if prefectures:
+        from juki.tools.demo_centre import run_centre_demo  # issue 14: one child demo per prefecture
+
+        run_centre_demo(prefectures, persons, changes, terminal, terminal_seconds, host)
+        return
     settings = Settings.from_env()
     port = urlsplit(settings.webauthn_origin).port or 443
     try:
         with single_instance(
             settings.data_dir, f"{settings.webauthn_origin}/", (host, port) if terminal else None
         ):
-            _run(settings, persons, changes, keep_running, terminal, terminal_seconds, host)
+            _run(settings, persons, changes, keep_running, terminal, terminal_seconds, host, seed)
     except DemoRefused as refused:
         console.print(f"[red]{refused}[/red]", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -212,6 +226,7 @@ def _run(
     terminal: bool,
     terminal_seconds: float,
     host: str,
+    seed: int = DEMO_SEED,
 ) -> None:
     console.rule("juki demo")
     db: Database | None = None
@@ -220,7 +235,7 @@ def _run(
         with sigterm_as_ctrl_c():
             was_running = _embedded_running(settings)
             db = open_database(settings)
-            _flow(db, settings, persons, changes, terminal, terminal_seconds, host)
+            _flow(db, settings, persons, changes, terminal, terminal_seconds, host, seed)
     except KeyboardInterrupt:
         console.print("   停止します")
     finally:
@@ -280,6 +295,7 @@ def _flow(
     terminal: bool,
     terminal_seconds: float,
     host: str,
+    seed: int = DEMO_SEED,
 ) -> None:
     where = f"組み込み（{db.cluster.binaries.source} のバイナリ）" if db.cluster else "外部"
     console.print(f"1. データベース起動・マイグレーション済み: {where}")
@@ -288,7 +304,7 @@ def _flow(
     if counts["pref_present"] + counts["pref_ended"] == 0:
         console.print(f"2. 合成人口 {persons:,} 人を生成してロードします")
         population = settings.data_dir / "demo" / "population"
-        synth_population(population, persons, seed=DEMO_SEED)
+        synth_population(population, persons, seed, settings.prefecture)
         for loaded in load_dir(db, population, rejects_dir=settings.data_dir / "rejects"):
             console.print(
                 f"   {loaded.file}: {loaded.persons:,} 人, 履歴 {loaded.history_rows:,} 行, "
@@ -304,7 +320,9 @@ def _flow(
                 f"   {spec.national_label} {net.national_url_of(spec.national_peer)}", soft_wrap=True
             )
         console.print(f"   証明書 {net.pki.ca_cert_path.parent}", soft_wrap=True)
-        stream = list(generate_changes(persons, DEMO_SEED, changes, invalid_share=0.05))
+        stream = list(
+            generate_changes(persons, seed, changes, invalid_share=0.05, prefecture=settings.prefecture)
+        )
         simulator = MunicipalCsSimulator(net.pki, net.intake.url)
         try:
             sent = simulator.send(stream)
@@ -341,7 +359,7 @@ def _flow(
             console.print(f"   {spec.title}:")
             for line in _file_counts(after, spec.value):
                 console.print(f"     {line}")
-        print_samples(db, pick_samples(persons, touched_codes(stream)))
+        print_samples(db, pick_samples(persons, touched_codes(stream), settings.prefecture, seed))
         # F1-2b: one simulated request through a requester's line-linkage folder (tools/demo_bulk.py).
         demo_line_linkage(db, net.pki, net.intake.url, settings.data_dir / "line" / "koan")
         run_jobs_once(db, settings)  # issue 13: each scheduled job once, then on schedule
@@ -421,17 +439,19 @@ def touched_codes(stream: Sequence[SynthChange]) -> set[str]:
     return touched
 
 
-def pick_samples(persons: int, touched: set[str]) -> list[Sample]:
+def pick_samples(
+    persons: int, touched: set[str], prefecture: str = DEFAULT_PREFECTURE, seed: int = DEMO_SEED
+) -> list[Sample]:
     """A ward resident, a 消除者 and a name with 異体字/外字, from the population's first indexes.
 
     Persons the demo's change stream mentions are skipped, so each sample is exactly as generated
     (deterministic from the seed) whatever the population size and stream: the README can show the
     first one, and a test checks that it is found.
     """
-    wards = {lg.code for lg in kanagawa() if lg.is_ward}
+    wards = {lg.code for lg in for_prefecture(prefecture) if lg.is_ward}
     wanted: dict[str, Sample | None] = {"ward": None, "ended": None, "variant": None}
     for index in range(min(persons, SAMPLE_SCAN)):
-        row = make_person(DEMO_SEED, index).pref_current
+        row = make_person(seed, index, prefecture).pref_current
         code = row[_P["juminhyo_code"]]
         if code in touched:
             continue

@@ -254,6 +254,25 @@ def test_s44_municipal_certificate_needs_a_kanagawa_municipality(pki: Pki, code:
     assert not pki.cert_path("cs").exists()
 
 
+def test_s44_municipal_certificates_follow_the_configured_prefecture(tmp_path: Path) -> None:
+    """S-44, issue 14: the prefecture whose municipalities a CA certifies is the setting, not code.
+    A 静岡県 (22) CA issues 浜松市中央区 and refuses 鶴見区 (神奈川県) and 浜松市 itself; its default
+    name says which prefecture it serves; the default CA stays 神奈川県's."""
+    shizuoka = Pki(tmp_path / "pki22", prefecture="22")
+    shizuoka.init()
+    shizuoka.issue(PeerRole.MUNICIPAL_CS, "cs-hamamatsu-chuo", lg_code="221384")
+    for code in ("141011", "221309"):
+        with pytest.raises(ValueError, match="静岡県の住基の市町村ではありません"):
+            shizuoka.issue(PeerRole.MUNICIPAL_CS, f"cs-{code}", lg_code=code)
+    ca = x509.load_pem_x509_certificate(shizuoka.ca_cert_path.read_bytes())
+    assert ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "juki network CA 22 静岡県"
+    kanagawa = Pki(tmp_path / "pki14", prefecture="14")
+    assert kanagawa.default_ca_name == "juki network CA 14 神奈川県"
+    kanagawa.init()
+    with pytest.raises(ValueError, match="神奈川県の住基の市町村ではありません"):
+        kanagawa.issue(PeerRole.MUNICIPAL_CS, "cs-hamamatsu-chuo", lg_code="221384")
+
+
 def test_s44_lg_code_only_and_always_for_municipal(pki: Pki) -> None:
     with pytest.raises(ValueError, match="--lg-code"):
         pki.issue(PeerRole.MUNICIPAL_CS, "cs")

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from juki.domain.codes import CheckDigitMode, juminhyo_check_digit, my_number_check_digit
 from juki.domain.dates import JukiDate
 from juki.domain.derive import KeyCache
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import for_prefecture
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FileKind
 from juki.services.registry import load
@@ -65,7 +65,7 @@ def test_line_reader_agrees_with_the_csv_module(text: str, broken_utf8: bool) ->
 
 # -- rows ----------------------------------------------------------------------------------------
 
-_MUNICIPALITIES = sorted(kanagawa().resident_register_codes())
+_MUNICIPALITIES = sorted(for_prefecture("14").resident_register_codes())
 _KANA = st.lists(
     st.sampled_from(["ア", "カ", "ガ", "パ", "ャ", "ッ", "ー", "ヴ", "　", " ", "ｶﾞ", "ﾊﾟ", "が", "ヰ", "ヂ"]),
     max_size=10,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from juki.domain.dates import JukiDate
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import for_prefecture
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
@@ -107,7 +107,7 @@ def expected_population(
 
 
 def city_sum(counts: Counter[tuple[str, str, str]], city: str) -> int:
-    lg = kanagawa()
+    lg = for_prefecture("14")
     return sum(n for (m, _, _), n in counts.items() if (c := lg.city_of(m)) is not None and c.code == city)
 
 
@@ -151,7 +151,8 @@ def test_F1_8_population_as_of_a_date_by_municipality_sex_and_age_band(
             assert pyramid[label][column] == want, (label, sex)
     cross = table_rows(report, "population_by_municipality_age")
     some_ward = max(
-        (m for m, _, _ in expected if kanagawa().city_of(m)), key=lambda m: expected[(m, "2", "40〜44歳")]
+        (m for m, _, _ in expected if for_prefecture("14").city_of(m)),
+        key=lambda m: expected[(m, "2", "40〜44歳")],
     )
     row = next(r for r in cross if r[0] == some_ward and r[2] == "女")
     assert row[3 + BAND_LABELS.index("40〜44歳")] == expected[(some_ward, "2", "40〜44歳")]

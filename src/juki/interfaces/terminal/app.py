@@ -63,6 +63,9 @@ def create_terminal_app(
         openapi_url=None,  # a browser UI, not an API: nothing to describe to the world
     )
     renderer = Renderer()
+    # Every page names the prefecture it serves: in a consolidation centre an operator may have two
+    # prefectures' terminals open side by side (issue 14).
+    renderer.env.globals["prefecture_name"] = settings.lg_table.prefecture().name
     app.state.web = TerminalWeb(
         db=database,
         settings=settings,

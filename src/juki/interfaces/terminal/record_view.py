@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from juki.domain.dates import JukiDate, format_wareki
 from juki.domain.items import RECORD_GROUPS, item_label_for
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import for_prefecture
 from juki.interfaces.terminal.labels import JST, item_value
 from juki.services.search.service import RecordVersion, RecordView
 
@@ -42,9 +42,12 @@ def wareki_time(value: datetime) -> str:
 
 
 def _municipality(code: str) -> str:
+    """The code with its name. Codes are unique nationwide, so the table of the code's own
+    prefecture names it: a File 2 address in another prefecture is named too, whatever prefecture
+    this server serves."""
     try:
-        return f"{code}（{kanagawa().name_of(code)}）"
-    except KeyError:
+        return f"{code}（{for_prefecture(code[:2]).name_of(code)}）"
+    except (KeyError, ValueError):
         return code
 
 

@@ -224,7 +224,7 @@ def disclosure_match(
 
 def signer_of(web: TerminalWeb) -> Any:
     """The prefecture's document signer from the PKI the servers use (JUKI_PKI_DIR)."""
-    return document_signer(Pki(web.settings.pki_directory))
+    return document_signer(Pki(web.settings.pki_directory, prefecture=web.settings.prefecture))
 
 
 @router.post("/disclosure/{file_name}/{request_id}/issue")

@@ -15,7 +15,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from markupsafe import Markup
 
-from juki.domain.lgcodes import kanagawa
 from juki.domain.refusals import Refusal
 from juki.files import all_files, file_spec
 from juki.interfaces.terminal import charts
@@ -46,7 +45,7 @@ def chart_set(report: StatsReport) -> dict[str, Markup]:
     """The page's charts, drawn from the same tables the page and the exports show."""
     age = report.table("population_by_age")
     areas = report.table("population_by_municipality")
-    lg = kanagawa()
+    lg = report.request.lg_table
     municipal = [
         (str(row[1]).removesuffix("（計）"), int(row[4]))
         for row in areas.rows
@@ -87,7 +86,13 @@ def statistics_page(request: Request, file_name: str, as_of: str = "") -> Respon
     today = _today()
     with web.file_connection(file) as conn:
         stats_request = parse_request(
-            conn, ctx.signed_in, file, as_of or today.isoformat(), today=today, output="page"
+            conn,
+            ctx.signed_in,
+            file,
+            as_of or today.isoformat(),
+            today=today,
+            output="page",
+            prefecture=web.settings.prefecture,
         )
         report = statistics_report(conn, ctx.signed_in, stats_request, output="page")
     return web.renderer.page(
@@ -119,7 +124,13 @@ def statistics_export(
     today = _today()
     with web.file_connection(file) as conn:
         stats_request = parse_request(
-            conn, ctx.signed_in, file, as_of or today.isoformat(), today=today, output=output
+            conn,
+            ctx.signed_in,
+            file,
+            as_of or today.isoformat(),
+            today=today,
+            output=output,
+            prefecture=web.settings.prefecture,
         )
         report = statistics_report(conn, ctx.signed_in, stats_request, output=output)
     made = export(report, output)

@@ -46,8 +46,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from juki.config import Settings
-from juki.domain.codes import is_valid_lg_code
-from juki.domain.lgcodes import kanagawa
+from juki.domain.codes import is_valid_lg_code, prefecture_of_lg_code
+from juki.domain.lgcodes import for_prefecture
 from juki.domain.peers import PeerRole
 
 ORGANIZATION = "juki"
@@ -144,13 +144,30 @@ def authorize_peer(cert_der: bytes | None, allowed: Collection[PeerRole]) -> Pee
     return identity
 
 
-def check_municipal_code(lg_code: str) -> str:
-    """Validate the 地方公共団体コード a municipal_cs certificate may carry; return it."""
+def other_prefecture(peer: PeerIdentity, prefecture: str) -> str | None:
+    """Why a 市町村CS of another prefecture is refused here (E_PEER_PREFECTURE), or None when it is ours.
+
+    A consolidation centre runs one server per prefecture (docs/deployment.md「集約センター」), each
+    trusting only its own prefecture's CA; this check holds even if that CA issued a certificate for
+    another prefecture's municipality, so one prefecture's server never takes another's notifications.
+    """
+    if peer.lg_code is None or prefecture_of_lg_code(peer.lg_code) == prefecture:
+        return None
+    return (
+        f"市町村CS {peer.lg_code} は都道府県コード {prefecture_of_lg_code(peer.lg_code)} の市町村です。"
+        f"この都道府県サーバ（都道府県コード {prefecture}）では受け付けません"
+    )
+
+
+def check_municipal_code(lg_code: str, prefecture: str) -> str:
+    """Validate the 地方公共団体コード a municipal_cs certificate may carry — a 住基 municipality of
+    ``prefecture`` (the configured one: each prefecture's CA serves its own municipalities); return it."""
     if not is_valid_lg_code(lg_code):
         raise ValueError(f"地方公共団体コード {lg_code!r} が不正です（半角数字6桁、検査数字が合うこと）")
-    if not kanagawa().is_resident_register_municipality(lg_code):
+    table = for_prefecture(prefecture)
+    if not table.is_resident_register_municipality(lg_code):
         raise ValueError(
-            f"地方公共団体コード {lg_code} は神奈川県の住基の市町村ではありません"
+            f"地方公共団体コード {lg_code} は{table.prefecture().name}の住基の市町村ではありません"
             "（県・郡・指定都市そのものは不可。指定都市は区のコードを指定してください）"
         )
     return lg_code
@@ -200,8 +217,21 @@ def _reason_flag(reason: str) -> x509.ReasonFlags:
 class Pki:
     """The CA, the certificates it issued, their index and the CRL, in one directory."""
 
-    def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory if directory is not None else Settings.from_env().data_dir / "pki"
+    def __init__(self, directory: Path | None = None, *, prefecture: str | None = None) -> None:
+        """``directory`` and ``prefecture`` (the 都道府県コード whose municipalities the CA certifies)
+        default to the environment's settings, for the command line; servers pass their own."""
+        if directory is None or prefecture is None:
+            settings = Settings.from_env()
+            directory = directory if directory is not None else settings.data_dir / "pki"
+            prefecture = prefecture if prefecture is not None else settings.prefecture
+        self.directory = directory
+        self.prefecture = prefecture
+
+    @property
+    def default_ca_name(self) -> str:
+        """The CA's common name unless one is given: it names the prefecture, so the CAs of a
+        consolidation centre's prefectures are told apart at a glance (juki network CA 14 神奈川県)."""
+        return f"juki network CA {self.prefecture} {for_prefecture(self.prefecture).prefecture().name}"
 
     # paths
     @property
@@ -265,8 +295,11 @@ class Pki:
         return cert, key
 
     # operations
-    def init(self, common_name: str = "juki network CA", days: int = 3650) -> Path:
-        """Create the CA (ca.key 0600, ca.crt) and an empty CRL; refuse when a CA exists. Returns ca.crt."""
+    def init(self, common_name: str | None = None, days: int = 3650) -> Path:
+        """Create the CA (ca.key 0600, ca.crt) and an empty CRL; refuse when a CA exists. Returns ca.crt.
+
+        ``common_name`` defaults to :attr:`default_ca_name`."""
+        common_name = common_name or self.default_ca_name
         if days < 1:
             raise ValueError("有効日数は1以上です")
         with self._locked():
@@ -333,8 +366,8 @@ class Pki:
 
         Server roles get serverAuth and SANs (default DNS localhost and IP 127.0.0.1); every role but
         terminal_web (the terminal UI's web server, serverAuth only) gets clientAuth. A municipal_cs
-        certificate needs the 地方公共団体コード of a Kanagawa 住基 municipality (a ward for a designated
-        city). A name in use by a valid certificate is refused.
+        certificate needs the 地方公共団体コード of a 住基 municipality of the prefecture (a ward for a
+        designated city). A name in use by a valid certificate is refused.
         """
         role = _check_role(role)
         name = _check_name(name)
@@ -343,7 +376,7 @@ class Pki:
         if role is PeerRole.MUNICIPAL_CS:
             if lg_code is None:
                 raise ValueError("市町村CSの証明書には地方公共団体コード（--lg-code）が必要です")
-            lg_code = check_municipal_code(lg_code)
+            lg_code = check_municipal_code(lg_code, self.prefecture)
         elif lg_code is not None:
             raise ValueError(f"地方公共団体コードは市町村CSの証明書だけに入ります（役割 {role.value}）")
         if role is PeerRole.LINE_AGENT:

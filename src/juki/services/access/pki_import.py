@@ -92,8 +92,8 @@ def _check_validity(cert: x509.Certificate, what: str) -> None:
         )
 
 
-def check_leaf(ca: x509.Certificate, cert: x509.Certificate) -> str:
-    """The leaf certificate's checks; returns its juki role."""
+def check_leaf(ca: x509.Certificate, cert: x509.Certificate, prefecture: str) -> str:
+    """The leaf certificate's checks (a 市町村CS of ``prefecture``); returns its juki role."""
     try:
         cert.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature):
@@ -102,7 +102,7 @@ def check_leaf(ca: x509.Certificate, cert: x509.Certificate) -> str:
     try:
         identity = peer_identity(cert)
         if identity.lg_code is not None:
-            check_municipal_code(identity.lg_code)
+            check_municipal_code(identity.lg_code, prefecture)
     except ValueError as exc:
         raise ImportRefused("E_PKI_IMPORT_SUBJECT", str(exc)) from None
     constraints = _extension(cert, x509.BasicConstraints)
@@ -175,7 +175,7 @@ def import_certificate(
     ca = _load_cert(ca_cert, "CA 証明書")
     check_ca(ca)
     leaf = _load_cert(cert, "証明書")
-    role = check_leaf(ca, leaf)
+    role = check_leaf(ca, leaf, pki.prefecture)
     key_pem = _read(key, "秘密鍵")
     try:
         private = serialization.load_pem_private_key(key_pem, password=None)

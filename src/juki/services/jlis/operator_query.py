@@ -191,7 +191,7 @@ def configured_peer(settings: Settings, file: FileKind) -> Peer:
         raise Refusal(
             "T_JLIS_NOT_CONFIGURED", f"{spec.national_label}の URL（JUKI_{server.upper()}_URL）が未設定です"
         )
-    pki = Pki(settings.pki_directory)
+    pki = Pki(settings.pki_directory, prefecture=settings.prefecture)
     name = spec.cert_name
     try:
         crl = pki.crl_path if pki.crl_path.exists() else None

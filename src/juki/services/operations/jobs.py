@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Final
 
-from juki.domain.lgcodes import kanagawa
 from juki.files import FUHYO, all_files
 from juki.services.access.pki import Pki
 from juki.services.audit.checkpoints import CheckpointRefused, audit_dir, create_checkpoint
@@ -55,7 +54,7 @@ def my_number_purge(ctx: JobContext) -> Mapping[str, object]:
 def crl_renewal(ctx: JobContext) -> Mapping[str, object]:
     """Renew well before nextUpdate; running servers load the new CRL within
     JUKI_CRL_RELOAD_SECONDS (ReloadingServerContext, architecture note 27) — no restart."""
-    pki = Pki(ctx.settings.pki_directory)
+    pki = Pki(ctx.settings.pki_directory, prefecture=ctx.settings.prefecture)
     if not pki.exists():
         return {"skipped": "no_pki"}
     path = pki.renew_crl(CRL_RENEW_BEFORE_DAYS, CRL_DAYS)
@@ -67,7 +66,7 @@ def reconciliation_requests(ctx: JobContext) -> Mapping[str, object]:
     """S-53 "定期的": the municipalities whose last completed consistency check is older than the
     interval, per file. They are recorded in the run's figures (codes of municipalities only);
     there is no channel to push a request to a 市町村CS yet, so the list is what an operator sends."""
-    codes = list(kanagawa().resident_register_codes())
+    codes = list(ctx.settings.lg_table.resident_register_codes_on(ctx.now.date()))
     cutoff = ctx.now - RECONCILIATION_INTERVAL
     figures: dict[str, object] = {}
     for spec in all_files():

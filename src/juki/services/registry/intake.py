@@ -17,6 +17,7 @@ import psycopg
 
 from juki.domain.codes import CheckDigitMode
 from juki.domain.errors import Rejection
+from juki.domain.lgcodes import LgTable
 from juki.domain.records import FileKind
 from juki.files import all_files
 from juki.services.registry.ledger import Incoming, ItemResult, UpdateLedger
@@ -161,11 +162,12 @@ class NotificationApplier:
         connections: dict[FileKind, psycopg.Connection[Any]],
         *,
         check_digit_mode: CheckDigitMode = CheckDigitMode.WARN,
+        lg_table: LgTable | None = None,
         batch_size: int = DEFAULT_BATCH,
         only: FileKind | None = None,
     ) -> None:
         self.ledgers = {
-            kind: UpdateLedger(conn, kind, check_digit_mode=check_digit_mode)
+            kind: UpdateLedger(conn, kind, check_digit_mode=check_digit_mode, lg_table=lg_table)
             for kind, conn in connections.items()
         }
         self.batch_size = batch_size

@@ -34,6 +34,7 @@ from juki.domain.checks import check_notification, transition
 from juki.domain.codes import CheckDigitMode
 from juki.domain.derive import retain_until
 from juki.domain.errors import Rejection
+from juki.domain.lgcodes import LgTable
 from juki.domain.notification import Notification, parse_notification
 from juki.domain.records import EndKind, FileKind
 from juki.services.registry.rows import HISTORY_EXTRA, Meta, Row, RowSpec, row_spec
@@ -123,10 +124,13 @@ class UpdateLedger:
         file: FileKind,
         *,
         check_digit_mode: CheckDigitMode = CheckDigitMode.WARN,
+        lg_table: LgTable | None = None,
     ) -> None:
         self.conn = conn
         self.spec: RowSpec = row_spec(file)
         self.check_digit_mode = check_digit_mode
+        # The configured prefecture's code table (Settings.lg_table); None = the default prefecture's.
+        self.lg_table = lg_table
 
     # -- public ----------------------------------------------------------------------------------
     def apply(
@@ -161,7 +165,10 @@ class UpdateLedger:
             return _Parsed(item, None, item.error, None)
         try:
             notification = parse_notification(
-                item.obj, expected_file=self.spec.kind, check_digit_mode=self.check_digit_mode
+                item.obj,
+                expected_file=self.spec.kind,
+                check_digit_mode=self.check_digit_mode,
+                lg_table=self.lg_table,
             )
             if sender is not None and notification.municipality_code != sender:
                 raise Rejection("E_SENDER_MISMATCH", f"{notification.municipality_code} ≠ {sender}")

@@ -39,7 +39,7 @@ from psycopg import sql
 from juki.domain.codes import CheckDigitMode, assess_juminhyo_code, is_valid_my_number
 from juki.domain.dates import DateParseError
 from juki.domain.derive import KeyCache, retain_until
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.reasons import ChangeReason, applies_to
 from juki.domain.records import EndKind, FileKind
 from juki.files import FileSpec
@@ -91,7 +91,7 @@ class _RowError(Exception):
 class _Converter:
     """CSV row → table row, with validation. One per file and process."""
 
-    def __init__(self, kind: FileKind, check_mode: CheckDigitMode) -> None:
+    def __init__(self, kind: FileKind, check_mode: CheckDigitMode, prefecture: str) -> None:
         self.kind = kind
         self.spec: RowSpec = row_spec(kind)
         self.cache = KeyCache()
@@ -100,8 +100,9 @@ class _Converter:
         self.items = self.spec.file.notified_items
         self.width = len(self.columns)
         self.index = {name: i for i, name in enumerate(self.columns)}
-        self.municipalities = frozenset(kanagawa().resident_register_codes())
-        self.all_lg = frozenset(g.code for g in kanagawa())
+        # Every code the prefecture ever had: a loaded record may be years old (validity dates are
+        # a rule for new notifications, not for the history a population brings).
+        self.municipalities = frozenset(for_prefecture(prefecture).resident_register_codes())
         self.statuses = self.spec.statuses
         self.reasons = frozenset(r.value for r in ChangeReason)
         self.file_reasons = frozenset(r.value for r in ChangeReason if applies_to(r, kind))
@@ -263,13 +264,14 @@ class _ChunkConverter:
         self,
         kind: FileKind,
         check_mode: CheckDigitMode,
+        prefecture: str,
         current_nullable: list[int],
         history_nullable: list[int],
     ) -> None:
         spec = row_spec(kind)
         self.kind = kind
         self.retention = spec.retention
-        self.conv = _Converter(kind, check_mode)
+        self.conv = _Converter(kind, check_mode, prefecture)
         self.current_fmt = RowFormatter(current_nullable, len(spec.columns))
         self.history_fmt = RowFormatter(history_nullable, len(spec.columns) + len(HISTORY_EXTRA))
         self.updated_at, self.seq_at, self.notified_at = (
@@ -326,10 +328,12 @@ _worker: _ChunkConverter | None = None
 
 
 def _init_worker(
-    kind: str, check_mode: str, current_nullable: list[int], history_nullable: list[int]
+    kind: str, check_mode: str, prefecture: str, current_nullable: list[int], history_nullable: list[int]
 ) -> None:
     global _worker
-    _worker = _ChunkConverter(FileKind(kind), CheckDigitMode(check_mode), current_nullable, history_nullable)
+    _worker = _ChunkConverter(
+        FileKind(kind), CheckDigitMode(check_mode), prefecture, current_nullable, history_nullable
+    )
 
 
 def _convert_in_worker(chunk: _Chunk) -> _Converted:
@@ -379,6 +383,7 @@ def load_file(
     *,
     rejects_dir: Path,
     check_mode: CheckDigitMode = CheckDigitMode.WARN,
+    prefecture: str = DEFAULT_PREFECTURE,
     progress: Progress | None = None,
     workers: int = 0,
 ) -> LoadReport:
@@ -407,6 +412,7 @@ def load_file(
             rejects_dir,
             rejects_path,
             check_mode,
+            prefecture,
             progress,
             workers,
         )
@@ -439,6 +445,7 @@ def _load_into(
     rejects_dir: Path,
     rejects_path: Path,
     check_mode: CheckDigitMode,
+    prefecture: str,
     progress: Progress | None,
     workers: int,
 ) -> None:
@@ -468,12 +475,12 @@ def _load_into(
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(kind.value, check_mode.value, *nullable),
+                initargs=(kind.value, check_mode.value, prefecture, *nullable),
             )
             if workers > 0
             else None
         )
-        inline = _ChunkConverter(kind, check_mode, *nullable) if pool is None else None
+        inline = _ChunkConverter(kind, check_mode, prefecture, *nullable) if pool is None else None
         with (
             _index_scope(conn, spec, fast),
             tempfile.TemporaryFile("w+", encoding="utf-8", dir=rejects_dir) as spool,
@@ -594,6 +601,7 @@ def _load_worker(
     src_dir: str,
     rejects_dir: str,
     check_mode: str,
+    prefecture: str,
     counter: Any,
     results: Any,
     workers: int,
@@ -610,6 +618,7 @@ def _load_worker(
             Path(src_dir),
             rejects_dir=Path(rejects_dir),
             check_mode=CheckDigitMode(check_mode),
+            prefecture=prefecture,
             progress=progress,
             workers=workers,
         )
@@ -626,12 +635,14 @@ def load_population(
     *,
     rejects_dir: Path,
     check_mode: CheckDigitMode = CheckDigitMode.WARN,
+    prefecture: str = DEFAULT_PREFECTURE,
     progress: Callable[[dict[FileKind, int]], None] | None = None,
     workers_per_file: int = 2,
 ) -> list[LoadReport]:
     """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend),
     each converting rows in ``workers_per_file`` worker processes (0: inline). ``conninfos`` names the
-    files to load, each with an administrator connection (see the module's "Who")."""
+    files to load, each with an administrator connection (see the module's "Who"); ``prefecture``
+    (``Settings.prefecture``) is the one whose 市町村コード the rows must carry."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -646,6 +657,7 @@ def load_population(
                 str(src_dir),
                 str(rejects_dir),
                 check_mode.value,
+                prefecture,
                 counters[kind],
                 results,
                 workers_per_file,

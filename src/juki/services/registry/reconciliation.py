@@ -42,7 +42,7 @@ from psycopg import sql
 
 from juki.domain.dates import DateParseError, parse_date
 from juki.domain.errors import CATALOG
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 from juki.domain.records import FileKind
 from juki.files import FileSpec, file_spec
 
@@ -108,9 +108,12 @@ def upload_columns(file: FileKind) -> tuple[str, ...]:
     return ("juminhyo_code", *file_spec(file).notified_items)
 
 
-def municipality_scope(code: str) -> tuple[str, ...]:
-    """The 市町村コード a municipality's upload covers: itself, or every ward of a designated city."""
-    table = kanagawa()
+def municipality_scope(code: str, lg_table: LgTable | None = None) -> tuple[str, ...]:
+    """The 市町村コード a municipality's upload covers: itself, or every ward of a designated city.
+
+    ``lg_table`` is the configured prefecture's table (``Settings.lg_table``; None = the default
+    prefecture's). Every ward the city ever had is covered: old records keep abolished ward codes."""
+    table = lg_table if lg_table is not None else for_prefecture(DEFAULT_PREFECTURE)
     row = table.get(code)
     if row is not None and row.is_designated_city:
         wards = tuple(g.code for g in table if g.is_ward and g.parent_code5 == row.code5)
@@ -118,7 +121,8 @@ def municipality_scope(code: str) -> tuple[str, ...]:
             return wards
     if row is None or not table.is_resident_register_municipality(code):
         raise ReconcileError(
-            E_MUNICIPALITY, f"{code} は神奈川県の市町村（または指定都市）の地方公共団体コードではありません"
+            E_MUNICIPALITY,
+            f"{code} は{table.prefecture().name}の市町村（または指定都市）の地方公共団体コードではありません",
         )
     return (code,)
 
@@ -453,6 +457,7 @@ def reconcile(
     progress: Callable[[int], None] | None = None,
     expected_rows: int | None = None,
     timings: dict[str, float] | None = None,
+    lg_table: LgTable | None = None,
 ) -> RunInfo:
     """Compare a municipality's complete upload with the file; keep and return the completed run.
 
@@ -467,7 +472,7 @@ def reconcile(
     if conn.autocommit:
         raise ValueError("reconcile() needs a transactional connection (the TEMP table lives in it)")
     tables = file_spec(file)
-    scope = municipality_scope(municipality_code)
+    scope = municipality_scope(municipality_code, lg_table)
     items = tables.notified_items
     columns = upload_columns(file)
     conn.rollback()

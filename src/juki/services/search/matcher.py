@@ -48,7 +48,7 @@ from juki.domain.address import address_key, municipality_prefixes, strip_munici
 from juki.domain.dates import DateQualifier, JukiDate, calendar_warning
 from juki.domain.kana import is_kana_text, seion_key
 from juki.domain.kanji_variants import MAX_SPELLINGS, spellings
-from juki.domain.lgcodes import kanagawa
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.files import FileSpec, file_spec
@@ -326,7 +326,9 @@ def _municipalities() -> tuple[_Municipality, ...]:
     codes of all its wards), 足柄下郡箱根町 and 箱根町, 鎌倉市. An alias shared by several municipalities
     (緑区: 横浜市 and 相模原市) gets the spellings and codes of all of them.
     """
-    table = kanagawa()
+    # The default prefecture's names (issue 14 left this for later): another prefecture's address
+    # is read by _OTHER_MUNICIPALITY_RE — a prefix filter without the municipality-code narrowing.
+    table = for_prefecture(DEFAULT_PREFECTURE)
     spellings: dict[str, set[str]] = {}
     codes: dict[str, set[str]] = {}
 

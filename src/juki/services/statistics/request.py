@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 
@@ -48,13 +49,22 @@ def _month_start(day: date, back: int) -> date:
 
 @dataclass(frozen=True)
 class StatsRequest:
-    """A statistics question: ``file`` as of ``as_of``."""
+    """A statistics question: ``file`` as of ``as_of``, of the prefecture ``prefecture`` serves
+    (``Settings.prefecture``: its code table names and orders the municipalities and wards)."""
 
     file: FileKind
     as_of: date
+    prefecture: str = DEFAULT_PREFECTURE
+
+    @property
+    def lg_table(self) -> LgTable:
+        """The prefecture's 地方公共団体コード table."""
+        return for_prefecture(self.prefecture)
 
     @classmethod
-    def parse(cls, file: FileKind, text: str, *, today: date) -> StatsRequest:
+    def parse(
+        cls, file: FileKind, text: str, *, today: date, prefecture: str = DEFAULT_PREFECTURE
+    ) -> StatsRequest:
         """The request for an as-of date typed as YYYY-MM-DD; T_STATS_DATE when it is not a date
         between 1967-01-01 and ``today``."""
         value = text.strip()
@@ -67,7 +77,7 @@ class StatsRequest:
                 "T_STATS_DATE",
                 f"基準日は {EARLIEST.isoformat()} から本日までの日付を YYYY-MM-DD で指定してください",
             )
-        return cls(file, as_of)
+        return cls(file, as_of, prefecture)
 
     @property
     def first_month(self) -> date:

@@ -85,13 +85,20 @@ def _refuse(conn: psycopg.Connection[Any], actor: Actor, request: StatsRequest, 
 
 
 def parse_request(
-    conn: psycopg.Connection[Any], actor: Actor, file: FileKind, text: str, *, today: date, output: str
+    conn: psycopg.Connection[Any],
+    actor: Actor,
+    file: FileKind,
+    text: str,
+    *,
+    today: date,
+    output: str,
+    prefecture: str,
 ) -> StatsRequest:
     """The request for the as-of date an operator typed; a refused date (T_STATS_DATE) is logged
     as rejected first (without the text typed: the log keeps the code, not the input)."""
     return guarded(
         conn,
-        lambda: StatsRequest.parse(file, text, today=today),
+        lambda: StatsRequest.parse(file, text, today=today, prefecture=prefecture),
         actor=actor,
         function=Function.STATISTICS,
         event="statistics",

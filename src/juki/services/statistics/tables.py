@@ -18,7 +18,7 @@ from datetime import date
 from typing import Final
 
 from juki.domain.errors import CATALOG
-from juki.domain.lgcodes import LgTable, kanagawa
+from juki.domain.lgcodes import LgTable
 from juki.domain.provision import RESULT_LABELS, ResultCode
 from juki.domain.reasons import ChangeReason
 from juki.domain.refusals import REFUSALS
@@ -99,10 +99,11 @@ class _Area:
     level: int
 
 
-def areas(codes: Iterable[str], lg: LgTable | None = None) -> list[_Area]:
+def areas(codes: Iterable[str], lg: LgTable) -> list[_Area]:
     """The municipality rows for ``codes``: in code-table order, each designated city's wards
-    followed by the city's sum, then codes the table does not know, then the prefecture total."""
-    lg = lg or kanagawa()
+    followed by the city's sum, then codes the table does not know, then the prefecture total.
+    A city's sum counts every ward it ever had (浜松市's seven old wards and three new ones): a
+    ward abolished on the as-of date simply has no residents left."""
     present = set(codes)
     rows: list[_Area] = []
     known: set[str] = set()
@@ -136,7 +137,7 @@ def population_tables(cells: ResidentCounts, request: StatsRequest) -> list[Stat
     for (m, sex, band), n in pop.items():
         by_sex[(m, sex)] += n
         by_band[(m, sex, str(band))] += n
-    rows = areas({m for m, _, _ in pop})
+    rows = areas({m for m, _, _ in pop}, request.lg_table)
     day = request.as_of.isoformat()
     municipal = StatsTable(
         "population_by_municipality",
@@ -214,7 +215,7 @@ def movement_tables(cells: ResidentCounts, request: StatsRequest) -> list[StatsT
     )
     detail_rows: list[tuple[Cell, ...]] = []
     detail_levels: list[int] = []
-    for a in areas({m for m, _, _ in by_area}):
+    for a in areas({m for m, _, _ in by_area}, request.lg_table):
         for r in reasons:
             values = [sum(by_area[(m, r, mo)] for m in a.members) for mo in months]
             if any(values):
@@ -240,7 +241,7 @@ def activity_tables(cells: ActivityCounts, request: StatsRequest, spec: FileSpec
     days = [d.isoformat() for d in request.days]
     months = request.months
     updates: Counter[tuple[str, ...]] = Counter({k: v for k, v in cells.updates.items()})
-    rows = areas({m for m, _ in cells.updates})
+    rows = areas({m for m, _ in cells.updates}, request.lg_table)
     day_labels = tuple(_short(d) for d in request.days)
     update_table = StatsTable(
         "updates_by_municipality_day",

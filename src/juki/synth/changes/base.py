@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+from juki.domain.lgcodes import DEFAULT_PREFECTURE
 from juki.domain.records import (
     FUHYO_CSV_COLUMNS,
     FUHYO_NOTIFIED_ITEMS,
@@ -166,11 +167,13 @@ class _StreamBase:
         received_on: date,
         current: Sequence[tuple[Sequence[str], Sequence[str] | None]] | None = None,
         starts_on: date | None = None,
+        prefecture: str = DEFAULT_PREFECTURE,
     ) -> None:
         if not 0 < persons <= _MAX_PERSONS:
             raise ValueError(f"persons must be within 1..{_MAX_PERSONS}")
         self.persons = persons
         self.seed = seed
+        self.prefecture = prefecture  # where the population lives and new persons move in
         self.count = count
         self.stream = stream
         self.invalid_ppm = round(invalid_share * 1_000_000)
@@ -206,7 +209,7 @@ class _StreamBase:
         if self.current is not None and index < self.draw_space:
             pref, fuhyo = self.current[index]
             return _Person(list(pref), list(fuhyo) if fuhyo is not None else None)
-        sp = make_person(self.seed, index)
+        sp = make_person(self.seed, index, self.prefecture)
         return _Person(list(sp.pref_current), list(sp.fuhyo_current) if sp.fuhyo_current else None)
 
     def new_index(self) -> int:
@@ -252,10 +255,11 @@ class _StreamBase:
         return render(pl, loc, draw_style(self.d, pl)), aza_code(pl, loc)
 
     def other_place(self, not_code: str, other_city: bool = False) -> Place:
-        """A weighted Kanagawa municipality other than ``not_code`` (and its city if ``other_city``)."""
+        """A weighted municipality of the prefecture other than ``not_code`` (and its city if
+        ``other_city``)."""
         avoid = place(not_code).city_code if other_city else not_code
         while True:
-            pl = draw_place(self.d)
+            pl = draw_place(self.d, self.prefecture)
             if pl.code != not_code and (not other_city or pl.city_code != avoid):
                 return pl
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from juki.domain.lgcodes import for_prefecture
 from juki.domain.reasons import ChangeReason as R
 from juki.domain.records import (
     FUHYO_CSV_COLUMNS,
@@ -112,7 +113,8 @@ class _Invalid(_StreamBase):
             row[_PADDR], row[_PAZA] = self.new_address(place(sender))
         elif kind == "E_ITEM_NOT_NOTIFIABLE":
             row[_PADDR], row[_PAZA] = self.new_address(place(sender))
-            extra["honseki"] = "神奈川県" + row[_PADDR].removeprefix("神奈川県")[:6]
+            pref_name = for_prefecture(self.prefecture).prefecture().name
+            extra["honseki"] = pref_name + row[_PADDR].removeprefix(pref_name)[:6]
         elif kind == "E_OTHER_MUNICIPALITY":
             reason = R.MINOR_CORRECTION.value
             addr = row[_PADDR].translate(_HALF_WIDTH)
@@ -126,7 +128,7 @@ class _Invalid(_StreamBase):
 
     def invalid_not_found(self, file: FileKind, day: str) -> SynthChange:
         """A 転居 for a 住民票コード that no population or stream ever uses → E_PERSON_NOT_FOUND."""
-        template = make_person(self.seed, _UNKNOWN_INDEX_BASE + self.seq % 100_000_000)
+        template = make_person(self.seed, _UNKNOWN_INDEX_BASE + self.seq % 100_000_000, self.prefecture)
         p = _Person(list(template.pref_current), None)
         p.pref[_PADDR], p.pref[_PAZA] = self.new_address(place(p.pref[_PMUNI]))
         if file is FileKind.PREF:

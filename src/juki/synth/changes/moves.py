@@ -101,7 +101,7 @@ class _Moves(_StreamBase):
         self.moved_out.append(index)
         if p.fuhyo_domestic and p.fuhyo is not None:
             f = p.fuhyo
-            dest = out_of_pref_place(self.d)
+            dest = out_of_pref_place(self.d, self.prefecture)
             f[_FAMUNI], f[_FADDR], f[_FLAST] = dest.code, render(dest, draw_loc(self.d, dest), 0), ""
             self.fstamp(p, R.DOMESTIC_MOVE_OUT.value, day)
             reason = R.DOMESTIC_MOVE_OUT.value
@@ -120,13 +120,13 @@ class _Moves(_StreamBase):
             )
         if found is None:  # a new person from another prefecture
             index = self.new_index()
-            sp = make_person(self.seed, index)
+            sp = make_person(self.seed, index, self.prefecture)
             p = _Person(list(sp.pref_current), None)
             self.new_people.append(index)
         else:
             index, p = found
         row = p.pref
-        pl = draw_place(self.d)
+        pl = draw_place(self.d, self.prefecture)
         row[_PADDR], row[_PAZA] = self.new_address(pl)
         row[_PMUNI] = pl.code
         self.stamp(p, R.DOMESTIC_MOVE_IN.value, day)
@@ -171,7 +171,7 @@ class _Moves(_StreamBase):
             return self.ev_relocation(day)
         index, p = found
         row = p.pref
-        pl = draw_place(self.d)
+        pl = draw_place(self.d, self.prefecture)
         row[_PADDR], row[_PAZA] = self.new_address(pl)
         row[_PMUNI] = pl.code
         reason = R.OVERSEAS_MOVE_IN.value

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from itertools import accumulate
 
+from juki.domain.lgcodes import DEFAULT_PREFECTURE
 from juki.domain.records import (
     FileKind,
 )
@@ -82,6 +83,7 @@ def generate_changes(
     received_on: date | None = None,
     current: Sequence[tuple[Sequence[str], Sequence[str] | None]] | None = None,
     starts_on: date | None = None,
+    prefecture: str = DEFAULT_PREFECTURE,
 ) -> Iterator[SynthChange]:
     """``count`` items of change stream ``stream`` against the population ``(persons, seed)``.
 
@@ -95,7 +97,8 @@ def generate_changes(
     records the file holds, so the persons the stream creates (indices from
     :func:`new_index_base`) get codes no stored person has; ``seed`` still varies the stream; and
     ``starts_on`` should be no earlier than the latest date in those rows (a change may not precede
-    the birth or the change before it).
+    the birth or the change before it). ``prefecture`` is where the population lives (the one
+    the server serves): senders, new residents and destinations are its municipalities.
     """
     if not 1 <= stream <= 9999:
         raise ValueError("stream must be 1..9999")
@@ -111,5 +114,6 @@ def generate_changes(
         received_on or DEFAULT_RECEIVED_ON,
         current,
         starts_on,
+        prefecture,
     )
     return s.items()

@@ -153,6 +153,7 @@ def bench_load(
         files.directory,
         rejects_dir=work_dir / "rejects",
         check_mode=db.settings.juminhyo_check_digit,
+        prefecture=db.settings.prefecture,
         progress=(lambda d: progress("load", d.get(PREF.kind, 0))) if progress else None,
     )
     seconds = time.monotonic() - started
@@ -285,6 +286,7 @@ def apply_stream(
         applier = NotificationApplier(
             connections,
             check_digit_mode=db.settings.juminhyo_check_digit,
+            lg_table=db.settings.lg_table,
             batch_size=batch,
         )
         for start in range(0, len(lines), batch):
@@ -309,12 +311,12 @@ RECONCILE_CITY = "141003"
 def _reconcile_population(db: Database, persons: int, others: int, ended: int) -> None:
     """N present persons of 横浜市 (spread over its wards), ``others`` of 鎌倉市 and ``ended`` ended
     persons of 横浜市, inserted by PostgreSQL itself (generate_series) with the indexes deferred."""
-    from juki.domain.lgcodes import kanagawa
+    from juki.domain.lgcodes import for_prefecture
     from juki.services.registry.reconciliation import municipality_scope
     from juki.store.copy import deferred_indexes
 
     wards = list(municipality_scope(RECONCILE_CITY))
-    ward_names = [kanagawa().name_of(code) for code in wards]
+    ward_names = [for_prefecture("14").name_of(code) for code in wards]  # the scenario is 横浜市's
     families = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林"]
     families_kana = [
         "ヤマダ",
