@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import multiprocessing
+import os
 import tempfile
 import time
 from collections import deque
@@ -36,7 +37,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from juki.domain.codes import CheckDigitMode, assess_juminhyo_code, is_valid_my_number
+from juki.domain.codes import (
+    CheckDigitMode,
+    assess_juminhyo_code,
+    is_juminhyo_code_format,
+    is_valid_my_number,
+    juminhyo_check_digit_ok,
+)
 from juki.domain.dates import DateParseError
 from juki.domain.derive import KeyCache, retain_until
 from juki.domain.lgcodes import kanagawa
@@ -111,7 +118,14 @@ class _Converter:
         self._notified: dict[str, tuple[date, datetime]] = {}
 
     def convert(self, values: list[str], update_seq: int, version: int) -> list[Any]:
-        """One CSV row → the table row's values in column order (raises _RowError when invalid)."""
+        """One CSV row → the table row's values in column order (raises _RowError when invalid).
+
+        The reference path: every rule checked in order, so the first broken one names the error."""
+        self.check(values)
+        return self.build(values, update_seq, version)
+
+    def check(self, values: list[str]) -> None:
+        """Raise _RowError for the first rule ``values`` breaks (the order fixes the reported code)."""
         if len(values) < self.width:
             raise _RowError("E_LOAD_COLUMNS", f"{len(values)} columns, expected {self.width}")
         ix = self.index
@@ -119,16 +133,13 @@ class _Converter:
         verdict = assess_juminhyo_code(code, self.check_mode)
         if not verdict.accepted:
             raise _RowError(verdict.error_code or "E_JUMINHYO_CODE_FORMAT", code)
-        if verdict.warning_code:
-            self.warnings += 1
-        items: dict[str, object] = {name: values[ix[name]] for name in self.items}
         try:
-            items["birth_date"] = self.cache.date(values[ix["birth_date"]])
-            change_date = self.cache.date(values[ix["change_date"]]).canonical()
+            self.cache.date(values[ix["birth_date"]])
+            self.cache.date(values[ix["change_date"]])
         except DateParseError as exc:
             raise _RowError(exc.code, str(exc)) from None
-        if items["sex"] not in ("1", "2"):
-            raise _RowError("E_SEX_INVALID", str(items["sex"]))
+        if values[ix["sex"]] not in ("1", "2"):
+            raise _RowError("E_SEX_INVALID", values[ix["sex"]])
         reason = values[ix["change_reason"]]
         if reason not in self.reasons:
             raise _RowError("E_REASON_UNKNOWN", reason)
@@ -139,21 +150,8 @@ class _Converter:
         status = values[ix["status"]]
         if status not in self.statuses:
             raise _RowError("E_LOAD_STATUS", status)
-        notified_text = values[ix["notified_on"]]
-        notified = self._notified.get(notified_text)
-        if notified is None:
-            try:
-                notified_on = date.fromisoformat(notified_text)
-            except ValueError:
-                raise _RowError("E_DATE_FORMAT", notified_text) from None
-            # Few distinct days in a file: parse each once (bounded like KeyCache, memory stays flat).
-            if len(self._notified) >= 10_000:
-                self._notified.clear()
-            notified = self._notified[notified_text] = (
-                notified_on,
-                datetime.combine(notified_on, dtime(), UTC),
-            )
-        notified_on, updated_at = notified
+        if self._notified_on(values[ix["notified_on"]]) is None:
+            raise _RowError("E_DATE_FORMAT", values[ix["notified_on"]])
         file = self.spec.file
         municipality = values[ix[file.municipality_column]]
         if municipality not in self.municipalities:
@@ -168,20 +166,57 @@ class _Converter:
             raise _RowError("E_LOAD_STATUS", end_kind)
         if (end_kind is None) == (status in ("ended",)):
             raise _RowError("E_LOAD_STATUS", f"status {status} with end_kind {end_kind}")
+        if self.spec.retention and status == file.ended_status and values[ix["ended_on"]]:
+            try:
+                self.cache.date(values[ix["ended_on"]])
+            except DateParseError as exc:
+                # Used to escape as a DateParseError and stop the whole load (no row error).
+                raise _RowError(exc.code, str(exc)) from None
+
+    def _notified_on(self, text: str) -> tuple[date, datetime] | None:
+        """(届出日, its midnight UTC) of an ISO date text, or None when it is not one."""
+        notified = self._notified.get(text)
+        if notified is None:
+            try:
+                notified_on = date.fromisoformat(text)
+            except ValueError:
+                return None
+            # Few distinct days in a file: parse each once (bounded like KeyCache, memory stays flat).
+            if len(self._notified) >= 10_000:
+                self._notified.clear()
+            notified = self._notified[text] = (notified_on, datetime.combine(notified_on, dtime(), UTC))
+        return notified
+
+    def build(self, values: list[str], update_seq: int, version: int) -> list[Any]:
+        """The table row of a row that passed :meth:`check` (or the chunk's column-wise pre-check)."""
+        ix = self.index
+        code = values[0]
+        if self.check_mode is CheckDigitMode.WARN and not juminhyo_check_digit_ok(code):
+            self.warnings += 1  # accepted with a warning: the check digit broke the hypothesis
+        items: dict[str, object] = {name: values[ix[name]] for name in self.items}
+        items["birth_date"] = self.cache.date(values[ix["birth_date"]])
+        change_date = self.cache.date(values[ix["change_date"]]).canonical()
+        reason = values[ix["change_reason"]]
+        status = values[ix["status"]]
+        notified = self._notified_on(values[ix["notified_on"]])
+        assert notified is not None  # checked
+        notified_on, updated_at = notified
+        file = self.spec.file
+        given_end_kind = values[ix["end_kind"]] if "end_kind" in ix else ""
         old_code = values[ix["old_juminhyo_code"]] if "old_juminhyo_code" in ix else ""
         meta = Meta(
             juminhyo_code=code,
             change_reason=reason,
             change_date=change_date,
             status=status,
-            end_kind=end_kind,
+            end_kind=self.spec.loaded_end_kind(status, reason, given_end_kind),
             notified_on=notified_on,
             update_seq=update_seq,
             version=version,
             updated_at=updated_at,
             operator_id=LOADER_ID,
             terminal_id=LOADER_ID,
-            municipality_code=municipality,
+            municipality_code=values[ix[file.municipality_column]],
             old_juminhyo_code=old_code or None,
         )
         row = self.spec.build_values(items, meta, self.cache)
@@ -192,6 +227,88 @@ class _Converter:
                 row[_ENDED_ON] = ended.canonical()
                 row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
         return row
+
+    def failing(self, rows: list[list[str]]) -> set[int]:
+        """Indexes of ``rows`` that may break a rule, found column by column (issue 14 item 4).
+
+        Conservative: a row not returned passes every rule of :meth:`check`, so it is built without
+        the per-row checks; a returned row goes through :meth:`check`, which names its error. Most
+        checks are one set difference over a column's distinct values (a chunk has few distinct
+        reasons, statuses, municipalities and dates), and the per-value ones run the same functions
+        as :meth:`check` through C-level ``map``. ``test_load_property`` proves the two paths agree.
+        """
+        bad: set[int] = {i for i, values in enumerate(rows) if len(values) < self.width}
+        if bad:
+            rows = [values if len(values) >= self.width else self._blank for values in rows]
+        columns = list(zip(*rows, strict=False)) if rows else []
+        if not columns:
+            return bad
+        ix = self.index
+
+        def outside(column: tuple[str, ...], allowed: frozenset[str] | set[str]) -> None:
+            wrong = set(column) - allowed
+            if wrong:
+                bad.update(i for i, v in enumerate(column) if v in wrong)
+
+        def failing_values(column: tuple[str, ...], ok: Callable[[str], bool]) -> None:
+            bad.update(i for i, good in enumerate(map(ok, column)) if not good)
+
+        failing_values(columns[0], self._code_ok)
+        for name in ("birth_date", "change_date"):
+            outside(columns[ix[name]], self._valid_dates(set(columns[ix[name]])))
+        outside(columns[ix["sex"]], _SEXES)
+        outside(columns[ix["change_reason"]], self.file_reasons)
+        outside(columns[ix["status"]], self.statuses)
+        notified = columns[ix["notified_on"]]
+        outside(notified, {t for t in set(notified) if self._notified_on(t) is not None})
+        file = self.spec.file
+        outside(columns[ix[file.municipality_column]], self.municipalities)
+        if file.holds_my_number:
+            failing_values(columns[ix["my_number"]], _my_number_ok)
+        status, reason = columns[ix["status"]], columns[ix["change_reason"]]
+        given = columns[ix["end_kind"]] if "end_kind" in ix else ("",) * len(rows)
+        combos = set(zip(status, reason, given, strict=True))
+        wrong = {c for c in combos if not self._end_kind_ok(*c)}
+        if wrong:
+            bad.update(i for i, c in enumerate(zip(status, reason, given, strict=True)) if c in wrong)
+        if self.spec.retention:
+            ended = columns[ix["ended_on"]]
+            outside(ended, self._valid_dates(set(ended)) | {""})
+        return bad
+
+    @property
+    def _blank(self) -> list[str]:
+        """A stand-in for a short row in the column-wise pass (already marked failing)."""
+        return [""] * self.width
+
+    def _code_ok(self, code: str) -> bool:
+        # The check digit only where it can reject (ENFORCE); WARN counts it in build, once per row.
+        if self.check_mode is CheckDigitMode.ENFORCE:
+            return assess_juminhyo_code(code, self.check_mode).accepted
+        return is_juminhyo_code_format(code)
+
+    def _valid_dates(self, texts: set[str]) -> set[str]:
+        valid: set[str] = set()
+        for text in texts:
+            try:
+                self.cache.date(text)
+            except DateParseError:
+                continue
+            valid.add(text)
+        return valid
+
+    def _end_kind_ok(self, status: str, reason: str, given: str) -> bool:
+        end_kind = self.spec.loaded_end_kind(status, reason, given)
+        if end_kind is not None and end_kind not in self.end_kinds:
+            return False
+        return (end_kind is None) != (status in ("ended",))
+
+
+_SEXES: frozenset[str] = frozenset(("1", "2"))
+
+
+def _my_number_ok(number: str) -> bool:
+    return not number or is_valid_my_number(number)
 
 
 #: One CSV record per physical line: `juki synth` writes no field with a line break, and reading line
@@ -276,7 +393,10 @@ class _ChunkConverter:
             spec.columns.index(c) for c in ("updated_at", "update_seq", "notified_on")
         )
 
-    def __call__(self, chunk: _Chunk) -> _Converted:
+    def __call__(self, chunk: _Chunk, *, precheck: bool = True) -> _Converted:
+        """Convert a chunk. With ``precheck`` the rules are first checked column by column over the
+        whole chunk and only the persons with a suspect row take the per-row reference path
+        (:meth:`_Converter.convert`); without it every person does (the property test's reference)."""
         conv, retention = self.conv, self.retention
         current: list[str] = []
         history: list[str] = []
@@ -284,18 +404,20 @@ class _ChunkConverter:
         history_rows = 0
         warnings_before = conv.warnings
         seq = chunk.seq_base
-        for line_no, values, versions, stray in chunk.persons:
+        suspects = self._suspects(chunk) if precheck else None
+        for person, (line_no, values, versions, stray) in enumerate(chunk.persons):
             rejects.extend((HISTORY, hline, err.code, err.detail) for hline, err in stray)
             base = seq
             seq += len(versions) + 1
+            convert = conv.build if suspects is not None and person not in suspects else conv.convert
             try:
                 if isinstance(values, _RowError):
                     raise values
                 built = [
-                    conv.convert(hvalues, base + number - 1, number)
+                    convert(hvalues, base + number - 1, number)
                     for number, (_, hvalues) in enumerate(versions, start=1)
                 ]
-                row = conv.convert(values, base + len(versions), len(versions) + 1)
+                row = convert(values, base + len(versions), len(versions) + 1)
             except _RowError as exc:
                 # Every line of the person is rejected, each with the reason (nothing unaccounted).
                 rejects.append((CURRENT, line_no, exc.code, exc.detail))
@@ -320,6 +442,21 @@ class _ChunkConverter:
             history_rows,
             conv.warnings - warnings_before,
         )
+
+    def _suspects(self, chunk: _Chunk) -> set[int]:
+        """Indexes of the chunk's persons with a row that may break a rule (or an unreadable one)."""
+        rows: list[list[str]] = []
+        owners: list[int] = []
+        suspects: set[int] = set()
+        for person, (_, values, versions, _) in enumerate(chunk.persons):
+            if isinstance(values, _RowError):
+                suspects.add(person)
+                continue
+            rows.extend(hvalues for _, hvalues in versions)
+            rows.append(values)
+            owners.extend([person] * (len(versions) + 1))
+        suspects.update(owners[i] for i in self.conv.failing(rows))
+        return suspects
 
 
 _worker: _ChunkConverter | None = None
@@ -620,6 +757,17 @@ def _load_worker(
         results.put((kind, None, f"{type(exc).__name__}: {exc}"))
 
 
+def default_workers(files: int = 2) -> int:
+    """Converter processes per file: the cores left once each file has its reader and its backend.
+
+    On 2 cores that is 0 (inline): two files already keep 2 loaders and 2 backends busy, and worker
+    processes would only add the pickling of every chunk both ways (~15 % of a row's CPU, measured
+    for issue 14 item 4) without a core to run on.
+    """
+    cores = os.cpu_count() or 1
+    return max(0, (cores - 2 * files) // max(files, 1))
+
+
 def load_population(
     conninfos: dict[FileKind, str],
     src_dir: Path,
@@ -627,12 +775,16 @@ def load_population(
     rejects_dir: Path,
     check_mode: CheckDigitMode = CheckDigitMode.WARN,
     progress: Callable[[dict[FileKind, int]], None] | None = None,
-    workers_per_file: int = 2,
+    workers_per_file: int | None = None,
 ) -> list[LoadReport]:
     """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend),
-    each converting rows in ``workers_per_file`` worker processes (0: inline). ``conninfos`` names the
-    files to load, each with an administrator connection (see the module's "Who")."""
+    each converting rows in ``workers_per_file`` worker processes (0: inline; None:
+    :func:`default_workers`). ``conninfos`` names the files to load, each with an administrator
+    connection (see the module's "Who")."""
     import multiprocessing as mp
+
+    if workers_per_file is None:
+        workers_per_file = default_workers(len(conninfos))
 
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
