@@ -179,7 +179,9 @@ def _csv_values(draw: st.DrawFn, kind: FileKind) -> dict[str, str]:
             _mostly(st.sampled_from(["death", "removed"]) if ended else st.just(""), st.just("weird"))
         ),
         "ended_on": draw(st.sampled_from(["", "2020-01-02", "2020", "不詳", "2020/01/02"])),
-        "notified_on": draw(_mostly(st.dates().map(lambda d: d.isoformat()), st.just("2024-02-30"))),
+        "notified_on": draw(
+            _mostly(st.dates().map(lambda d: d.isoformat()), st.sampled_from(["2024-02-30", "9900-01-01"]))
+        ),
         "address_municipality_code": draw(st.sampled_from(["", *_MUNICIPALITIES[:3]])),
         "last_address": draw(_ADDRESS),
         "old_juminhyo_code": draw(st.sampled_from(["", "12345678901"])),
@@ -342,3 +344,33 @@ def test_D1_A3_an_unreadable_ended_on_is_a_rejected_row_not_a_failed_load() -> N
     line = ",".join(values[c] for c in spec.file.csv_columns)
     assert isinstance(_convert(conv, line), list)
     assert conv.failing([line.split(",")]) == set()
+
+
+@pytest.mark.parametrize(("column", "value"), [("notified_on", "9900-01-01"), ("change_date", "9851"),
+                                               ("ended_on", "9999-12-31")])  # fmt: skip
+def test_R_02_a_date_too_late_to_count_150_years_from_is_a_rejected_row(column: str, value: str) -> None:
+    """R-02 keeps an ended record 150 years from its end: from a year past 9849 there is no such day,
+    and the retention date stopped the whole load with a ValueError (found by the property test)."""
+    spec = row_spec(FileKind.PREF)
+    conv = load._Converter(FileKind.PREF, CheckDigitMode.ENFORCE)
+    values = {c: "" for c in spec.file.csv_columns} | {
+        "juminhyo_code": _code("1234567890", True),
+        "name_kanji": "田中　一郎",
+        "name_kana": "タナカ　イチロウ",
+        "birth_date": "1980-01-02",
+        "sex": "1",
+        "address": "神奈川県綾瀬市深谷中一丁目1番1号",
+        "municipality_code": _MUNICIPALITIES[0],
+        "change_reason": "death",
+        "change_date": "2020-01-02",
+        "status": "ended",
+        "end_kind": "death",
+        "ended_on": "2020-01-02",
+        "notified_on": "2020-01-03",
+    }
+    line = ",".join(values[c] for c in spec.file.csv_columns)
+    assert isinstance(_convert(conv, line), list)
+    values[column] = value
+    line = ",".join(values[c] for c in spec.file.csv_columns)
+    assert _convert(conv, line) == "E_DATE_RANGE"
+    assert conv.failing([line.split(",")]) == {0}
