@@ -31,21 +31,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dtime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from juki.domain.codes import (
-    CheckDigitMode,
-    assess_juminhyo_code,
-    is_juminhyo_code_format,
-    is_valid_my_number,
-    juminhyo_check_digit_ok,
-)
-from juki.domain.dates import DateParseError
+from juki.domain.codes import CheckDigitMode, assess_juminhyo_code, is_valid_my_number
+from juki.domain.dates import DateParseError, JukiDate
 from juki.domain.derive import LATEST_RETAINABLE_YEAR, KeyCache, retain_until
 from juki.domain.lgcodes import kanagawa
 from juki.domain.reasons import ChangeReason, applies_to
@@ -108,14 +101,6 @@ class _Converter:
         self.items = self.spec.file.notified_items
         self.width = len(self.columns)
         self.index = {name: i for i, name in enumerate(self.columns)}
-        ix = self.index
-        self._pick_items = itemgetter(*(ix[name] for name in self.items))
-        self._pick_meta = itemgetter(
-            *(ix[name] for name in ("birth_date", "change_date", "change_reason", "status", "notified_on")),
-            ix[self.spec.file.municipality_column],
-        )
-        self._end_kind_at = ix.get("end_kind")
-        self._old_code_at = ix.get("old_juminhyo_code")
         self.municipalities = frozenset(kanagawa().resident_register_codes())
         self.all_lg = frozenset(g.code for g in kanagawa())
         self.statuses = self.spec.statuses
@@ -127,14 +112,7 @@ class _Converter:
         self._notified: dict[str, tuple[date, datetime]] = {}
 
     def convert(self, values: list[str], update_seq: int, version: int) -> list[Any]:
-        """One CSV row → the table row's values in column order (raises _RowError when invalid).
-
-        The reference path: every rule checked in order, so the first broken one names the error."""
-        self.check(values)
-        return self.build(values, update_seq, version)
-
-    def check(self, values: list[str]) -> None:
-        """Raise _RowError for the first rule ``values`` breaks (the order fixes the reported code)."""
+        """One CSV row → the table row's values in column order (raises _RowError when invalid)."""
         if len(values) < self.width:
             raise _RowError("E_LOAD_COLUMNS", f"{len(values)} columns, expected {self.width}")
         ix = self.index
@@ -142,13 +120,16 @@ class _Converter:
         verdict = assess_juminhyo_code(code, self.check_mode)
         if not verdict.accepted:
             raise _RowError(verdict.error_code or "E_JUMINHYO_CODE_FORMAT", code)
+        if verdict.warning_code:
+            self.warnings += 1
+        items: dict[str, object] = {name: values[ix[name]] for name in self.items}
         try:
-            self.cache.date(values[ix["birth_date"]])
-            self.cache.date(values[ix["change_date"]])
+            items["birth_date"] = self.cache.date(values[ix["birth_date"]])
+            change_date = self.cache.date(values[ix["change_date"]]).canonical()
         except DateParseError as exc:
             raise _RowError(exc.code, str(exc)) from None
-        if values[ix["sex"]] not in ("1", "2"):
-            raise _RowError("E_SEX_INVALID", values[ix["sex"]])
+        if items["sex"] not in ("1", "2"):
+            raise _RowError("E_SEX_INVALID", str(items["sex"]))
         reason = values[ix["change_reason"]]
         if reason not in self.reasons:
             raise _RowError("E_REASON_UNKNOWN", reason)
@@ -159,8 +140,21 @@ class _Converter:
         status = values[ix["status"]]
         if status not in self.statuses:
             raise _RowError("E_LOAD_STATUS", status)
-        if self._notified_on(values[ix["notified_on"]]) is None:
-            raise _RowError("E_DATE_FORMAT", values[ix["notified_on"]])
+        notified_text = values[ix["notified_on"]]
+        notified = self._notified.get(notified_text)
+        if notified is None:
+            try:
+                notified_on = date.fromisoformat(notified_text)
+            except ValueError:
+                raise _RowError("E_DATE_FORMAT", notified_text) from None
+            # Few distinct days in a file: parse each once (bounded like KeyCache, memory stays flat).
+            if len(self._notified) >= 10_000:
+                self._notified.clear()
+            notified = self._notified[notified_text] = (
+                notified_on,
+                datetime.combine(notified_on, dtime(), UTC),
+            )
+        notified_on, updated_at = notified
         file = self.spec.file
         municipality = values[ix[file.municipality_column]]
         if municipality not in self.municipalities:
@@ -175,59 +169,31 @@ class _Converter:
             raise _RowError("E_LOAD_STATUS", end_kind)
         if (end_kind is None) == (status in ("ended",)):
             raise _RowError("E_LOAD_STATUS", f"status {status} with end_kind {end_kind}")
-        if self.spec.retention and status == file.ended_status and values[ix["ended_on"]]:
-            try:
-                self.cache.date(values[ix["ended_on"]])
-            except DateParseError as exc:
-                # Used to escape as a DateParseError and stop the whole load (no row error).
-                raise _RowError(exc.code, str(exc)) from None
+        ended: JukiDate | None = None
         if self.spec.retention:
+            ended_text = values[ix["ended_on"]] if status == file.ended_status else ""
+            if ended_text:
+                try:
+                    ended = self.cache.date(ended_text)
+                except DateParseError as exc:
+                    # Used to escape as a DateParseError and stop the whole load (no row error).
+                    raise _RowError(exc.code, str(exc)) from None
             # R-02 counts 150 years from the 届出日 (of the version that supersedes a history row) and
             # from an ended record's 異動日/消除日: past year 9849 there is no such day, and the
-            # retention date used to stop the whole load with a ValueError (found by the property test).
-            counted = ["notified_on"]
+            # retention date stopped the whole load with a ValueError (found by the property test).
+            counted = [notified_on.year]
             if status == file.ended_status:
-                counted += ["change_date", "ended_on"]
-            for name in counted:
-                text = values[ix[name]]
-                if not self._retainable(text):
-                    raise _RowError("E_DATE_RANGE", f"{name} {text}: 150年の保存期間を数えられません")
-
-    def _notified_on(self, text: str) -> tuple[date, datetime] | None:
-        """(届出日, its midnight UTC) of an ISO date text, or None when it is not one."""
-        notified = self._notified.get(text)
-        if notified is None:
-            try:
-                notified_on = date.fromisoformat(text)
-            except ValueError:
-                return None
-            # Few distinct days in a file: parse each once (bounded like KeyCache, memory stays flat).
-            if len(self._notified) >= 10_000:
-                self._notified.clear()
-            notified = self._notified[text] = (notified_on, datetime.combine(notified_on, dtime(), UTC))
-        return notified
-
-    def build(self, values: list[str], update_seq: int, version: int) -> list[Any]:
-        """The table row of a row that passed :meth:`check` (or the chunk's column-wise pre-check)."""
-        code = values[0]
-        if self.check_mode is CheckDigitMode.WARN and not juminhyo_check_digit_ok(code):
-            self.warnings += 1  # accepted with a warning: the check digit broke the hypothesis
-        # itemgetter picks the fields in one C call: this runs for every loaded row.
-        items: dict[str, object] = dict(zip(self.items, self._pick_items(values), strict=True))
-        birth, change, reason, status, notified_text, municipality = self._pick_meta(values)
-        items["birth_date"] = self.cache.date(birth)
-        notified = self._notified_on(notified_text)
-        assert notified is not None  # checked
-        notified_on, updated_at = notified
-        file = self.spec.file
-        given_end_kind = "" if self._end_kind_at is None else values[self._end_kind_at]
-        old_code = "" if self._old_code_at is None else values[self._old_code_at]
+                counted += [self.cache.date(change_date).year or 0]
+                counted += [ended.year or 0] if ended is not None else []
+            if max(counted) > LATEST_RETAINABLE_YEAR:
+                raise _RowError("E_DATE_RANGE", f"{max(counted)}年: 150年の保存期間を数えられません")
+        old_code = values[ix["old_juminhyo_code"]] if "old_juminhyo_code" in ix else ""
         meta = Meta(
             juminhyo_code=code,
             change_reason=reason,
-            change_date=self.cache.date(change).canonical(),
+            change_date=change_date,
             status=status,
-            end_kind=self.spec.loaded_end_kind(status, reason, given_end_kind),
+            end_kind=end_kind,
             notified_on=notified_on,
             update_seq=update_seq,
             version=version,
@@ -238,108 +204,10 @@ class _Converter:
             old_juminhyo_code=old_code or None,
         )
         row = self.spec.build_values(items, meta, self.cache)
-        if self.spec.retention and status == file.ended_status:
-            ended_text = values[self.index["ended_on"]]
-            if ended_text:
-                ended = self.cache.date(ended_text)
-                row[_ENDED_ON] = ended.canonical()
-                row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
+        if ended is not None:
+            row[_ENDED_ON] = ended.canonical()
+            row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
         return row
-
-    def failing(self, rows: list[list[str]]) -> set[int]:
-        """Indexes of ``rows`` that may break a rule, found column by column (issue 14 item 4).
-
-        Conservative: a row not returned passes every rule of :meth:`check`, so it is built without
-        the per-row checks; a returned row goes through :meth:`check`, which names its error. Most
-        checks are one set difference over a column's distinct values (a chunk has few distinct
-        reasons, statuses, municipalities and dates), and the per-value ones run the same functions
-        as :meth:`check` through C-level ``map``. ``test_load_property`` proves the two paths agree.
-        """
-        bad: set[int] = {i for i, values in enumerate(rows) if len(values) < self.width}
-        if bad:
-            rows = [values if len(values) >= self.width else self._blank for values in rows]
-        columns = list(zip(*rows, strict=False)) if rows else []
-        if not columns:
-            return bad
-        ix = self.index
-
-        def outside(column: tuple[str, ...], allowed: frozenset[str] | set[str]) -> None:
-            wrong = set(column) - allowed
-            if wrong:
-                bad.update(i for i, v in enumerate(column) if v in wrong)
-
-        def failing_values(column: tuple[str, ...], ok: Callable[[str], bool]) -> None:
-            bad.update(i for i, good in enumerate(map(ok, column)) if not good)
-
-        failing_values(columns[0], self._code_ok)
-        for name in ("birth_date", "change_date"):
-            outside(columns[ix[name]], self._valid_dates(set(columns[ix[name]])))
-        outside(columns[ix["sex"]], _SEXES)
-        outside(columns[ix["change_reason"]], self.file_reasons)
-        outside(columns[ix["status"]], self.statuses)
-        notified = columns[ix["notified_on"]]
-        outside(notified, {t for t in set(notified) if self._notified_on(t) is not None})
-        file = self.spec.file
-        outside(columns[ix[file.municipality_column]], self.municipalities)
-        if file.holds_my_number:
-            failing_values(columns[ix["my_number"]], _my_number_ok)
-        status, reason = columns[ix["status"]], columns[ix["change_reason"]]
-        given = columns[ix["end_kind"]] if "end_kind" in ix else ("",) * len(rows)
-        combos = set(zip(status, reason, given, strict=True))
-        wrong = {c for c in combos if not self._end_kind_ok(*c)}
-        if wrong:
-            bad.update(i for i, c in enumerate(zip(status, reason, given, strict=True)) if c in wrong)
-        if self.spec.retention:
-            ended = columns[ix["ended_on"]]
-            outside(ended, self._valid_dates(set(ended)) | {""})
-            for name in ("notified_on", "change_date", "ended_on"):  # whatever the status: conservative
-                column = columns[ix[name]]
-                outside(column, {t for t in set(column) if self._retainable(t)})
-        return bad
-
-    def _retainable(self, text: str) -> bool:
-        """Whether R-02's 150 years can be counted from the date ``text`` (empty or 不詳: yes)."""
-        if not text:
-            return True
-        try:
-            year = self.cache.date(text).year
-        except DateParseError:
-            return False
-        return year is None or year <= LATEST_RETAINABLE_YEAR
-
-    @property
-    def _blank(self) -> list[str]:
-        """A stand-in for a short row in the column-wise pass (already marked failing)."""
-        return [""] * self.width
-
-    def _code_ok(self, code: str) -> bool:
-        # The check digit only where it can reject (ENFORCE); WARN counts it in build, once per row.
-        if self.check_mode is CheckDigitMode.ENFORCE:
-            return assess_juminhyo_code(code, self.check_mode).accepted
-        return is_juminhyo_code_format(code)
-
-    def _valid_dates(self, texts: set[str]) -> set[str]:
-        valid: set[str] = set()
-        for text in texts:
-            try:
-                self.cache.date(text)
-            except DateParseError:
-                continue
-            valid.add(text)
-        return valid
-
-    def _end_kind_ok(self, status: str, reason: str, given: str) -> bool:
-        end_kind = self.spec.loaded_end_kind(status, reason, given)
-        if end_kind is not None and end_kind not in self.end_kinds:
-            return False
-        return (end_kind is None) != (status in ("ended",))
-
-
-_SEXES: frozenset[str] = frozenset(("1", "2"))
-
-
-def _my_number_ok(number: str) -> bool:
-    return not number or is_valid_my_number(number)
 
 
 #: One CSV record per physical line: `juki synth` writes no field with a line break, and reading line
@@ -424,10 +292,7 @@ class _ChunkConverter:
             spec.columns.index(c) for c in ("updated_at", "update_seq", "notified_on")
         )
 
-    def __call__(self, chunk: _Chunk, *, precheck: bool = True) -> _Converted:
-        """Convert a chunk. With ``precheck`` the rules are first checked column by column over the
-        whole chunk and only the persons with a suspect row take the per-row reference path
-        (:meth:`_Converter.convert`); without it every person does (the property test's reference)."""
+    def __call__(self, chunk: _Chunk) -> _Converted:
         conv, retention = self.conv, self.retention
         current: list[str] = []
         history: list[str] = []
@@ -435,20 +300,18 @@ class _ChunkConverter:
         history_rows = 0
         warnings_before = conv.warnings
         seq = chunk.seq_base
-        suspects = self._suspects(chunk) if precheck else None
-        for person, (line_no, values, versions, stray) in enumerate(chunk.persons):
+        for line_no, values, versions, stray in chunk.persons:
             rejects.extend((HISTORY, hline, err.code, err.detail) for hline, err in stray)
             base = seq
             seq += len(versions) + 1
-            convert = conv.build if suspects is not None and person not in suspects else conv.convert
             try:
                 if isinstance(values, _RowError):
                     raise values
                 built = [
-                    convert(hvalues, base + number - 1, number)
+                    conv.convert(hvalues, base + number - 1, number)
                     for number, (_, hvalues) in enumerate(versions, start=1)
                 ]
-                row = convert(values, base + len(versions), len(versions) + 1)
+                row = conv.convert(values, base + len(versions), len(versions) + 1)
             except _RowError as exc:
                 # Every line of the person is rejected, each with the reason (nothing unaccounted).
                 rejects.append((CURRENT, line_no, exc.code, exc.detail))
@@ -473,21 +336,6 @@ class _ChunkConverter:
             history_rows,
             conv.warnings - warnings_before,
         )
-
-    def _suspects(self, chunk: _Chunk) -> set[int]:
-        """Indexes of the chunk's persons with a row that may break a rule (or an unreadable one)."""
-        rows: list[list[str]] = []
-        owners: list[int] = []
-        suspects: set[int] = set()
-        for person, (_, values, versions, _) in enumerate(chunk.persons):
-            if isinstance(values, _RowError):
-                suspects.add(person)
-                continue
-            rows.extend(hvalues for _, hvalues in versions)
-            rows.append(values)
-            owners.extend([person] * (len(versions) + 1))
-        suspects.update(owners[i] for i in self.conv.failing(rows))
-        return suspects
 
 
 _worker: _ChunkConverter | None = None
@@ -816,7 +664,6 @@ def load_population(
 
     if workers_per_file is None:
         workers_per_file = default_workers(len(conninfos))
-
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     counters = {kind: ctx.Value("q", 0) for kind in conninfos}
