@@ -640,8 +640,8 @@ def default_workers(files: int = 2) -> int:
     """Converter processes per file: the cores left once each file has its reader and its backend.
 
     On 2 cores that is 0 (inline): two files already keep 2 loaders and 2 backends busy, and worker
-    processes would only add the pickling of every chunk both ways (~15 % of a row's CPU, measured
-    for issue 14 item 4) without a core to run on.
+    processes would only add the pickling of every chunk both ways (the input side alone ≈ 14 % of a
+    person's CPU, measured for issue 14 item 4; architecture note 73) without a core to run on.
     """
     cores = os.cpu_count() or 1
     return max(0, (cores - 2 * files) // max(files, 1))
