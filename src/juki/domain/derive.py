@@ -18,6 +18,8 @@ from juki.domain.kana import seion_family_given, seion_key
 
 #: R-02/R-03: history, 消除者 and dead persons' records are kept 150 years.
 RETENTION_YEARS = 150
+#: The last year :func:`retain_until` can count from (its result must still be a ``date``).
+LATEST_RETAINABLE_YEAR = date.max.year - RETENTION_YEARS
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,10 @@ def load_cmd(
     persons: Annotated[int, typer.Option(min=1000)] = 100_000,
     seed: Annotated[int, typer.Option()] = 1,
     database: Annotated[str, typer.Option(help="benchmark database (dropped and recreated)")] = "juki_bench",
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="変換プロセス数／ファイル（省略時はコア数から。0 = 読込プロセス内で変換）"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """人口の一括ロード速度（人/秒）を、同じCSVの素の COPY と比較する。"""
@@ -63,7 +67,7 @@ def load_cmd(
 
     db = _db(database)
     with _stages({"synth": persons, "load": persons}) as tick:
-        result = bench_load(db, db.settings.data_dir / "bench", persons, seed, tick)
+        result = bench_load(db, db.settings.data_dir / "bench", persons, seed, tick, workers_per_file=workers)
     emit_json(result) if as_json else console.print_json(data=result)
 
 

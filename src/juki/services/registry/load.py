@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import multiprocessing
+import os
 import tempfile
 import time
 from collections import deque
@@ -37,8 +38,8 @@ import psycopg
 from psycopg import sql
 
 from juki.domain.codes import CheckDigitMode, assess_juminhyo_code, is_valid_my_number
-from juki.domain.dates import DateParseError
-from juki.domain.derive import KeyCache, retain_until
+from juki.domain.dates import DateParseError, JukiDate
+from juki.domain.derive import LATEST_RETAINABLE_YEAR, KeyCache, retain_until
 from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.reasons import ChangeReason, applies_to
 from juki.domain.records import EndKind, FileKind
@@ -169,6 +170,24 @@ class _Converter:
             raise _RowError("E_LOAD_STATUS", end_kind)
         if (end_kind is None) == (status in ("ended",)):
             raise _RowError("E_LOAD_STATUS", f"status {status} with end_kind {end_kind}")
+        ended: JukiDate | None = None
+        if self.spec.retention:
+            ended_text = values[ix["ended_on"]] if status == file.ended_status else ""
+            if ended_text:
+                try:
+                    ended = self.cache.date(ended_text)
+                except DateParseError as exc:
+                    # Used to escape as a DateParseError and stop the whole load (no row error).
+                    raise _RowError(exc.code, str(exc)) from None
+            # R-02 counts 150 years from the 届出日 (of the version that supersedes a history row) and
+            # from an ended record's 異動日/消除日: past year 9849 there is no such day, and the
+            # retention date stopped the whole load with a ValueError (found by the property test).
+            counted = [notified_on.year]
+            if status == file.ended_status:
+                counted += [self.cache.date(change_date).year or 0]
+                counted += [ended.year or 0] if ended is not None else []
+            if max(counted) > LATEST_RETAINABLE_YEAR:
+                raise _RowError("E_DATE_RANGE", f"{max(counted)}年: 150年の保存期間を数えられません")
         old_code = values[ix["old_juminhyo_code"]] if "old_juminhyo_code" in ix else ""
         meta = Meta(
             juminhyo_code=code,
@@ -186,12 +205,9 @@ class _Converter:
             old_juminhyo_code=old_code or None,
         )
         row = self.spec.build_values(items, meta, self.cache)
-        if self.spec.retention and status == file.ended_status:
-            ended_text = values[ix["ended_on"]]
-            if ended_text:
-                ended = self.cache.date(ended_text)
-                row[_ENDED_ON] = ended.canonical()
-                row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
+        if ended is not None:
+            row[_ENDED_ON] = ended.canonical()
+            row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
         return row
 
 
@@ -629,6 +645,17 @@ def _load_worker(
         results.put((kind, None, f"{type(exc).__name__}: {exc}"))
 
 
+def default_workers(files: int = 2) -> int:
+    """Converter processes per file: the cores left once each file has its reader and its backend.
+
+    On 2 cores that is 0 (inline): two files already keep 2 loaders and 2 backends busy, and worker
+    processes would only add the pickling of every chunk both ways (the input side alone ≈ 14 % of a
+    person's CPU, measured for issue 14 item 4; architecture note 73) without a core to run on.
+    """
+    cores = os.cpu_count() or 1
+    return max(0, (cores - 2 * files) // max(files, 1))
+
+
 def load_population(
     conninfos: dict[FileKind, str],
     src_dir: Path,
@@ -637,14 +664,17 @@ def load_population(
     check_mode: CheckDigitMode = CheckDigitMode.WARN,
     prefecture: str = DEFAULT_PREFECTURE,
     progress: Callable[[dict[FileKind, int]], None] | None = None,
-    workers_per_file: int = 2,
+    workers_per_file: int | None = None,
 ) -> list[LoadReport]:
     """Load File 1 and File 2 in two processes at once (each a COPY stream plus its own backend),
-    each converting rows in ``workers_per_file`` worker processes (0: inline). ``conninfos`` names the
-    files to load, each with an administrator connection (see the module's "Who"); ``prefecture``
-    (``Settings.prefecture``) is the one whose 市町村コード the rows must carry."""
+    each converting rows in ``workers_per_file`` worker processes (0: inline; None:
+    :func:`default_workers`). ``conninfos`` names the files to load, each with an administrator
+    connection (see the module's "Who"); ``prefecture`` (``Settings.prefecture``) is the one whose
+    市町村コード the rows must carry."""
     import multiprocessing as mp
 
+    if workers_per_file is None:
+        workers_per_file = default_workers(len(conninfos))
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     counters = {kind: ctx.Value("q", 0) for kind in conninfos}
