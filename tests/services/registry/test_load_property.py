@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from juki.domain.codes import CheckDigitMode, juminhyo_check_digit, my_number_check_digit
 from juki.domain.dates import JukiDate
 from juki.domain.derive import KeyCache
-from juki.domain.lgcodes import for_prefecture
+from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FileKind
 from juki.services.registry import load
@@ -220,9 +220,9 @@ def test_bulk_path_and_ledger_agree_on_random_rows(kind: FileKind, data: st.Data
     line = ",".join(values[c] for c in spec.file.csv_columns)
     warm = _WARM.get(kind)
     if warm is None:
-        warm = _WARM[kind] = load._Converter(kind, CheckDigitMode.ENFORCE)
+        warm = _WARM[kind] = load._Converter(kind, CheckDigitMode.ENFORCE, DEFAULT_PREFECTURE)
         warm.cache = KeyCache(limit=8)  # small, so the clear-when-full path runs too
-    fresh = load._Converter(kind, CheckDigitMode.ENFORCE)
+    fresh = load._Converter(kind, CheckDigitMode.ENFORCE, DEFAULT_PREFECTURE)
 
     got, cold = _convert(warm, line), _convert(fresh, line)
     assert got == cold  # the same verdict (and error code) and the same row, warm caches or not
@@ -294,7 +294,7 @@ def test_D1_A3_D2_A3_every_line_of_a_random_chunk_is_loaded_or_rejected_with_its
     unreadable = data.draw(st.sets(st.integers(0, len(persons) - 1), max_size=2))
     chunk = _chunk(persons, unreadable)
     width = len(row_spec(kind).columns)
-    conv = load._ChunkConverter(kind, mode, list(range(width)), list(range(width + 3)))
+    conv = load._ChunkConverter(kind, mode, DEFAULT_PREFECTURE, list(range(width)), list(range(width + 3)))
     conv.conv.cache = KeyCache(limit=8)  # small, so the clear-when-full path runs too
     done = conv(chunk)
     rejected = {(which, line): code for which, line, code, _ in done.rejects}
@@ -313,7 +313,7 @@ def test_D1_A3_D2_A3_every_line_of_a_random_chunk_is_loaded_or_rejected_with_its
 def test_D1_A3_an_unreadable_ended_on_is_a_rejected_row_not_a_failed_load() -> None:
     """A 消除 row whose 消除日 is no date used to escape as DateParseError and stop the whole load."""
     spec = row_spec(FileKind.PREF)
-    conv = load._Converter(FileKind.PREF, CheckDigitMode.ENFORCE)
+    conv = load._Converter(FileKind.PREF, CheckDigitMode.ENFORCE, DEFAULT_PREFECTURE)
     values = {
         "juminhyo_code": _code("1234567890", True),
         "name_kanji": "田中　一郎",
@@ -346,7 +346,7 @@ def test_R_02_a_date_too_late_to_count_150_years_from_is_a_rejected_row(column: 
     """R-02 keeps an ended record 150 years from its end: from a year past 9849 there is no such day,
     and the retention date stopped the whole load with a ValueError (found by the property test)."""
     spec = row_spec(FileKind.PREF)
-    conv = load._Converter(FileKind.PREF, CheckDigitMode.ENFORCE)
+    conv = load._Converter(FileKind.PREF, CheckDigitMode.ENFORCE, DEFAULT_PREFECTURE)
     values = {c: "" for c in spec.file.csv_columns} | {
         "juminhyo_code": _code("1234567890", True),
         "name_kanji": "田中　一郎",
