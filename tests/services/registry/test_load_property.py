@@ -218,9 +218,9 @@ def test_bulk_path_and_ledger_agree_on_random_rows(kind: FileKind, data: st.Data
     line = ",".join(values[c] for c in spec.file.csv_columns)
     warm = _WARM.get(kind)
     if warm is None:
-        warm = _WARM[kind] = load._Converter(kind, CheckDigitMode.ENFORCE)
+        warm = _WARM[kind] = load._Converter(kind, CheckDigitMode.ENFORCE, "14")
         warm.cache = KeyCache(limit=8)  # small, so the clear-when-full path runs too
-    fresh = load._Converter(kind, CheckDigitMode.ENFORCE)
+    fresh = load._Converter(kind, CheckDigitMode.ENFORCE, "14")
 
     got, cold = _convert(warm, line), _convert(fresh, line)
     assert got == cold  # the same verdict (and error code) and the same row, warm caches or not
