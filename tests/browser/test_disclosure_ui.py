@@ -74,7 +74,8 @@ def test_F1_3_counter_registers_matches_and_downloads_the_signed_form(
 
     from juki.interfaces.forms import verify_pdf
 
-    status = verify_pdf(pdf, Pki(terminal_ui.app.state.web.settings.pki_directory).ca_cert_path)
+    pki = Pki(terminal_ui.app.state.web.settings.pki_directory)
+    status = verify_pdf(pdf, pki.ca_cert_path, pki.crl_path)
     assert status.genuine, status.reason
     text = library_text(pdf)
     assert NAME in text and juminhyo(8101) in text and "昭和60年3月4日" in text
