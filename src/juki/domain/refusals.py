@@ -213,6 +213,16 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "請求書に記載された本人確認情報では一人に特定できません（住民票コード等の記載を求めてください）",
         "several records match: the person cannot be identified",
     ),
+    ErrorSpec(
+        "T_DISCLOSURE_IDENTITY",
+        "提示された書類では請求者が本人であることを確認できません（不開示）",
+        "the counter could not verify the requester's identity",
+    ),
+    ErrorSpec(
+        "T_DISCLOSURE_REPRESENTATION",
+        "提示された書類では法定代理人等として請求する権限を確認できません（不開示）",
+        "the counter could not verify the representative's authority",
+    ),
     ErrorSpec("T_DISCLOSURE_NOT_FOUND", "該当する開示請求がありません", "no such disclosure request"),
     ErrorSpec(
         "T_DISCLOSURE_STATE",
