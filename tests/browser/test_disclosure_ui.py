@@ -14,7 +14,7 @@ from juki.store.db import DbRole
 from tests.browser.browser_support import Operator, Terminal
 from tests.browser.test_terminal_ui import bind, enrol, sign_in_webauthn
 from tests.factories import apply_accepted, juminhyo, notification, pref_record
-from tests.interfaces.forms.pdf_support import library_text, page_count, render_page
+from tests.interfaces.forms.pdf_support import library_text, page_count, pdftotext, render_page
 from tests.interfaces.terminal_web_support import grant, log_rows
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -74,7 +74,8 @@ def test_F1_3_counter_registers_matches_and_downloads_the_signed_form(
 
     from juki.interfaces.forms import verify_pdf
 
-    status = verify_pdf(pdf, Pki(terminal_ui.app.state.web.settings.pki_directory).ca_cert_path)
+    pki = Pki(terminal_ui.app.state.web.settings.pki_directory)
+    status = verify_pdf(pdf, pki.ca_cert_path, pki.crl_path)
     assert status.genuine, status.reason
     text = library_text(pdf)
     assert NAME in text and juminhyo(8101) in text and "昭和60年3月4日" in text
@@ -86,6 +87,73 @@ def test_F1_3_counter_registers_matches_and_downloads_the_signed_form(
     events = [r["detail"]["event"] for r in log_rows(terminal_ui.db, "function = 'disclosure'")]
     for step in ("disclosure_register", "disclosure_match", "disclosure_issue"):
         assert step in events
+
+
+def test_F1_3_request_matching_nobody_ends_with_a_signed_refusal_letter(
+    new_operator: Any, terminal_ui: Terminal
+) -> None:
+    """F1-3: a request that matches nobody → 照合 → 不開示 → the 不開示決定通知書 downloads, signed, and
+    reads (as text and as a rendered page) with the decision, the reason, 第30条の32 and the 教示 —
+    and nothing of the person who does live at that address."""
+    apply_accepted(
+        terminal_ui.db,
+        notification(
+            "pref",
+            "domestic_move_in",
+            juminhyo(8103),
+            record=pref_record(
+                8103, name_kanji=NAME, name_kana="カナガワ　カツコ", sex="2", birth_date="1985-03-04"
+            ),
+        ),
+    )
+    op = counter_clerk(new_operator, terminal_ui)
+    page = op.page
+    page.set_viewport_size(VIEWPORT)
+    page.goto(terminal_ui.url("/disclosure"))
+    page.get_by_label("氏名").fill("神田\u3000花子")  # nobody of that name at the address
+    page.get_by_label("生年月日").fill("昭和60年3月4日")
+    page.get_by_label("住所", exact=True).fill(ADDRESS)
+    page.get_by_role("button", name="受付").click()
+    page.get_by_role("button", name="照合").click()
+    expect(page.locator("#request-status")).to_contain_text("不開示")
+    expect(page.locator("#request-status")).to_contain_text("T_DISCLOSURE_NO_MATCH")
+    expect(page.get_by_role("button", name="交付（PDF）")).to_have_count(0)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="不開示決定通知書（PDF）").click()
+    assert info.value.suggested_filename.startswith("refusal-pref-")
+    pdf = Path(info.value.path()).read_bytes()
+    page.reload()
+    expect(page.locator("#request-status")).to_contain_text("不開示決定通知書 第")
+    expect(page.locator("#request-events")).to_contain_text("不開示決定通知書を発行")
+    page.screenshot(path=str(SCREENSHOTS / "terminal-disclosure-refused.png"))
+
+    from juki.interfaces.forms import verify_pdf
+
+    pki = Pki(terminal_ui.app.state.web.settings.pki_directory)
+    status = verify_pdf(pdf, pki.ca_cert_path, pki.crl_path)
+    assert status.genuine, status.reason
+    text = library_text(pdf).replace("\n", "")  # table cells wrap: read the sentences whole
+    assert "本人確認情報不開示決定通知書" in text and "開示しない（不開示）" in text
+    assert "一致する記録がありませんでした" in text and "住民基本台帳法第30条の32" in text
+    assert "審査請求" in text and "県で確認のうえ確定" in text
+    assert "神田\u3000花子" in text  # addressed to the requester as they wrote it
+    assert NAME not in text and juminhyo(8103) not in text  # the person living there is not on it
+    layout = pdftotext(pdf)
+    assert "不開示決定通知書" in layout and "行政不服審査法" in layout
+    image = render_page(pdf)  # page 1 as pdftoppm draws it: the title block and the decision table
+    assert image.getbbox() is not None and page_count(pdf) >= 1
+    assert_title_is_printed(image)
+
+    letters = log_rows(terminal_ui.db, "detail->>'event' = 'disclosure_refusal_letter'")
+    assert len(letters) == 1 and letters[0]["target"] is None and letters[0]["operator_login"] == "madoguchi1"
+
+
+def assert_title_is_printed(image: Any) -> None:
+    """The rendered page has ink in the title band and in the table area, not just a blank sheet."""
+    width, height = image.size
+    title_band = image.crop((0, int(height * 0.18), width, int(height * 0.26)))
+    table_band = image.crop((0, int(height * 0.30), width, int(height * 0.60)))
+    assert title_band.getextrema()[0] < 128 and table_band.getextrema()[0] < 128
 
 
 def test_F1_4_S60_counter_registers_a_correction_and_records_an_inquiry(

@@ -213,7 +213,30 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "請求書に記載された本人確認情報では一人に特定できません（住民票コード等の記載を求めてください）",
         "several records match: the person cannot be identified",
     ),
+    ErrorSpec(
+        "T_DISCLOSURE_IDENTITY",
+        "提示された書類では請求者が本人であることを確認できません（不開示）",
+        "the counter could not verify the requester's identity",
+    ),
+    ErrorSpec(
+        "T_DISCLOSURE_REPRESENTATION",
+        "提示された書類では法定代理人等として請求する権限を確認できません（不開示）",
+        "the counter could not verify the representative's authority",
+    ),
     ErrorSpec("T_DISCLOSURE_NOT_FOUND", "該当する開示請求がありません", "no such disclosure request"),
+    # --- the 外字 registry (DOMAIN §7; four eyes, S-12) ------------------------------------------------
+    ErrorSpec("T_GAIJI_INPUT", "外字の登録内容が正しくありません", "a 外字 registry entry is malformed"),
+    ErrorSpec("T_GAIJI_NOT_FOUND", "該当する外字の変更案がありません", "no such 外字 change proposal"),
+    ErrorSpec(
+        "T_GAIJI_STATE",
+        "この外字の変更案は承認できる状態ではありません",
+        "the proposal was decided already, or the registry changed since it was proposed",
+    ),
+    ErrorSpec(
+        "T_GAIJI_SELF_APPROVAL",
+        "自分が申請した外字の変更は承認できません。別の管理者が承認してください",
+        "an administrator may not approve a 外字 change they proposed",
+    ),
     ErrorSpec(
         "T_DISCLOSURE_STATE",
         "この開示請求はその処理ができる状態ではありません",

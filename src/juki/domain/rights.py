@@ -77,6 +77,8 @@ class InquiryCategory(StrEnum):
 OFFICES: Final = ("神奈川県政策局政策部情報公開広聴課", "神奈川県政策局自治振興部市町村課")
 #: The issuing authority printed on every answer.
 ISSUER: Final = "神奈川県知事"
+#: The prefecture as a legal person (the defendant of a 取消訴訟, named in the 不開示決定通知書's 教示).
+PREFECTURE_NAME: Final = "神奈川県"
 #: How a staff member who viewed a person's record is named to that person (S-55's optional table):
 #: the department, never the operator (architecture note 69).
 STAFF_DEPARTMENT: Final = "神奈川県政策局自治振興部市町村課"
@@ -159,3 +161,52 @@ def years_after(day: date, years: int) -> date:
 
 def correction_due(received_on: date) -> date:
     return received_on + timedelta(days=CORRECTION_DUE_DAYS)
+
+
+# --- the 不開示決定通知書 (issue 12 gap 1) ------------------------------------------------------------
+
+#: Why the counter itself may decide 不開示 (besides the match's no match / several candidates): the
+#: written request's own conditions (LEGAL.md §3: identity by one photo document or two others; a
+#: representative proves the representation). Codes of domain/refusals.py.
+COUNTER_REFUSALS: Final = ("T_DISCLOSURE_IDENTITY", "T_DISCLOSURE_REPRESENTATION")
+
+#: The reason as the requester reads it on the letter, per refusal code. Plain Japanese, and about the
+#: request only: an ambiguous match says that the request did not single out one person, never how
+#: many or who matched (architecture note 93).
+REFUSAL_LETTER_REASONS: Final = {
+    "T_DISCLOSURE_NO_MATCH": (
+        "請求書に記載された氏名、生年月日、住所等と一致する記録がありませんでした。"
+        "記載の誤りがないかご確認のうえ、住民票コードを記載するなどして、改めて請求することができます。"
+    ),
+    "T_DISCLOSURE_AMBIGUOUS": (
+        "請求書に記載された事項だけでは、開示の対象となる記録を一つに特定することができませんでした。"
+        "住民票コードを記載するなどして、改めて請求することができます。"
+    ),
+    "T_DISCLOSURE_IDENTITY": (
+        "請求者が本人であることを、提示された書類により確認することができませんでした。"
+        "本人確認書類（写真付きのもの1点、又はその他のもの2点）を添えて、改めて請求することができます。"
+    ),
+    "T_DISCLOSURE_REPRESENTATION": (
+        "請求者が法定代理人等として請求する権限を有することを、提示された書類により確認することが"
+        "できませんでした。戸籍謄本、登記事項証明書等を添えて、改めて請求することができます。"
+    ),
+}
+
+#: How to object to the decision (教示). LEGAL.md summarises how a request is made and answered but says
+#: nothing about objections; the text below is the project's reading of the general laws (行政不服審査法
+#: 第2条・第4条第1号・第18条・第82条: a 処分 of the governor, who has no superior agency, is objected to
+#: by 審査請求 to the governor within 3 months; 行政事件訴訟法第8条・第11条・第14条: 取消訴訟 against the
+#: prefecture within 6 months). The prefecture confirms or replaces it from its own rules before use:
+#: the marker is printed on the letter until then (architecture note 93).
+OBJECTION_PLACEHOLDER: Final = "【県で確認のうえ確定：教示文（仕様の出典に定めがなく、一般法による案）】"
+OBJECTION_NOTICE: Final = (
+    "（1）この決定に不服がある場合は、この決定があったことを知った日の翌日から起算して3か月以内に、"
+    "{authority}に対して審査請求をすることができます（行政不服審査法第2条、第4条第1号及び第18条）。",
+    "（2）この決定の取消しを求める訴えは、この決定があったことを知った日の翌日から起算して6か月以内に、"
+    "{prefecture}を被告として（訴訟において{prefecture}を代表する者は{authority}となります。）"
+    "提起することができます（行政事件訴訟法第8条、第11条及び第14条）。"
+    "ただし、（1）の審査請求をした場合には、その審査請求に対する裁決があったことを知った日の翌日から起算して"
+    "6か月以内に提起することができます。",
+    "（3）決定の日（審査請求をした場合は裁決の日）から1年を経過すると、審査請求及び訴えの提起は"
+    "できなくなります（正当な理由があるときを除きます）。",
+)

@@ -1,4 +1,5 @@
-"""`juki pki init|issue|revoke|crl|list`: the private CA of the juki network (mTLS between machines).
+"""`juki pki init|issue|revoke|crl|list|verify-pdf`: the private CA of the juki network (mTLS between
+machines), and the check of a signed form (帳票) against its certificate and CRL.
 
 The PKI lives in ``<JUKI_DATA_DIR>/pki``. Errors are one line on stderr and exit code 1.
 """
@@ -136,6 +137,24 @@ def crl_cmd(
         console.print(f"CRL の更新はまだ不要です（次回更新 {until}）: {pki.crl_path}", soft_wrap=True)
     else:
         console.print(f"CRL を発行しました: {crl}（次回更新 {until}）", soft_wrap=True)
+
+
+@app.command("verify-pdf")
+def verify_pdf_cmd(
+    pdf: Annotated[Path, typer.Argument(help="署名付きの帳票（PDF）")],
+) -> None:
+    """帳票の電子署名を、この CA の証明書と CRL で検証する（真正なら終了コード 0）。"""
+    from juki.interfaces.forms import verify_pdf  # the PDF libraries load only for this command
+
+    pki = Pki()
+    with _clear_errors():
+        data = pdf.read_bytes()
+    status = verify_pdf(data, pki.ca_cert_path, pki.crl_path)
+    if status.genuine:
+        console.print(f"真正です: {escape(status.signer)}（改変なし・失効なし）", soft_wrap=True)
+        return
+    console.print(f"[red]真正と確認できません:[/red] {escape(status.reason)}", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @app.command("list")

@@ -10,7 +10,9 @@ What is printed:
   entered ("昭和60年3月不詳"); for a person whose name has no kanji (a foreign resident registered in
   katakana or the alphabet: DOMAIN §5) the 西暦 comes first;
 * the legal basis, issue number, date and issuing office; 取扱注意 on every page when the form
-  carries a 個人番号.
+  carries a 個人番号;
+* the 不開示決定通知書 is built from the request alone (what the requester wrote, the decision, its
+  reason and how to object): it cannot print anything about a person of the file.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import Final
 
-from juki.domain.dates import DateParseError, JukiDate, format_seireki, format_wareki
+from juki.domain.dates import DateParseError, JukiDate, format_seireki, format_wareki, parse_date
 from juki.domain.items import SEX_LABELS, item_label
 from juki.domain.reasons import ChangeReason
 from juki.domain.rights import (
@@ -27,7 +29,13 @@ from juki.domain.rights import (
     CHANNEL_LABELS,
     CORRECTION_KIND_LABELS,
     ISSUER,
+    OBJECTION_NOTICE,
+    OBJECTION_PLACEHOLDER,
+    PREFECTURE_NAME,
+    REFUSAL_LETTER_REASONS,
+    REQUEST_KIND_LABELS,
     REQUESTER_LABELS,
+    RequestKind,
 )
 from juki.files import FileSpec
 from juki.interfaces.forms import Form, KeyValueTable, ListTable, Paragraph
@@ -35,6 +43,7 @@ from juki.services.access.actor import Function
 from juki.services.disclosure.corrections import CorrectionCase
 from juki.services.disclosure.gaiji_registry import apply_glyphs
 from juki.services.disclosure.issue import DisclosedRecord, ProvisionStatement
+from juki.services.disclosure.refusal import RefusalDecision
 
 __all__ = [
     "CONTACT",
@@ -42,6 +51,7 @@ __all__ = [
     "date_text",
     "disclosure_form",
     "provision_status_form",
+    "refusal_letter_form",
     "wareki_day",
 ]
 
@@ -262,6 +272,69 @@ def correction_letter_form(
                 f"{spec.correction_basis}の規定により、住所地の市町村に照会して調査した結果を次のとおり通知します。"
             ),
             KeyValueTable(tuple(rows), heading="調査の結果"),
+        ),
+        closing="\n".join(notes),
+    )
+
+
+def _given_date(text: str) -> str:
+    """A birth date as the requester wrote it, printed in 和暦（西暦） when it reads as a date."""
+    try:
+        return date_text(parse_date(text).canonical())
+    except DateParseError:
+        return text
+
+
+def refusal_letter_form(decision: RefusalDecision, glyphs: dict[int, str] | None = None) -> Form:
+    """The 不開示決定通知書: the request as written, the decision (不開示), the reason in plain Japanese,
+    the legal basis and how to object (教示; its wording is marked for the prefecture to confirm)."""
+    g = _Glyphs(glyphs or {})
+    req, spec = decision.request, decision.spec
+    given = [("氏名", g(req.given_name)), ("生年月日", _given_date(req.given_birth_date))]
+    if req.given_address:
+        given.append(("住所", g(req.given_address)))
+    if req.given_juminhyo_code:
+        given.append(("住民票コード", req.given_juminhyo_code))
+    what = (
+        f"{spec.label}の開示（{spec.server_label}に保存されているもの）"
+        if req.kind is RequestKind.DISCLOSURE
+        else REQUEST_KIND_LABELS[req.kind]
+    )
+    request_rows = (
+        ("請求番号", req.request_no),
+        ("請求年月日", wareki_day(req.received_on)),
+        ("請求の内容", what),
+        ("請求の方法", CHANNEL_LABELS[req.channel]),
+        ("請求者", REQUESTER_LABELS[req.requester_kind]),
+    )
+    decision_rows = (
+        ("決定の内容", "開示しない（不開示）"),
+        ("不開示の理由", REFUSAL_LETTER_REASONS[decision.reason_code]),
+        ("根拠法令", spec.disclosure_basis),
+    )
+    objection = "\n".join(
+        line.format(authority=ISSUER, prefecture=PREFECTURE_NAME) for line in OBJECTION_NOTICE
+    )
+    notes = [CONTACT, _SIGNED_NOTE]
+    recipient = g(req.given_name)
+    if g.missing:
+        notes.insert(0, _GETA_NOTE)
+    return Form(
+        title=f"{spec.label}不開示決定通知書",
+        issue_number=decision.decision_number,
+        issued_on=wareki_day(decision.issued_on),
+        issuer=ISSUER,
+        recipient=recipient,
+        legal_basis=spec.disclosure_basis,
+        sections=(
+            Paragraph(
+                f"{wareki_day(req.received_on)}付けで請求のあった{spec.label}の開示について、"
+                f"{spec.disclosure_basis}の規定に基づき審査した結果、次の理由により開示しないことと決定したので通知します。"
+            ),
+            KeyValueTable(decision_rows, heading="決定"),
+            KeyValueTable(request_rows, heading="請求の内容"),
+            KeyValueTable(tuple(given), heading="請求書に記載された事項"),
+            Paragraph(f"{OBJECTION_PLACEHOLDER}\n{objection}", heading="この決定に不服がある場合（教示）"),
         ),
         closing="\n".join(notes),
     )

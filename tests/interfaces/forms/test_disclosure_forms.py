@@ -4,14 +4,23 @@ README's picture (docs/screenshots/disclosure-form.png)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from juki.domain.rights import Channel, RequesterKind, RequestKind, RequestStatus
+from juki.domain.rights import (
+    COUNTER_REFUSALS,
+    REFUSAL_LETTER_REASONS,
+    Channel,
+    RequesterKind,
+    RequestKind,
+    RequestStatus,
+)
 from juki.files import FUHYO, PREF
-from juki.interfaces.disclosure_forms import date_text, disclosure_form
+from juki.interfaces.disclosure_forms import date_text, disclosure_form, refusal_letter_form
 from juki.interfaces.forms import render_form
 from juki.services.disclosure.issue import Addressee, DisclosedItem, DisclosedRecord
+from juki.services.disclosure.refusal import RefusalDecision
 from juki.services.disclosure.requests import DisclosureRequest
 from tests.interfaces.forms.pdf_support import assert_matches_reference, library_text, render_page
 
@@ -143,3 +152,39 @@ def test_F1_3_disclosure_form_page_matches_the_approved_reference() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     image.save(SCREENSHOTS / "disclosure-form.png", optimize=True)
     assert_matches_reference(image, "disclosure_form_page1")
+
+
+def _refusal(reason: str = "T_DISCLOSURE_AMBIGUOUS") -> RefusalDecision:
+    req = replace(
+        _request(),
+        status=RequestStatus.REFUSED,
+        matched_code=None,
+        refusal_code=reason,
+        issue_number=None,
+        issued_at=None,
+        given_name="鈴木\u3000一郎",
+        given_birth_date="1980-04-01",
+        given_sex="1",
+        given_address="神奈川県横浜市鶴見区豊岡町1番1号",
+    )
+    return RefusalDecision(req, PREF, "第2026-1000001号", date(2026, 12, 5), reason, False)
+
+
+def test_F1_3_refusal_letter_page_matches_the_approved_reference() -> None:
+    """The 不開示決定通知書 as a person sees it (pdftoppm), against the approved reference; also saved as
+    docs/screenshots/refusal-letter.png. Its text holds the decision, reason, basis and 教示."""
+    pdf = render_form(refusal_letter_form(_refusal()))
+    text = library_text(pdf).replace("\n", "")
+    assert "本人確認情報不開示決定通知書" in text and REFUSAL_LETTER_REASONS["T_DISCLOSURE_AMBIGUOUS"] in text
+    assert "昭和55年4月1日（1980年4月1日）" in text  # the birth date as given, in 和暦（西暦）
+    image = render_page(pdf)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image.save(SCREENSHOTS / "refusal-letter.png", optimize=True)
+    assert_matches_reference(image, "refusal_letter_page1")
+
+
+def test_F1_3_every_refusal_code_has_a_letter_text() -> None:
+    """Each way a request can end 不開示 — the match's two codes and the counter's — has its sentence."""
+    for code in ("T_DISCLOSURE_NO_MATCH", "T_DISCLOSURE_AMBIGUOUS", *COUNTER_REFUSALS):
+        text = library_text(render_form(refusal_letter_form(_refusal(code)))).replace("\n", "")
+        assert REFUSAL_LETTER_REASONS[code] in text

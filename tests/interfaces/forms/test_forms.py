@@ -144,20 +144,20 @@ def test_reference_comparison_notices_a_changed_name() -> None:
 def test_signed_form_verifies_and_a_modified_copy_fails(pki: Pki) -> None:
     """PAdES: the signed form is genuine; a changed byte, an appended update or another CA is not."""
     signed = sign_pdf(render_form(sample_form()), document_signer(pki))
-    status = verify_pdf(signed, pki.ca_cert_path)
+    status = verify_pdf(signed, pki.ca_cert_path, pki.crl_path)
     assert status.genuine, status.reason
     assert "pref-document-signer" in status.signer
 
     tampered = bytearray(signed)
     at = tampered.find(b"/Title")
     tampered[at + 8] ^= 0x01
-    bad = verify_pdf(bytes(tampered), pki.ca_cert_path)
+    bad = verify_pdf(bytes(tampered), pki.ca_cert_path, pki.crl_path)
     assert not bad.genuine and not bad.intact and bad.reason
 
-    appended = verify_pdf(signed + b"\n1 0 obj\n<< >>\nendobj\n", pki.ca_cert_path)
+    appended = verify_pdf(signed + b"\n1 0 obj\n<< >>\nendobj\n", pki.ca_cert_path, pki.crl_path)
     assert not appended.genuine
 
-    unsigned = verify_pdf(render_form(sample_form()), pki.ca_cert_path)
+    unsigned = verify_pdf(render_form(sample_form()), pki.ca_cert_path, pki.crl_path)
     assert not unsigned.genuine and unsigned.reason == "署名がありません"
 
 
@@ -165,8 +165,71 @@ def test_signature_from_another_ca_is_not_trusted(pki: Pki, tmp_path: Path) -> N
     other = Pki(tmp_path / "other")
     other.init()
     signed = sign_pdf(render_form(sample_form()), document_signer(other))
-    status = verify_pdf(signed, pki.ca_cert_path)
+    status = verify_pdf(signed, pki.ca_cert_path, pki.crl_path)
     assert status.intact and not status.trusted and not status.genuine
+
+
+def test_F1_3_copy_signed_with_a_revoked_certificate_fails_verification(tmp_path: Path) -> None:
+    """F1-3/F2-3 (a copy can be verified as genuine): once the document-signing certificate is revoked
+    and the CA re-issues its CRL, a copy signed with it is no longer genuine and says why; the next
+    form is signed with a new certificate and verifies."""
+    pki = Pki(tmp_path / "own-pki")  # its own CA: the module's shared signer stays valid for the others
+    pki.init()
+    signed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    assert verify_pdf(signed, pki.ca_cert_path, pki.crl_path).genuine
+    old_serial = pki.document_signer().serial
+
+    pki.revoke(old_serial, "key_compromise")
+    still_old_crl = verify_pdf(signed, pki.ca_cert_path, pki.crl_path)
+    assert still_old_crl.genuine  # the revocation takes effect with the next CRL, as for TLS
+    pki.publish_crl()
+    status = verify_pdf(signed, pki.ca_cert_path, pki.crl_path)
+    assert not status.genuine and status.revoked and not status.trusted
+    assert status.intact  # the bytes are unchanged: it is the certificate that is no longer good
+    assert "失効しています" in status.reason
+
+    renewed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    assert pki.document_signer().serial != old_serial
+    assert verify_pdf(renewed, pki.ca_cert_path, pki.crl_path).genuine
+
+
+def test_F1_3_cli_verify_pdf_says_genuine_then_revoked(tmp_path: Path) -> None:
+    """`juki pki verify-pdf` (F1-3: a copy can be checked): exit 0 for a genuine copy, 1 once the
+    signer is revoked (`juki pki revoke` re-issues the CRL)."""
+    from typer.testing import CliRunner
+
+    from juki.interfaces.cli import app
+
+    pki = Pki(tmp_path / "pki")
+    pki.init()
+    copy = tmp_path / "copy.pdf"
+    copy.write_bytes(sign_pdf(render_form(sample_form()), document_signer(pki)))
+    runner, env = CliRunner(), {"JUKI_DATA_DIR": str(tmp_path)}
+    ok = runner.invoke(app, ["pki", "verify-pdf", str(copy)], env=env)
+    assert ok.exit_code == 0 and "真正です" in ok.output, ok.output
+    revoked = runner.invoke(
+        app, ["pki", "revoke", "pref-document-signer", "--reason", "keyCompromise"], env=env
+    )
+    assert revoked.exit_code == 0, revoked.output
+    bad = runner.invoke(app, ["pki", "verify-pdf", str(copy)], env=env)
+    assert bad.exit_code == 1 and "失効しています" in bad.output, bad.output
+
+
+def test_verification_fails_closed_without_current_revocation_information(pki: Pki, tmp_path: Path) -> None:
+    """No CRL, a damaged one, or one signed by another CA: the revocation status is unknown, so the
+    copy is not vouched for (hard-fail, like the TLS servers with the same CRL)."""
+    signed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    missing = verify_pdf(signed, pki.ca_cert_path, tmp_path / "none.pem")
+    assert not missing.genuine and "CRL" in missing.reason
+    damaged = verify_pdf(
+        signed, pki.ca_cert_path, b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"
+    )
+    assert not damaged.genuine and "CRL" in damaged.reason
+    other = Pki(tmp_path / "other")
+    other.init()
+    foreign = verify_pdf(signed, pki.ca_cert_path, other.crl_path)
+    assert not foreign.genuine and not foreign.trusted and not foreign.revoked
+    assert "失効を確認できません" in foreign.reason
 
 
 def test_document_signer_is_not_a_network_peer(pki: Pki) -> None:

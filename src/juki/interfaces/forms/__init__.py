@@ -12,9 +12,10 @@ The one PDF module of juki. Any function that prints something for a person or a
 * ``sign_pdf(pdf, signer) -> bytes`` — PAdES signature with the prefecture's document-signing key;
   ``document_signer(pki)`` gives the :class:`DocumentSigner` of a :class:`~juki.services.access.pki.Pki`
   (the certificate is issued by the juki CA on first use).
-* ``verify_pdf(pdf, trust) -> SignatureStatus`` — ``.genuine`` is true only for an intact signature
-  over the whole file by a certificate that chains to ``trust`` (the CA certificate); ``.reason`` says
-  in Japanese what failed.
+* ``verify_pdf(pdf, trust, crl) -> SignatureStatus`` — ``.genuine`` is true only for an intact
+  signature over the whole file by a certificate that chains to ``trust`` (the CA certificate) and is
+  not revoked by ``crl`` (the CA's current CRL, required); ``.reason`` says in Japanese what failed.
+  ``juki pki verify-pdf FILE`` does the same from the command line.
 
 Example::
 
@@ -22,7 +23,7 @@ Example::
                 issued_on="令和8年12月5日", issuer="神奈川県知事",
                 sections=[KeyValueTable([("氏名", "\\uFA19田　太郎")])])
     signed = sign_pdf(render_form(form), document_signer(Pki()))
-    assert verify_pdf(signed, Pki().ca_cert_path).genuine
+    assert verify_pdf(signed, Pki().ca_cert_path, Pki().crl_path).genuine
 
 The module never decides what may be printed: the service that supplies the data checks the rights
 and writes the operation log before the interface renders.

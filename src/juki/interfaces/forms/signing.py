@@ -4,7 +4,17 @@ A printed form leaves the office; a PDF copy may be sent on. Signing it (PAdES b
 signer's certificate embedded) lets anyone holding the juki CA certificate check that a copy is the
 one the prefecture issued and was not changed afterwards: :func:`verify_pdf` answers with a
 :class:`SignatureStatus` whose ``genuine`` is true only when the signature is intact, the certificate
-chains to the trusted CA, and the signature covers the whole file (nothing was appended after it).
+chains to the trusted CA, is not on the CA's certificate revocation list, and the signature covers the
+whole file (nothing was appended after it).
+
+Revocation is checked against the CRL the juki PKI publishes (``Pki.crl_path``, no OCSP: the network
+has none), and the CRL is required: a revoked signer fails, and so does a CRL that is missing,
+not signed by the CA or past its nextUpdate — a copy is vouched for only with current revocation
+information (fail closed, as the TLS servers do with the same CRL; the legacy "hard-fail" mode is
+not enough: see :data:`_CRL_REQUIRED`). There is no trusted timestamp in
+the signature, so the check is made at the time of verification: after a revocation (a leaked key,
+say) every copy signed with that certificate fails, including those signed before it; the counter
+prints a new copy with the new certificate.
 """
 
 from __future__ import annotations
@@ -16,8 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import TypeVar
+from typing import Final, TypeVar
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
@@ -30,9 +41,24 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 SIGNATURE_FIELD = "PrefectureSignature"
+#: The signer's certificate must be checked against a CRL, whether or not it names a distribution point
+#: (the juki CA's certificates do not: the CRL is a file of the PKI directory, not a URL). pyHanko's
+#: legacy "hard-fail" mode checks only certificates that declare one, so it would have let a revoked
+#: signer pass. The CA is the trust root itself: nothing above it to check.
+_CRL_REQUIRED: Final = CertRevTrustPolicy(
+    RevocationCheckingPolicy(
+        ee_certificate_rule=RevocationCheckingRule.CRL_REQUIRED,
+        intermediate_ca_cert_rule=RevocationCheckingRule.CRL_REQUIRED,
+    )
+)
 T = TypeVar("T")
 
 # pyHanko logs every failed path validation with a stack trace at WARNING; a forged copy is an
@@ -56,10 +82,11 @@ class SignatureStatus:
 
     signed: bool
     intact: bool  # the signed bytes are unchanged
-    trusted: bool  # the signer's certificate chains to the trusted CA
+    trusted: bool  # the signer's certificate chains to the trusted CA and is not revoked
     whole_file: bool  # nothing was added after the signature
     signer: str  # the certificate's subject, for the reader
     reason: str  # a Japanese sentence saying what failed, '' when genuine
+    revoked: bool = False  # the signer's certificate (or its CA) is on the CRL
 
     @property
     def genuine(self) -> bool:
@@ -119,10 +146,18 @@ def _not_genuine(reason: str, *, signed: bool = False, signer: str = "") -> Sign
     )
 
 
-def verify_pdf(pdf: bytes, trust: Path | bytes) -> SignatureStatus:
-    """Check the form's signature against the CA certificate ``trust`` (a path or PEM/DER bytes)."""
+def verify_pdf(pdf: bytes, trust: Path | bytes, crl: Path | bytes) -> SignatureStatus:
+    """Check the form's signature against the CA certificate ``trust`` and its CRL ``crl`` (each a
+    path or PEM/DER bytes; the juki PKI's ``ca_cert_path`` and ``crl_path``)."""
     try:
         root = _cert_from_bytes(trust.read_bytes() if isinstance(trust, Path) else trust)
+    except Exception:
+        return _not_genuine("信頼する認証局の証明書を読み込めません")
+    try:
+        revocation_list = _crl_from_bytes(crl.read_bytes() if isinstance(crl, Path) else crl)
+    except Exception:  # no CRL, no vouching: the revocation status is unknown
+        return _not_genuine("証明書失効リスト（CRL）を読み込めません。失効の確認ができないため検証できません")
+    try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         embedded = reader.embedded_signatures
     except Exception:  # any parse failure means: not a document we can vouch for
@@ -134,7 +169,12 @@ def verify_pdf(pdf: bytes, trust: Path | bytes) -> SignatureStatus:
         status = _outside_event_loop(
             lambda: validate_pdf_signature(
                 sig,
-                ValidationContext(trust_roots=[root], allow_fetching=False),
+                ValidationContext(
+                    trust_roots=[root],
+                    crls=[revocation_list],
+                    allow_fetching=False,
+                    revinfo_policy=_CRL_REQUIRED,
+                ),
                 key_usage_settings=KeyUsageConstraints(key_usage={"digital_signature"}),
             )
         )
@@ -147,7 +187,13 @@ def verify_pdf(pdf: bytes, trust: Path | bytes) -> SignatureStatus:
         reasons.append("署名の後で内容が変更されています")
     elif not status.valid:
         reasons.append("署名値が正しくありません")
-    if not status.trusted:
+    if status.revoked:
+        reasons.append("署名者の証明書は失効しています（証明書失効リストに掲載）")
+    elif not status.trusted and status.validation_path is not None:
+        reasons.append(
+            "署名者の証明書の失効を確認できません（証明書失効リストが古いか、認証局のものではありません）"
+        )
+    elif not status.trusted:
         reasons.append("署名者の証明書が信頼する認証局につながりません")
     if not whole:
         reasons.append("署名の後に内容が追加されています")
@@ -158,7 +204,16 @@ def verify_pdf(pdf: bytes, trust: Path | bytes) -> SignatureStatus:
         whole_file=whole,
         signer=signer,
         reason="、".join(reasons),
+        revoked=status.revoked,
     )
+
+
+def _crl_from_bytes(data: bytes) -> asn1_crl.CertificateList:
+    if pem.detect(data):
+        _, _, data = pem.unarmor(data)
+    revocation_list = asn1_crl.CertificateList.load(data)
+    _ = revocation_list.native  # parse now: a damaged CRL fails here, not inside the validation
+    return revocation_list
 
 
 def _cert_from_bytes(data: bytes) -> asn1_x509.Certificate:

@@ -23,6 +23,7 @@ from juki.interfaces.terminal import (
     routes_bulk,
     routes_cases,
     routes_disclosure,
+    routes_gaiji,
     routes_jlis,
     routes_jobs,
     routes_provision,
@@ -93,6 +94,7 @@ def create_terminal_app(
         app.include_router(module.router)
     app.include_router(routes_disclosure.router)
     app.include_router(routes_cases.router)
+    app.include_router(routes_gaiji.router)
     app.mount("/static", StaticFiles(packages=[("juki.interfaces.terminal", "static")]), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -210,6 +210,8 @@ def menu_for(actor: Actor) -> list[MenuItem]:
         items.append(MenuItem("/admin/operators", "操作者の管理", "登録・登録用リンク・ロック解除・無効化"))
     if permissions.allows(actor, Function.TERMINAL_ADMIN, None):
         items.append(MenuItem("/admin/terminals", "端末の管理", "登録・端末登録リンク・一括出力・廃止"))
+    if permissions.allows(actor, Function.GAIJI_ADMIN, None):
+        items.append(MenuItem("/admin/gaiji", "外字の登録", "符号位置とMJ字形・申請と承認"))
     if permissions.password_allowed(actor.roles):
         items.append(MenuItem("/account/password", "パスワードの変更"))
     return items

@@ -43,6 +43,7 @@ FUNCTION_LABELS: Final[dict[str, str]] = {
     Function.CORRECTION_REQUEST.value: "訂正等の申出",
     Function.INQUIRY_LOG.value: "問合せ記録",
     Function.JOBS_ADMIN.value: "定期処理・バックアップの確認",
+    Function.GAIJI_ADMIN.value: "外字の登録・変更",
     "job_run": "定期処理の実行",
 }
 OUTCOME_LABELS: Final[dict[str, str]] = {

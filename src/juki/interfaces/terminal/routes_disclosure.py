@@ -3,7 +3,9 @@
 
 Flow: the counter registers the written request (``POST /disclosure``), matches it
 (``…/match``: one person or 不開示 with its reason, never a list) and issues the form
-(``…/issue``: a signed PDF download). What the requester gave travels only in POST bodies; the URLs
+(``…/issue``: a signed PDF download). A request that ends 不開示 — no match, several candidates, or
+the counter's own decision (``…/refuse``) — gets the signed 不開示決定通知書 (``…/refusal-letter``),
+built from the request alone. What the requester gave travels only in POST bodies; the URLs
 carry the register's own numbers. Rights, the register and the operation log are the services' work
 (services/disclosure); this module builds the forms (interfaces/disclosure_forms.py) and signs them
 with the prefecture's document-signing key (interfaces/forms).
@@ -18,9 +20,10 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from juki.domain.records import FileKind
-from juki.domain.refusals import Refusal
+from juki.domain.refusals import REFUSALS, Refusal
 from juki.domain.rights import (
     CHANNEL_LABELS,
+    COUNTER_REFUSALS,
     IDENTITY_DOCUMENTS,
     OFFICES,
     REQUEST_KIND_LABELS,
@@ -31,7 +34,7 @@ from juki.domain.rights import (
     RequestKind,
 )
 from juki.files import all_files, file_spec
-from juki.interfaces.disclosure_forms import disclosure_form, provision_status_form
+from juki.interfaces.disclosure_forms import disclosure_form, provision_status_form, refusal_letter_form
 from juki.interfaces.forms import document_signer, render_form, sign_pdf
 from juki.interfaces.terminal.context import (
     Ctx,
@@ -51,11 +54,19 @@ from juki.services.disclosure.gaiji_registry import glyph_map
 from juki.services.disclosure.issue import issue_disclosure, issue_provision_status
 from juki.services.disclosure.matching import match_request
 from juki.services.disclosure.provision_source import provision_lines
+from juki.services.disclosure.refusal import issue_refusal_letter, refuse_request
 from juki.services.disclosure.staff_views import staff_views_from_log
 
 router = APIRouter(route_class=SafeRoute)
 FormText = Annotated[str, Form()]
 _FORM_REFUSALS = frozenset({"T_DISCLOSURE_INPUT", "T_PROVISION_STATUS_FILE"})
+
+#: Steps of a request's history that are not statuses (the events table shows them in Japanese).
+_EVENT_LABELS: dict[str, str] = {
+    "reprinted": "再印刷",
+    "letter_issued": "不開示決定通知書を発行",
+    "letter_reprinted": "不開示決定通知書を再印刷",
+}
 
 _EMPTY: dict[str, Any] = {
     "files": ["pref"],
@@ -204,7 +215,8 @@ def disclosure_request(request: Request, file_name: str, request_id: str) -> Res
         title="開示請求",
         req=shown,
         file_title=file_spec(file).title,
-        status_labels={k.value: v for k, v in REQUEST_STATUS_LABELS.items()},
+        status_labels={k.value: v for k, v in REQUEST_STATUS_LABELS.items()} | _EVENT_LABELS,
+        counter_refusals=[(code, REFUSALS[code].message_ja) for code in COUNTER_REFUSALS],
         kind_labels={k.value: v for k, v in REQUEST_KIND_LABELS.items()},
         channel_labels={k.value: v for k, v in CHANNEL_LABELS.items()},
         requester_labels={k.value: v for k, v in REQUESTER_LABELS.items()},
@@ -251,6 +263,39 @@ def disclosure_issue(
             request_no = record.request.request_no
     pdf = sign_pdf(render_form(form), signer_of(web))
     filename = f"{kind.value}-{file.value}-{request_no}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post("/disclosure/{file_name}/{request_id}/refuse")
+def disclosure_refuse(
+    request: Request, file_name: str, request_id: str, csrf_token: FormText = "", reason: FormText = ""
+) -> Response:
+    """The counter's own 不開示 (identity or representation not shown, LEGAL.md §3)."""
+    web, ctx = posted_session(request, csrf_token)
+    file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
+    number = _request_id(request_id)
+    with web.file_connection(file) as conn:
+        refuse_request(conn, ctx.signed_in, file, number, reason)
+    return RedirectResponse(f"/disclosure/{file.value}/{number}", status_code=303)
+
+
+@router.post("/disclosure/{file_name}/{request_id}/refusal-letter")
+def disclosure_refusal_letter(
+    request: Request, file_name: str, request_id: str, csrf_token: FormText = ""
+) -> Response:
+    """The signed 不開示決定通知書 of a refused request (a download, numbered on first print)."""
+    web, ctx = posted_session(request, csrf_token)
+    file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
+    number = _request_id(request_id)
+    with web.term() as term, web.file_connection(file) as conn:
+        glyphs = glyph_map(term)
+        decision = issue_refusal_letter(conn, ctx.signed_in, file, number)
+    pdf = sign_pdf(render_form(refusal_letter_form(decision, glyphs)), signer_of(web))
+    filename = f"refusal-{file.value}-{decision.request.request_no}.pdf"
     return Response(
         pdf,
         media_type="application/pdf",

@@ -50,6 +50,7 @@ class Function(StrEnum):
     BULK_APPROVE = "bulk_approve"  # the requester's head approves a large bulk output (S-26)
     MEDIA_OUTPUT = "media_output"  # write a bulk result to a registered medium (S-29, S-30, S-23)
     JOBS_ADMIN = "jobs_admin"  # the scheduled jobs, backup register and retention table page
+    GAIJI_ADMIN = "gaiji_admin"  # the 外字 registry: propose / approve a glyph (DOMAIN §7, four eyes)
 
 
 #: How the permission matrix and the operation log write "touches neither file" (a function such

@@ -53,6 +53,13 @@ EVENT_WORDS: Final[Mapping[str, str]] = {
     "log_sample": "操作ログの無作為抽出",
     "log_patterns": "注意すべき操作の確認",
     "log_export": "操作ログのCSV出力",
+    "gaiji_list": "外字登録の一覧表示",
+    "gaiji_propose": "外字の登録・変更の申請",
+    "gaiji_approve": "外字の登録・変更の承認",
+    "gaiji_reject": "外字の登録・変更の却下",
+    "disclosure_refuse": "開示請求の不開示（窓口の判断）",
+    "disclosure_refusal_letter": "不開示決定通知書の発行",
+    "disclosure_refusal_letter_reprint": "不開示決定通知書の再印刷",
 }
 
 _NAME_MATCH: Final = {"exact": "完全一致", "prefix": "前方一致"}

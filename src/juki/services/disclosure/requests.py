@@ -102,6 +102,8 @@ class DisclosureRequest:
     created_by: str
     retain_until: date
     events: tuple[RequestEvent, ...] = field(default=())
+    decision_number: str | None = None  # the 不開示決定通知書's number, once printed (refused only)
+    decision_issued_at: datetime | None = None
 
 
 def _check_input(spec: FileSpec, given: RequestInput) -> RequestInput:
@@ -180,6 +182,8 @@ def _row(file: FileKind, row: dict[str, Any], events: tuple[RequestEvent, ...] =
         created_by=row["created_by"],
         retain_until=row["retain_until"],
         events=events,
+        decision_number=row.get("decision_number"),
+        decision_issued_at=row.get("decision_issued_at"),
     )
 
 
