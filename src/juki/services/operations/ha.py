@@ -104,7 +104,7 @@ class HaPlan:
         ]  # fmt: skip
 
     def run(self, pgdata: Path) -> list[str]:
-        """The keeper (or monitor) service: supervises its PostgreSQL; under systemd, `pg_autoctl show systemd`."""
+        """The keeper (or monitor) service, supervising its PostgreSQL (`pg_autoctl show systemd`)."""
         return ["pg_autoctl", "run", "--pgdata", str(pgdata)]
 
     def keeper_timeout(self, index: int, seconds: int) -> list[str]:
@@ -124,7 +124,11 @@ class HaPlan:
         def line(argv: list[str]) -> str:
             return shlex.join(argv)
 
-        out = [line(self.create_monitor()), line(self.monitor_listen()), line(self.run(self.monitor_pgdata)) + " &"]
+        out = [
+            line(self.create_monitor()),
+            line(self.monitor_listen()),
+            line(self.run(self.monitor_pgdata)) + " &",
+        ]
         for statement in self.monitor_settings_sql(timers or {}) if timers else []:
             out.append(
                 line(["psql", "-X", "-h", self.host, "-p", str(self.monitor_port), "-d", "pg_auto_failover",
