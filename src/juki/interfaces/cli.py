@@ -20,6 +20,7 @@ from juki.interfaces import (
     cli_backup,
     cli_bulk,
     cli_data,
+    cli_ha,
     cli_jobs,
     cli_pki,
     cli_provision,
@@ -58,6 +59,7 @@ app.add_typer(cli_provision.app, name="provision")
 cli_bulk.attach(cli_provision.app)  # juki provision agent / media / bulk (F1-2b)
 app.add_typer(cli_jobs.app, name="jobs")
 app.add_typer(cli_backup.app, name="backup")
+app.add_typer(cli_ha.app, name="ha")
 app.add_typer(cli_admin.app)
 
 
