@@ -322,5 +322,7 @@ def failover_cmd(
     """主サーバ喪失の訓練（S-49）：受付中に主ノードを kill -9 し、RTO と失われた受理済み通知（RPO）を測る。"""
     from juki.tools.bench.failover import bench_failover
 
-    result = bench_failover(runs, persons=persons, changes=changes)
+    result = bench_failover(
+        runs, persons=persons, changes=changes, each=lambda run: console.print(f"run: {run}", soft_wrap=True)
+    )
     emit_json(result) if as_json else console.print_json(data=result)

@@ -1,7 +1,7 @@
 """The failover drill (S-49, issue 14 item 3): the primary's machine lost in the middle of the intake.
 
 A pg_auto_failover formation on loopback (:mod:`juki.tools.ha_formation`), juki migrated onto it and
-loaded with a synthetic population, `juki serve` (mutual TLS, its own process) and both relays
+loaded with a synthetic population, the intake server (mutual TLS, the app of `juki serve`) and both relays
 running against the multi-host URL, the municipal CS simulator streaming notifications — and
 `kill -9` of the primary's postmaster and keeper mid-stream. The simulator resends what got
 E_DB_UNAVAILABLE or no answer; the standby is promoted by the monitor; clients follow it.
@@ -20,15 +20,14 @@ drill and checks the invariants on what it leaves behind.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import random
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,8 @@ from psycopg import sql
 from juki.config import Settings
 from juki.domain.records import FileKind
 from juki.files import all_files
+from juki.interfaces.intake_api import close_pools, create_intake_app
+from juki.interfaces.tls_server import serve_in_thread
 from juki.peers.municipal import BatchAnswer, MunicipalCsSimulator, SendReport
 from juki.peers.national import NationalSimulator
 from juki.peers.network import _server_context, cert_name, ensure_pki, sibling_database
@@ -60,6 +61,7 @@ DRILL_RELAY = RelayPolicy(
     backoff_base_seconds=0.05, backoff_cap_seconds=0.5,
 )  # fmt: skip
 #: Hard bounds of one drill (seconds).
+SERVE_START_TIMEOUT = 60.0
 STREAM_TIMEOUT = 150.0
 DRAIN_TIMEOUT = 60.0
 
@@ -78,6 +80,17 @@ def free_port(taken: set[int]) -> int:
         taken.add(port)
         return port
     raise RuntimeError("no free port in 56000-56999")
+
+
+class _Keep(logging.Handler):
+    """Keeps the intake's log records (warnings and up) for the drill's checks."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__(logging.WARNING)
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 @dataclass
@@ -118,6 +131,8 @@ class FailoverDrill:
 
     # -- set-up ----------------------------------------------------------------------------------
     def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.base, 0o755)
         self.plan = HaPlan(
             base=self.base / "formation",
             monitor_port=free_port(self.ports),
@@ -181,31 +196,22 @@ class FailoverDrill:
             relay.close()
 
     def _start_intake(self) -> None:
-        self.intake_port = free_port(self.ports)
-        self.serve_log = self.base / "serve.log"
-        env = {**os.environ, "JUKI_DATABASE_URL": self.url, "JUKI_DATA_DIR": str(self.data_dir)}
-        with open(self.serve_log, "ab") as out:
-            self.serve = subprocess.Popen(
-                [sys.executable, "-m", "juki.entry", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.intake_port), "--cert-name", "pref-server"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-        self._stack.callback(self._stop_intake)
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.intake_port), 1):
-                return
-            if self.serve.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"juki serve did not start: {self.serve_log.read_text()[-2000:]}")
-            time.sleep(0.2)
-
-    def _stop_intake(self) -> None:
-        self.serve.terminate()
-        try:
-            self.serve.wait(20)
-        except subprocess.TimeoutExpired:
-            self.serve.kill()
-            self.serve.wait(10)
+        """The intake server — uvicorn with juki's mTLS protocol, the app of `juki serve` — in a
+        thread of this process, its warnings and errors kept in ``intake_log``. (A `juki serve`
+        process of its own needed over three minutes just to import on 2 cores shared by a dozen
+        busy processes; the server code is the same.)"""
+        self.intake_log: list[logging.LogRecord] = []
+        handler = _Keep(self.intake_log)
+        for name in ("juki.intake", "uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).addHandler(handler)
+            self._stack.callback(logging.getLogger(name).removeHandler, handler)
+        app = create_intake_app(self.db)
+        self._stack.callback(close_pools, app)
+        context = _server_context(self.pki, "pref-server", 30.0)
+        running = self._stack.enter_context(
+            serve_in_thread(app, context, port=free_port(self.ports), timeout=SERVE_START_TIMEOUT)
+        )
+        self.intake_port = running.port
 
     def stop(self) -> None:
         self._stack.close()
@@ -336,11 +342,15 @@ def failover_drill(base: Path, sim_admin_conninfo: str, **options: Any) -> Itera
         drill.stop()
 
 
-def bench_failover(runs: int, *, persons: int = 400, changes: int = 400) -> dict[str, Any]:
+def bench_failover(
+    runs: int, *, persons: int = 400, changes: int = 400, each: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """`juki bench failover`: ``runs`` drills, each on a fresh formation; the J-LIS simulators'
-    databases in an embedded cluster of their own (the national side is another machine)."""
+    databases in an embedded cluster of their own (the national side is another machine).
+    ``each`` sees every run's figures as soon as it ends (a later run's failure keeps them)."""
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ha-bench-") as scratch:
+        os.chmod(scratch, 0o755)  # the postgres account must reach the formation's directories
         jlis = EmbeddedCluster(Path(scratch) / "jlis", find_binaries("auto"))
         jlis.start()
         try:
@@ -351,7 +361,10 @@ def bench_failover(runs: int, *, persons: int = 400, changes: int = 400) -> dict
                 ) as drill:
                     run = drill.run().as_dict()
                 run["load_average_1m_before"] = round(load, 2)
+                run["load_average_1m_after"] = round(os.getloadavg()[0], 2)
                 results.append(run)
+                if each is not None:
+                    each(run)
         finally:
             jlis.stop("immediate")
     rtos = [r["rto_seconds"] for r in results if r["rto_seconds"] is not None]
