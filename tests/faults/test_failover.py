@@ -117,7 +117,7 @@ def test_S49_kill_9_of_the_primary_mid_stream_loses_no_acknowledged_notification
             assert sorted(rows) == sorted(mine), f"{file}: accepted inbox rows ≠ acknowledged"
             seqs = {s for _, _, s in mine}
             # Exactly one outbox row per accepted change.
-            outbox = dict(
+            outbox: dict[int, int] = dict(
                 conn.execute(f"SELECT update_seq, count(*) FROM {file}.outbox GROUP BY 1").fetchall()
             )
             assert outbox == dict.fromkeys(seqs, 1), f"{file}: outbox rows ≠ accepted changes"
