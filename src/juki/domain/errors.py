@@ -288,6 +288,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ErrorSpec("E_BATCH_EMPTY", "通知が1件も含まれていません", "the batch holds no notification"),
     ErrorSpec("E_BATCH_TOO_LARGE", "一括送信の大きさが上限を超えています", "the batch body is too large"),
     ErrorSpec("E_BATCH_TOO_MANY", "一括送信の件数が上限を超えています", "the batch holds too many items"),
+    ErrorSpec(
+        "E_DB_UNAVAILABLE",
+        "データベースに一時的に接続できません（切替中など）。同じ内容で再送してください",
+        "the database is unavailable for the moment (e.g. a failover); resend the same request",
+    ),
     # --- bulk load (per CSV row; the row goes to the rejects file) ------------------------------
     ErrorSpec("E_LOAD_COLUMNS", "列の数が足りません", "the CSV row has too few columns"),
     ErrorSpec(

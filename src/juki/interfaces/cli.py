@@ -21,6 +21,7 @@ from juki.interfaces import (
     cli_bulk,
     cli_centre,
     cli_data,
+    cli_ha,
     cli_jobs,
     cli_pki,
     cli_provision,
@@ -59,6 +60,7 @@ app.add_typer(cli_provision.app, name="provision")
 cli_bulk.attach(cli_provision.app)  # juki provision agent / media / bulk (F1-2b)
 app.add_typer(cli_jobs.app, name="jobs")
 app.add_typer(cli_backup.app, name="backup")
+app.add_typer(cli_ha.app, name="ha")
 app.add_typer(cli_admin.app)
 app.add_typer(cli_centre.app, name="centre")  # issue 14: the consolidation centre
 

@@ -13,6 +13,7 @@ another role than a municipal CS, gets nothing but an error (S-42).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,14 @@ class BatchResponse(BaseModel):
 
 #: Connections a file's pool opens at most; a batch beyond waits for one to come back.
 MAX_CONNECTIONS_PER_ROLE = 8
+#: How long a batch waits for a pooled connection before it is answered E_DB_UNAVAILABLE: short, so
+#: that during a failover the 市町村CS gets a clean retryable answer and resends, instead of holding
+#: its request open while the pool's reconnect attempts back off.
+POOL_WAIT_SECONDS = 5.0
+#: Seconds the 市町村CS is asked to wait before resending after E_DB_UNAVAILABLE.
+RETRY_AFTER_SECONDS = 1
+
+_log = logging.getLogger("juki.intake")
 
 
 def intake_pools(db: Database) -> dict[DbRole, ConnectionPool[psycopg.Connection[TupleRow]]]:
@@ -84,7 +93,9 @@ def intake_pools(db: Database) -> dict[DbRole, ConnectionPool[psycopg.Connection
     ``pool.connection()`` commits when the block ends cleanly and rolls back otherwise (as
     ``with db.connect()``); the pool checks a connection with a round trip before handing it out,
     so a PostgreSQL restart costs no request, and drops one returned broken. No connection is
-    opened before the first batch needs one.
+    opened before the first batch needs one. With a multi-host ``JUKI_DATABASE_URL``
+    (``target_session_attrs=read-write``) every new connection goes to the current primary, so after
+    a failover the broken connections are dropped and the next batch gets the new primary.
     """
     return {
         spec.db_role: ConnectionPool(
@@ -92,6 +103,7 @@ def intake_pools(db: Database) -> dict[DbRole, ConnectionPool[psycopg.Connection
             kwargs={"application_name": f"juki:{spec.db_role.value}"},
             min_size=0,
             max_size=MAX_CONNECTIONS_PER_ROLE,
+            timeout=POOL_WAIT_SECONDS,
             check=ConnectionPool.check_connection,
             name=f"intake:{spec.db_role.value}",
             open=True,
@@ -108,6 +120,23 @@ def close_pools(app: FastAPI) -> None:
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"code": code, "message": message})
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A lost or unreachable database (restart, failover, pool wait over): 503 with a stable code and
+    Retry-After, never a 500 with a stack trace. The transaction did not commit (or, cut during
+    COMMIT, may have): the 市町村CS resends the same batch and gets accepted or duplicate."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    # Only the class and SQLSTATE: a server message could quote a statement's values.
+    _log.warning("database unavailable (%s %s): %s answered E_DB_UNAVAILABLE", type(exc).__name__,
+                 sqlstate or "-", request.url.path)  # fmt: skip
+    response = _error(
+        503,
+        "E_DB_UNAVAILABLE",
+        "データベースに一時的に接続できません（切替中など）。同じ内容で再送してください",
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _peer(request: Request) -> PeerIdentity | None:
@@ -132,11 +161,14 @@ def create_intake_app(db: Database, *, applier_factory: Callable[..., Any] | Non
     )
     pools = intake_pools(db)
     app.state.pools = pools
+    # psycopg_pool.PoolTimeout is an OperationalError too; a broken connection is dropped by the pool.
+    app.add_exception_handler(psycopg.OperationalError, _database_unavailable)
     responses: dict[int | str, dict[str, Any]] = {
         400: {"model": ApiError},
         403: {"model": ApiError},
         413: {"model": ApiError},
         415: {"model": ApiError},
+        503: {"model": ApiError},
     }
 
     @app.post(

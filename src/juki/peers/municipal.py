@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +35,10 @@ from juki.services.access.pki import Pki, client_context
 from juki.synth import SynthChange, iter_population
 
 DEFAULT_BATCH = 200
+#: How long a batch is resent while the intake answers E_DB_UNAVAILABLE (503) or cannot be reached.
+DEFAULT_RETRY_SECONDS = 120.0
+#: Waiting between resends when the intake names no Retry-After.
+RETRY_PAUSE_SECONDS = 0.5
 DEFAULT_CONCURRENCY = 4  # municipalities posting at the same time (independent batches of one wave)
 
 
@@ -46,6 +52,7 @@ class SendReport:
 
     sent: int = 0
     batches: int = 0
+    resent_batches: int = 0  # batches sent again after E_DB_UNAVAILABLE or no answer
     outcomes: dict[str, int] = field(default_factory=dict)
     mismatches: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,6 +60,7 @@ class SendReport:
         return {
             "sent": self.sent,
             "batches": self.batches,
+            "resent_batches": self.resent_batches,
             "outcomes": self.outcomes,
             "mismatches": self.mismatches[:20],
             "mismatch_count": len(self.mismatches),
@@ -153,11 +161,23 @@ class MunicipalCsSimulator:
     A municipality without a certificate gets one issued on first use (the simulator stands in for
     the municipalities' own enrolment)."""
 
-    def __init__(self, pki: Pki, base_url: str, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        pki: Pki,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        retry_seconds: float = DEFAULT_RETRY_SECONDS,
+        on_answer: Callable[[BatchAnswer], None] | None = None,
+    ) -> None:
         self.pki = pki
         self.base_url = base_url
         self.timeout = timeout
+        self.retry_seconds = retry_seconds
+        self.on_answer = on_answer  # sees every answered batch (the failover drill records them)
         self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+        self._resent = 0
 
     def client(self, lg_code: str) -> httpx.Client:
         if lg_code not in self._clients:
@@ -209,18 +229,44 @@ class MunicipalCsSimulator:
         result: dict[str, Any] = response.json()
         return result
 
-    def _post_batch(self, batch: Batch) -> list[dict[str, Any]]:
-        sender, file, items = batch
-        response = self.client(sender).post(
-            f"/cs/v1/{file}/notifications",
-            content=b"\n".join(line for line, _ in items),
-            headers={"content-type": "application/x-ndjson"},
-        )
-        response.raise_for_status()
-        results: list[dict[str, Any]] = response.json()["results"]
-        return results
+    def _post_batch(self, batch: Batch) -> tuple[list[dict[str, Any]], bool]:
+        """The server's results for ``batch`` and whether it had to be resent.
 
-    def _post_group(self, group: list[Batch]) -> list[list[dict[str, Any]]]:
+        As a real 市町村CS does, a batch that got no answer (connection refused or cut) or a retryable
+        503 E_DB_UNAVAILABLE (the prefecture's database failing over) is resent with the same bytes
+        until ``retry_seconds`` have passed; any other error answer ends the run."""
+        sender, file, items = batch
+        body = b"\n".join(line for line, _ in items)
+        deadline = time.monotonic() + self.retry_seconds
+        resent = False
+        while True:
+            started = time.monotonic()
+            pause = RETRY_PAUSE_SECONDS
+            try:
+                response = self.client(sender).post(
+                    f"/cs/v1/{file}/notifications",
+                    content=body,
+                    headers={"content-type": "application/x-ndjson"},
+                )
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if response.status_code != 503 or time.monotonic() > deadline:
+                    response.raise_for_status()
+                    results: list[dict[str, Any]] = response.json()["results"]
+                    if self.on_answer is not None:
+                        self.on_answer(BatchAnswer(sender, file, items, results, started, time.monotonic()))
+                    return results, resent
+                retry_after = response.headers.get("retry-after", "")
+                pause = float(retry_after) if retry_after.isdigit() else pause
+            if not resent:
+                resent = True
+                with self._lock:
+                    self._resent += 1
+            time.sleep(pause)
+
+    def _post_group(self, group: list[Batch]) -> list[tuple[list[dict[str, Any]], bool]]:
         return [self._post_batch(batch) for batch in group]
 
     def send(
@@ -243,7 +289,7 @@ class MunicipalCsSimulator:
                     else [self._post_group(group) for group in wave]
                 )
                 for group, group_answers in zip(wave, answers, strict=True):
-                    for (sender, _, batch), results in zip(group, group_answers, strict=True):
+                    for (sender, _, batch), (results, resent) in zip(group, group_answers, strict=True):
                         report.batches += 1
                         for (_, expected), result in zip(batch, results, strict=True):
                             outcome = (
@@ -253,10 +299,15 @@ class MunicipalCsSimulator:
                             )
                             report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
                             report.sent += 1
+                            # A resent batch whose first try committed but lost its answer (the
+                            # connection cut during COMMIT) is answered "duplicate": still applied once.
+                            if resent and expected == "accepted" and outcome == "duplicate":
+                                continue
                             if outcome != expected:
                                 report.mismatches.append(
                                     {"sender": sender, "expected": expected, "result": result}
                                 )
+        report.resent_batches = self._resent
         return report
 
     # -- correction inquiries (F1-4, F2-4; SIM-1 answering the prefecture's investigation) ------------
@@ -310,6 +361,19 @@ class MunicipalCsSimulator:
             answer.raise_for_status()
             answers.append(answer.json())
         return answers
+
+
+@dataclass(frozen=True)
+class BatchAnswer:
+    """One answered batch: what was sent, the results, and when its answered attempt started and ended
+    (monotonic seconds)."""
+
+    sender: str
+    file: str
+    items: list[tuple[bytes, str]]
+    results: list[dict[str, Any]]
+    started: float
+    answered: float
 
 
 @dataclass(frozen=True)

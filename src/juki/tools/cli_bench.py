@@ -348,3 +348,19 @@ def restore_cmd(
             shutil.rmtree(folder, ignore_errors=True)
     if not figures["ok"]:
         raise typer.Exit(1)
+
+
+@app.command("failover")
+def failover_cmd(
+    runs: Annotated[int, typer.Option(min=1, max=20)] = 3,
+    persons: Annotated[int, typer.Option(min=100)] = 400,
+    changes: Annotated[int, typer.Option(min=50)] = 400,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """主サーバ喪失の訓練（S-49）：受付中に主ノードを kill -9 し、RTO と失われた受理済み通知（RPO）を測る。"""
+    from juki.tools.bench.failover import bench_failover
+
+    result = bench_failover(
+        runs, persons=persons, changes=changes, each=lambda run: console.print(f"run: {run}", soft_wrap=True)
+    )
+    emit_json(result) if as_json else console.print_json(data=result)
