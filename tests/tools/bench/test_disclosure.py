@@ -7,6 +7,7 @@ from pathlib import Path
 
 from juki.store.db import Database
 from juki.tools.bench.disclosure import bench_disclosure
+from juki.tools.bench.report import Step, render_markdown, run_suite
 
 
 def test_bench_disclosure_reports_pdf_latencies_against_the_bare_reads(db: Database, tmp_path: Path) -> None:
@@ -17,3 +18,6 @@ def test_bench_disclosure_reports_pdf_latencies_against_the_bare_reads(db: Datab
         assert 0 < result[part]["p50_ms"] <= result[part]["p99_ms"]
     assert result["provision_status_pdf"]["p99_ms"] > result["baseline_reads"]["p99_ms"]
     assert isinstance(result["meets_target"], bool)
+    # `juki bench all` renders this JSON as it is (issue 13 item 2).
+    md = render_markdown(run_suite(db, tmp_path, 300, steps=(Step("disclosure", lambda *_: dict(result)),)))
+    assert f"**p99 {result['provision_status_pdf']['p99_ms']} ms**" in md and "p99 ≤ 500 ms" in md, md

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from juki.store.db import Database
 from juki.tools.bench.provision import bench_provision
+from juki.tools.bench.report import Step, render_markdown, run_suite
 
 
 def test_bench_provision_reports_the_bulk_run_against_the_plain_join(db: Database, tmp_path: Path) -> None:
@@ -22,3 +23,6 @@ def test_bench_provision_reports_the_bulk_run_against_the_plain_join(db: Databas
             "SELECT count(*) FROM pref.provision_record WHERE bulk_job_id IS NOT NULL AND operator_login = 'bench'"
         ).fetchone()
     assert row == (400,)  # every request row of ours has its provision record; the baseline wrote none
+    # `juki bench all` renders this JSON as it is (issue 13 item 2): bulk and single in one row.
+    md = render_markdown(run_suite(db, tmp_path, 300, steps=(Step("provision", lambda *_: dict(result)),)))
+    assert "| provision | 300 | bulk: **" in md and "; single: p99 " in md and "ratio ≥ 0.3 " in md, md

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from juki.store.db import Database
+from juki.tools.bench.report import Step, render_markdown, run_suite
 from juki.tools.bench.stats import bench_stats
 
 
@@ -23,3 +24,7 @@ def test_F1_8_bench_stats_times_the_full_set_against_a_plain_group_by(db: Databa
             "SELECT count(*) FROM audit.op_log WHERE function = 'statistics' AND actor_kind = 'system:bench'"
         ).fetchone()
     assert row is not None and row[0] == 3  # warm-up and two timed runs of ours; the baseline logs nothing
+    # `juki bench all` renders this JSON as it is (issue 13 item 2).
+    md = render_markdown(run_suite(db, tmp_path, 400, steps=(Step("stats", lambda *_: dict(result)),)))
+    assert "| `juki bench stats --file pref` | " in md and "for the full set of tables" in md, md
+    assert f"2026-09-30: {run['seconds']:,.2f} s" in md and "≤ 10 s at 10M ✔" in md, md
