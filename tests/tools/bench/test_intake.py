@@ -28,3 +28,24 @@ def test_bench_intake_processes_delivers_everything(db: Database, tmp_path: Path
             " AND created_at >= now() - interval '10 minutes'"
         ).fetchone()
     assert row is not None and row[0] >= result["outcomes"]["accepted"]
+
+
+def test_issue14_bench_intake_prefectures_runs_two_prefectures_apart_and_together(tmp_path: Path) -> None:
+    """Issue 14 item 5: each prefecture its own cluster and population (its own municipalities), one
+    alone and both at once through the gate; every figure comes from a child's own report."""
+    from juki.tools.bench.intake_prefectures import bench_intake_prefectures
+
+    result = bench_intake_prefectures(tmp_path, ("14", "22"), 1_000, 200, timeout=900)
+    assert result["prefectures"] == ["14", "22"]
+    assert all(n >= 1_000 for n in result["persons_per_prefecture"].values())
+    assert result["alone"]["prefecture"] == "14" and result["alone"]["delivered"] > 150
+    together = result["together"]
+    assert set(together["per_prefecture"]) == {"14", "22"}
+    for report in together["per_prefecture"].values():
+        assert report["delivered"] > 150 and report["outcomes"].get("accepted", 0) > 150
+    assert together["delivered"] == sum(r["delivered"] for r in together["per_prefecture"].values())
+    # Each prefecture was loaded in its own cluster with its own prefecture's persons.
+    for code in ("14", "22"):
+        rejects = tmp_path / f"pref-{code}" / "bench" / "rejects" / "pref.rejects.csv"
+        assert not rejects.exists() or rejects.read_text().count("\n") <= 1
+        assert (tmp_path / f"pref-{code}" / "pg").exists()

@@ -30,6 +30,7 @@ import psutil
 import psycopg
 from psycopg.types.json import Jsonb
 
+from juki.domain.lgcodes import DEFAULT_PREFECTURE
 from juki.files import PREF, all_files
 from juki.services.registry.intake import NotificationApplier, Summary
 from juki.services.registry.load import LoadReport, default_workers, load_population
@@ -76,16 +77,21 @@ class PopulationFiles:
 
 
 def ensure_population(
-    base: Path, persons: int, seed: int, progress: Callable[[int], None] | None
+    base: Path,
+    persons: int,
+    seed: int,
+    progress: Callable[[int], None] | None,
+    prefecture: str = DEFAULT_PREFECTURE,
 ) -> PopulationFiles:
-    """Synthesise the population CSVs once per (persons, seed); later runs reuse them."""
+    """Synthesise the population CSVs once per (prefecture, persons, seed); later runs reuse them."""
     from juki.synth import write_population
 
-    directory = base / f"population-{persons}-{seed}-{_synth_fingerprint()}"
+    place = "" if prefecture == DEFAULT_PREFECTURE else f"{prefecture}-"
+    directory = base / f"population-{place}{persons}-{seed}-{_synth_fingerprint()}"
     marker = directory / ".complete"
     if not marker.exists():
         directory.mkdir(parents=True, exist_ok=True)
-        write_population(directory, persons, seed, progress=progress)
+        write_population(directory, persons, seed, prefecture=prefecture, progress=progress)
         marker.write_text("ok\n")
     return PopulationFiles(directory, persons, seed)
 
@@ -155,7 +161,13 @@ def bench_load(
     *,
     workers_per_file: int | None = None,
 ) -> dict[str, Any]:
-    files = ensure_population(work_dir, persons, seed, (lambda n: progress("synth", n)) if progress else None)
+    files = ensure_population(
+        work_dir,
+        persons,
+        seed,
+        (lambda n: progress("synth", n)) if progress else None,
+        db.settings.prefecture,
+    )
     reset_database(db)
     baseline_seconds = baseline_copy(db, files)
     reset_database(db)  # the baseline's pages must not help or hurt ours

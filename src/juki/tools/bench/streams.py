@@ -156,6 +156,7 @@ def fitting_stream(
         current=sample,
         starts_on=starts_on,
         received_on=today,
+        prefecture=db.settings.prefecture,
     )
     return FittingStream(stream, list(changes), len(sample))
 
