@@ -51,9 +51,12 @@ clean:
 
 # docs/deployment.md is walked by tests/tools/test_deployment_guide.py against Debian's own
 # PostgreSQL server (initdb / pg_ctl of postgresql-15), installed here like chromium: never a download.
+# Its point-in-time recovery part (tests/faults/test_pitr.py) needs Debian's pgbackrest too.
 PG15_BIN ?= /usr/lib/postgresql/15/bin
+PGBACKREST ?= /usr/bin/pgbackrest
 postgres:
-	@[ -x $(PG15_BIN)/initdb ] || { echo "installing postgresql-15 (Debian package) for the deployment guide's test"; \
+	@[ -x $(PG15_BIN)/initdb ] && [ -x $(PGBACKREST) ] || { echo "installing postgresql-15 and pgbackrest (Debian packages) for the deployment guide's tests"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 pgbackrest >/dev/null; }
 	@[ -x $(PG15_BIN)/initdb ] || { echo "postgresql-15 is required for the deployment guide's test ($(PG15_BIN))"; exit 1; }
+	@[ -x $(PGBACKREST) ] || { echo "pgbackrest is required for the point-in-time recovery test ($(PGBACKREST))"; exit 1; }
