@@ -35,7 +35,7 @@ def municipal_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """市町村CSとして合成異動通知を相互TLSで送信し、期待どおりの応答かを照合する。"""
-    pki = Pki(Settings.from_env().data_dir / "pki")
+    pki = Pki(Settings.from_env().pki_directory)
     simulator = MunicipalCsSimulator(pki, url)
     try:
         stream_items = generate_changes(persons, seed, changes, stream=stream, invalid_share=invalid_share)
@@ -70,7 +70,7 @@ def national_cmd(
     if kind not in ("national", "fuhyo_national"):
         raise typer.BadParameter("national または fuhyo_national")
     db = open_database()
-    pki = ensure_pki(db.settings.data_dir / "pki")
+    pki = ensure_pki(db.settings.pki_directory)
     cert = cert_name(PeerRole(kind))
     simulator = NationalSimulator(kind, sibling_database(db, database or f"juki_sim_{kind}"))
     if other_prefectures:

@@ -81,7 +81,7 @@ def process_network(
 ) -> Iterator[ProcessNetwork]:
     """Start the intake, both national simulators and a relay as child processes; stop them on exit."""
     data_dir = db.settings.data_dir
-    pki = ensure_pki(data_dir / "pki")
+    pki = ensure_pki(db.settings.pki_directory)
     env = {**os.environ, "JUKI_DATA_DIR": str(data_dir), "JUKI_DATABASE_URL": db.admin_conninfo}
     juki = [sys.executable, "-m", "juki.entry"]
     intake, national, fuhyo = free_port(), free_port(), free_port()

@@ -201,7 +201,7 @@ class Pki:
     """The CA, the certificates it issued, their index and the CRL, in one directory."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory if directory is not None else Settings.from_env().data_dir / "pki"
+        self.directory = directory if directory is not None else Settings.from_env().pki_directory
 
     # paths
     @property

@@ -39,7 +39,7 @@ def retention_purge(ctx: JobContext) -> Mapping[str, object]:
     report = retention.purge_all(ctx.db, ctx.now.date())
     failed = [kind for kind, value in report.items() if isinstance(value, str)]
     if failed:
-        raise JobFailed("E_JOB_FAILED", ",".join(failed))
+        raise JobFailed("E_JOB_FAILED", ",".join(failed), report)
     return report
 
 
