@@ -84,3 +84,11 @@ def test_S53_reconciliation_requests_ask_the_first_municipalities_in_turn(db: Da
             " WHERE status = 'open'"
         ).fetchone()
     assert row == (run.figures["per_run"], T0, run.id)
+
+
+def test_figures_read_as_text_without_python_reprs(db: Database) -> None:
+    """The jobs page and `juki jobs run` show nested figures flat (issue 10 item 13: no reprs)."""
+    run = run_job(db, db.settings, "reconciliation_requests", clock=clock_at(T0))
+    text = run.figures_text()
+    assert "pref.asked: " in text and "fuhyo.overdue: 0" in text and "pref.asked_codes: 141011 " in text
+    assert "{" not in text and "[" not in text and "'" not in text
