@@ -108,10 +108,11 @@ def survey(
              ORDER BY q.answered_at, q.id""",
         (since,) if since is not None else (),
     ).fetchall()
+    failed_clause = "AND r.finished_at > %s" if since is not None else ""
     failed = conn.execute(
         f"""SELECT r.municipality_code, r.error_code, r.id FROM {spec.reconciliation_run} r
-             WHERE r.status = 'failed' AND r.finished_at > %s ORDER BY r.id""",
-        (since if since is not None else datetime.min.replace(tzinfo=now.tzinfo),),
+             WHERE r.status = 'failed' {failed_clause} ORDER BY r.id""",
+        (since,) if since is not None else (),
     ).fetchall()
     pending = conn.execute(
         f"""SELECT municipality_code, due_at < %s FROM {spec.table("reconciliation_request")}
