@@ -54,14 +54,17 @@ clean:
 
 # docs/deployment.md is walked by tests/tools/test_deployment_guide.py against Debian's own
 # PostgreSQL server (initdb / pg_ctl of postgresql-15), installed here like chromium: never a download.
+# Its point-in-time recovery part (tests/faults/test_pitr.py) needs Debian's pgbackrest too.
 PG15_BIN ?= /usr/lib/postgresql/15/bin
 # The failover fault test (tests/faults/test_failover.py, S-49) runs a pg_auto_failover formation:
 # Debian's pg_autoctl and its extension for PostgreSQL 15, installed the same way.
 PG_AUTOCTL ?= /usr/bin/pg_autoctl
 PGAF_EXT ?= /usr/share/postgresql/15/extension/pgautofailover.control
+PGBACKREST ?= /usr/bin/pgbackrest
 postgres:
-	@[ -x $(PG15_BIN)/initdb ] && [ -x $(PG_AUTOCTL) ] && [ -f $(PGAF_EXT) ] || { echo "installing postgresql-15, postgresql-15-auto-failover and pg-auto-failover-cli (Debian packages) for the deployment guide's and the failover test"; \
+	@[ -x $(PG15_BIN)/initdb ] && [ -x $(PG_AUTOCTL) ] && [ -f $(PGAF_EXT) ] && [ -x $(PGBACKREST) ] || { echo "installing postgresql-15, postgresql-15-auto-failover, pg-auto-failover-cli and pgbackrest (Debian packages) for the deployment guide's, the failover and the point-in-time recovery tests"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-15-auto-failover pg-auto-failover-cli >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-15-auto-failover pg-auto-failover-cli pgbackrest >/dev/null; }
 	@[ -x $(PG15_BIN)/initdb ] || { echo "postgresql-15 is required for the deployment guide's test ($(PG15_BIN))"; exit 1; }
 	@[ -x $(PG_AUTOCTL) ] && [ -f $(PGAF_EXT) ] || { echo "pg-auto-failover-cli and postgresql-15-auto-failover are required for the failover test"; exit 1; }
+	@[ -x $(PGBACKREST) ] || { echo "pgbackrest is required for the point-in-time recovery test ($(PGBACKREST))"; exit 1; }

@@ -4,10 +4,12 @@ each login role."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import psycopg
 import pytest
 
-from juki.services.registry.purge import purge
+from juki.services.operations.retention import purge_all
 from juki.store.db import Database, DbRole
 
 from .test_separation import ABROAD, STASH, _population
@@ -89,7 +91,7 @@ def test_hardening_8_S35_fuhyo_role_cannot_bypass_the_temporary_areas_expiry(db:
     with db.connect() as conn:  # the bridge's insert (migration 0021 releases only for a logged request)
         conn.execute(STASH, (ABROAD, "r1"))
         conn.commit()
-    assert purge(db)["fuhyo_tmp_my_numbers_purged"] == 0
+    assert purge_all(db, datetime.now(UTC).date())["temporary_my_number"] == 0
     with db.connect(DbRole.FUHYO) as conn:
         assert conn.execute(f"DELETE FROM {stash} WHERE request_ref = 'r1'").rowcount == 1
         conn.commit()

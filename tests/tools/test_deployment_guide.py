@@ -11,97 +11,20 @@ blocks run. No step of the guide is repeated here: change the guide and this tes
 
 from __future__ import annotations
 
-import os
-import pwd
-import re
-import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import born
+from tests.tools.debian_postgres import ROOT, blocks, debian_cluster, free_port, run_bash
 
-ROOT = Path(__file__).resolve().parents[2]
-GUIDE = ROOT / "docs" / "deployment.md"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-_BLOCK = re.compile(r"^```sh (deploy-step|deploy-check)\n(.*?)^```$", re.S | re.M)
-
-# `sudo -u USER cmd…` in the guide: the cluster's owner runs psql (as root: runuser to it; as a
-# normal user who owns the scratch cluster: directly, as the database role of that name). Anything
-# else the guide might sudo is refused.
-_SUDO_SHIM = """
-sudo() {
-  [ "$1" = "-u" ] || { echo "guide test: unexpected sudo $*" >&2; return 2; }
-  local user=$2; shift 2
-  if [ "$(id -u)" = 0 ] && [ "$user" != root ]; then runuser -u "$user" -- "$@"; else PGUSER="$user" "$@"; fi
-}
-"""
-
-
-def blocks(kind: str) -> list[str]:
-    return [body for tag, body in _BLOCK.findall(GUIDE.read_text(encoding="utf-8")) if tag == kind]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def run_bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + _SUDO_SHIM + script],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-@pytest.fixture
-def debian_cluster(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A scratch cluster of Debian's PostgreSQL 15 on a loopback port; the PG* variables to reach it."""
-    assert (PG_BIN / "initdb").exists(), "postgresql-15 is missing: `make test` installs it (make postgres)"
-    # Outside pytest's 0700 tmp tree: the postgres account must reach its data directory and socket.
-    base = Path(tempfile.mkdtemp(prefix="juki-guide-pg-"))
-    os.chmod(base, 0o755)
-    owner: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses root: the cluster runs as Debian's postgres account
-        pwd.getpwnam("postgres")
-        shutil.chown(base, "postgres")
-        owner = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    data = base / "data"
-    subprocess.run(
-        [*owner, str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-         "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        [*owner, str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    try:
-        yield {"PGHOST": str(base), "PGPORT": str(port)}
-    finally:
-        subprocess.run(
-            [*owner, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False, capture_output=True,
-        )  # fmt: skip
-        shutil.rmtree(base, ignore_errors=True)
+__all__ = ["debian_cluster"]  # the fixture (tests/tools/debian_postgres.py), imported for pytest to find
 
 
 def wait_for(url: str, *, verify: ssl.SSLContext | bool = False, seconds: float = 60) -> None:
@@ -152,7 +75,15 @@ def test_the_deployment_guide_runs_against_debian_postgresql(
     ).stdout.split()  # fmt: skip
     assert "juki_admin|f" in roles and not any(r.endswith("|t") for r in roles)
 
-    server_env = {**env, "JUKI_DATABASE_URL": f"postgresql://juki_admin@127.0.0.1:{env['PGPORT']}/juki"}
+    # The servers run with the guide's password file without juki_admin: they check the schema as
+    # their own roles and never migrate (issue 13 loose end), so they cannot need its password.
+    servers_pgpass = home / ".pgpass-servers"
+    assert "juki_admin" not in servers_pgpass.read_text(encoding="utf-8")
+    server_env = {
+        **env,
+        "JUKI_DATABASE_URL": f"postgresql://juki_admin@127.0.0.1:{env['PGPORT']}/juki",
+        "PGPASSFILE": str(servers_pgpass),
+    }
     intake_port, admin_port = free_port(), free_port()
     ca_dir = tmp_path / "ca"
     processes = [

@@ -480,6 +480,11 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ErrorSpec("E_JOB_UNKNOWN", "その名前の定期処理はありません", "no scheduled job has this name"),
     ErrorSpec("E_JOB_FAILED", "定期処理が失敗しました", "the scheduled job failed"),
     ErrorSpec(
+        "E_RECON_REQUEST_OVERDUE",
+        "期限までに整合性確認の回答（照合データの送信）がない市町村があります",
+        "a municipality did not answer a regular reconciliation request by its due date",
+    ),
+    ErrorSpec(
         "E_BACKUP_NO_RECIPIENT",
         "バックアップの暗号化の受信者（age 公開鍵）がありません（juki backup keygen）",
         "no age recipient to encrypt the backup to (juki backup keygen)",

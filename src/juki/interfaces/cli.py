@@ -33,7 +33,7 @@ from juki.interfaces import (
 )
 from juki.interfaces.cli_output import Column, FormatOption, JsonOption, emit_value, resolve_format
 from juki.interfaces.common import console, open_database
-from juki.store.db import Database
+from juki.store.db import Database, DbRole
 from juki.store.migrate import head, migrate
 
 app = typer.Typer(
@@ -144,20 +144,24 @@ def migrate_cmd(to: Annotated[int | None, typer.Option(help="移行先の版（�
 
 @app.command("purge")
 def purge_cmd(fmt: FormatOption = None, as_json: JsonOption = False) -> None:
-    """保存期間を過ぎたデータを削除する（R-04, R-06: 150年、一時保存の個人番号）。"""
-    from juki.services.registry.purge import purge
+    """保存期間表のとおり、保存期間を過ぎた記録を消去する（定期処理 retention_purge を今すぐ実行）。"""
+    from juki.services.operations.retention import RETENTION
+    from juki.services.operations.runner import run_job
 
+    # One implementation: the retention table's purge, run and recorded as the scheduled job is
+    # (term.job_runs, an operation-log row), so a purge by hand is on the jobs page too.
     db = open_database()
-    report = purge(db)
-    labels = {
-        "pref_history_purged": "本人確認情報の履歴（保存期間経過）",
-        "pref_ended_purged": "本人確認情報の消除者（保存期間経過）",
-        "fuhyo_history_purged": "附票本人確認情報の履歴（保存期間経過）",
-        "fuhyo_ended_purged": "附票本人確認情報の消除者（保存期間経過）",
-        "fuhyo_tmp_my_numbers_purged": "一時保存の個人番号（期限切れ）",
-    }
-    fields = [Column(key, labels.get(key, key)) for key in report]
+    run = run_job(db, db.settings, "retention_purge")
+    labels = {kind.kind: kind.label for kind in RETENTION}
+    report = {key: value for key, value in run.figures.items() if key in labels}
+    fields = [Column(key, labels[key]) for key in report]
     emit_value("削除した件数", fields, report, resolve_format(fmt, as_json))
+    if run.outcome != "succeeded":
+        console.print(
+            f"[red]{run.error_code}[/red]: 消去できなかった種類があります（{run.figures.get('detail', '')}）",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("serve")
@@ -177,8 +181,9 @@ def serve_cmd(
 
     # juki.tls: refused handshakes (address and reason) and CRL reloads, next to uvicorn's lines.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    db = open_database()
-    pki = Pki(db.settings.data_dir / "pki", prefecture=db.settings.prefecture)
+    # A real deployment: the schema is checked as juki_pref (no juki_admin password), never migrated.
+    db = open_database(role=DbRole.PREF)
+    pki = Pki(db.settings.pki_directory, prefecture=db.settings.prefecture)
     context = ReloadingServerContext(
         pki.cert_path(cert_name),
         pki.key_path(cert_name),

@@ -62,7 +62,7 @@ def run_cmd(
     elif run.error_code:
         console.print(f"[red]{run.job}: {run.error_code} {escape(CATALOG[run.error_code].message_ja)}[/red]")
     else:
-        console.print(f"{run.job}: 成功 {run.seconds or 0:.1f} 秒 {escape(str(run.figures))}")
+        console.print(f"{run.job}: 成功 {run.seconds or 0:.1f} 秒 {escape(run.figures_text())}")
     if run.error_code:
         raise typer.Exit(1)
 

@@ -111,7 +111,8 @@ def run_cmd(
             raise _fail(f"証明書 {cert_name} を読めません（{pki.directory}）: {exc}") from None
         peers[kind] = relay.Peer(url, tls)
 
-    db = open_database()
+    # A long-running server: on a real deployment it checks the schema as its file's role (no migration).
+    db = open_database(role=file_spec(next(iter(peers))).db_role)
     reports = {kind: relay.RelayReport(file=kind.value) for kind in peers}
     lock = threading.Lock()
     stop = threading.Event()

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from juki.config import Settings
 from juki.interfaces.common import console, open_database
-from juki.store.db import Database
+from juki.store.db import Database, DbRole
 
 app = typer.Typer()  # `juki serve-terminal`
 
@@ -51,7 +51,7 @@ def serve_terminal(
     ] = None,
 ) -> None:
     """端末用の業務画面（HTTPS、生体認証・パスワードでのサインイン）を起動する。"""
-    db = open_database()
+    db = open_database(role=DbRole.TERM)  # a real deployment: checked as the terminal's role, not migrated
     settings = db.settings
     if idle_lock_seconds is not None:
         settings = dataclasses.replace(settings, idle_lock_seconds=idle_lock_seconds)
@@ -113,7 +113,7 @@ def terminal_server(
             f"[yellow]warning:[/yellow] JUKI_WEBAUTHN_ORIGIN {settings.webauthn_origin} does not match "
             f"https://{name}:{listen_port}: 生体認証は失敗します"
         )
-    pki = Pki(settings.data_dir / "pki", prefecture=settings.prefecture)
+    pki = Pki(settings.pki_directory, prefecture=settings.prefecture)
     cert, key = ensure_terminal_certificate(pki, name=cert_name, host_names=[name])
     context = terminal_server_context(cert, key)
     app = create_terminal_app(db, settings)

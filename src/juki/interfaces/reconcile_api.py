@@ -4,6 +4,8 @@
 set; the certificate's 地方公共団体コード is the municipality compared. The answer is the kept run — its
 id, counts, the first ``limit`` differences — and where to page the rest:
 `GET /cs/v1/{file}/reconciliation/{run_id}?offset&limit`, readable only by the municipality that ran it.
+`GET /cs/v1/{file}/reconciliation/requests`: the prefecture's open regular requests (S-53) to the
+certificate's municipality, which it answers with an upload (services/registry/reconciliation_requests.py).
 
 The body is never held in memory: the blocking service runs in a worker thread and pulls the request
 body chunk by chunk from the event loop (``anyio.from_thread.run``) straight into PostgreSQL's COPY.
@@ -35,6 +37,7 @@ from juki.services.registry.reconciliation import (
     reconcile,
     upload_columns,
 )
+from juki.services.registry.reconciliation_requests import open_requests
 from juki.store.db import Database
 
 #: HTTP status of each error code (the code, not the status, is the contract).
@@ -101,6 +104,18 @@ class ReconciliationResult(BaseModel):
     error: RunError | None
     differences: list[Difference]
     page: Page
+
+
+class ReconciliationRequest(BaseModel):
+    request_id: int
+    municipality_code: str
+    requested_at: str
+    due_at: str = Field(description="answer (a completed upload) before this time")
+
+
+class RequestList(BaseModel):
+    requests: list[ReconciliationRequest]
+    columns: list[str] = Field(description="the upload's header row")
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -213,6 +228,31 @@ def register_reconciliation(app: FastAPI, db: Database) -> None:
             return JSONResponse(status_code=ERROR_STATUS.get(exc.code, 400), content=exc.to_dict())
         except psycopg.Error:
             await _drain(body)
+            return _error(503, "E_RECON_INTERRUPTED", "データベースに接続できません。後で再送してください")
+
+    @app.get(
+        "/cs/v1/{file}/reconciliation/requests",
+        response_model=RequestList,
+        responses=responses,
+        summary="The prefecture's open requests for a consistency check to this municipality (S-53)",
+        description="定期的な整合性確認の要求. Answer one by uploading the complete set "
+        "(`POST /cs/v1/{file}/reconciliation`); the completed run answers the request.",
+    )
+    async def get_reconciliation_requests(file: FileKind, request: Request) -> Any:
+        peer = _municipal_peer(request, db.settings.prefecture)
+        if isinstance(peer, JSONResponse):
+            return peer
+        lg_code = peer.lg_code
+        assert lg_code is not None
+
+        def work() -> Any:
+            spec = file_spec(file)
+            with db.connect(spec.db_role) as conn:
+                return {"requests": open_requests(conn, spec, lg_code), "columns": list(upload_columns(file))}
+
+        try:
+            return await run_in_threadpool(work)
+        except psycopg.Error:
             return _error(503, "E_RECON_INTERRUPTED", "データベースに接続できません。後で再送してください")
 
     @app.get(

@@ -36,7 +36,7 @@ def municipal_cmd(
 ) -> None:
     """市町村CSとして合成異動通知を相互TLSで送信し、期待どおりの応答かを照合する。"""
     settings = Settings.from_env()
-    pki = Pki(settings.data_dir / "pki", prefecture=settings.prefecture)
+    pki = Pki(settings.pki_directory, prefecture=settings.prefecture)
     simulator = MunicipalCsSimulator(pki, url)
     try:
         stream_items = generate_changes(persons, seed, changes, stream=stream, invalid_share=invalid_share)
@@ -71,7 +71,7 @@ def national_cmd(
     if kind not in ("national", "fuhyo_national"):
         raise typer.BadParameter("national または fuhyo_national")
     db = open_database()
-    pki = ensure_pki(db.settings.data_dir / "pki", db.settings.prefecture)
+    pki = ensure_pki(db.settings.pki_directory, db.settings.prefecture)
     cert = cert_name(PeerRole(kind))
     simulator = NationalSimulator(kind, sibling_database(db, database or f"juki_sim_{kind}"))
     if other_prefectures:

@@ -229,6 +229,17 @@ class MunicipalCsSimulator:
         result: dict[str, Any] = response.json()
         return result
 
+    def answer_reconciliation_requests(
+        self, lg_code: str, file: FileKind, persons: int, seed: int
+    ) -> list[dict[str, Any]]:
+        """Fetch the prefecture's open consistency-check requests to this municipality (S-53) and
+        answer them with one upload of the complete set; the server's results (none: not asked)."""
+        response = self.client(lg_code).get(f"/cs/v1/{file.value}/reconciliation/requests")
+        response.raise_for_status()
+        if not response.json()["requests"]:
+            return []
+        return [self.reconcile(lg_code, file, persons, seed)]
+
     def _post_batch(self, batch: Batch) -> tuple[list[dict[str, Any]], bool]:
         """The server's results for ``batch`` and whether it had to be resent.
 

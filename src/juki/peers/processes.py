@@ -81,7 +81,7 @@ def process_network(
 ) -> Iterator[ProcessNetwork]:
     """Start the intake, both national simulators and a relay as child processes; stop them on exit."""
     data_dir = db.settings.data_dir
-    pki = ensure_pki(data_dir / "pki", db.settings.prefecture)
+    pki = ensure_pki(db.settings.pki_directory, db.settings.prefecture)
     env = {
         **os.environ,
         "JUKI_DATA_DIR": str(data_dir),

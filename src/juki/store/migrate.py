@@ -61,6 +61,14 @@ def applied_versions(conn: psycopg.Connection[Any]) -> dict[int, str]:
     return {int(v): str(c) for v, c in rows}
 
 
+def drift(conn: psycopg.Connection[Any]) -> tuple[list[int], list[int]]:
+    """(versions shipped but not applied, versions applied but unknown to this program); both empty
+    when the schema is at this program's version. Needs only SELECT (migration 0050)."""
+    done = applied_versions(conn)
+    shipped = {m.version for m in available()}
+    return sorted(shipped - done.keys()), sorted(done.keys() - shipped)
+
+
 def migrate(conn: psycopg.Connection[Any], target: int | None = None) -> list[Migration]:
     """Bring the database to ``target`` (default: newest). Returns the migrations applied now.
 

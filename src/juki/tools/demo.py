@@ -312,7 +312,7 @@ def _flow(
             )
     else:
         console.print("2. 人口はロード済みです（再ロードしません）")
-    with local_network(db, settings.data_dir / "pki", sim_prefix="juki_demo_sim") as net:
+    with local_network(db, settings.pki_directory, sim_prefix="juki_demo_sim") as net:
         console.print("3. 相互TLSのネットワークを起動:")
         console.print(f"   受付 {net.intake.url}", soft_wrap=True)
         for spec in all_files():

@@ -71,8 +71,24 @@ def test_a_failed_run_has_its_code_and_is_flagged(db: Database) -> None:
     assert not state["backup"].flagged
 
 
-def test_S53_reconciliation_requests_name_every_municipality_without_a_recent_check(db: Database) -> None:
+def test_S53_reconciliation_requests_ask_the_first_municipalities_in_turn(db: Database) -> None:
+    """S-53: the run records a request to each of the next municipalities (the whole round with the
+    simulated 市町村CS answering is tests/peers/test_reconciliation_requests.py)."""
     run = run_job(db, db.settings, "reconciliation_requests", clock=clock_at(T0))
     assert run.outcome == "succeeded"
-    assert run.figures["pref_due"] == len(run.figures["pref_due_codes"]) > 0
-    assert "141011" in run.figures["pref_due_codes"]
+    assert run.figures["pref"]["asked"] == len(run.figures["pref"]["asked_codes"]) == run.figures["per_run"]
+    assert "141011" in run.figures["pref"]["asked_codes"]
+    with db.connect(DbRole.PREF) as conn:
+        row = conn.execute(
+            "SELECT count(*), min(requested_at), min(job_run_id) FROM pref.reconciliation_request"
+            " WHERE status = 'open'"
+        ).fetchone()
+    assert row == (run.figures["per_run"], T0, run.id)
+
+
+def test_figures_read_as_text_without_python_reprs(db: Database) -> None:
+    """The jobs page and `juki jobs run` show nested figures flat (issue 10 item 13: no reprs)."""
+    run = run_job(db, db.settings, "reconciliation_requests", clock=clock_at(T0))
+    text = run.figures_text()
+    assert "pref.asked: " in text and "fuhyo.overdue: 0" in text and "pref.asked_codes: 141011 " in text
+    assert "{" not in text and "[" not in text and "'" not in text

@@ -219,3 +219,31 @@ def test_a_failing_kind_does_not_stop_the_others(db: Database) -> None:
     assert report["fuhyo_search_results"] == 0
     with pytest.raises(psycopg.Error):
         purge_kind(db, kind_named("pref_search_results"), T0.date())
+
+
+def test_S53_regular_requests_are_purged_with_the_results_they_asked_for(db: Database) -> None:
+    """A regular request (migration 0049) is kept like the reconciliation results: a year after its
+    answer, or after its due date when never answered; an open request within its time stays."""
+    last_day, count = _reconciliation("pref")(db)
+    answered_at = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)
+    with db.connect() as conn:
+        run_id = _one(db, "SELECT max(id) FROM pref.reconciliation_run")
+        conn.execute(
+            "INSERT INTO pref.reconciliation_request (municipality_code, requested_at, due_at, status,"
+            " answered_at, answered_run_id) VALUES ('141011', %s, %s, 'answered', %s, %s),"
+            " ('141020', %s, %s, 'open', NULL, NULL), ('141038', %s, %s, 'open', NULL, NULL)",
+            (
+                answered_at - timedelta(days=3), answered_at + timedelta(days=11), answered_at, run_id,
+                answered_at - timedelta(days=20), answered_at - timedelta(days=6),  # never answered
+                datetime(2027, 3, 30, tzinfo=UTC), datetime(2027, 4, 13, tzinfo=UTC),  # still open, in time
+            ),
+        )  # fmt: skip
+        conn.commit()
+    requests = "SELECT string_agg(municipality_code, ',' ORDER BY municipality_code) FROM pref.reconciliation_request"
+    kind = kind_named("pref_reconciliation")
+    purge_kind(db, kind, last_day - timedelta(days=6))
+    assert _one(db, requests) == "141011,141020,141038"
+    purge_kind(db, kind, last_day - timedelta(days=5))  # a year after the unanswered one's due date
+    assert _one(db, requests) == "141011,141038"
+    purge_kind(db, kind, last_day + timedelta(days=1))  # a year after the answer, with its run
+    assert _one(db, requests) == "141038" and _one(db, count) == 0

@@ -3,17 +3,17 @@ d-disclosure build on."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
 
 from juki.domain.provision import KeyType, Method, ResultCode
 from juki.domain.records import FileKind
+from juki.services.operations.retention import purge_all
 from juki.services.provision import records
 from juki.services.provision.catalog import load_catalog
 from juki.services.provision.records import Basis
-from juki.services.registry.purge import purge
 from juki.store.db import Database
 from tests.services.access.support import Conn, System
 
@@ -137,8 +137,8 @@ def test_R08_purge_after_seven_years_with_a_moved_clock(
         "retain_until = retain_until - interval '6 years 364 days' WHERE juminhyo_code = %s",
         (OTHER,),
     )
-    # The retention job (`juki purge`) applies R-08 with the other rules.
-    assert purge(db)["pref_provision_records_purged"] == 1
+    # The retention table's purge (the job, `juki purge`) applies R-08 with the other rules.
+    assert purge_all(db, datetime.now(UTC).date())["pref_provision_records"] == 1
     assert records.purge_expired(pref_conn, FileKind.PREF) == 0
     assert records.provisions_of(pref_conn, FileKind.PREF, CODE) == []
     assert len(records.provisions_of(pref_conn, FileKind.PREF, OTHER)) == 1

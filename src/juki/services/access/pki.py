@@ -222,7 +222,7 @@ class Pki:
         default to the environment's settings, for the command line; servers pass their own."""
         if directory is None or prefecture is None:
             settings = Settings.from_env()
-            directory = directory if directory is not None else settings.data_dir / "pki"
+            directory = directory if directory is not None else settings.pki_directory
             prefecture = prefecture if prefecture is not None else settings.prefecture
         self.directory = directory
         self.prefecture = prefecture

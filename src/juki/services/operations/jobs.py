@@ -6,7 +6,6 @@ Each takes a `JobContext` and uses ``ctx.now``, never the clock, for what it dec
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Final
 
 from juki.files import FUHYO, all_files
@@ -15,13 +14,14 @@ from juki.services.audit.checkpoints import CheckpointRefused, audit_dir, create
 from juki.services.operations import backup as backups
 from juki.services.operations import retention
 from juki.services.operations.context import JobContext, JobFailed
+from juki.services.operations.definitions import job_named
 from juki.services.operations.ops_settings import OperationsSettings
+from juki.services.registry.reconciliation_requests import ask_in_turn, requests_per_run, survey
+from juki.store.db import DbRole
 
 #: Renew the CRL when it expires within this many days; a new one is valid CRL_DAYS (Pki.renew_crl).
 CRL_RENEW_BEFORE_DAYS: Final = 2.0
 CRL_DAYS: Final = 7
-#: A municipality with no completed consistency check for this long is asked for one (S-53).
-RECONCILIATION_INTERVAL: Final = timedelta(days=30)
 
 
 def audit_checkpoint(ctx: JobContext) -> Mapping[str, object]:
@@ -38,7 +38,7 @@ def retention_purge(ctx: JobContext) -> Mapping[str, object]:
     report = retention.purge_all(ctx.db, ctx.now.date())
     failed = [kind for kind, value in report.items() if isinstance(value, str)]
     if failed:
-        raise JobFailed("E_JOB_FAILED", ",".join(failed))
+        raise JobFailed("E_JOB_FAILED", ",".join(failed), report)
     return report
 
 
@@ -63,25 +63,31 @@ def crl_renewal(ctx: JobContext) -> Mapping[str, object]:
 
 
 def reconciliation_requests(ctx: JobContext) -> Mapping[str, object]:
-    """S-53 "定期的": the municipalities whose last completed consistency check is older than the
-    interval, per file. They are recorded in the run's figures (codes of municipalities only);
-    there is no channel to push a request to a 市町村CS yet, so the list is what an operator sends."""
+    """S-53 "定期的": ask the next municipalities in turn for a consistency check, per file, and
+    report what came back since the previous run — answers with their differences, uploads that
+    failed — and the requests still open. A request past its due date fails the run
+    (E_RECON_REQUEST_OVERDUE, with all the figures kept), so the jobs page and /metrics flag it."""
+    job = job_named("reconciliation_requests")
     codes = list(ctx.settings.lg_table.resident_register_codes_on(ctx.now.date()))
-    cutoff = ctx.now - RECONCILIATION_INTERVAL
-    figures: dict[str, object] = {}
+    per_run = requests_per_run(len(codes), job.period)
+    with ctx.db.connect(DbRole.TERM) as conn:
+        row = conn.execute(
+            "SELECT max(started_at) FROM term.job_runs WHERE job = %s AND started_at < %s",
+            (job.name, ctx.now),
+        ).fetchone()
+    since = row[0] if row else None
+    figures: dict[str, object] = {"per_run": per_run}
+    overdue: list[str] = []
     for spec in all_files():
         with ctx.db.connect(spec.db_role) as conn:
-            due = [
-                str(r[0])
-                for r in conn.execute(
-                    "SELECT c FROM unnest(%s::text[]) c WHERE NOT EXISTS"
-                    f" (SELECT 1 FROM {spec.reconciliation_run} r WHERE r.status = 'completed'"
-                    " AND r.finished_at >= %s AND c = ANY(r.scope_codes)) ORDER BY c",
-                    (codes, cutoff),
-                ).fetchall()
-            ]
-        figures[f"{spec.kind.value}_due"] = len(due)
-        figures[f"{spec.kind.value}_due_codes"] = due
+            found = survey(conn, spec, ctx.now, since)
+            found.asked = ask_in_turn(conn, spec, ctx.now, per_run, codes, ctx.run_id)
+            found.open += len(found.asked)
+            conn.commit()
+        figures[spec.kind.value] = found.figures()
+        overdue += [f"{spec.kind.value}:{code}" for code in found.overdue]
+    if overdue:
+        raise JobFailed("E_RECON_REQUEST_OVERDUE", ",".join(overdue), figures)
     return figures
 
 

@@ -33,7 +33,7 @@ from juki.services.access.pki import Pki, crl_next_update
 from juki.services.audit.checkpoints import CHECKPOINT_FILE, audit_dir
 from juki.services.jlis.relay import file_status
 from juki.store.db import Database, DbRole
-from juki.store.migrate import applied_versions, available
+from juki.store.migrate import drift
 
 _DAY = 86400.0
 
@@ -127,17 +127,17 @@ def readiness(db: Database, pki: Pki, server_certificates: Iterable[str] = ()) -
     past nextUpdate makes every mTLS handshake fail)."""
     result = Readiness()
     try:
-        with db.connect(autocommit=True) as conn:
+        # As the terminal's login role, not juki_admin: the administration port needs no migration
+        # rights (migration 0050 lets it read the version list).
+        with db.connect(DbRole.TERM, autocommit=True) as conn:
             result.checks.append(Check("database", True))
-            done = applied_versions(conn)
+            versions: tuple[list[int], list[int]] | None = drift(conn)
     except psycopg.Error as exc:
         # The driver's message names host and port only; never a password (it comes from ~/.pgpass).
         result.checks.append(Check("database", False, "E_READY_DATABASE", type(exc).__name__))
-        done = None
-    if done is not None:
-        shipped = {m.version for m in available()}
-        missing = sorted(shipped - done.keys())
-        unknown = sorted(done.keys() - shipped)
+        versions = None
+    if versions is not None:
+        missing, unknown = versions
         if missing or unknown:
             detail = f"未適用 {missing}" if missing else f"このプログラムが知らない版 {unknown}"
             result.checks.append(Check("migrations", False, "E_READY_MIGRATIONS", detail))

@@ -77,11 +77,18 @@ def _reconciliation(conn: psycopg.Connection[Any], spec: FileSpec, today: date) 
         (cutoff,),
     ).fetchall()
     ids = [int(r[0]) for r in runs]
+    # The requests that asked for such runs (migration 0049): the record of having asked goes with them.
+    requests = conn.execute(
+        f"DELETE FROM {spec.table('reconciliation_request')}"
+        " WHERE coalesce(answered_at, requested_at) < %s::date::timestamp AT TIME ZONE 'UTC'"
+        " AND (status = 'answered' OR due_at < %s::date::timestamp AT TIME ZONE 'UTC')",
+        (cutoff, cutoff),
+    ).rowcount
     if not ids:
-        return 0
+        return requests
     diffs = conn.execute(f"DELETE FROM {spec.reconciliation_diff} WHERE run_id = ANY(%s)", (ids,)).rowcount
     conn.execute(f"DELETE FROM {spec.reconciliation_run} WHERE id = ANY(%s)", (ids,))
-    return diffs + len(ids)
+    return diffs + len(ids) + requests
 
 
 def purge_pref_reconciliation(conn: psycopg.Connection[Any], today: date) -> int:

@@ -53,10 +53,10 @@ def run_job(
     figures: Mapping[str, object] = {}
     error_code: str | None = None
     try:
-        figures = job.resolve()(JobContext(db=db, settings=settings, now=started))
+        figures = job.resolve()(JobContext(db=db, settings=settings, now=started, run_id=run_id))
     except JobFailed as failed:
         error_code = failed.code
-        figures = {"detail": failed.detail} if failed.detail else {}
+        figures = {**failed.figures, **({"detail": failed.detail} if failed.detail else {})}
     except Exception as exc:  # a job must never take the scheduler down; the class says enough
         error_code = "E_JOB_FAILED"
         figures = {"exception": type(exc).__name__}

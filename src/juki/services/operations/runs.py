@@ -41,6 +41,11 @@ class JobRun:
             return None
         return (self.finished_at - self.started_at).total_seconds()
 
+    def figures_text(self) -> str:
+        """The figures as one line for people (page, CLI): nested figures as ``pref.asked: 14``,
+        lists space-separated — never a Python repr."""
+        return ", ".join(f"{key}: {value}" for key, value in _flat(self.figures))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -54,6 +59,24 @@ class JobRun:
             "figures": self.figures,
             "error_code": self.error_code,
         }
+
+
+def _flat(figures: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for key, value in figures.items():
+        if isinstance(value, Mapping):
+            out += _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, list):
+            out.append((f"{prefix}{key}", " ".join(_item(v) for v in value) or "—"))
+        else:
+            out.append((f"{prefix}{key}", "—" if value is None else str(value)))
+    return out
+
+
+def _item(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "(" + " ".join(f"{k}={v}" for k, v in value.items()) + ")"
+    return str(value)
 
 
 def _run(row: Sequence[Any]) -> JobRun:

@@ -45,6 +45,7 @@ from juki.domain.errors import CATALOG
 from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
 from juki.domain.records import FileKind
 from juki.files import FileSpec, file_spec
+from juki.services.registry.reconciliation_requests import answer_requests
 
 __all__ = [
     "DIFF_KINDS",
@@ -542,6 +543,8 @@ def reconcile(
             ).format(sql.Identifier(tables.schema)),
             (uploaded, orjson.dumps(summary).decode(), run_id),
         )
+        # S-53: a completed check answers the regular request(s) it covers, in the same transaction.
+        answer_requests(conn, tables, run_id, scope)
         conn.commit()
         phase("compare")
     except ReconcileError as exc:
