@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from juki.domain.lgcodes import kanagawa
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.interfaces.intake_api import create_intake_app
@@ -38,7 +37,7 @@ def test_S53_the_weekly_job_asks_municipalities_in_turn_and_reports_their_answer
         rejects_dir=tmp_path / "rejects",
         workers_per_file=0,
     )
-    codes = list(kanagawa().resident_register_codes())
+    codes = list(db.settings.lg_table.resident_register_codes_on(datetime.now(UTC).date()))
     per_run = requests_per_run(len(codes), job_named("reconciliation_requests").period)
     assert per_run == 14  # 58 municipalities, weekly, each asked once in 30 days
 
