@@ -3,12 +3,15 @@ query, `basic4_join` over a table of prepared keys finds exactly the persons `ba
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from psycopg import sql
+from psycopg import Connection, sql
 
 from juki.services.jlis.client import Basic4, basic4_keys
 from juki.services.search.matcher import (
     BASIC4_KEY_COLUMNS,
+    Basic4Keys,
     basic4_join,
     basic4_join_parts,
     basic4_key_row,
@@ -29,6 +32,20 @@ QUERIES = [
     Basic4(name_kana="サトオ ハナコ", birth_date="2026-09-01"),  # サトウ≈サトオ is not in the stored key
     Basic4(name_kana="ガクト", birth_date="1999-01-01"),
 ]
+
+
+def _key_table(conn: Connection[Any], keys: Basic4Keys) -> None:
+    """A temporary table ``k`` of prepared keys holding ``keys`` (as bulk provision stages them)."""
+    conn.execute(
+        'CREATE TEMP TABLE k (seion text COLLATE "C", birth_lo integer, birth_hi integer, sex text,'
+        ' address_patterns text[] COLLATE "C") ON COMMIT DROP'
+    )
+    conn.execute(
+        sql.SQL("INSERT INTO k ({}) VALUES (%s, %s, %s, %s, %s)").format(
+            sql.SQL(", ").join(map(sql.Identifier, BASIC4_KEY_COLUMNS))
+        ),
+        basic4_key_row(keys),
+    )
 
 
 @pytest.fixture
@@ -60,16 +77,7 @@ def test_f1_2b_the_bulk_join_finds_what_the_single_search_finds(
                 params,
             )
         }
-        conn.execute(
-            'CREATE TEMP TABLE k (seion text COLLATE "C", birth_lo integer, birth_hi integer, sex text,'
-            ' address_patterns text[] COLLATE "C") ON COMMIT DROP'
-        )
-        conn.execute(
-            sql.SQL("INSERT INTO k ({}) VALUES (%s, %s, %s, %s, %s)").format(
-                sql.SQL(", ").join(map(sql.Identifier, BASIC4_KEY_COLUMNS))
-            ),
-            basic4_key_row(keys),
-        )
+        _key_table(conn, keys)
         joined = {
             r[0]
             for r in conn.execute(
@@ -108,16 +116,7 @@ def test_f1_2b_the_split_join_is_the_one_join(db: Database, people: None, query:
     exactly what `basic4_join` finds, each key row in exactly one part."""
     keys = basic4_keys(query)
     with db.connect(DbRole.PREF, autocommit=True) as conn, conn.transaction():
-        conn.execute(
-            'CREATE TEMP TABLE k (seion text COLLATE "C", birth_lo integer, birth_hi integer, sex text,'
-            ' address_patterns text[] COLLATE "C") ON COMMIT DROP'
-        )
-        conn.execute(
-            sql.SQL("INSERT INTO k ({}) VALUES (%s, %s, %s, %s, %s)").format(
-                sql.SQL(", ").join(map(sql.Identifier, BASIC4_KEY_COLUMNS))
-            ),
-            basic4_key_row(keys),
-        )
+        _key_table(conn, keys)
 
         def found(which: sql.Composable, on: sql.Composable) -> set[str]:
             query_sql = sql.SQL(
