@@ -49,3 +49,12 @@ def test_issue14_bench_intake_prefectures_runs_two_prefectures_apart_and_togethe
         rejects = tmp_path / f"pref-{code}" / "bench" / "rejects" / "pref.rejects.csv"
         assert not rejects.exists() or rejects.read_text().count("\n") <= 1
         assert (tmp_path / f"pref-{code}" / "pg").exists()
+    # The clusters the children left running are stopped again.
+    import psutil
+
+    running = [
+        p.info["cmdline"]
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"] and any(str(tmp_path) in part for part in p.info["cmdline"])
+    ]
+    assert running == []

@@ -55,17 +55,33 @@ class _Child:
     out: Path
 
 
+def _env(base: Path, prefecture: str) -> dict[str, str]:
+    """A prefecture's settings: its own data directory (so its own embedded cluster and PKI)."""
+    data_dir = base / f"pref-{prefecture}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "JUKI_DATA_DIR": str(data_dir), "JUKI_PREFECTURE": prefecture}
+    env.pop("JUKI_DATABASE_URL", None)  # each prefecture its own (embedded) cluster
+    return env
+
+
+def _stop_clusters(base: Path, prefectures: tuple[str, ...]) -> None:
+    """Stop every prefecture's embedded cluster: the children leave them running, as `juki` does."""
+    for prefecture in prefectures:
+        subprocess.run(
+            [sys.executable, "-m", "juki.entry", "db", "stop"],
+            env=_env(base, prefecture),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            timeout=120,
+        )
+
+
 def _start(
     base: Path, prefecture: str, persons: int, notifications: int, seed: int, gate: Path | None
 ) -> _Child:
-    data_dir = base / f"pref-{prefecture}"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "JUKI_DATA_DIR": str(data_dir),
-        "JUKI_PREFECTURE": prefecture,
-    }
-    env.pop("JUKI_DATABASE_URL", None)  # each prefecture its own (embedded) cluster
+    env = _env(base, prefecture)
+    data_dir = Path(env["JUKI_DATA_DIR"])
     args = [
         sys.executable,
         "-m",
@@ -121,6 +137,15 @@ def bench_intake_prefectures(
     """Run the three phases (module docstring) and return the JSON object the CLI prints."""
     if len(set(prefectures)) != len(prefectures) or len(prefectures) < 2:
         raise ValueError("at least two different prefectures")
+    try:
+        return _run(base, prefectures, persons, notifications, seed, timeout)
+    finally:
+        _stop_clusters(base, prefectures)
+
+
+def _run(
+    base: Path, prefectures: tuple[str, ...], persons: int, notifications: int, seed: int, timeout: float
+) -> dict[str, Any]:
     # 1. prepare, one after the other (two cores: loading at once only slows each)
     prepared = {}
     for prefecture in prefectures:
