@@ -58,6 +58,12 @@ class PrefectureInstance:
     terminal_host: str = "localhost"  # the terminal UI's host name (WebAuthn relying party)
 
     @property
+    def pki_directory(self) -> Path:
+        """The prefecture's own PKI (its CA and certificates), inside its data directory: a centre's
+        JUKI_PKI_DIR would put every prefecture's keys in one place, so it is not applied here."""
+        return self.data_dir / "pki"
+
+    @property
     def intake_url(self) -> str:
         return f"https://{'127.0.0.1' if self.host in ('0.0.0.0', '::') else self.host}:{self.intake_port}"
 
@@ -259,7 +265,7 @@ def settings_for(instance: PrefectureInstance, base: Settings, database_url: str
         data_dir=instance.data_dir,
         prefecture=instance.code,
         database_url=database_url,
-        pki_dir=None,  # <data_dir>/pki: the prefecture's own CA and certificates
+        pki_dir=instance.pki_directory,  # the prefecture's own CA and certificates
         webauthn_origin=instance.terminal_origin,
         webauthn_rp_id=instance.terminal_host,
     )

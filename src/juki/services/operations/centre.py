@@ -64,7 +64,7 @@ def ensure_prefecture_pki(instance: PrefectureInstance) -> bool:
     Its own CA is what keeps a 市町村CS of another prefecture out at the TLS handshake: the intake
     of prefecture A trusts only A's CA.
     """
-    pki = Pki(instance.data_dir / "pki", prefecture=instance.code)
+    pki = Pki(instance.pki_directory, prefecture=instance.code)
     created = not pki.ca_cert_path.exists()
     if created:
         pki.init()  # its name carries the prefecture: juki network CA 22 静岡県

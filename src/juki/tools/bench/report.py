@@ -28,6 +28,7 @@ from juki.tools.bench.registry import machine
 __all__ = [
     "BEGIN",
     "END",
+    "LEFT_OUT",
     "SUITE",
     "Step",
     "render_markdown",
@@ -147,6 +148,12 @@ SUITE: Final[tuple[Step, ...]] = (
     Step("disclosure", _disclosure),
     Step("restore", _restore),
 )
+
+#: `juki bench` commands the suite leaves out, each with why (the report names them).
+LEFT_OUT: Final[dict[str, str]] = {
+    "failover": "needs Debian's pg_auto_failover formation (a monitor and two clusters of its own, "
+    "as the postgres account): `juki bench failover --runs 3` (docs/benchmarks.md, Failover)",
+}
 
 
 def run_suite(
