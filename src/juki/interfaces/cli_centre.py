@@ -78,9 +78,11 @@ def _prepare(centre: Centre) -> None:
     for done in prepare_all(centre, Settings.from_env()):
         instance = centre.get(done.code)
         ca = "CA を作成" if done.ca_created else "CA は既存"
+        # One fact a line, so the lines fit an 80-column terminal (a long path is never cut).
         console.print(
-            f"都道府県 {done.code}: マイグレーション {done.migrations} 件適用, {ca}; "
-            f"受付 {instance.intake_url}, 業務画面 {instance.terminal_origin}/, データ {instance.data_dir}",
+            f"都道府県 {done.code}: マイグレーション {done.migrations} 件適用, {ca}\n"
+            f"  受付     {instance.intake_url}\n  業務画面 {instance.terminal_origin}/\n"
+            f"  データ   {instance.data_dir}",
             soft_wrap=True,
         )
 
@@ -125,7 +127,8 @@ def status(directory: CentreDir, as_json: JsonOption = False) -> None:
     for row in rows:
         running = "外部" if row["running"] is None else "起動中" if row["running"] else "停止中"
         console.print(
-            f"都道府県 {row['prefecture']}: DB {running}, 受付 {row['intake']}, 業務画面 {row['terminal']}",
+            f"都道府県 {row['prefecture']}: DB {running}\n"
+            f"  受付     {row['intake']}\n  業務画面 {row['terminal']}",
             soft_wrap=True,
         )
 
