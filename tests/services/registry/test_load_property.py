@@ -28,7 +28,9 @@ from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.reasons import ChangeReason
 from juki.domain.records import FileKind
 from juki.services.registry import load
-from juki.services.registry.rows import Meta, row_spec
+from juki.services.registry.load_lines import LINE_BUILDERS, Checked
+from juki.services.registry.rows import HISTORY_EXTRA, Meta, row_spec
+from juki.store.copy import RowFormatter, copy_line
 
 
 def _reference_parse(raw: bytes) -> list[str] | tuple[str]:
@@ -190,13 +192,19 @@ def _csv_values(draw: st.DrawFn, kind: FileKind) -> dict[str, str]:
     return values
 
 
-def _convert(conv: load._Converter, line: str) -> list[Any] | str:
+def _check(conv: load._Converter, line: str) -> tuple[list[str], Checked] | str:
     fields = load._parse_line(line.encode("utf-8"))
     assert not isinstance(fields, load._RowError)
     try:
-        return conv.convert(fields, 7, 1)
+        return fields, conv.check(fields)
     except load._RowError as exc:
         return exc.code
+
+
+def _convert(conv: load._Converter, line: str) -> list[Any] | str:
+    """The row as the loader's reference path builds it (the ledger's builder, with the cache)."""
+    got = _check(conv, line)
+    return got if isinstance(got, str) else conv.values_of(got[0], got[1], 7, 1)
 
 
 #: Columns the server derives from the notified items (not metadata): they must match the ledger's.
@@ -215,6 +223,10 @@ _WARM: dict[FileKind, load._Converter] = {}
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bulk_path_and_ledger_agree_on_random_rows(kind: FileKind, data: st.DataObject) -> None:
+    """A warm converter and a fresh one give the same verdict; an accepted row's COPY line, written
+    by the loader's f-string (``load_lines``), is byte for byte the ledger's row rendered — current,
+    and superseded by a random newer version — and its derived keys are what the ledger derives
+    without any cache."""
     spec = row_spec(kind)
     values = data.draw(_csv_values(kind))
     line = ",".join(values[c] for c in spec.file.csv_columns)
@@ -224,10 +236,23 @@ def test_bulk_path_and_ledger_agree_on_random_rows(kind: FileKind, data: st.Data
         warm.cache = KeyCache(limit=8)  # small, so the clear-when-full path runs too
     fresh = load._Converter(kind, CheckDigitMode.ENFORCE, DEFAULT_PREFECTURE)
 
-    got, cold = _convert(warm, line), _convert(fresh, line)
-    assert got == cold  # the same verdict (and error code) and the same row, warm caches or not
+    got, cold = _check(warm, line), _check(fresh, line)
+    assert got == cold  # the same verdict (and error code) and the same checks, warm caches or not
     if isinstance(got, str):
         return
+    fields, checked = got
+    assert not isinstance(fields, load._NeedsEscape)  # the alphabets hold no backslash or tab
+    reference = fresh.values_of(fields, checked, 7, 1)
+    width = len(spec.columns)
+    current_fmt = RowFormatter(range(width), width)
+    history_fmt = RowFormatter(range(width + len(HISTORY_EXTRA)), width + len(HISTORY_EXTRA))
+    build = LINE_BUILDERS[kind]
+    assert build(fields, checked, 7, 1, None, 0, warm.cache) == current_fmt.line(reference)
+    newer = _check(fresh, ",".join(data.draw(_csv_values(kind))[c] for c in spec.file.csv_columns))
+    if not isinstance(newer, str):
+        superseded = fresh.superseded(list(reference), newer[1], 9)
+        assert build(fields, checked, 7, 1, newer[1], 9, warm.cache) == history_fmt.line(superseded)
+
     items: dict[str, object] = {name: values[name] for name in spec.file.notified_items}
     items["birth_date"] = JukiDate.parse_canonical(values["birth_date"])
     meta = Meta(
@@ -236,10 +261,10 @@ def test_bulk_path_and_ledger_agree_on_random_rows(kind: FileKind, data: st.Data
         change_date=JukiDate.parse_canonical(values["change_date"]).canonical(),
         status=values["status"],
         end_kind=None,
-        notified_on=got[spec.columns.index("notified_on")],
+        notified_on=reference[spec.columns.index("notified_on")],
         update_seq=7,
         version=1,
-        updated_at=got[spec.columns.index("updated_at")],
+        updated_at=reference[spec.columns.index("updated_at")],
         operator_id=load.LOADER_ID,
         terminal_id=load.LOADER_ID,
         municipality_code=values["municipality_code"],
@@ -247,7 +272,36 @@ def test_bulk_path_and_ledger_agree_on_random_rows(kind: FileKind, data: st.Data
     ledger = spec.build_values(items, meta, None)  # as ledger.py builds a row: no cache
     for column in _DERIVED[kind]:
         at = spec.columns.index(column)
-        assert got[at] == ledger[at], column
+        assert reference[at] == ledger[at], column
+
+
+def test_a_line_that_needs_copy_escaping_is_rendered_field_by_field() -> None:
+    """A backslash or a tab in a CSV line would break the f-string line: such a row is rendered
+    through the exact per-field COPY path, and PostgreSQL reads back the text as given."""
+    spec = row_spec(FileKind.PREF)
+    values = {c: "" for c in spec.file.csv_columns} | {
+        "juminhyo_code": _code("1234567890", True),
+        "name_kanji": "田中\\一郎",
+        "name_kana": "タナカ\tイチロウ",
+        "birth_date": "1980-01-02",
+        "sex": "1",
+        "address": "神奈川県綾瀬市深谷中一丁目1番1号",
+        "municipality_code": _MUNICIPALITIES[0],
+        "change_reason": "birth",
+        "change_date": "1980-01-02",
+        "status": "present",
+        "notified_on": "1980-01-03",
+    }
+    raw = ",".join(values[c] for c in spec.file.csv_columns)
+    fields = load._parse_line(raw.encode("utf-8"))
+    assert isinstance(fields, load._NeedsEscape)
+    width = len(spec.columns)
+    conv = load._ChunkConverter(FileKind.PREF, CheckDigitMode.ENFORCE, DEFAULT_PREFECTURE, [], [])
+    done = conv(load._Chunk([(2, fields, [], [])], 100))
+    assert done.persons == 1 and not done.rejects
+    assert done.current == copy_line(conv.conv.values_of(fields, conv.conv.check(fields), 100, 1))
+    assert done.current.count("\t") == width - 1  # the name's tab is escaped, not a column break
+    assert "田中\\\\一郎" in done.current
 
 
 # -- chunks: every line ends loaded or rejected ----------------------------------------------------

@@ -44,6 +44,7 @@ from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
 from juki.domain.reasons import ChangeReason, applies_to
 from juki.domain.records import EndKind, FileKind
 from juki.files import FileSpec
+from juki.services.registry.load_lines import LINE_BUILDERS, Checked, Notified
 from juki.services.registry.rows import HISTORY_EXTRA, PREF_COLUMNS, Meta, RowSpec, row_spec
 from juki.store.copy import RowFormatter, deferred_indexes
 
@@ -110,110 +111,139 @@ class _Converter:
         self.end_kinds = frozenset(e.value for e in EndKind)
         self.warnings = 0
         self._now = datetime.now(UTC)
-        self._notified: dict[str, tuple[date, datetime]] = {}
+        self._notified: dict[str, Notified] = {}
+        # Column positions, unpacked once per row (a dict look-up per item was a visible share of a
+        # row's cost); -1 where the file has no such column.
+        at = self.index.get
+        self._at = tuple(
+            at(name, -1)
+            for name in (
+                "birth_date", "change_date", "sex", "change_reason", "status", "notified_on",
+                self.spec.file.municipality_column, "my_number", "end_kind", "ended_on", "old_juminhyo_code",
+            )
+        )  # fmt: skip
 
-    def convert(self, values: list[str], update_seq: int, version: int) -> list[Any]:
-        """One CSV row → the table row's values in column order (raises _RowError when invalid)."""
+    def check(self, values: list[str]) -> Checked:
+        """Every check of one CSV row, in the order the update ledger's rules come (raises _RowError)."""
         if len(values) < self.width:
             raise _RowError("E_LOAD_COLUMNS", f"{len(values)} columns, expected {self.width}")
-        ix = self.index
+        p_birth, p_change, p_sex, p_reason, p_status, p_notified, p_lg, p_number, p_end, p_ended, p_old = (
+            self._at
+        )
         code = values[0]
         verdict = assess_juminhyo_code(code, self.check_mode)
         if not verdict.accepted:
             raise _RowError(verdict.error_code or "E_JUMINHYO_CODE_FORMAT", code)
         if verdict.warning_code:
             self.warnings += 1
-        items: dict[str, object] = {name: values[ix[name]] for name in self.items}
+        cache = self.cache
         try:
-            items["birth_date"] = self.cache.date(values[ix["birth_date"]])
-            change_date = self.cache.date(values[ix["change_date"]]).canonical()
+            birth = cache.date(values[p_birth])
+            change_date = cache.date(values[p_change]).canonical()
         except DateParseError as exc:
             raise _RowError(exc.code, str(exc)) from None
-        if items["sex"] not in ("1", "2"):
-            raise _RowError("E_SEX_INVALID", str(items["sex"]))
-        reason = values[ix["change_reason"]]
+        if values[p_sex] not in ("1", "2"):
+            raise _RowError("E_SEX_INVALID", values[p_sex])
+        reason = values[p_reason]
         if reason not in self.reasons:
             raise _RowError("E_REASON_UNKNOWN", reason)
         if reason not in self.file_reasons:
             # The ledger's rule (notification.py) and code: a 附票 row with a File 1-only reason used
             # to stop the whole load with a KeyError in the row builder (found by the property test).
             raise _RowError("E_REASON_NOT_FOR_FILE", reason)
-        status = values[ix["status"]]
+        status = values[p_status]
         if status not in self.statuses:
             raise _RowError("E_LOAD_STATUS", status)
-        notified_text = values[ix["notified_on"]]
+        notified_text = values[p_notified]
         notified = self._notified.get(notified_text)
         if notified is None:
             try:
                 notified_on = date.fromisoformat(notified_text)
             except ValueError:
                 raise _RowError("E_DATE_FORMAT", notified_text) from None
-            # Few distinct days in a file: parse each once (bounded like KeyCache, memory stays flat).
-            if len(self._notified) >= 10_000:
+            # Parse each day once: bounded like KeyCache so memory stays flat, and large enough for
+            # every day of 150 years (a smaller bound was cleared again and again by a population).
+            if len(self._notified) >= 100_000:
                 self._notified.clear()
-            notified = self._notified[notified_text] = (
-                notified_on,
-                datetime.combine(notified_on, dtime(), UTC),
-            )
-        notified_on, updated_at = notified
+            notified = self._notified[notified_text] = Notified.of(notified_on)
         file = self.spec.file
-        municipality = values[ix[file.municipality_column]]
+        municipality = values[p_lg]
         if municipality not in self.municipalities:
             raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
-        if file.holds_my_number:
-            number = values[ix["my_number"]]
+        if p_number >= 0:
+            number = values[p_number]
             if number and not is_valid_my_number(number):
                 raise _RowError("E_MY_NUMBER_INVALID", number)
-        given_end_kind = values[ix["end_kind"]] if "end_kind" in ix else ""
-        end_kind = self.spec.loaded_end_kind(status, reason, given_end_kind)
+        end_kind = self.spec.loaded_end_kind(status, reason, values[p_end] if p_end >= 0 else "")
         if end_kind is not None and end_kind not in self.end_kinds:
             raise _RowError("E_LOAD_STATUS", end_kind)
         if (end_kind is None) == (status in ("ended",)):
             raise _RowError("E_LOAD_STATUS", f"status {status} with end_kind {end_kind}")
         ended: JukiDate | None = None
         if self.spec.retention:
-            ended_text = values[ix["ended_on"]] if status == file.ended_status else ""
+            ended_text = values[p_ended] if status == file.ended_status else ""
             if ended_text:
                 try:
-                    ended = self.cache.date(ended_text)
+                    ended = cache.date(ended_text)
                 except DateParseError as exc:
                     # Used to escape as a DateParseError and stop the whole load (no row error).
                     raise _RowError(exc.code, str(exc)) from None
             # R-02 counts 150 years from the 届出日 (of the version that supersedes a history row) and
             # from an ended record's 異動日/消除日: past year 9849 there is no such day, and the
             # retention date stopped the whole load with a ValueError (found by the property test).
-            counted = [notified_on.year]
+            latest = notified.on.year
             if status == file.ended_status:
-                counted += [self.cache.date(change_date).year or 0]
-                counted += [ended.year or 0] if ended is not None else []
-            if max(counted) > LATEST_RETAINABLE_YEAR:
-                raise _RowError("E_DATE_RANGE", f"{max(counted)}年: 150年の保存期間を数えられません")
-        old_code = values[ix["old_juminhyo_code"]] if "old_juminhyo_code" in ix else ""
+                latest = max(latest, cache.date(change_date).year or 0, ended.year or 0 if ended else 0)
+            if latest > LATEST_RETAINABLE_YEAR:
+                raise _RowError("E_DATE_RANGE", f"{latest}年: 150年の保存期間を数えられません")
+        old_code = values[p_old] if p_old >= 0 else ""
+        return Checked(birth, change_date, notified, end_kind, ended, old_code)
+
+    def values_of(self, values: list[str], checked: Checked, update_seq: int, version: int) -> list[Any]:
+        """The row as the update ledger builds it (``build_values``), in column order.
+
+        The loader writes most rows with :data:`LINE_BUILDERS` instead; this is the reference the
+        property test holds those lines to, and the path of a row that needs COPY escaping."""
+        items: dict[str, object] = {name: values[self.index[name]] for name in self.items}
+        items["birth_date"] = checked.birth
         meta = Meta(
-            juminhyo_code=code,
-            change_reason=reason,
-            change_date=change_date,
-            status=status,
-            end_kind=end_kind,
-            notified_on=notified_on,
+            juminhyo_code=values[0],
+            change_reason=values[self.index["change_reason"]],
+            change_date=checked.change_date,
+            status=values[self.index["status"]],
+            end_kind=checked.end_kind,
+            notified_on=checked.notified.on,
             update_seq=update_seq,
             version=version,
-            updated_at=updated_at,
+            updated_at=datetime.combine(checked.notified.on, dtime(), UTC),
             operator_id=LOADER_ID,
             terminal_id=LOADER_ID,
-            municipality_code=municipality,
-            old_juminhyo_code=old_code or None,
+            municipality_code=values[self.index[self.spec.file.municipality_column]],
+            old_juminhyo_code=checked.old_code or None,
         )
         row = self.spec.build_values(items, meta, self.cache)
-        if ended is not None:
-            row[_ENDED_ON] = ended.canonical()
-            row[_RETAIN_UNTIL] = retain_until(ended, notified_on)
+        if checked.ended is not None:
+            row[_ENDED_ON] = checked.ended.canonical()
+            row[_RETAIN_UNTIL] = retain_until(checked.ended, checked.notified.on)
+        return row
+
+    def superseded(self, row: list[Any], newer: Checked, newer_seq: int) -> list[Any]:
+        """A history row: ``row`` as superseded by a version with ``newer``'s checks (HISTORY_EXTRA)."""
+        if self.spec.retention:  # R-02: a superseded version is kept 150 years
+            row[_RETENTION_FLAG] = True
+            row[_RETAIN_UNTIL] = retain_until(None, newer.notified.on)
+        row.extend((datetime.combine(newer.notified.on, dtime(), UTC), newer_seq, None))
         return row
 
 
 #: One CSV record per physical line: `juki synth` writes no field with a line break, and reading line
 #: by line means a stray quote spoils only its own line (a CSV reader would swallow the following
 #: lines into one field, and they would be neither loaded nor rejected).
+class _NeedsEscape(list[str]):
+    """The fields of a line with a backslash or a tab: COPY text must escape them, so the loader
+    renders the row through the exact per-field path (rare in names and addresses)."""
+
+
 def _parse_line(raw: bytes) -> list[str] | _RowError:
     """One physical line → its fields, or why it cannot be read."""
     try:
@@ -226,6 +256,8 @@ def _parse_line(raw: bytes) -> list[str] | _RowError:
         # Without a quote or a line break the csv module's result is exactly the comma split (the
         # synthetic and most real files quote nothing), and building a reader per line was the single
         # largest cost of reading. tests/services/registry/test_load_property.py proves they agree.
+        if "\\" in text or "\t" in text:
+            return _NeedsEscape(text.split(","))
         return text.split(",") if text else []
     try:
         fields = next(csv.reader((text,), strict=True), [])
@@ -233,7 +265,7 @@ def _parse_line(raw: bytes) -> list[str] | _RowError:
         return _RowError("E_LOAD_CSV", str(exc))
     if any("\r" in f or "\n" in f for f in fields):
         return _RowError("E_LOAD_CSV", "項目の中に改行があります")
-    return fields
+    return _NeedsEscape(fields) if "\\" in text or "\t" in text else fields
 
 
 def _reader(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, list[str] | _RowError]]:
@@ -285,17 +317,13 @@ class _ChunkConverter:
         history_nullable: list[int],
     ) -> None:
         spec = row_spec(kind)
-        self.kind = kind
-        self.retention = spec.retention
         self.conv = _Converter(kind, check_mode, prefecture)
+        self.line = LINE_BUILDERS[kind]
         self.current_fmt = RowFormatter(current_nullable, len(spec.columns))
         self.history_fmt = RowFormatter(history_nullable, len(spec.columns) + len(HISTORY_EXTRA))
-        self.updated_at, self.seq_at, self.notified_at = (
-            spec.columns.index(c) for c in ("updated_at", "update_seq", "notified_on")
-        )
 
     def __call__(self, chunk: _Chunk) -> _Converted:
-        conv, retention = self.conv, self.retention
+        conv, line, cache = self.conv, self.line, self.conv.cache
         current: list[str] = []
         history: list[str] = []
         rejects: list[tuple[int, int, str, str]] = []
@@ -309,11 +337,10 @@ class _ChunkConverter:
             try:
                 if isinstance(values, _RowError):
                     raise values
-                built = [
-                    conv.convert(hvalues, base + number - 1, number)
-                    for number, (_, hvalues) in enumerate(versions, start=1)
-                ]
-                row = conv.convert(values, base + len(versions), len(versions) + 1)
+                # Every version is checked before any line is written: the first failing check names
+                # the person's reason, as it always has (history first, then the current row).
+                checked = [conv.check(hvalues) for _, hvalues in versions]
+                now = conv.check(values)
             except _RowError as exc:
                 # Every line of the person is rejected, each with the reason (nothing unaccounted).
                 rejects.append((CURRENT, line_no, exc.code, exc.detail))
@@ -322,14 +349,24 @@ class _ChunkConverter:
                     for hline, _ in versions
                 )
                 continue
-            for older, newer in zip(built, [*built[1:], row][: len(built)], strict=True):
-                if retention:  # R-02: a superseded version is kept 150 years
-                    older[_RETENTION_FLAG] = True
-                    older[_RETAIN_UNTIL] = retain_until(None, newer[self.notified_at])
-                older.extend((newer[self.updated_at], newer[self.seq_at], None))  # HISTORY_EXTRA
-                history.append(self.history_fmt.line(older))
-            history_rows += len(built)
-            current.append(self.current_fmt.line(row))
+            checked.append(now)
+            for number, (_, hvalues) in enumerate(versions, start=1):
+                newer, newer_seq = checked[number], base + number
+                if isinstance(hvalues, _NeedsEscape):
+                    row = conv.values_of(hvalues, checked[number - 1], base + number - 1, number)
+                    history.append(self.history_fmt.line(conv.superseded(row, newer, newer_seq)))
+                else:
+                    history.append(
+                        line(hvalues, checked[number - 1], base + number - 1, number, newer, newer_seq, cache)
+                    )
+            history_rows += len(versions)
+            version = len(versions) + 1
+            if isinstance(values, _NeedsEscape):
+                current.append(
+                    self.current_fmt.line(conv.values_of(values, now, base + len(versions), version))
+                )
+            else:
+                current.append(line(values, now, base + len(versions), version, None, 0, cache))
         return _Converted(
             "".join(current),
             "".join(history),

@@ -234,7 +234,7 @@ def fuhyo_values(items: Mapping[str, object], meta: Meta, cache: KeyCache | None
         meta.status,
         any_gaiji,
         gaiji_pattern(name_kanji, address, last_address) if any_gaiji else "",
-        _NOTIFICATION_KIND[meta.change_reason],
+        NOTIFICATION_KIND[meta.change_reason],
         meta.change_reason,
         meta.notified_on,
         meta.end_kind,
@@ -251,7 +251,7 @@ def fuhyo_values(items: Mapping[str, object], meta: Meta, cache: KeyCache | None
 
 
 #: 通知区分 (D2-18) of each reason for File 2: its class 記載 / 消除 / 修正.
-_NOTIFICATION_KIND: dict[str, str] = {
+NOTIFICATION_KIND: dict[str, str] = {
     reason.value: rule_for(reason, FileKind.FUHYO).klass.value
     for reason in ChangeReason
     if applies_to(reason, FileKind.FUHYO)
