@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from juki.domain.address import PREFECTURES, address_key, municipality_prefixes, strip_municipality
+from juki.domain.address import (
+    PREFECTURES,
+    address_key,
+    address_keys,
+    municipality_prefixes,
+    strip_municipality,
+)
 
 
 @pytest.mark.parametrize(
@@ -172,3 +178,21 @@ def test_hardening_16_F1_6_oaza_and_aza_markers_are_not_part_of_the_key(stored: 
 def test_hardening_16_F1_6_aza_inside_a_name_is_kept() -> None:
     """Only the marker where the 町字 part starts is dropped; 大字X字Y keeps its inner 字."""
     assert address_key("足柄上郡山北町大字山北字岸100番地") == "足柄上郡山北町山北字岸100"
+
+
+_PIECES = st.sampled_from(
+    [
+        "神奈川県", "東京都", "横浜市", "中区", "足柄下郡箱根町", "大字", "字", "小杉町", "一番町",
+        "八丁西町", "一", "二", "十", "百", "〇", "1", "23", "５", "丁目", "番", "番地", "号", "号室",
+        "の", "ノ", "-", "－", "ー", "ｱ", "ﾊﾟ", "ｶﾞ", "ヶ", " ", "　", "𠮷", "\ufa19", "室", "線", "\n",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=12).map("".join), max_size=20))
+@example(["神奈川県神奈川県横浜市中区1-2", "東京都\n神奈川県小杉町1丁目2番3号101号室", "大字一番町", ""])
+def test_address_keys_of_a_batch_equal_each_address_key(texts: list[str]) -> None:
+    """The bulk loader keys a chunk's addresses in one pass over the joined texts (issue 14 item 4):
+    the same keys as :func:`address_key` of each text, line breaks in a text included."""
+    assert address_keys(texts) == [address_key(t) for t in texts]

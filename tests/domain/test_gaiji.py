@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from juki.domain.gaiji import (
     REPERTOIRE_NAME,
     count_gaiji,
     gaiji_chars,
+    gaiji_counts,
     gaiji_pattern,
     has_gaiji,
     is_private_use,
@@ -116,3 +117,16 @@ def test_ivs_on_standard_base_is_standard(s: str) -> None:
     """DOMAIN §7: a variation selector after a standard character adds no 外字."""
     with_ivs = "".join(c + IVS0 for c in s)
     assert count_gaiji(with_ivs) == 0
+
+
+_GAIJI_PIECES = st.sampled_from(
+    ["田", "髙", "𠮷", "\ufa19", "葛\U000e0100", "\ue000", "か", "\u309a", "\u3099", "ﾊﾟ", "a", "\n", "", "̀"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.lists(_GAIJI_PIECES, max_size=6).map("".join), max_size=40))
+def test_gaiji_counts_of_a_batch_equal_each_count(texts: list[str]) -> None:
+    """The bulk loader counts a chunk's 外字 in one encode of the joined texts, halving a batch that
+    holds one (issue 14 item 4): the same counts as :func:`count_gaiji` of each text."""
+    assert gaiji_counts(texts) == [count_gaiji(t) for t in texts]

@@ -7,13 +7,13 @@ a bounded memo the bulk loader uses because names and addresses repeat a lot acr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from juki.domain.address import address_key
+from juki.domain.address import address_key, address_keys
 from juki.domain.dates import JukiDate
-from juki.domain.gaiji import count_gaiji
+from juki.domain.gaiji import count_gaiji, gaiji_counts
 from juki.domain.kana import seion_family_given, seion_key
 
 #: R-02/R-03: history, 消除者 and dead persons' records are kept 150 years.
@@ -91,6 +91,21 @@ class KeyCache:
         if found is None:
             found = self._get(self._gaiji, text, count_gaiji)  # type: ignore[arg-type, assignment]
         return found  # type: ignore[return-value]
+
+    def prime(self, addresses: Sequence[str], texts: Sequence[str]) -> None:
+        """Memoise, in one batch each, the keys of ``addresses`` and the 外字 counts of ``texts`` not
+        memoised yet (:func:`address_keys`, :func:`gaiji_counts`: the per-text calls were a large
+        share of a bulk-loaded row's cost, and almost every address is new)."""
+        table = self._addresses
+        missing = [t for t in dict.fromkeys(addresses) if t not in table]
+        if len(table) + len(missing) >= self._limit:
+            table.clear()
+        table.update(zip(missing, address_keys(missing), strict=True))
+        counts = self._gaiji
+        missing = [t for t in dict.fromkeys(texts) if t and t not in counts]
+        if len(counts) + len(missing) >= self._limit:
+            counts.clear()
+        counts.update(zip(missing, gaiji_counts(missing), strict=True))
 
     def date(self, canonical: str) -> JukiDate:
         found = self._dates.get(canonical)

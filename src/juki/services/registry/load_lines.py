@@ -154,3 +154,8 @@ def fuhyo_line(
 
 
 LINE_BUILDERS: dict[FileKind, LineBuilder] = {FileKind.PREF: pref_line, FileKind.FUHYO: fuhyo_line}
+#: The CSV columns whose 外字 each line counts (the loader counts a chunk's at once beforehand).
+TEXT_COLUMNS: dict[FileKind, tuple[str, ...]] = {
+    FileKind.PREF: ("name_kanji", "address", "former_surname_kanji"),
+    FileKind.FUHYO: ("name_kanji", "address", "last_address"),
+}
