@@ -38,8 +38,8 @@ from typing import Final
 __all__ = [
     "REPERTOIRE_NAME",
     "count_gaiji",
-    "gaiji_counts",
     "gaiji_chars",
+    "gaiji_counts",
     "gaiji_pattern",
     "has_gaiji",
     "is_private_use",
