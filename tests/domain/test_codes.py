@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import stdnum.jp.in_ as stdnum_in
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from juki.domain.codes import (
     CheckDigitMode,
     assess_juminhyo_code,
+    is_ascii_digits,
     is_juminhyo_code_format,
     is_valid_lg_code,
     is_valid_my_number,
@@ -222,3 +223,17 @@ def test_lg_code_computed_check_digit_validates(first5: str) -> None:
     code = first5 + lg_code_check_digit(first5)
     assert is_valid_lg_code(code)
     assert not is_valid_lg_code(code[:5] + str((int(code[5]) + 1) % 10))
+
+
+_CODE_TEXT = st.text(alphabet="0123456789１a ", min_size=9, max_size=13)
+
+
+@settings(max_examples=1000)
+@given(st.one_of(_CODE_TEXT, st.text("0123456789", min_size=11, max_size=12)))
+def test_D1_01_D1_09_written_out_checks_equal_the_check_digit_functions(s: str) -> None:
+    """D1-01 / D1-09: the validators compute the check digit inline for speed (issue 14 item 4);
+    they must agree with the check-digit functions on every text."""
+    assert is_valid_my_number(s) == (is_ascii_digits(s, 12) and my_number_check_digit(s[:11]) == s[11])
+    assert juminhyo_check_digit_ok(s) == (
+        is_juminhyo_code_format(s) and juminhyo_check_digit(s[:10]) == s[10]
+    )
