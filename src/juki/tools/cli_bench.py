@@ -60,6 +60,13 @@ def load_cmd(
         int | None,
         typer.Option(min=0, help="変換プロセス数／ファイル（省略時はコア数から。0 = 読込プロセス内で変換）"),
     ] = None,
+    floor: Annotated[
+        bool,
+        typer.Option(
+            "--floor",
+            help="PostgreSQL だけの下限も測る（ロード済みの行を書き出し、Python の処理なしで同じ方法で戻す）",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """人口の一括ロード速度（人/秒）を、同じCSVの素の COPY と比較する。"""
@@ -67,7 +74,9 @@ def load_cmd(
 
     db = _db(database)
     with _stages({"synth": persons, "load": persons}) as tick:
-        result = bench_load(db, db.settings.data_dir / "bench", persons, seed, tick, workers_per_file=workers)
+        result = bench_load(
+            db, db.settings.data_dir / "bench", persons, seed, tick, workers_per_file=workers, floor=floor
+        )
     emit_json(result) if as_json else console.print_json(data=result)
 
 

@@ -496,7 +496,7 @@ def load_file(
             "ください。"
         ) from None
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        _act_as_owner(conn, spec)
+        act_as_owner(conn, spec)
         conn.execute(f"ANALYZE {spec.current}")
         conn.execute(f"ANALYZE {spec.history}")
     if progress:
@@ -527,7 +527,7 @@ def _load_into(
     columns = spec.csv_columns
     history_cols = (*rows.columns, *HISTORY_EXTRA)
     with psycopg.connect(conninfo) as conn, conn.transaction():
-        _act_as_owner(conn, spec)
+        act_as_owner(conn, spec)
         conn.execute(f"LOCK TABLE {spec.current}, {spec.history} IN SHARE ROW EXCLUSIVE MODE")
         empty = conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {spec.current})").fetchone()
         fast = bool(empty and empty[0])
@@ -636,7 +636,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _act_as_owner(conn: psycopg.Connection[Any], spec: FileSpec) -> None:
+def act_as_owner(conn: psycopg.Connection[Any], spec: FileSpec) -> None:
     """Act as the owner of the file's schema; refuse clearly when ``conn`` is not the administrator."""
     row = conn.execute(
         "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s", (spec.schema,)

@@ -18,6 +18,7 @@ import contextlib
 import os
 import platform
 import resource
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -160,7 +161,13 @@ def bench_load(
     progress: Callable[[str, int], None] | None = None,
     *,
     workers_per_file: int | None = None,
+    floor: bool = False,
 ) -> dict[str, Any]:
+    """Persons/s of ``load_population`` against a plain COPY of the same CSVs (the module's "load").
+
+    ``floor`` also measures PostgreSQL's own floor for juki's schema (``load_floor``): the loaded rows
+    copied out and back in with no Python work, the loader's way. It needs disk for one more copy of
+    the rows and leaves the same rows loaded."""
     files = ensure_population(
         work_dir,
         persons,
@@ -185,9 +192,22 @@ def bench_load(
     )
     seconds = time.monotonic() - started
     loader_cpu = _children_cpu_seconds() - cpu_before
+    load_average = [round(x, 2) for x in os.getloadavg()]
     by_file: dict[str, LoadReport] = {r.file: r for r in reports}
     rate = persons / seconds
     baseline_rate = persons / baseline_seconds
+    measured_floor: dict[str, Any] | None = None
+    if floor:
+        from juki.tools.bench.load_floor import export_rows, floor_seconds
+
+        exported = work_dir / "load-floor"
+        try:
+            export_rows(db, exported)
+            measured_floor = floor_seconds(db, exported)
+        finally:
+            shutil.rmtree(exported, ignore_errors=True)
+        measured_floor["ratio_baseline_to_floor"] = round(baseline_seconds / measured_floor["seconds"], 3)
+        measured_floor["ratio_floor_to_ours"] = round(measured_floor["seconds"] / seconds, 3)
     return {
         "benchmark": "load",
         "persons": persons,
@@ -203,8 +223,10 @@ def bench_load(
         # work shares the machine, so runs under different load averages stay comparable.
         "loader_cpu_seconds": round(loader_cpu, 1),
         "loader_cpu_us_per_person": round(loader_cpu / persons * 1e6, 1),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average": load_average,
         "peak_rss_mib": peak_rss_mib(),
+        # The best ratio any loader could reach in this schema is floor.ratio_baseline_to_floor.
+        "floor": measured_floor,
         "target": {"seconds_for_10m": 600, "ratio": 0.5},
         "machine": machine(),
     }
