@@ -153,6 +153,28 @@ def test_incremental_load_keeps_indexes_live_and_refuses_a_clash(
     assert q(db, "SELECT count(*) FROM pref.identity_current") == [(3000,)]
 
 
+@pytest.mark.parametrize(("column", "told"), [(8, "同じ個人番号"), (0, "同じ住民票コード")])
+def test_D1_A3_a_number_twice_in_the_csv_is_named_for_the_operator(
+    db: Database, population: Path, tmp_path: Path, column: int, told: str
+) -> None:
+    """Two persons with one 個人番号 (or one 住民票コード) in the CSV stop the load as a whole (the
+    unique index is built at the end), with the reason named and without the number itself; it used
+    to say the code was already registered in the database, which was empty."""
+    src = tmp_path / "src"
+    src.mkdir()
+    lines = (population / "pref_current.csv").read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:20]
+    first, second = body[2].split(","), body[3].split(",")
+    assert first[column] and first[column] != second[column]
+    second[column] = first[column]
+    body[3] = ",".join(second)
+    (src / "pref_current.csv").write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    with pytest.raises(LoadError, match=told) as refused:
+        load(db, src, tmp_path / "rejects")
+    assert first[column] not in str(refused.value) and "既に登録" not in str(refused.value)
+    assert q(db, "SELECT count(*) FROM pref.identity_current") == [(0,)]
+
+
 def test_wrong_header_is_a_clear_error(db: Database, tmp_path: Path) -> None:
     (tmp_path / "pref_current.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     with pytest.raises(LoadError, match="header"):

@@ -488,13 +488,8 @@ def load_file(
             progress,
             workers,
         )
-    except psycopg.errors.UniqueViolation:
-        raise LoadError(
-            f"{spec.label}: 読み込むCSVに、既に登録されている住民票コードが"
-            "あります（何も読み込んでいません）。一括ロードは人口の初回投入用です。登録済みの人の異動は"
-            "異動通知として `juki apply` で適用し、既存の内容を入れ替えるには空のデータベースに読み込んで"
-            "ください。"
-        ) from None
+    except psycopg.errors.UniqueViolation as exc:
+        raise LoadError(_duplicate_message(spec, report.mode, exc.diag.constraint_name or "")) from None
     with psycopg.connect(conninfo, autocommit=True) as conn:
         act_as_owner(conn, spec)
         conn.execute(f"ANALYZE {spec.current}")
@@ -621,6 +616,27 @@ def _load_into(
         report.index_seconds = time.monotonic() - index_started
         if next_seq > 1:
             conn.execute("SELECT setval(%s::regclass, %s)", (spec.seq, next_seq - 1))
+
+
+def _duplicate_message(spec: FileSpec, mode: str, constraint: str) -> str:
+    """Why a load met a uniqueness rule, for the operator (the value itself is personal data and is
+    not shown). Into an empty file only the CSV can clash with itself; into a filled one it may clash
+    with the people already registered."""
+    nothing, fix = "（何も読み込んでいません）", "CSVを直してから読み込んでください。"
+    if "my_number" in constraint:
+        where = (
+            "読み込むCSVの中、または既に登録されている人との間"
+            if mode == "incremental"
+            else "読み込むCSVの中"
+        )
+        return f"{spec.label}: {where}に、同じ個人番号を持つ人が複数います{nothing}。{fix}"
+    if mode != "incremental":
+        return f"{spec.label}: 読み込むCSVの中に、同じ住民票コードの人が複数います{nothing}。{fix}"
+    return (
+        f"{spec.label}: 読み込むCSVに、既に登録されている住民票コードがあります{nothing}。一括ロードは人口の"
+        "初回投入用です。登録済みの人の異動は異動通知として `juki apply` で適用し、既存の内容を入れ替える"
+        "には空のデータベースに読み込んでください。"
+    )
 
 
 @contextmanager
