@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import TaskID
@@ -257,16 +257,19 @@ def all_cmd(
 ) -> None:
     """全ベンチマーク（load, update, intake, reconcile, search, stats, provision, disclosure, restore）を
     1つのDBで実行し、1つの報告を書く（restore は最大100万人で測り、--persons へ外挿する）。"""
-    from juki.tools.bench.report import render_markdown, run_suite, write_between_markers, write_report
+    from juki.tools.bench.report import (
+        headline,
+        render_markdown,
+        run_suite,
+        write_between_markers,
+        write_report,
+    )
 
     db = _db(database)
 
-    def shown(name: str, result: dict[str, object]) -> None:
-        if "error" in result:
-            console.print(f"[red]{name}: failed[/red] {result['error']}")
-        else:
-            figure = f"{result['seconds']} s" if "rate_per_s" not in result else f"{result['rate_per_s']}/s"
-            console.print(f"{name}: {figure}, ratio {result.get('ratio', result.get('p99_ratio'))}")
+    def shown(name: str, result: dict[str, Any]) -> None:
+        # No markup: an error's text may hold brackets.
+        console.print(f"{name}: {headline(result)}", style="red" if "error" in result else None, markup=False)
 
     report = run_suite(db, db.settings.data_dir / "bench", persons, seed, on_step=shown)
     json_path, md_path = write_report(report, out)

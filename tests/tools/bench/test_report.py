@@ -13,6 +13,7 @@ from juki.tools.bench.report import (
     BEGIN,
     END,
     Step,
+    headline,
     render_markdown,
     run_suite,
     write_between_markers,
@@ -94,3 +95,23 @@ def test_bench_all_runs_every_bench_command() -> None:
     steps = {s.name.split(" (")[0] for s in SUITE}
     assert commands - {"all"} - set(LEFT_OUT) == steps, (commands, steps)
     assert set(LEFT_OUT) <= commands and all(LEFT_OUT.values())
+
+
+@pytest.mark.parametrize(
+    ("result", "line"),
+    [
+        (_UPDATE, "2622.2/s, ratio 0.059"),
+        ({"benchmark": "stats", "seconds": 3.4}, "3.4 s"),
+        (
+            {"benchmark": "disclosure", "provision_status_pdf": {"p99_ms": 422.0}, "ratio_p99": 1.9},
+            "provision-status PDF p99 422.0 ms, ratio 1.9",
+        ),
+        ({"benchmark": "restore", "rto_seconds": 690.0}, "RTO 690.0 s"),
+        ({"benchmark": "new"}, "done"),
+        ({"benchmark": "x", "error": "RuntimeError: [boom]"}, "failed: RuntimeError: [boom]"),
+    ],
+)
+def test_every_step_shape_has_a_headline(result: dict[str, Any], line: str) -> None:
+    """`juki bench all` prints a line per finished step; a step without a rate or seconds (the
+    disclosure step) raised KeyError there and the whole 10M report was lost."""
+    assert headline(result) == line

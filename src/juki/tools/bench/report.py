@@ -156,6 +156,26 @@ LEFT_OUT: Final[dict[str, str]] = {
 }
 
 
+def headline(result: dict[str, Any]) -> str:
+    """One short line for a finished step, whatever its benchmark reports (progress on the terminal):
+    a rate, a time, a p99 or an RTO. A step whose JSON has none of them is "done" — the line must
+    never stop the suite (the disclosure step once did, and its report was lost)."""
+    if "error" in result:
+        return f"failed: {result['error']}"
+    if "rate_per_s" in result:
+        figure = f"{result['rate_per_s']}/s"
+    elif "seconds" in result:
+        figure = f"{result['seconds']} s"
+    elif isinstance(result.get("provision_status_pdf"), dict):
+        figure = f"provision-status PDF p99 {result['provision_status_pdf'].get('p99_ms')} ms"
+    elif "rto_seconds" in result:
+        figure = f"RTO {result['rto_seconds']} s"
+    else:
+        figure = "done"
+    ratio = next((result[k] for k in ("ratio", "p99_ratio", "ratio_p99") if k in result), None)
+    return figure if ratio is None else f"{figure}, ratio {ratio}"
+
+
 def run_suite(
     db: Database,
     work_dir: Path,
