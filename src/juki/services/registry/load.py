@@ -172,7 +172,7 @@ class _Converter:
         municipality = values[p_lg]
         if municipality not in self.municipalities:
             raise _RowError("E_LG_CODE_NOT_IN_PREF", municipality)
-        if p_number >= 0:
+        if file.holds_my_number:
             number = values[p_number]
             if number and not is_valid_my_number(number):
                 raise _RowError("E_MY_NUMBER_INVALID", number)
