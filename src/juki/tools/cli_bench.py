@@ -58,13 +58,13 @@ def load_cmd(
     database: Annotated[str, typer.Option(help="benchmark database (dropped and recreated)")] = "juki_bench",
     workers: Annotated[
         int | None,
-        typer.Option(min=0, help="変換プロセス数／ファイル（省略時はコア数から。0 = 読込プロセス内で変換）"),
+        typer.Option(min=0, help="変換プロセス数／ファイル（既定はコア数から）"),
     ] = None,
     floor: Annotated[
         bool,
         typer.Option(
             "--floor",
-            help="PostgreSQL だけの下限も測る（ロード済みの行を書き出し、Python の処理なしで同じ方法で戻す）",
+            help="PostgreSQL だけの下限も測る（Python の処理なし）",
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
