@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from juki.domain.offices import offices_for
 from juki.domain.rights import (
     COUNTER_REFUSALS,
     REFUSAL_LETTER_REASONS,
@@ -23,6 +24,8 @@ from juki.services.disclosure.issue import Addressee, DisclosedItem, DisclosedRe
 from juki.services.disclosure.refusal import RefusalDecision
 from juki.services.disclosure.requests import DisclosureRequest
 from tests.interfaces.forms.pdf_support import assert_matches_reference, library_text, render_page
+
+KANAGAWA = offices_for("14")  # the shipped entry: its forms are unchanged by issue 14
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 NAME = "\ufa19奈川\u3000葛\U000e0102子"
@@ -82,7 +85,7 @@ def _record(name: str = NAME) -> DisclosedRecord:
 def test_F1_3_disclosure_form_prints_items_dates_and_legal_basis() -> None:
     """F1-3: D1-PS items by their names, name and address exactly as stored, the 不詳 birth date as
     entered in 和暦 with the 西暦, the legal basis, issue number and office; 取扱注意 (個人番号)."""
-    text = library_text(render_form(disclosure_form(_record())))
+    text = library_text(render_form(disclosure_form(_record(), offices=KANAGAWA)))
     flat = text.replace("\n", "")
     for expected in (
         "本人確認情報開示決定通知書",
@@ -107,18 +110,20 @@ def test_dates_in_wareki_with_seireki_and_seireki_first_for_a_name_without_kanji
     assert date_text("1989-01-08") == "平成元年1月8日（1989年1月8日）"
     assert date_text("1985-03-04", seireki_first=True) == "1985年3月4日（昭和60年3月4日）"
     record = _record(name="スミス　ジョン")
-    assert "1985年3月不詳（昭和60年3月不詳）" in library_text(render_form(disclosure_form(record))).replace(
-        "\n", ""
-    )
+    assert "1985年3月不詳（昭和60年3月不詳）" in library_text(
+        render_form(disclosure_form(record, offices=KANAGAWA))
+    ).replace("\n", "")
 
 
 def test_gaiji_registry_glyph_is_printed_and_an_unregistered_one_is_marked() -> None:
     """DOMAIN §7: a private-use 外字 prints the glyph the registry names (here 辻 + its MJ IVS);
     an unregistered one prints 〓 with a note — never a font's private-use glyph."""
     record = _record(name=PUA_NAME)
-    registered = library_text(render_form(disclosure_form(record, {0xE001: "辻\U000e0102"})))
+    registered = library_text(
+        render_form(disclosure_form(record, {0xE001: "辻\U000e0102"}, offices=KANAGAWA))
+    )
     assert "辻\U000e0102田　花子" in registered and "〓" not in registered
-    unregistered = library_text(render_form(disclosure_form(record, {})))
+    unregistered = library_text(render_form(disclosure_form(record, {}, offices=KANAGAWA)))
     assert "〓田　花子" in unregistered and "登録されていない外字" in unregistered
 
 
@@ -141,14 +146,14 @@ def test_F2_3_file_2_form_names_its_own_basis_and_carries_no_handling_note() -> 
         items=tuple(DisclosedItem(c, labels[c], values[c]) for c in FUHYO.provided_items),
         reprint=False,
     )
-    text = library_text(render_form(disclosure_form(record))).replace("\n", "")
+    text = library_text(render_form(disclosure_form(record, offices=KANAGAWA))).replace("\n", "")
     assert "附票本人確認情報開示決定通知書" in text and "第30条の44の13" in text and "取扱注意" not in text
 
 
 def test_F1_3_disclosure_form_page_matches_the_approved_reference() -> None:
     """The printed page as a person sees it (pdftoppm), against the approved reference; also saved as
     docs/screenshots/disclosure-form.png, the README's picture of the form."""
-    image = render_page(render_form(disclosure_form(_record())))
+    image = render_page(render_form(disclosure_form(_record(), offices=KANAGAWA)))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     image.save(SCREENSHOTS / "disclosure-form.png", optimize=True)
     assert_matches_reference(image, "disclosure_form_page1")
@@ -173,7 +178,7 @@ def _refusal(reason: str = "T_DISCLOSURE_AMBIGUOUS") -> RefusalDecision:
 def test_F1_3_refusal_letter_page_matches_the_approved_reference() -> None:
     """The 不開示決定通知書 as a person sees it (pdftoppm), against the approved reference; also saved as
     docs/screenshots/refusal-letter.png. Its text holds the decision, reason, basis and 教示."""
-    pdf = render_form(refusal_letter_form(_refusal()))
+    pdf = render_form(refusal_letter_form(_refusal(), offices=KANAGAWA))
     text = library_text(pdf).replace("\n", "")
     assert "本人確認情報不開示決定通知書" in text and REFUSAL_LETTER_REASONS["T_DISCLOSURE_AMBIGUOUS"] in text
     assert "昭和55年4月1日（1980年4月1日）" in text  # the birth date as given, in 和暦（西暦）
@@ -186,5 +191,7 @@ def test_F1_3_refusal_letter_page_matches_the_approved_reference() -> None:
 def test_F1_3_every_refusal_code_has_a_letter_text() -> None:
     """Each way a request can end 不開示 — the match's two codes and the counter's — has its sentence."""
     for code in ("T_DISCLOSURE_NO_MATCH", "T_DISCLOSURE_AMBIGUOUS", *COUNTER_REFUSALS):
-        text = library_text(render_form(refusal_letter_form(_refusal(code)))).replace("\n", "")
+        text = library_text(render_form(refusal_letter_form(_refusal(code), offices=KANAGAWA))).replace(
+            "\n", ""
+        )
         assert REFUSAL_LETTER_REASONS[code] in text
