@@ -12,6 +12,7 @@ from pathlib import Path
 
 from juki.domain.codes import CheckDigitMode
 from juki.domain.lgcodes import DEFAULT_PREFECTURE, LgTable, for_prefecture
+from juki.domain.offices import Offices, offices_for, parse_offices
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Settings:
     prefecture: the 都道府県コード (2 digits, JIS X 0401) this server serves (JUKI_PREFECTURE, default
         "14" 神奈川県). The prefecture is configuration, not code (issue 14); a consolidation centre
         runs one instance per prefecture, each with its own database.
+    offices_file: a TOML file of per-prefecture offices (issuer, counters, contact, signature reason)
+        that adds to or replaces entries of juki/data/prefecture_offices.toml (JUKI_OFFICES_FILE;
+        None = the shipped entries only); see `offices`.
     """
 
     data_dir: Path = field(default_factory=lambda: Path(".juki-data"))
@@ -81,11 +85,18 @@ class Settings:
     role_conflict_mode: str | None = None
     disclose_staff_views: bool = False
     prefecture: str = DEFAULT_PREFECTURE
+    offices_file: Path | None = None
 
     @property
     def lg_table(self) -> LgTable:
         """The 地方公共団体コード table of the configured prefecture (one object per process)."""
         return for_prefecture(self.prefecture)
+
+    def offices(self) -> Offices:
+        """The configured prefecture's offices as forms print them; raises OfficesNotConfigured
+        (E_OFFICES_NOT_CONFIGURED) when neither JUKI_OFFICES_FILE nor the shipped file has them.
+        The file is read on each call (forms are few), so a corrected file needs no restart."""
+        return offices_for(self.prefecture, read_offices_file(self.offices_file))
 
     @property
     def pki_directory(self) -> Path:
@@ -121,6 +132,7 @@ class Settings:
             disclose_staff_views=env.get("JUKI_DISCLOSE_STAFF_VIEWS", "").lower()
             in ("1", "true", "yes", "on"),
             prefecture=prefecture_code(env.get("JUKI_PREFECTURE", DEFAULT_PREFECTURE)),
+            offices_file=_offices_file(env.get("JUKI_OFFICES_FILE")),
         )
 
 
@@ -129,6 +141,26 @@ def prefecture_code(value: str) -> str:
     if not (len(value) == 2 and value.isdigit() and 1 <= int(value) <= 47):
         raise ValueError(f"JUKI_PREFECTURE must be a 都道府県コード 01..47, not {value!r}")
     return value
+
+
+def read_offices_file(path: Path | None) -> dict[str, Offices]:
+    """The entries of a JUKI_OFFICES_FILE (none when unset); ValueError names what is wrong."""
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"JUKI_OFFICES_FILE {path} を読めません: {exc}") from None
+    return parse_offices(text, str(path))
+
+
+def _offices_file(value: str | None) -> Path | None:
+    """JUKI_OFFICES_FILE, read once at start: a typo in it must stop the server, not a form later."""
+    if not value:
+        return None
+    path = Path(value).resolve()
+    read_offices_file(path)
+    return path
 
 
 def _conflict_mode(value: str | None) -> str | None:

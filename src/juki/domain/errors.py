@@ -327,8 +327,8 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
     ),
     ErrorSpec(
         "E_RECON_MUNICIPALITY",
-        "神奈川県の市町村（または指定都市）の地方公共団体コードではありません",
-        "not a Kanagawa municipality (or designated city)",
+        "この都道府県の市町村（または指定都市）の地方公共団体コードではありません",
+        "not a municipality (or designated city) of the configured prefecture",
     ),
     ErrorSpec(
         "E_RECON_INTERRUPTED",
@@ -527,6 +527,14 @@ _SPECS: Final[tuple[ErrorSpec, ...]] = (
         "E_READY_CRL",
         "失効リスト（CRL）がないか、次回更新日時を過ぎています",
         "the CRL is missing or past its nextUpdate",
+    ),
+    # The prefecture's offices printed on forms (juki.domain.offices, issue 14): configuration.
+    ErrorSpec(
+        "E_OFFICES_NOT_CONFIGURED",
+        "この都道府県の発行者・窓口・問い合わせ先が設定されていないため、帳票を発行できません。"
+        "JUKI_OFFICES_FILE に都道府県の窓口を設定してください",
+        "no offices (issuer, counters, contact) are configured for the prefecture: no form is issued"
+        " until JUKI_OFFICES_FILE supplies them",
     ),
     # `juki pki import`: certificates from the prefecture's own CA (services/access/pki_import.py).
     ErrorSpec("E_PKI_IMPORT_FILE", "ファイルを読めません", "a file cannot be read or is not PEM"),

@@ -73,15 +73,8 @@ class InquiryCategory(StrEnum):
     OTHER = "other"
 
 
-#: Where a written request may be lodged (REQUIREMENTS F1-3: L3394–3400).
-OFFICES: Final = ("神奈川県政策局政策部情報公開広聴課", "神奈川県政策局自治振興部市町村課")
-#: The issuing authority printed on every answer.
-ISSUER: Final = "神奈川県知事"
-#: The prefecture as a legal person (the defendant of a 取消訴訟, named in the 不開示決定通知書's 教示).
-PREFECTURE_NAME: Final = "神奈川県"
-#: How a staff member who viewed a person's record is named to that person (S-55's optional table):
-#: the department, never the operator (architecture note 69).
-STAFF_DEPARTMENT: Final = "神奈川県政策局自治振興部市町村課"
+# Where a request is lodged, the issuer, the prefecture as a legal person and the staff department
+# named in S-55's table depend on the prefecture: juki.domain.offices (issue 14), not constants here.
 
 #: How identity was verified — the document's *type*, never its number (LEGAL.md §3).
 IDENTITY_DOCUMENTS: Final = (

@@ -11,6 +11,8 @@ What is printed:
   katakana or the alphabet: DOMAIN §5) the 西暦 comes first;
 * the legal basis, issue number, date and issuing office; 取扱注意 on every page when the form
   carries a 個人番号;
+* the issuer, contact and signature of the configured prefecture (``offices``, juki.domain.offices),
+  with the 【県で確認のうえ確定】 marker while its entry is an example;
 * the 不開示決定通知書 is built from the request alone (what the requester wrote, the decision, its
   reason and how to object): it cannot print anything about a person of the file.
 """
@@ -23,15 +25,14 @@ from typing import Final
 
 from juki.domain.dates import DateParseError, JukiDate, format_seireki, format_wareki, parse_date
 from juki.domain.items import SEX_LABELS, item_label
+from juki.domain.offices import Offices
 from juki.domain.reasons import ChangeReason
 from juki.domain.rights import (
     CASE_RESULT_LABELS,
     CHANNEL_LABELS,
     CORRECTION_KIND_LABELS,
-    ISSUER,
     OBJECTION_NOTICE,
     OBJECTION_PLACEHOLDER,
-    PREFECTURE_NAME,
     REFUSAL_LETTER_REASONS,
     REQUEST_KIND_LABELS,
     REQUESTER_LABELS,
@@ -46,7 +47,6 @@ from juki.services.disclosure.issue import DisclosedRecord, ProvisionStatement
 from juki.services.disclosure.refusal import RefusalDecision
 
 __all__ = [
-    "CONTACT",
     "correction_letter_form",
     "date_text",
     "disclosure_form",
@@ -55,13 +55,8 @@ __all__ = [
     "wareki_day",
 ]
 
-#: Where a person asks about an answer (S-60).
-CONTACT: Final = "お問い合わせ先　神奈川県政策局自治振興部市町村課調整グループ　045-210-3166"
 _DATE_ITEMS: Final = frozenset({"birth_date", "change_date"})
 _GETA_NOTE: Final = "〓は登録されていない外字です。正しい字形は窓口でご確認ください。"
-_SIGNED_NOTE: Final = (
-    "この文書には神奈川県の電子署名が付されています。写しが発行時のものであることは署名の検証で確認できます。"
-)
 
 
 STAFF_VIEWS_HEADING: Final = "県職員による閲覧"
@@ -130,7 +125,9 @@ def _value(column: str, value: str, *, seireki_first: bool) -> str:
     return value
 
 
-def disclosure_form(record: DisclosedRecord, glyphs: dict[int, str] | None = None) -> Form:
+def disclosure_form(
+    record: DisclosedRecord, glyphs: dict[int, str] | None = None, *, offices: Offices
+) -> Form:
     """The 開示決定通知書 with the person's D1-PS / D2-PS items."""
     g = _Glyphs(glyphs or {})
     req, spec = record.request, record.spec
@@ -143,7 +140,7 @@ def disclosure_form(record: DisclosedRecord, glyphs: dict[int, str] | None = Non
         ("請求者", REQUESTER_LABELS[req.requester_kind]),
         ("本人確認書類", req.identity_document),
     )
-    notes = [CONTACT, _SIGNED_NOTE]
+    notes = list(offices.notes)
     recipient = g(record.addressee.name)
     if g.missing:
         notes.insert(0, _GETA_NOTE)
@@ -151,7 +148,7 @@ def disclosure_form(record: DisclosedRecord, glyphs: dict[int, str] | None = Non
         title=f"{spec.label}開示決定通知書",
         issue_number=record.issue_number,
         issued_on=wareki_day(record.issued_on),
-        issuer=ISSUER,
+        issuer=offices.issuer,
         recipient=recipient,
         handling_note="取扱注意" if spec.holds_my_number else "",
         legal_basis=spec.disclosure_basis,
@@ -167,7 +164,9 @@ def disclosure_form(record: DisclosedRecord, glyphs: dict[int, str] | None = Non
     )
 
 
-def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] | None = None) -> Form:
+def provision_status_form(
+    statement: ProvisionStatement, glyphs: dict[int, str] | None = None, *, offices: Offices
+) -> Form:
     """The 提供状況開示決定通知書 (S-55): every provision within the 7-year record."""
     g = _Glyphs(glyphs or {})
     req = statement.request
@@ -215,14 +214,14 @@ def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] 
             )
         )
     recipient = g(statement.addressee.name)
-    notes = [CONTACT, _SIGNED_NOTE]
+    notes = list(offices.notes)
     if g.missing:
         notes.insert(0, _GETA_NOTE)
     return Form(
         title="本人確認情報提供状況開示決定通知書",
         issue_number=statement.issue_number,
         issued_on=wareki_day(statement.issued_on),
-        issuer=ISSUER,
+        issuer=offices.issuer,
         recipient=recipient,
         legal_basis="住民基本台帳法第30条の32（提供状況の開示）",
         sections=tuple(sections),
@@ -231,7 +230,13 @@ def provision_status_form(statement: ProvisionStatement, glyphs: dict[int, str] 
 
 
 def correction_letter_form(
-    case: CorrectionCase, spec: FileSpec, name: str, issued_on: date, glyphs: dict[int, str] | None = None
+    case: CorrectionCase,
+    spec: FileSpec,
+    name: str,
+    issued_on: date,
+    glyphs: dict[int, str] | None = None,
+    *,
+    offices: Offices,
 ) -> Form:
     """The answer to a correction / addition / deletion request (F1-4, F2-4): what was asked, that the
     prefecture asked the municipality, and the result (with the correction notification's date)."""
@@ -256,14 +261,14 @@ def correction_letter_form(
             )
         )
     recipient = g(name)
-    notes = [CONTACT, _SIGNED_NOTE]
+    notes = list(offices.notes)
     if g.missing:
         notes.insert(0, _GETA_NOTE)
     return Form(
         title=f"{spec.label}の{kind}の申出に対する調査結果について（通知）",
         issue_number=case.letter_number,
         issued_on=wareki_day(issued_on),
-        issuer=ISSUER,
+        issuer=offices.issuer,
         recipient=recipient,
         legal_basis=spec.correction_basis,
         sections=(
@@ -285,7 +290,9 @@ def _given_date(text: str) -> str:
         return text
 
 
-def refusal_letter_form(decision: RefusalDecision, glyphs: dict[int, str] | None = None) -> Form:
+def refusal_letter_form(
+    decision: RefusalDecision, glyphs: dict[int, str] | None = None, *, offices: Offices
+) -> Form:
     """The 不開示決定通知書: the request as written, the decision (不開示), the reason in plain Japanese,
     the legal basis and how to object (教示; its wording is marked for the prefecture to confirm)."""
     g = _Glyphs(glyphs or {})
@@ -313,9 +320,9 @@ def refusal_letter_form(decision: RefusalDecision, glyphs: dict[int, str] | None
         ("根拠法令", spec.disclosure_basis),
     )
     objection = "\n".join(
-        line.format(authority=ISSUER, prefecture=PREFECTURE_NAME) for line in OBJECTION_NOTICE
+        line.format(authority=offices.issuer, prefecture=offices.prefecture_name) for line in OBJECTION_NOTICE
     )
-    notes = [CONTACT, _SIGNED_NOTE]
+    notes = list(offices.notes)
     recipient = g(req.given_name)
     if g.missing:
         notes.insert(0, _GETA_NOTE)
@@ -323,7 +330,7 @@ def refusal_letter_form(decision: RefusalDecision, glyphs: dict[int, str] | None
         title=f"{spec.label}不開示決定通知書",
         issue_number=decision.decision_number,
         issued_on=wareki_day(decision.issued_on),
-        issuer=ISSUER,
+        issuer=offices.issuer,
         recipient=recipient,
         legal_basis=spec.disclosure_basis,
         sections=(

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from juki.domain.dates import JukiDate, format_wareki
-from juki.domain.rights import IDENTITY_DOCUMENTS, OFFICES, Channel, RequestKind
+from juki.domain.offices import Offices
+from juki.domain.rights import IDENTITY_DOCUMENTS, Channel, RequestKind
 from juki.files import PREF
 from juki.services.disclosure.requests import RequestInput
 from juki.store.db import Database
@@ -54,9 +55,10 @@ def _typed(birth: str, rng: random.Random) -> str:
     return format_wareki(d) if d.is_calendar_date and rng.random() < 0.6 else birth
 
 
-def simulated_requests(db: Database, n: int, seed: int = 6) -> list[SimulatedRequest]:
+def simulated_requests(db: Database, n: int, seed: int = 6, *, offices: Offices) -> list[SimulatedRequest]:
     """About ``n`` requests for File 1 in the mix 50 % exact, 20 % with a code, 20 % no match and up
-    to 10 % ambiguous (as many as the population has such groups)."""
+    to 10 % ambiguous (as many as the population has such groups), lodged at ``offices``' counters."""
+    counters = offices.lodging_offices
     rng = random.Random(seed)
     with db.connect() as conn:
         persons = conn.execute(
@@ -73,7 +75,7 @@ def simulated_requests(db: Database, n: int, seed: int = 6) -> list[SimulatedReq
     for i, (code, name, birth, sex, address) in enumerate(persons):
         base = RequestInput(
             kind=RequestKind.PROVISION_STATUS if i % 7 == 3 else RequestKind.DISCLOSURE,
-            office=OFFICES[i % len(OFFICES)],
+            office=counters[i % len(counters)],
             channel=Channel.POST if i % 5 == 0 else Channel.COUNTER,
             identity_document=IDENTITY_DOCUMENTS[i % 3],
         )

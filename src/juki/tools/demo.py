@@ -32,6 +32,7 @@ import typer
 
 from juki.config import Settings
 from juki.domain.lgcodes import DEFAULT_PREFECTURE, for_prefecture
+from juki.domain.offices import OfficesNotConfigured
 from juki.domain.records import PREF_CSV_COLUMNS, RecordStatus
 from juki.domain.refusals import Refusal
 from juki.files import FUHYO, PREF, all_files
@@ -342,7 +343,12 @@ def _flow(
             )
         else:
             console.print(f"   [red]期待と異なる応答が {len(sent.mismatches)} 件あります[/red]")
-        run_residents_rights(db, net.pki, net.intake.url, settings.data_dir / "demo" / "forms")  # SIM-6
+        try:
+            offices = settings.offices()
+        except OfficesNotConfigured as missing:  # a prefecture with no entry: no form in wrong names
+            console.print(f"4b. 住民・窓口シミュレータ（SIM-6）: 省略 — {missing.code} {missing.message}")
+        else:
+            run_residents_rights(db, net.pki, net.intake.url, settings.data_dir / "demo" / "forms", offices)
         reports = net.drain()
         for file, report in reports.items():
             console.print(

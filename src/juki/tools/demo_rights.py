@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from juki.domain.offices import Offices
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.domain.rights import CorrectionKind, RequestKind
@@ -47,8 +48,11 @@ def _clerk() -> Actor:
     )
 
 
-def run_residents_rights(db: Database, pki: Pki, intake_url: str, out_dir: Path, requests: int = 20) -> None:
-    """Run SIM-6 against the running system and print what happened (step "4b")."""
+def run_residents_rights(
+    db: Database, pki: Pki, intake_url: str, out_dir: Path, offices: Offices, requests: int = 20
+) -> None:
+    """Run SIM-6 against the running system and print what happened (step "4b"); the forms name
+    ``offices`` (the demo's prefecture's)."""
     clerk = _clerk()
     signer = document_signer(pki)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -56,8 +60,8 @@ def run_residents_rights(db: Database, pki: Pki, intake_url: str, out_dir: Path,
     wrong = 0
     first_issued: str | None = None
     with db.connect(PREF.db_role, autocommit=True) as conn:
-        for sim in simulated_requests(db, requests):
-            req = register_request(conn, clerk, FileKind.PREF, sim.given)
+        for sim in simulated_requests(db, requests, offices=offices):
+            req = register_request(conn, clerk, FileKind.PREF, sim.given, offices=offices)
             outcome = match_request(conn, clerk, FileKind.PREF, req.id)
             result = outcome.refusal_code or "matched"
             got[sim.kind + "→" + result] += 1
@@ -66,14 +70,15 @@ def run_residents_rights(db: Database, pki: Pki, intake_url: str, out_dir: Path,
                 continue
             if req.kind is RequestKind.PROVISION_STATUS:
                 form = provision_status_form(
-                    issue_provision_status(conn, clerk, FileKind.PREF, req.id, provision_lines)
+                    issue_provision_status(conn, clerk, FileKind.PREF, req.id, provision_lines),
+                    offices=offices,
                 )
             else:
                 record = issue_disclosure(conn, clerk, FileKind.PREF, req.id)
-                form = disclosure_form(record)
+                form = disclosure_form(record, offices=offices)
                 first_issued = first_issued or req.request_no
             (out_dir / f"{req.kind.value}-{req.request_no}.pdf").write_bytes(
-                sign_pdf(render_form(form), signer)
+                sign_pdf(render_form(form), signer, reason=offices.signature_reason)
             )
         shown = "、".join(f"{outcome} {count}" for outcome, count in sorted(got.items()))
         console.print(f"4b. 住民・窓口シミュレータ（SIM-6）: 開示請求 {sum(got.values())} 件（{shown}）")
@@ -105,9 +110,11 @@ def run_residents_rights(db: Database, pki: Pki, intake_url: str, out_dir: Path,
     with db.connect(PREF.db_role, autocommit=True) as conn:
         closed, name, _ = corrections.close_case(conn, clerk, FileKind.PREF, case.id)
     letter = correction_letter_form(
-        closed, PREF, name, closed.closed_at.date() if closed.closed_at else case.received_on
+        closed, PREF, name, closed.closed_at.date() if closed.closed_at else case.received_on, offices=offices
     )
-    (out_dir / f"correction-{closed.case_no}.pdf").write_bytes(sign_pdf(render_form(letter), signer))
+    (out_dir / f"correction-{closed.case_no}.pdf").write_bytes(
+        sign_pdf(render_form(letter), signer, reason=offices.signature_reason)
+    )
     console.print(
         f"    訂正等の申出 {closed.case_no}: 市町村CS（相互TLS）が回答 "
         f"{'、'.join(str(a.get('result')) for a in answers)}"

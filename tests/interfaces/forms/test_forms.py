@@ -34,6 +34,8 @@ from tests.interfaces.forms.pdf_support import (
 #: U+FA19 (a CJK compatibility ideograph NFC would rewrite) and 葛 with a Moji_Joho IVS.
 NAME = "\ufa19奈川　葛\U000e0102子"
 ADDRESS = "神奈川県横浜市鶴見区鶴見中央二丁目3番4号　辻\U000e0102堂101"
+#: The signature's reason: the configured prefecture's (Offices.signature_reason); the module has no default.
+REASON = "神奈川県が発行した文書であることの証明"
 
 
 def sample_form(rows: int = 3) -> Form:
@@ -143,7 +145,7 @@ def test_reference_comparison_notices_a_changed_name() -> None:
 
 def test_signed_form_verifies_and_a_modified_copy_fails(pki: Pki) -> None:
     """PAdES: the signed form is genuine; a changed byte, an appended update or another CA is not."""
-    signed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    signed = sign_pdf(render_form(sample_form()), document_signer(pki), reason=REASON)
     status = verify_pdf(signed, pki.ca_cert_path, pki.crl_path)
     assert status.genuine, status.reason
     assert "pref-document-signer" in status.signer
@@ -164,7 +166,7 @@ def test_signed_form_verifies_and_a_modified_copy_fails(pki: Pki) -> None:
 def test_signature_from_another_ca_is_not_trusted(pki: Pki, tmp_path: Path) -> None:
     other = Pki(tmp_path / "other")
     other.init()
-    signed = sign_pdf(render_form(sample_form()), document_signer(other))
+    signed = sign_pdf(render_form(sample_form()), document_signer(other), reason=REASON)
     status = verify_pdf(signed, pki.ca_cert_path, pki.crl_path)
     assert status.intact and not status.trusted and not status.genuine
 
@@ -175,7 +177,7 @@ def test_F1_3_copy_signed_with_a_revoked_certificate_fails_verification(tmp_path
     form is signed with a new certificate and verifies."""
     pki = Pki(tmp_path / "own-pki")  # its own CA: the module's shared signer stays valid for the others
     pki.init()
-    signed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    signed = sign_pdf(render_form(sample_form()), document_signer(pki), reason=REASON)
     assert verify_pdf(signed, pki.ca_cert_path, pki.crl_path).genuine
     old_serial = pki.document_signer().serial
 
@@ -188,7 +190,7 @@ def test_F1_3_copy_signed_with_a_revoked_certificate_fails_verification(tmp_path
     assert status.intact  # the bytes are unchanged: it is the certificate that is no longer good
     assert "失効しています" in status.reason
 
-    renewed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    renewed = sign_pdf(render_form(sample_form()), document_signer(pki), reason=REASON)
     assert pki.document_signer().serial != old_serial
     assert verify_pdf(renewed, pki.ca_cert_path, pki.crl_path).genuine
 
@@ -203,7 +205,7 @@ def test_F1_3_cli_verify_pdf_says_genuine_then_revoked(tmp_path: Path) -> None:
     pki = Pki(tmp_path / "pki")
     pki.init()
     copy = tmp_path / "copy.pdf"
-    copy.write_bytes(sign_pdf(render_form(sample_form()), document_signer(pki)))
+    copy.write_bytes(sign_pdf(render_form(sample_form()), document_signer(pki), reason=REASON))
     runner, env = CliRunner(), {"JUKI_DATA_DIR": str(tmp_path)}
     ok = runner.invoke(app, ["pki", "verify-pdf", str(copy)], env=env)
     assert ok.exit_code == 0 and "真正です" in ok.output, ok.output
@@ -218,7 +220,7 @@ def test_F1_3_cli_verify_pdf_says_genuine_then_revoked(tmp_path: Path) -> None:
 def test_verification_fails_closed_without_current_revocation_information(pki: Pki, tmp_path: Path) -> None:
     """No CRL, a damaged one, or one signed by another CA: the revocation status is unknown, so the
     copy is not vouched for (hard-fail, like the TLS servers with the same CRL)."""
-    signed = sign_pdf(render_form(sample_form()), document_signer(pki))
+    signed = sign_pdf(render_form(sample_form()), document_signer(pki), reason=REASON)
     missing = verify_pdf(signed, pki.ca_cert_path, tmp_path / "none.pem")
     assert not missing.genuine and "CRL" in missing.reason
     damaged = verify_pdf(

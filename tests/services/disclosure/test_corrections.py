@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from juki.domain.offices import offices_for
 from juki.domain.peers import PeerRole
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
@@ -32,6 +33,8 @@ from tests.factories import TSURUMI
 from tests.interfaces.forms.pdf_support import library_text
 from tests.services.disclosure.support import ADDRESS, FA19_NAME, counter, people
 
+KANAGAWA = offices_for("14")  # the shipped entry: its forms are unchanged by issue 14
+
 CORRECT_NAME = "神田\u3000葛\U000e0102子"
 
 
@@ -52,7 +55,11 @@ def _disclosed(db: Database) -> str:
     who = counter(db)
     with db.connect(DbRole.PREF, autocommit=True) as conn:
         req = register_request(
-            conn, who, FileKind.PREF, RequestInput(name=FA19_NAME, birth_date="1985-03", address=ADDRESS)
+            conn,
+            who,
+            FileKind.PREF,
+            RequestInput(name=FA19_NAME, birth_date="1985-03", address=ADDRESS),
+            offices=KANAGAWA,
         )
         match_request(conn, who, FileKind.PREF, req.id)
         issue_disclosure(conn, who, FileKind.PREF, req.id)
@@ -123,9 +130,9 @@ def test_F1_4_correction_round_trip_with_the_municipal_simulator(
     assert fixed.correction_notification == f"{TSURUMI}-INQ-{fix.case_no}"
     assert stored == (CORRECT_NAME,) and name == CORRECT_NAME
     assert kept.result is CaseResult.NO_CHANGE and kept.correction_notification is None
-    letter = library_text(render_form(correction_letter_form(fixed, PREF, name, date(2026, 12, 20)))).replace(
-        "\n", ""
-    )
+    letter = library_text(
+        render_form(correction_letter_form(fixed, PREF, name, date(2026, 12, 20), offices=KANAGAWA))
+    ).replace("\n", "")
     assert "市町村が記録を訂正しました" in letter and fixed.correction_notification in letter
     assert "住民基本台帳法第30条の35" in letter and CORRECT_NAME in letter
 
@@ -223,7 +230,11 @@ def test_F2_4_file_2_correction_case_goes_to_the_fuhyo_municipality(
     who = counter(db)
     with db.connect(DbRole.FUHYO, autocommit=True) as conn:
         req = register_request(
-            conn, who, FileKind.FUHYO, RequestInput(name=FA19_NAME, birth_date="2026-09-01", address=ADDRESS)
+            conn,
+            who,
+            FileKind.FUHYO,
+            RequestInput(name=FA19_NAME, birth_date="2026-09-01", address=ADDRESS),
+            offices=KANAGAWA,
         )
         match_request(conn, who, FileKind.FUHYO, req.id)
         issue_disclosure(conn, who, FileKind.FUHYO, req.id)
@@ -250,7 +261,7 @@ def test_F2_4_file_2_correction_case_goes_to_the_fuhyo_municipality(
     from juki.files import FUHYO
 
     letter = library_text(
-        render_form(correction_letter_form(closed, FUHYO, name, date(2026, 12, 20)))
+        render_form(correction_letter_form(closed, FUHYO, name, date(2026, 12, 20), offices=KANAGAWA))
     ).replace("\n", "")
     assert (
         "附票本人確認情報の訂正の申出" in letter

@@ -8,10 +8,11 @@ from datetime import date, timedelta, timezone
 import pytest
 
 from juki.config import Settings
+from juki.domain.offices import offices_for
 from juki.domain.provision import KeyType, Method, ResultCode
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
-from juki.domain.rights import STAFF_DEPARTMENT, RequestKind, RequestStatus
+from juki.domain.rights import RequestKind, RequestStatus
 from juki.interfaces.disclosure_forms import STAFF_VIEWS_HEADING, provision_status_form, staff_view_time
 from juki.interfaces.forms import render_form
 from juki.services.access.actor import Actor
@@ -27,6 +28,9 @@ from juki.store.db import Database, DbRole
 from tests.interfaces.forms.pdf_support import library_text
 from tests.services.audit.support import actor as signed_in
 from tests.services.disclosure.support import ADDRESS, FA19_NAME, counter, people
+
+KANAGAWA = offices_for("14")  # the shipped entry: its forms are unchanged by issue 14
+STAFF_DEPARTMENT = KANAGAWA.staff_department
 
 EDUCATION = Basis(
     requester_code="kyoiku",
@@ -100,6 +104,7 @@ def test_S55_provision_status_lists_provisions_within_seven_years_without_refusa
             RequestInput(
                 kind=RequestKind.PROVISION_STATUS, name=FA19_NAME, birth_date="1985-03", address=ADDRESS
             ),
+            offices=KANAGAWA,
         )
         assert match_request(conn, who, FileKind.PREF, req.id).status is RequestStatus.MATCHED
         statement = issue_provision_status(
@@ -115,7 +120,7 @@ def test_S55_provision_status_lists_provisions_within_seven_years_without_refusa
     )
     assert line.items == ("氏名", "住所")
     assert statement.staff_views is None  # the option is off by default
-    text = library_text(render_form(provision_status_form(statement)))
+    text = library_text(render_form(provision_status_form(statement, offices=KANAGAWA)))
     flat = text.replace("\n", "")  # table cells wrap
     assert "神奈川県教育委員会" in flat and "提供の記録（1件）" in flat and FA19_NAME in flat
     assert "特別支援学校への就学のため必要な経費の支弁に関する事務" in flat
@@ -131,6 +136,7 @@ def _statement_request(db: Database, who: Actor) -> int:
             RequestInput(
                 kind=RequestKind.PROVISION_STATUS, name=FA19_NAME, birth_date="1985-03", address=ADDRESS
             ),
+            offices=KANAGAWA,
         )
         assert match_request(conn, who, FileKind.PREF, req.id).status is RequestStatus.MATCHED
     return req.id
@@ -158,7 +164,7 @@ def test_S55_staff_views_listed_only_when_the_option_is_on(db: Database) -> None
     with db.connect(DbRole.PREF, autocommit=True) as conn:
         off = issue_provision_status(conn, who, FileKind.PREF, off_id, provision_lines)
     assert off.staff_views is None
-    off_text = library_text(render_form(provision_status_form(off)))
+    off_text = library_text(render_form(provision_status_form(off, offices=KANAGAWA)))
     assert STAFF_VIEWS_HEADING not in off_text and "閲覧した職員の所属" not in off_text
     assert "記録の閲覧" not in off_text and "hoshino" not in off_text
 
@@ -169,7 +175,7 @@ def test_S55_staff_views_listed_only_when_the_option_is_on(db: Database) -> None
             FileKind.PREF,
             on_id,
             provision_lines,
-            staff_views=staff_views_from_log(term, FileKind.PREF),
+            staff_views=staff_views_from_log(term, FileKind.PREF, STAFF_DEPARTMENT),
         )
     assert on.staff_views is not None
     assert [v.function for v in on.staff_views] == ["view_record", "search"]
@@ -181,7 +187,7 @@ def test_S55_staff_views_listed_only_when_the_option_is_on(db: Database) -> None
             [codes["fa19"]],
         ).fetchall()
     assert [(v.reference, v.at) for v in on.staff_views[:1]] == [tuple(logged[0])]
-    pdf = render_form(provision_status_form(on))
+    pdf = render_form(provision_status_form(on, offices=KANAGAWA))
     text = library_text(pdf)
     flat = text.replace("\n", "")
     assert f"{STAFF_VIEWS_HEADING}（操作ログ、2件）" in flat

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from juki.domain.offices import offices_for
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.domain.rights import OBJECTION_PLACEHOLDER, REFUSAL_LETTER_REASONS, RequestStatus
@@ -25,6 +26,8 @@ from juki.services.disclosure.requests import RequestInput, register_request
 from juki.store.db import Database, DbRole
 from tests.interfaces.forms.pdf_support import library_text, pdftotext, render_page
 from tests.services.disclosure.support import ADDRESS, FA19_NAME, TWIN_NAME, counter, people
+
+KANAGAWA = offices_for("14")  # the shipped entry: its forms are unchanged by issue 14
 
 
 def _log(db: Database, event: str) -> list[dict[str, Any]]:
@@ -48,6 +51,7 @@ def test_F1_3_ambiguous_request_gets_a_signed_refusal_letter_that_names_no_candi
             who,
             FileKind.PREF,
             RequestInput(name=TWIN_NAME, birth_date="1980-04-01", sex="1", address=ADDRESS),
+            offices=KANAGAWA,
         )
         assert match_request(conn, who, FileKind.PREF, req.id).refusal_code == "T_DISCLOSURE_AMBIGUOUS"
         decision = issue_refusal_letter(conn, who, FileKind.PREF, req.id, issued_on=date(2026, 12, 5))
@@ -59,7 +63,11 @@ def test_F1_3_ambiguous_request_gets_a_signed_refusal_letter_that_names_no_candi
 
     pki = Pki(tmp_path / "pki")
     pki.init()
-    pdf = sign_pdf(render_form(refusal_letter_form(decision)), document_signer(pki))
+    pdf = sign_pdf(
+        render_form(refusal_letter_form(decision, offices=KANAGAWA)),
+        document_signer(pki),
+        reason=KANAGAWA.signature_reason,
+    )
     assert verify_pdf(pdf, pki.ca_cert_path, pki.crl_path).genuine
     text = library_text(pdf).replace("\n", "")  # table cells wrap: read sentences whole
     assert "本人確認情報不開示決定通知書" in text and decision.decision_number in text
@@ -85,7 +93,11 @@ def test_F1_3_counter_refuses_a_matched_request_and_the_match_is_dropped(db: Dat
     who = counter(db)
     with db.connect(DbRole.PREF, autocommit=True) as conn:
         req = register_request(
-            conn, who, FileKind.PREF, RequestInput(name=FA19_NAME, birth_date="1985年3月", address=ADDRESS)
+            conn,
+            who,
+            FileKind.PREF,
+            RequestInput(name=FA19_NAME, birth_date="1985年3月", address=ADDRESS),
+            offices=KANAGAWA,
         )
         assert match_request(conn, who, FileKind.PREF, req.id).status is RequestStatus.MATCHED
         with pytest.raises(Refusal) as unknown:
@@ -100,7 +112,7 @@ def test_F1_3_counter_refuses_a_matched_request_and_the_match_is_dropped(db: Dat
     assert twice.value.code == "T_DISCLOSURE_STATE" and issue.value.code == "T_DISCLOSURE_STATE"
     assert refused.status is RequestStatus.REFUSED and refused.matched_code is None
     assert refused.refusal_code == "T_DISCLOSURE_IDENTITY" == decision.reason_code
-    text = library_text(render_form(refusal_letter_form(decision))).replace("\n", "")
+    text = library_text(render_form(refusal_letter_form(decision, offices=KANAGAWA))).replace("\n", "")
     assert REFUSAL_LETTER_REASONS["T_DISCLOSURE_IDENTITY"] in text
     rows = _log(db, "disclosure_refuse")
     assert [r["outcome"] for r in rows] == ["rejected", "rejected", "rejected"]  # the two refused tries too
@@ -117,12 +129,13 @@ def test_F2_3_no_match_letter_for_file_2_and_no_letter_before_a_refusal(db: Data
             who,
             FileKind.FUHYO,
             RequestInput(name="神田　花子", birth_date="2026-09-01", address=ADDRESS),
+            offices=KANAGAWA,
         )
         with pytest.raises(Refusal) as early:
             issue_refusal_letter(conn, who, FileKind.FUHYO, req.id)
         match_request(conn, who, FileKind.FUHYO, req.id)
         decision = issue_refusal_letter(conn, who, FileKind.FUHYO, req.id)
     assert early.value.code == "T_DISCLOSURE_STATE"
-    text = library_text(render_form(refusal_letter_form(decision))).replace("\n", "")
+    text = library_text(render_form(refusal_letter_form(decision, offices=KANAGAWA))).replace("\n", "")
     assert "附票本人確認情報不開示決定通知書" in text and "第30条の44の13" in text
     assert REFUSAL_LETTER_REASONS["T_DISCLOSURE_NO_MATCH"] in text

@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from juki.domain.offices import offices_for
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.domain.rights import RequestKind, RequestStatus
@@ -17,6 +18,8 @@ from juki.services.disclosure.matching import match_request
 from juki.services.disclosure.requests import RequestInput, register_request
 from juki.store.db import Database, DbRole
 from tests.services.disclosure.support import ADDRESS, FA19_NAME, TWIN_NAME, counter, people
+
+KANAGAWA = offices_for("14")  # the shipped entry: its forms are unchanged by issue 14
 
 
 def _log(db: Database, event: str) -> list[dict[str, Any]]:
@@ -37,7 +40,7 @@ def test_F1_3_request_matches_one_person_and_issues_the_D1_PS_items(db: Database
     codes = people(db)
     who = counter(db)
     with db.connect(DbRole.PREF, autocommit=True) as conn:
-        req = register_request(conn, who, FileKind.PREF, _request())
+        req = register_request(conn, who, FileKind.PREF, _request(), offices=KANAGAWA)
         assert req.status is RequestStatus.RECEIVED
         outcome = match_request(conn, who, FileKind.PREF, req.id)
         assert outcome.status is RequestStatus.MATCHED and outcome.candidates == 1
@@ -74,17 +77,24 @@ def test_F1_3_A_11_no_match_and_several_candidates_are_refusals_never_a_list(db:
     codes = people(db)
     who = counter(db)
     with db.connect(DbRole.PREF, autocommit=True) as conn:
-        nobody = register_request(conn, who, FileKind.PREF, _request(name="神田　花子"))
+        nobody = register_request(conn, who, FileKind.PREF, _request(name="神田　花子"), offices=KANAGAWA)
         twins = register_request(
-            conn, who, FileKind.PREF, _request(name=TWIN_NAME, birth_date="1980-04-01", sex="1")
+            conn,
+            who,
+            FileKind.PREF,
+            _request(name=TWIN_NAME, birth_date="1980-04-01", sex="1"),
+            offices=KANAGAWA,
         )
         coded = register_request(
             conn,
             who,
             FileKind.PREF,
             _request(name=TWIN_NAME, birth_date="1980-04-01", sex="1", juminhyo_code=codes["twin_b"]),
+            offices=KANAGAWA,
         )
-        prefix = register_request(conn, who, FileKind.PREF, _request(address="神奈川県横浜市鶴見区豊岡町"))
+        prefix = register_request(
+            conn, who, FileKind.PREF, _request(address="神奈川県横浜市鶴見区豊岡町"), offices=KANAGAWA
+        )
         results = [match_request(conn, who, FileKind.PREF, r.id) for r in (nobody, twins, coded, prefix)]
         with pytest.raises(Refusal) as again:
             match_request(conn, who, FileKind.PREF, nobody.id)
@@ -110,7 +120,9 @@ def test_N_H8_the_request_register_holds_no_my_number(db: Database) -> None:
     who = counter(db)
     with db.connect(DbRole.PREF, autocommit=True) as conn:
         with pytest.raises(Refusal) as refused:
-            register_request(conn, who, FileKind.PREF, _request(juminhyo_code="123456789018"))
+            register_request(
+                conn, who, FileKind.PREF, _request(juminhyo_code="123456789018"), offices=KANAGAWA
+            )
         columns = {
             r[0]
             for r in conn.execute(
@@ -126,11 +138,15 @@ def test_F2_3_file_2_disclosure_gives_the_D2_PS_items_and_no_provision_status(db
     codes = people(db)
     who = counter(db)
     with db.connect(DbRole.FUHYO, autocommit=True) as conn:
-        req = register_request(conn, who, FileKind.FUHYO, _request(birth_date="令和8年9月1日", sex=""))
+        req = register_request(
+            conn, who, FileKind.FUHYO, _request(birth_date="令和8年9月1日", sex=""), offices=KANAGAWA
+        )
         assert match_request(conn, who, FileKind.FUHYO, req.id).status is RequestStatus.MATCHED
         record = issue_disclosure(conn, who, FileKind.FUHYO, req.id)
         with pytest.raises(Refusal) as refused:
-            register_request(conn, who, FileKind.FUHYO, _request(kind=RequestKind.PROVISION_STATUS))
+            register_request(
+                conn, who, FileKind.FUHYO, _request(kind=RequestKind.PROVISION_STATUS), offices=KANAGAWA
+            )
     assert [i.column for i in record.items] == ["juminhyo_code", "name_kanji", "address", "birth_date", "sex"]
     assert record.items[0].value == codes["fuhyo"] and record.items[1].value == FA19_NAME
     assert record.spec.disclosure_basis.startswith("住民基本台帳法第30条の44の13")
@@ -142,7 +158,7 @@ def test_F1_3_only_the_counter_role_handles_requests_and_the_refusal_is_logged(d
     people(db)
     searcher = counter(db, "kensaku", "pref_operator")
     with db.connect(DbRole.PREF, autocommit=True) as conn, pytest.raises(Refusal) as refused:
-        register_request(conn, searcher, FileKind.PREF, _request())
+        register_request(conn, searcher, FileKind.PREF, _request(), offices=KANAGAWA)
     assert refused.value.code == "T_FORBIDDEN"
     assert [r["outcome"] for r in _log(db, "disclosure_register")] == ["deny"]
 
@@ -152,8 +168,10 @@ def test_F1_3_expired_requests_are_purged_by_their_retention_date(db: Database) 
     people(db)
     who = counter(db)
     with db.connect(DbRole.PREF, autocommit=True) as conn:
-        old = register_request(conn, who, FileKind.PREF, _request(received_on=date(2015, 1, 5)))
-        new = register_request(conn, who, FileKind.PREF, _request())
+        old = register_request(
+            conn, who, FileKind.PREF, _request(received_on=date(2015, 1, 5)), offices=KANAGAWA
+        )
+        new = register_request(conn, who, FileKind.PREF, _request(), offices=KANAGAWA)
         assert old.retain_until == date(2020, 1, 5)
         assert requests.purge_expired(conn, FileKind.PREF, date(2026, 12, 5)) == 1
         left = [r.id for r in requests.list_requests(conn, who, FileKind.PREF)]

@@ -9,7 +9,8 @@ The one PDF module of juki. Any function that prints something for a person or a
   (``Form.handling_note``) on every page when set. Font: IPAmj明朝 (Debian ``fonts-ipamj-mincho``;
   ``JUKI_FORM_FONT`` overrides the path), so MJ characters and Moji_Joho IVS print with their own
   glyph and copy back as the stored characters (U+FA19 stays U+FA19; base + selector stays both).
-* ``sign_pdf(pdf, signer) -> bytes`` — PAdES signature with the prefecture's document-signing key;
+* ``sign_pdf(pdf, signer, reason=…) -> bytes`` — PAdES signature with the prefecture's document-signing
+  key; the reason is the configured prefecture's (``Settings.offices().signature_reason``);
   ``document_signer(pki)`` gives the :class:`DocumentSigner` of a :class:`~juki.services.access.pki.Pki`
   (the certificate is issued by the juki CA on first use).
 * ``verify_pdf(pdf, trust, crl) -> SignatureStatus`` — ``.genuine`` is true only for an intact
@@ -19,10 +20,11 @@ The one PDF module of juki. Any function that prints something for a person or a
 
 Example::
 
+    offices = settings.offices()  # the configured prefecture's issuer and signature reason
     form = Form(title="本人確認情報開示決定通知書", issue_number="第2026-000001号",
-                issued_on="令和8年12月5日", issuer="神奈川県知事",
+                issued_on="令和8年12月5日", issuer=offices.issuer,
                 sections=[KeyValueTable([("氏名", "\\uFA19田　太郎")])])
-    signed = sign_pdf(render_form(form), document_signer(Pki()))
+    signed = sign_pdf(render_form(form), document_signer(Pki()), reason=offices.signature_reason)
     assert verify_pdf(signed, Pki().ca_cert_path, Pki().crl_path).genuine
 
 The module never decides what may be printed: the service that supplies the data checks the rights

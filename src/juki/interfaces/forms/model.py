@@ -57,7 +57,7 @@ class Form:
     title: str
     issue_number: str
     issued_on: str
-    issuer: str  # the issuing office, e.g. 神奈川県知事
+    issuer: str  # the issuing office: the configured prefecture's Offices.issuer (its 知事)
     sections: Sequence[Section] = field(default_factory=tuple)
     recipient: str = ""  # printed as "<recipient>　様"
     handling_note: str = ""

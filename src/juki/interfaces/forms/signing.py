@@ -104,9 +104,6 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
         return pool.submit(work).result()
 
 
-DEFAULT_REASON = "神奈川県が発行した文書であることの証明"
-
-
 def _load_signer(signer: DocumentSigner) -> signers.SimpleSigner:
     key = serialization.load_pem_private_key(signer.key_path.read_bytes(), password=None)
     der = key.private_bytes(
@@ -121,8 +118,10 @@ def _load_signer(signer: DocumentSigner) -> signers.SimpleSigner:
     )
 
 
-def sign_pdf(pdf: bytes, signer: DocumentSigner, *, reason: str = DEFAULT_REASON) -> bytes:
-    """``pdf`` with a PAdES signature of ``signer`` over the whole file."""
+def sign_pdf(pdf: bytes, signer: DocumentSigner, *, reason: str) -> bytes:
+    """``pdf`` with a PAdES signature of ``signer`` over the whole file. ``reason`` is the configured
+    prefecture's (``Offices.signature_reason``): no default, so no form is signed in another
+    prefecture's name."""
     try:
         simple = _load_signer(signer)
     except (OSError, ValueError) as exc:

@@ -6,6 +6,8 @@ object) with its stable code — never a stack trace (ARCHITECTURE.md §4).
   sign-in page with the reason and forgets the session cookie.
 * Framework errors (unknown path, wrong method, a malformed request): T_NOT_FOUND, T_METHOD,
   T_BAD_REQUEST.
+* `OfficesNotConfigured` (no issuer or counters for the prefecture: a configuration gap, not a bug):
+  E_OFFICES_NOT_CONFIGURED with its message, status 503, no traceback.
 * Anything else: `SafeRoute` catches it inside the application — so the answer still passes the
   security-header middleware — logs the traceback on the server, and answers T_INTERNAL.
 """
@@ -23,6 +25,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from juki.domain.offices import OfficesNotConfigured
 from juki.domain.refusals import Refusal
 from juki.interfaces.terminal.context import Ctx, Requests
 from juki.interfaces.terminal.lock_view import fill_lock_view
@@ -130,6 +133,17 @@ def web_error_response(renderer: Renderer, request: Request, code: str) -> Respo
     return renderer.error(_view(request), shown)
 
 
+def offices_response(renderer: Renderer, request: Request, missing: OfficesNotConfigured) -> Response:
+    """The answer when a form would name offices the prefecture has not configured: the operator
+    reads the code and what to set; the administrator finds it in the server log."""
+    log.warning("terminal request %s %s: %s", request.method, request.url.path, missing)
+    shown = ShownError(missing.code, missing.message)
+    if wants_json(request):
+        return JSONResponse({"code": shown.code, "message": shown.message}, status_code=503)
+    view = _view(request)
+    return renderer.error(view, shown, status=503, back="/" if view.actor else None)
+
+
 class SafeRoute(APIRoute):
     """An APIRoute whose unexpected exceptions become the T_INTERNAL page inside the app."""
 
@@ -141,6 +155,8 @@ class SafeRoute(APIRoute):
                 return await handler(request)
             except (Refusal, StarletteHTTPException, RequestValidationError):
                 raise
+            except OfficesNotConfigured as missing:
+                return offices_response(request.app.state.web.renderer, request, missing)
             except Exception:
                 log.exception("terminal request %s %s failed", request.method, request.url.path)
                 renderer: Renderer = request.app.state.web.renderer

@@ -165,14 +165,14 @@ def corrections_inquiry(
 def corrections_letter(request: Request, file_name: str, case_id: str, csrf_token: FormText = "") -> Response:
     web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_CORRECTION_NOT_FOUND")
+    offices = web.settings.offices()  # before the case is closed: E_OFFICES_NOT_CONFIGURED leaves it open
     with web.term() as term:
         glyphs = glyph_map(term)
     today = date.today()
     with web.file_connection(file) as conn:
         case, name, _ = corrections.close_case(conn, ctx.signed_in, file, _case_id(case_id), issued_on=today)
-    pdf = sign_pdf(
-        render_form(correction_letter_form(case, file_spec(file), name, today, glyphs)), signer_of(web)
-    )
+    letter = correction_letter_form(case, file_spec(file), name, today, glyphs, offices=offices)
+    pdf = sign_pdf(render_form(letter), signer_of(web), reason=offices.signature_reason)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -25,7 +25,6 @@ from juki.domain.rights import (
     CHANNEL_LABELS,
     COUNTER_REFUSALS,
     IDENTITY_DOCUMENTS,
-    OFFICES,
     REQUEST_KIND_LABELS,
     REQUEST_STATUS_LABELS,
     REQUESTER_LABELS,
@@ -72,7 +71,7 @@ _EMPTY: dict[str, Any] = {
     "files": ["pref"],
     "kind": RequestKind.DISCLOSURE.value,
     "received_on": "",
-    "office": OFFICES[0],
+    "office": "",  # the prefecture's disclosure counter (Offices.disclosure_office) when blank
     "channel": Channel.COUNTER.value,
     "requester_kind": RequesterKind.SELF.value,
     "identity_document": IDENTITY_DOCUMENTS[0],
@@ -96,6 +95,8 @@ def _page(
     error: ShownError | None = None,
     status: int = 200,
 ) -> Response:
+    offices = web.settings.offices()  # the counter cannot register a request without its offices
+    form = {**form, "office": form["office"] or offices.disclosure_office}
     lists = {}
     for file in _files_allowed(ctx):
         with web.file_connection(file) as conn:
@@ -110,7 +111,7 @@ def _page(
         lists=lists,
         files=[(s.kind.value, s.title) for s in all_files() if s.kind in _files_allowed(ctx)],
         kinds=[(k.value, label) for k, label in REQUEST_KIND_LABELS.items()],
-        offices=OFFICES,
+        offices=offices.lodging_offices,
         channels=[(k.value, label) for k, label in CHANNEL_LABELS.items()],
         requesters=[(k.value, label) for k, label in REQUESTER_LABELS.items()],
         documents=IDENTITY_DOCUMENTS,
@@ -186,7 +187,12 @@ def disclosure_register(
         for file in chosen:
             with web.file_connection(file) as conn:
                 made = register.register_request(
-                    conn, ctx.signed_in, file, given, same_request_no=first.request_no if first else None
+                    conn,
+                    ctx.signed_in,
+                    file,
+                    given,
+                    offices=web.settings.offices(),
+                    same_request_no=first.request_no if first else None,
                 )
             first = first or made
     except Refusal as refused:
@@ -246,22 +252,28 @@ def disclosure_issue(
     web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     number = _request_id(request_id)
+    # Before anything is issued or numbered: a prefecture without offices gets E_OFFICES_NOT_CONFIGURED.
+    offices = web.settings.offices()
     with web.term() as term, web.file_connection(file) as conn:
         glyphs = glyph_map(term)
         kind = register.get_request(conn, ctx.signed_in, file, number).kind
         if kind is RequestKind.PROVISION_STATUS:
             # S-55's option: the staff's views from the operation log, only when the prefecture turned it on
-            views = staff_views_from_log(term, file) if web.settings.disclose_staff_views else None
+            views = (
+                staff_views_from_log(term, file, offices.staff_department)
+                if web.settings.disclose_staff_views
+                else None
+            )
             statement = issue_provision_status(
                 conn, ctx.signed_in, file, number, provision_lines, staff_views=views
             )
-            form = provision_status_form(statement, glyphs)
+            form = provision_status_form(statement, glyphs, offices=offices)
             request_no = statement.request.request_no
         else:
             record = issue_disclosure(conn, ctx.signed_in, file, number)
-            form = disclosure_form(record, glyphs)
+            form = disclosure_form(record, glyphs, offices=offices)
             request_no = record.request.request_no
-    pdf = sign_pdf(render_form(form), signer_of(web))
+    pdf = sign_pdf(render_form(form), signer_of(web), reason=offices.signature_reason)
     filename = f"{kind.value}-{file.value}-{request_no}.pdf"
     return Response(
         pdf,
@@ -291,10 +303,12 @@ def disclosure_refusal_letter(
     web, ctx = posted_session(request, csrf_token)
     file = file_of(file_name, refusal="T_DISCLOSURE_NOT_FOUND")
     number = _request_id(request_id)
+    offices = web.settings.offices()  # before the letter is numbered
     with web.term() as term, web.file_connection(file) as conn:
         glyphs = glyph_map(term)
         decision = issue_refusal_letter(conn, ctx.signed_in, file, number)
-    pdf = sign_pdf(render_form(refusal_letter_form(decision, glyphs)), signer_of(web))
+    letter = refusal_letter_form(decision, glyphs, offices=offices)
+    pdf = sign_pdf(render_form(letter), signer_of(web), reason=offices.signature_reason)
     filename = f"refusal-{file.value}-{decision.request.request_no}.pdf"
     return Response(
         pdf,

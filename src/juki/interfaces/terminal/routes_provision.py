@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 
+from juki.domain.offices import EXAMPLE_MARKER, Offices
 from juki.domain.provision import KeyType, Method, ResultCode
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
@@ -113,13 +114,14 @@ def provision_form(request: Request, file_name: str, task: str = "") -> Response
     return _page(web, ctx, file, chosen=task)
 
 
-def _printed(result: ProvisionResult, spec_label: str) -> bytes:
-    """File 1's paper: an A4 明朝 form of the items given (the forms module lays it out)."""
+def _printed(result: ProvisionResult, spec_label: str, offices: Offices) -> bytes:
+    """File 1's paper: an A4 明朝 form of the items given (the forms module lays it out), issued by
+    the configured prefecture's 知事."""
     form = PrintedForm(
         title=f"{spec_label}提供書",
         issue_number=f"提供記録 第{result.record_id}号",
         issued_on=date.today().isoformat(),
-        issuer="神奈川県知事",
+        issuer=offices.issuer,
         recipient=result.requester_name,
         handling_note="取扱注意（個人情報）",
         legal_basis=result.legal_basis,
@@ -128,18 +130,26 @@ def _printed(result: ProvisionResult, spec_label: str) -> bytes:
                 [(i.label, item_value(i.column, i.value)) for i in result.items], heading=result.task_name
             )
         ],
+        closing=EXAMPLE_MARKER if offices.example else "",
     )
     return render_form(form)
 
 
 def _answer(
-    web: TerminalWeb, ctx: Ctx, file: FileKind, chosen: str, form: dict[str, str], result: ProvisionResult
+    web: TerminalWeb,
+    ctx: Ctx,
+    file: FileKind,
+    chosen: str,
+    form: dict[str, str],
+    result: ProvisionResult,
+    offices: Offices | None = None,
 ) -> Response:
-    """The answer in the form the method asks for: a PDF (paper), a CSV (media), else the page."""
+    """The answer in the form the method asks for: a PDF (paper), a CSV (media), else the page.
+    ``offices``: the prefecture's, when the caller resolved them before providing."""
     headers = {"Content-Disposition": "attachment; filename=provision-{}.{}"}
     if result.result is ResultCode.MATCH and result.method is Method.PAPER:
         disposition = headers["Content-Disposition"].format(result.record_id, "pdf")
-        pdf = _printed(result, file_spec(file).label)
+        pdf = _printed(result, file_spec(file).label, offices or web.settings.offices())
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": disposition})
     if result.result is ResultCode.MATCH and result.method in (Method.MEDIA, Method.FLASH):
         disposition = headers["Content-Disposition"].format(result.record_id, "csv")
@@ -202,6 +212,9 @@ def provision_post(
         "address": address,
         "requester_ref": requester_ref,
     }
+    # Paper names the prefecture's 知事: without configured offices, refuse before anything is provided
+    # or recorded (E_OFFICES_NOT_CONFIGURED) rather than after.
+    offices = web.settings.offices() if method == Method.PAPER.value else None
     with web.file_connection(file) as conn, web.file_connection(file) as records_conn:
         result = provide(
             conn,
@@ -210,7 +223,7 @@ def provision_post(
             records_conn=records_conn,
             peer=lambda: operator_query.configured_peer(web.settings, file),
         )
-    return _answer(web, ctx, file, task, form, result)
+    return _answer(web, ctx, file, task, form, result, offices)
 
 
 @router.post("/provision/{file_name}/redeliver")

@@ -23,11 +23,11 @@ from psycopg.rows import dict_row
 
 from juki.domain.codes import is_ascii_digits, normalize_digits
 from juki.domain.dates import DateParseError, parse_date
+from juki.domain.offices import Offices
 from juki.domain.records import FileKind
 from juki.domain.refusals import Refusal
 from juki.domain.rights import (
     IDENTITY_DOCUMENTS,
-    OFFICES,
     REQUEST_RETENTION_YEARS,
     Channel,
     RequesterKind,
@@ -59,7 +59,7 @@ class RequestInput:
 
     kind: RequestKind = RequestKind.DISCLOSURE
     received_on: date | None = None  # default: today
-    office: str = OFFICES[0]
+    office: str = ""  # blank = the prefecture's disclosure counter (Offices.disclosure_office)
     channel: Channel = Channel.COUNTER
     requester_kind: RequesterKind = RequesterKind.SELF
     identity_document: str = IDENTITY_DOCUMENTS[0]
@@ -106,7 +106,7 @@ class DisclosureRequest:
     decision_issued_at: datetime | None = None
 
 
-def _check_input(spec: FileSpec, given: RequestInput) -> RequestInput:
+def _check_input(spec: FileSpec, given: RequestInput, offices: Offices) -> RequestInput:
     """Normalise digits, refuse what the register must not hold (T_DISCLOSURE_INPUT)."""
 
     def bad(why: str) -> Refusal:
@@ -120,7 +120,8 @@ def _check_input(spec: FileSpec, given: RequestInput) -> RequestInput:
         raise bad("請求の種類・方法・請求者の区分が正しくありません") from None
     if kind is RequestKind.PROVISION_STATUS and not spec.provision_status_disclosure:
         raise Refusal("T_PROVISION_STATUS_FILE")
-    if given.office not in OFFICES:
+    office = given.office or offices.disclosure_office
+    if office not in offices.lodging_offices:  # the configured prefecture's counters only
         raise bad("受付窓口が正しくありません")
     if given.identity_document not in IDENTITY_DOCUMENTS:
         raise bad("本人確認書類の種類を選んでください（番号は記録しません）")
@@ -146,7 +147,7 @@ def _check_input(spec: FileSpec, given: RequestInput) -> RequestInput:
     return RequestInput(
         kind=kind,
         received_on=given.received_on or date.today(),
-        office=given.office,
+        office=office,
         channel=channel,
         requester_kind=requester,
         identity_document=given.identity_document,
@@ -204,13 +205,15 @@ def register_request(
     file: FileKind,
     given: RequestInput,
     *,
+    offices: Offices,
     same_request_no: str | None = None,
 ) -> DisclosureRequest:
-    """受付: register a written request. ``conn`` is a connection as the file's role."""
+    """受付: register a written request. ``conn`` is a connection as the file's role; ``offices``
+    are the configured prefecture's (the request must name one of its counters)."""
 
     def body() -> DisclosureRequest:
         spec = spec_of(file, "T_DISCLOSURE_INPUT")
-        req = _check_input(spec, given)
+        req = _check_input(spec, given, offices)
         assert req.received_on is not None
         table = sql.SQL(spec.table("disclosure_request"))
         with conn.cursor(row_factory=dict_row) as cur:

@@ -6,7 +6,7 @@ passes :func:`staff_views_from_log` to ``issue_provision_status``. What is liste
 ``audit.review.entries_for_target`` calls "who looked at this resident": record views, searches that
 showed the person, outputs, J-LIS queries and reconciliation reviews — only those that were carried
 out (a refused attempt showed nothing). Each view names the staff's department
-(:data:`~juki.domain.rights.STAFF_DEPARTMENT`) and the log's sequence number, never the operator:
+(the configured prefecture's ``Offices.staff_department``) and the log's sequence number, never the operator:
 architecture note 69 says why.
 """
 
@@ -19,7 +19,6 @@ from typing import Any, Final
 import psycopg
 
 from juki.domain.records import FileKind
-from juki.domain.rights import STAFF_DEPARTMENT
 from juki.services.access.actor import Outcome
 from juki.services.audit.review import MAX_PAGE, LogSort, entries_for_target
 from juki.services.disclosure.issue import StaffView
@@ -30,10 +29,11 @@ _JST: Final = timezone(timedelta(hours=9))
 
 
 def staff_views_from_log(
-    term: psycopg.Connection[Any], file: FileKind
+    term: psycopg.Connection[Any], file: FileKind, department: str
 ) -> Callable[[str, date], list[StaffView]]:
     """The staff views of a person on ``file`` since a day (JST), oldest first; ``term`` is a
-    connection that may read the operation log (juki_term)."""
+    connection that may read the operation log (juki_term); ``department`` is how each view names
+    the staff (``Offices.staff_department``)."""
 
     def read(code: str, since: date) -> list[StaffView]:
         start = datetime.combine(since, time.min, tzinfo=_JST)
@@ -44,7 +44,7 @@ def staff_views_from_log(
                 term, file, code, since=start, limit=MAX_PAGE, offset=offset, sort=LogSort.OLDEST
             )
             views.extend(
-                StaffView(at=e.at, function=e.function, department=STAFF_DEPARTMENT, reference=e.seq)
+                StaffView(at=e.at, function=e.function, department=department, reference=e.seq)
                 for e in page.entries
                 if e.outcome == Outcome.ALLOW.value
             )

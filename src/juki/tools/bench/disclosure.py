@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
+from juki.config import Settings
 from juki.domain.provision import KeyType, Method, ResultCode
 from juki.domain.records import FileKind
 from juki.domain.rights import RequestKind
@@ -100,6 +101,7 @@ def bench_disclosure(
         loaded = persons
     actor = _actor()
     signer = document_signer(_pki(db, work_dir))
+    offices = Settings.from_env().offices()  # the forms of the configured prefecture, as in service
     with db.connect(PREF.db_role, autocommit=True) as conn:
         person = conn.execute(
             f"SELECT juminhyo_code, name_kanji, birth_date, address FROM {PREF.current}"
@@ -130,16 +132,17 @@ def bench_disclosure(
         def one(kind: RequestKind) -> float:
             t0 = time.perf_counter()
             req = register_request(
-                conn, actor, FileKind.PREF, RequestInput(**{**given.__dict__, "kind": kind})
+                conn, actor, FileKind.PREF, RequestInput(**{**given.__dict__, "kind": kind}), offices=offices
             )
             match_request(conn, actor, FileKind.PREF, req.id)
             if kind is RequestKind.DISCLOSURE:
-                form = disclosure_form(issue_disclosure(conn, actor, FileKind.PREF, req.id))
+                form = disclosure_form(issue_disclosure(conn, actor, FileKind.PREF, req.id), offices=offices)
             else:
                 form = provision_status_form(
-                    issue_provision_status(conn, actor, FileKind.PREF, req.id, provision_lines)
+                    issue_provision_status(conn, actor, FileKind.PREF, req.id, provision_lines),
+                    offices=offices,
                 )
-            sign_pdf(render_form(form), signer)
+            sign_pdf(render_form(form), signer, reason=offices.signature_reason)
             return time.perf_counter() - t0
 
         def baseline() -> float:
