@@ -339,3 +339,11 @@ def test_Q_08_the_signature_reason_is_the_configured_prefectures(tmp_path: Path)
     )
     signature = PdfFileReader(BytesIO(signed)).embedded_signatures[0]
     assert str(signature.sig_object["/Reason"]) == "静岡県が発行した文書であることの証明"
+
+
+def test_F1_3_no_line_of_a_form_starts_with_closing_punctuation() -> None:
+    """行頭禁則: a 静岡県 letter printed its last "。" alone at the start of a line (the paragraph was
+    broken by fpdf2 at any character); the form's own line breaker carries the character before it."""
+    for kind, pdf in _shizuoka_forms().items():
+        for line in library_text(pdf).splitlines():
+            assert not line.strip().startswith(("。", "、", "）", "」")), (kind, line)

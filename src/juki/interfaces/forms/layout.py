@@ -107,6 +107,10 @@ class _FormPdf(FPDF):
 
 def _line(pdf: FPDF, text: str, *, align: str = "L", size: float = BODY_PT, height: float = 6.5) -> None:
     pdf.set_font(FONT_FAMILY, size=size)
+    if align == "L":
+        # Broken here, not by fpdf2, which breaks at any character and may start a line with "。"
+        # (a 静岡県 letter did); 1/100 mm of slack so fpdf2 never breaks a line a second time.
+        text = "\n".join(_wrap(pdf, text, pdf.epw - 2 * pdf.c_margin - 0.01))
     pdf.multi_cell(w=0, h=height, text=text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT_FAMILY, size=BODY_PT)
 
@@ -151,9 +155,14 @@ def _needs_shaping(text: str) -> bool:
     return _JOINS_PREVIOUS.search(text) is not None
 
 
+#: 行頭禁則: characters a Japanese line must not start with (closing brackets and punctuation).
+_NO_LINE_START: Final = frozenset("、。，．,.)）」』】〕〉》]｝!！?？:：;；・ー々ゝゞヽヾ")
+
+
 def _wrap(pdf: FPDF, text: str, width_mm: float) -> list[str]:
     """Greedy line breaking at any character (Japanese text has no spaces to break at), keeping a
-    base character with its selector; widths from the font's own advance table."""
+    base character with its selector; widths from the font's own advance table. A character that
+    must not start a line (行頭禁則) takes the character before it down with it (追い出し)."""
     font = pdf.current_font
     assert isinstance(font, TTFFont)
     scale = pdf.font_size_pt * _PT_MM / 1000
@@ -163,8 +172,18 @@ def _wrap(pdf: FPDF, text: str, width_mm: float) -> list[str]:
         for c in paragraph:
             w = 0.0 if _joins_previous(c) else font.cw.get(ord(c), 1000) * scale
             if line and used + w > width_mm and not _joins_previous(c):
+                carried = ""
+                if c in _NO_LINE_START and len(line) > 1:
+                    carried, line = line[-1], line[:-1]
+                    while line and _joins_previous(carried[0]):  # keep a base with its selector
+                        carried, line = line[-1] + carried, line[:-1]
+                    if not line:  # nothing left to carry from: break where the width says
+                        line, carried = carried, ""
                 lines.append(line)
-                line, used = "", 0.0
+                line, used = (
+                    carried,
+                    sum(font.cw.get(ord(x), 1000) * scale for x in carried if not _joins_previous(x)),
+                )
             line += c
             used += w
         lines.append(line)
